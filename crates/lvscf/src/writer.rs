@@ -1,0 +1,602 @@
+//! The writer: canonical lvs.cf text from a model.
+//!
+//! Keys come in the order piranha's GUI wrote them (`parse.php`), followed by the keywords the
+//! GUI did not know. Failover blocks precede virtual blocks, as in the GUI. Indentation is four
+//! spaces per level and every statement is `key = value`. For every model the parser can
+//! produce, parsing the output gives the same model back.
+//!
+//! Which keys are written: the ones that identify a service (`active`, `address`, `port`, ...)
+//! always, the others when they differ from their default; with a [`SourceMap`], also every key
+//! the original file had (so `lvscf fmt` keeps what the admin wrote); with `explicit`, all.
+
+use std::fmt::Write as _;
+
+use crate::lower::{Anchor, BlockRef, SourceMap, Trivia};
+use crate::model::{LvsConfig, RealServer, VirtualServer};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WriteError {
+    /// lvs.cf has no escape for quotes and no line continuation.
+    #[error("{what} cannot be written to lvs.cf: {value:?} {why}")]
+    Unrepresentable {
+        what: String,
+        value: String,
+        why: &'static str,
+    },
+}
+
+/// What to write besides the model.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions<'a> {
+    /// Comments to put back.
+    pub trivia: Option<&'a Trivia>,
+    /// The keys the original file had (written even when they hold the default).
+    pub source: Option<&'a SourceMap>,
+    /// Write every key, defaults included.
+    pub explicit: bool,
+}
+
+/// Canonical text of `cfg`.
+pub fn write(cfg: &LvsConfig) -> Result<String, WriteError> {
+    write_with(cfg, WriteOptions::default())
+}
+
+/// Canonical text of `cfg` with comments, kept keys or all defaults (see [`WriteOptions`]).
+pub fn write_with(cfg: &LvsConfig, opts: WriteOptions<'_>) -> Result<String, WriteError> {
+    let mut w = Writer {
+        opts,
+        out: String::new(),
+    };
+    w.config(cfg)?;
+    Ok(w.out)
+}
+
+const INDENT: &str = "    ";
+
+fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// A value as one lvs.cf token: bare when that reads back the same, else quoted.
+/// `prefer_quotes` quotes even a bare-safe value (send/expect, as the GUI did).
+pub fn quote(what: &str, s: &str, prefer_quotes: bool) -> Result<String, WriteError> {
+    let err = |why| {
+        Err(WriteError::Unrepresentable {
+            what: what.to_string(),
+            value: s.to_string(),
+            why,
+        })
+    };
+    if s.contains(['\n', '\r']) {
+        return err("contains a line break");
+    }
+    let needs_quotes = prefer_quotes
+        || s.is_empty()
+        || s.contains(is_blank)
+        || s.starts_with(['"', '\'', '#'])
+        || matches!(s, "{" | "}" | "[" | "]");
+    if !needs_quotes {
+        return Ok(s.to_string());
+    }
+    if !s.contains('"') {
+        Ok(format!("\"{s}\""))
+    } else if !s.contains('\'') {
+        Ok(format!("'{s}'"))
+    } else {
+        err("contains both quote characters and needs quoting")
+    }
+}
+
+struct Writer<'a> {
+    opts: WriteOptions<'a>,
+    out: String,
+}
+
+/// One scope's key presence test.
+#[derive(Clone, Copy)]
+enum Scope {
+    Global,
+    Block(BlockRef),
+    Server(BlockRef, usize),
+}
+
+impl Writer<'_> {
+    fn present(&self, scope: Scope, key: &str) -> bool {
+        let Some(src) = self.opts.source else {
+            return false;
+        };
+        match scope {
+            Scope::Global => src.global.stmt(key).is_some(),
+            Scope::Block(r) => src.block(r).is_some_and(|b| b.keys.stmt(key).is_some()),
+            Scope::Server(r, i) => src
+                .block(r)
+                .and_then(|b| b.servers.get(i))
+                .is_some_and(|s| s.keys.stmt(key).is_some()),
+        }
+    }
+
+    fn anchor(scope: Scope, key: &'static str) -> Anchor {
+        match scope {
+            Scope::Global => Anchor::Global(key),
+            Scope::Block(r) => Anchor::BlockKey(r, key),
+            Scope::Server(r, i) => Anchor::ServerKey(r, i, key),
+        }
+    }
+
+    fn leading(&mut self, anchor: Anchor, indent: &str) {
+        if let Some(lines) = self.opts.trivia.and_then(|t| t.leading.get(&anchor)) {
+            for l in lines {
+                if l.is_empty() {
+                    // One blank line at most, and none at the top of the file.
+                    if !self.out.is_empty() && !self.out.ends_with("\n\n") {
+                        self.out.push('\n');
+                    }
+                } else {
+                    let _ = writeln!(self.out, "{indent}{l}");
+                }
+            }
+        }
+    }
+
+    fn end_line(&mut self, anchor: Anchor) {
+        if let Some(c) = self.opts.trivia.and_then(|t| t.trailing.get(&anchor)) {
+            self.out.push(' ');
+            self.out.push_str(c);
+        }
+        self.out.push('\n');
+    }
+
+    /// Write `key = value` when `wanted` (or explicit, or present in the source).
+    fn kv(
+        &mut self,
+        scope: Scope,
+        indent: &str,
+        key: &'static str,
+        value: Option<String>,
+        wanted: bool,
+    ) {
+        self.kv_or(scope, indent, key, value, None, wanted);
+    }
+
+    /// As [`Writer::kv`]; an unset value that the source file did write is written as
+    /// `unset` (`fwmark = 0`, `pmask = 255.255.255.255`), which reads back as unset.
+    fn kv_or(
+        &mut self,
+        scope: Scope,
+        indent: &str,
+        key: &'static str,
+        value: Option<String>,
+        unset: Option<&str>,
+        wanted: bool,
+    ) {
+        let present = self.present(scope, key);
+        let value = match (value, unset) {
+            (Some(v), _) => v,
+            (None, Some(u)) if present => u.to_string(),
+            (None, _) => return,
+        };
+        if !(wanted || self.opts.explicit || present) {
+            return;
+        }
+        let anchor = Self::anchor(scope, key);
+        self.leading(anchor, indent);
+        let _ = write!(self.out, "{indent}{key} = {value}");
+        self.end_line(anchor);
+    }
+
+    fn config(&mut self, c: &LvsConfig) -> Result<(), WriteError> {
+        let d = LvsConfig::default();
+        let g = Scope::Global;
+        if let Some(t) = self.opts.trivia
+            && let Some(lines) = t.leading.get(&Anchor::FileStart)
+        {
+            for l in lines {
+                let _ = writeln!(self.out, "{l}");
+            }
+            self.out.push('\n');
+        }
+        let s = |v: &str, key: &str| quote(key, v, false);
+        let so =
+            |v: &Option<String>, key: &str| v.as_deref().map(|v| quote(key, v, false)).transpose();
+        // piranha copies primary/backup into the private addresses only when
+        // `primary_private` is absent: write the private pair unless that copy restores it.
+        let privates_derived =
+            c.primary.is_some() && c.primary_private == c.primary && c.backup_private == c.backup;
+
+        self.kv(
+            g,
+            "",
+            "serial_no",
+            Some(c.serial_no.to_string()),
+            c.serial_no != d.serial_no,
+        );
+        self.kv(
+            g,
+            "",
+            "primary",
+            c.primary.as_ref().map(ToString::to_string),
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "primary_private",
+            c.primary_private.as_ref().map(ToString::to_string),
+            !privates_derived,
+        );
+        self.kv(
+            g,
+            "",
+            "primary_shared",
+            so(&c.primary_shared, "primary_shared")?,
+            true,
+        );
+        self.kv(g, "", "service", Some(c.service.to_string()), true);
+        self.kv(
+            g,
+            "",
+            "rsh_command",
+            Some(s(&c.rsh_command, "rsh_command")?),
+            c.rsh_command != d.rsh_command,
+        );
+        self.kv(g, "", "backup_active", Some(bool01(c.backup_active)), true);
+        self.kv_or(
+            g,
+            "",
+            "backup",
+            c.backup.as_ref().map(ToString::to_string),
+            Some("0.0.0.0"),
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "backup_private",
+            c.backup_private.as_ref().map(ToString::to_string),
+            !privates_derived,
+        );
+        self.kv(
+            g,
+            "",
+            "backup_shared",
+            so(&c.backup_shared, "backup_shared")?,
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "heartbeat",
+            Some(bool01(c.heartbeat)),
+            c.heartbeat != d.heartbeat,
+        );
+        self.kv(
+            g,
+            "",
+            "heartbeat_port",
+            Some(c.heartbeat_port.to_string()),
+            true,
+        );
+        self.kv(g, "", "keepalive", Some(c.keepalive.to_string()), true);
+        self.kv(g, "", "deadtime", Some(c.deadtime.to_string()), true);
+        self.kv(g, "", "network", Some(c.network.to_string()), true);
+        let nat = match &c.nat_router {
+            Some(i) => Some(format!(
+                "{} {}",
+                i.address,
+                quote("nat_router device", &i.device, false)?
+            )),
+            None => None,
+        };
+        self.kv(g, "", "nat_router", nat, true);
+        self.kv_or(
+            g,
+            "",
+            "nat_nmask",
+            c.nat_nmask.map(|m| m.to_string()),
+            Some("0"),
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "reservation_conflict_action",
+            c.reservation_conflict_action.map(|a| a.to_string()),
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "debug_level",
+            Some(s(&c.debug_level, "debug_level")?),
+            c.debug_level != d.debug_level,
+        );
+        self.kv(g, "", "active_cmd", so(&c.active_cmd, "active_cmd")?, true);
+        self.kv(
+            g,
+            "",
+            "inactive_cmd",
+            so(&c.inactive_cmd, "inactive_cmd")?,
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "monitor_links",
+            Some(bool01(c.monitor_links)),
+            c.monitor_links != d.monitor_links,
+        );
+        self.kv(
+            g,
+            "",
+            "syncdaemon",
+            Some(bool01(c.syncdaemon)),
+            c.syncdaemon != d.syncdaemon,
+        );
+        self.kv(
+            g,
+            "",
+            "syncd_iface",
+            Some(s(&c.syncd_iface, "syncd_iface")?),
+            c.syncd_iface != d.syncd_iface,
+        );
+        self.kv(
+            g,
+            "",
+            "syncd_id",
+            Some(c.syncd_id.to_string()),
+            c.syncd_id != d.syncd_id,
+        );
+        self.kv(
+            g,
+            "",
+            "tcp_timeout",
+            Some(c.tcp_timeout.to_string()),
+            c.tcp_timeout != d.tcp_timeout,
+        );
+        self.kv(
+            g,
+            "",
+            "tcpfin_timeout",
+            Some(c.tcpfin_timeout.to_string()),
+            c.tcpfin_timeout != d.tcpfin_timeout,
+        );
+        self.kv(
+            g,
+            "",
+            "udp_timeout",
+            Some(c.udp_timeout.to_string()),
+            c.udp_timeout != d.udp_timeout,
+        );
+        self.kv(
+            g,
+            "",
+            "hard_shutdown",
+            Some(bool01(c.hard_shutdown)),
+            c.hard_shutdown != d.hard_shutdown,
+        );
+        self.kv(
+            g,
+            "",
+            "ipvsadm",
+            Some(s(&c.ipvsadm, "ipvsadm")?),
+            c.ipvsadm != d.ipvsadm,
+        );
+        self.kv(g, "", "sync", Some(bool01(c.sync)), c.sync != d.sync);
+
+        for (index, vs) in c.failover_services.iter().enumerate() {
+            self.block(
+                vs,
+                BlockRef {
+                    failover: true,
+                    index,
+                },
+            )?;
+        }
+        for (index, vs) in c.virtual_servers.iter().enumerate() {
+            self.block(
+                vs,
+                BlockRef {
+                    failover: false,
+                    index,
+                },
+            )?;
+        }
+        self.leading(Anchor::FileEnd, "");
+        Ok(())
+    }
+
+    fn block(&mut self, v: &VirtualServer, r: BlockRef) -> Result<(), WriteError> {
+        let d = VirtualServer::new("");
+        let b = Scope::Block(r);
+        let i = INDENT;
+        let keyword = if r.failover { "failover" } else { "virtual" };
+        self.out.push('\n');
+        self.leading(Anchor::Block(r), "");
+        let _ = write!(
+            self.out,
+            "{keyword} {} {{",
+            quote("block name", &v.name, false)?
+        );
+        self.end_line(Anchor::Block(r));
+        let q = |v: &Option<String>, key: &str, prefer: bool| {
+            v.as_deref().map(|v| quote(key, v, prefer)).transpose()
+        };
+        self.kv(b, i, "active", Some(bool01(v.active)), true);
+        let address = match &v.address {
+            Some(a) => Some(format!(
+                "{} {}",
+                a.address,
+                quote("address device", &a.device, false)?
+            )),
+            None => None,
+        };
+        self.kv(b, i, "address", address, true);
+        self.kv_or(
+            b,
+            i,
+            "sorry_server",
+            v.sorry_server.map(|s| s.to_string()),
+            Some("0.0.0.0"),
+            true,
+        );
+        self.kv_or(
+            b,
+            i,
+            "vip_nmask",
+            v.vip_nmask.map(|m| m.to_string()),
+            Some("0"),
+            true,
+        );
+        self.kv_or(
+            b,
+            i,
+            "fwmark",
+            v.fwmark.map(|m| m.to_string()),
+            Some("0"),
+            true,
+        );
+        self.kv(b, i, "port", Some(v.port.to_string()), true);
+        self.kv_or(
+            b,
+            i,
+            "persistent",
+            v.persistent.map(|p| p.to_string()),
+            Some("0"),
+            true,
+        );
+        self.kv_or(
+            b,
+            i,
+            "pmask",
+            v.pmask.map(|m| m.to_string()),
+            Some("255.255.255.255"),
+            true,
+        );
+        self.kv(b, i, "send", q(&v.send, "send", true)?, true);
+        self.kv(b, i, "expect", q(&v.expect, "expect", true)?, true);
+        self.kv(
+            b,
+            i,
+            "use_regex",
+            Some(bool01(v.use_regex)),
+            v.use_regex != d.use_regex,
+        );
+        self.kv(
+            b,
+            i,
+            "send_program",
+            q(&v.send_program, "send_program", true)?,
+            true,
+        );
+        let lm = match &v.load_monitor {
+            Some(m) => Some(quote("load_monitor", m.as_str(), false)?),
+            None => None,
+        };
+        self.kv(b, i, "load_monitor", lm, true);
+        self.kv(b, i, "scheduler", Some(v.scheduler.to_string()), true);
+        self.kv(b, i, "protocol", Some(v.protocol.to_string()), true);
+        self.kv(b, i, "timeout", Some(v.timeout.to_string()), true);
+        self.kv(b, i, "reentry", Some(v.reentry.to_string()), true);
+        self.kv(
+            b,
+            i,
+            "quiesce_server",
+            Some(bool01(v.quiesce_server)),
+            v.quiesce_server != d.quiesce_server,
+        );
+        self.kv(
+            b,
+            i,
+            "client_monitor",
+            Some(quote("client_monitor", &v.client_monitor, false)?),
+            v.client_monitor != d.client_monitor,
+        );
+        self.kv(b, i, "start_cmd", q(&v.start_cmd, "start_cmd", true)?, true);
+        self.kv(b, i, "stop_cmd", q(&v.stop_cmd, "stop_cmd", true)?, true);
+        self.kv(
+            b,
+            i,
+            "master",
+            v.master.as_ref().map(ToString::to_string),
+            true,
+        );
+        let dirs = match &v.dirs {
+            Some(list) => {
+                let mut s = String::from("[");
+                for d in list {
+                    s.push(' ');
+                    s.push_str(&quote("dirs entry", d, false)?);
+                }
+                s.push_str(" ]");
+                Some(s)
+            }
+            None => None,
+        };
+        self.kv(b, i, "dirs", dirs, true);
+        for (idx, rs) in v.servers.iter().enumerate() {
+            self.server(rs, r, idx, v.port)?;
+        }
+        self.leading(Anchor::BlockEnd(r), i);
+        self.out.push('}');
+        self.end_line(Anchor::BlockEnd(r));
+        Ok(())
+    }
+
+    fn server(
+        &mut self,
+        rs: &RealServer,
+        r: BlockRef,
+        idx: usize,
+        vport: u16,
+    ) -> Result<(), WriteError> {
+        let s = Scope::Server(r, idx);
+        let i = "        ";
+        self.out.push('\n');
+        self.leading(Anchor::Server(r, idx), INDENT);
+        let _ = write!(
+            self.out,
+            "{INDENT}server {} {{",
+            quote("server name", &rs.name, false)?
+        );
+        self.end_line(Anchor::Server(r, idx));
+        self.kv(
+            s,
+            i,
+            "address",
+            rs.address.as_ref().map(ToString::to_string),
+            true,
+        );
+        self.kv(s, i, "active", Some(bool01(rs.active)), true);
+        self.kv(s, i, "port", Some(rs.port.to_string()), rs.port != vport);
+        self.kv(s, i, "weight", Some(rs.weight.to_string()), true);
+        self.leading(Anchor::ServerEnd(r, idx), i);
+        let _ = write!(self.out, "{INDENT}}}");
+        self.end_line(Anchor::ServerEnd(r, idx));
+        Ok(())
+    }
+}
+
+fn bool01(b: bool) -> String {
+    if b { "1" } else { "0" }.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("x", "eth0:1", false).unwrap(), "eth0:1");
+        assert_eq!(quote("x", "HTTP", true).unwrap(), "\"HTTP\"");
+        assert_eq!(quote("x", "a b", false).unwrap(), "\"a b\"");
+        assert_eq!(
+            quote("x", "say \"hi\" now", false).unwrap(),
+            "'say \"hi\" now'"
+        );
+        assert_eq!(quote("x", "", false).unwrap(), "\"\"");
+        assert_eq!(quote("x", "#x", false).unwrap(), "\"#x\"");
+        assert_eq!(quote("x", "{", false).unwrap(), "\"{\"");
+        assert!(quote("x", "a\"b' c", false).is_err());
+        assert!(quote("x", "a\nb", false).is_err());
+    }
+}
