@@ -5,6 +5,7 @@
 //! (the web tool's JSON) is checked with an empty map and gets diagnostics without spans.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use crate::diag::Diagnostic;
@@ -37,6 +38,27 @@ pub fn check(cfg: &LvsConfig, map: &SourceMap, partial: bool) -> Vec<Diagnostic>
     }
     c.diags
 }
+
+/// A small multiplicative hasher: the keys here are our own addresses and names, not
+/// attacker-chosen, and SipHash was a tenth of validation time on large files.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 struct Checker<'a> {
     cfg: &'a LvsConfig,
@@ -186,8 +208,8 @@ impl<'a> Checker<'a> {
             Mark(u32),
             Addr(&'k Host, &'static str, u16),
         }
-        let mut seen: HashMap<Key<'_>, usize> = HashMap::new();
-        let mut names: HashMap<&str, usize> = HashMap::new();
+        let mut seen: FastMap<Key<'_>, usize> = FastMap::default();
+        let mut names: FastMap<&str, usize> = FastMap::default();
         for (index, vs) in list.iter().enumerate() {
             let r = BlockRef { failover, index };
             if !vs.name.is_empty()
@@ -220,12 +242,12 @@ impl<'a> Checker<'a> {
                 }
                 _ => continue,
             };
-            let what = match &key {
-                Key::Mark(m) => format!("firewall mark {m}"),
-                Key::Addr(h, p, port) => format!("{p} {}", join_host_port(h, *port)),
-            };
             match seen.get(&key) {
                 Some(&first) => {
+                    let what = match &key {
+                        Key::Mark(m) => format!("firewall mark {m}"),
+                        Key::Addr(h, p, port) => format!("{p} {}", join_host_port(h, *port)),
+                    };
                     let at = if vs.fwmark.is_some() && !failover {
                         "fwmark"
                     } else {
@@ -390,11 +412,8 @@ impl<'a> Checker<'a> {
                 .get(i)
                 .and_then(|s| s.keys.value(key).or(Some(s.header)))
         };
-        let active: Vec<usize> = (0..vs.servers.len())
-            .filter(|&i| vs.servers[i].active)
-            .collect();
         if vs.active
-            && active.is_empty()
+            && !vs.servers.iter().any(|s| s.active)
             && !vs
                 .servers
                 .iter()
@@ -417,7 +436,6 @@ impl<'a> Checker<'a> {
             });
             self.diags.push(d);
         }
-        let mut seen: HashMap<(&Host, u16), usize> = HashMap::new();
         for (i, rs) in vs.servers.iter().enumerate() {
             let failed = src.servers.get(i).is_some_and(|s| s.keys.failed("address"));
             if rs.active && vs.active && !failed {
@@ -454,8 +472,14 @@ impl<'a> Checker<'a> {
                     .with_help("IPVS mixes address families only with `network = tunnel`"),
                 );
             }
+            // Real servers per service are few: a scan beats a hash map here.
+            let twin = || {
+                vs.servers[..i]
+                    .iter()
+                    .position(|o| o.active && o.port == rs.port && o.address.as_ref() == Some(addr))
+            };
             if rs.active && !addr.is_unspecified() {
-                if let Some(first) = seen.insert((addr, rs.port), i) {
+                if let Some(first) = twin() {
                     self.diags.push(
                         Diagnostic::warning(
                             src.servers.get(i).map(|s| s.header),

@@ -91,7 +91,7 @@ fn read(path: &Path) -> Result<Loaded, String> {
         std::io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot read standard input: {e}"))?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let text = crate::text_of(bytes);
         let parsed = crate::parse(&text);
         return Ok(Loaded {
             path: PathBuf::from("<stdin>"),
@@ -104,6 +104,12 @@ fn read(path: &Path) -> Result<Loaded, String> {
 
 /// Run a parsed command line; returns the exit status.
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    run_keep(cli, out, err).0
+}
+
+/// As [`run`], and hand back the loaded file, so that a process about to exit can skip
+/// freeing it (hundreds of thousands of allocations for a large file).
+pub fn run_keep(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> (u8, Option<Loaded>) {
     let (file, command) = match &cli.command {
         Command::Check { file, .. } => (file, "check"),
         Command::Dump { file, .. } => (file, "dump"),
@@ -114,11 +120,11 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(l) => l,
         Err(e) => {
             let _ = writeln!(err, "lvscf: {e}");
-            return EXIT_INVALID;
+            return (EXIT_INVALID, None);
         }
     };
     let shown = loaded.path.display().to_string();
-    match &cli.command {
+    let code = match &cli.command {
         Command::Check {
             strict,
             quiet,
@@ -133,7 +139,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                     "lvscf: {shown}: {}; nothing to {command}",
                     diag::summary(&loaded.parsed.diagnostics)
                 );
-                return EXIT_INVALID;
+                return (EXIT_INVALID, Some(loaded));
             }
             match &cli.command {
                 Command::Dump { json, .. } => dump(&loaded.parsed, *json, out, err),
@@ -141,7 +147,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 Command::Check { .. } => unreachable!(),
             }
         }
-    }
+    };
+    (code, Some(loaded))
 }
 
 #[derive(Serialize)]
@@ -170,7 +177,9 @@ fn check(
             .diagnostics
             .iter()
             .map(|d| {
-                let lc = d.span.map(|s| index.line_col(&loaded.text, s.start));
+                let lc = d
+                    .span
+                    .map(|s| index.line_col(&loaded.text, s.start as usize));
                 JsonDiag {
                     file: shown,
                     line: lc.map(|l| l.line),

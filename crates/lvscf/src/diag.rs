@@ -30,7 +30,6 @@ impl fmt::Display for Severity {
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     Empty,
-    Read,
     BadQuoting,
     UnexpectedEof,
     ExtraArgs,
@@ -52,7 +51,6 @@ impl Category {
     pub fn piranha_text(self) -> Option<&'static str> {
         Some(match self {
             Category::Empty => "Empty configuration",
-            Category::Read => "I/O error while reading configuration",
             Category::BadQuoting => "quotation mismatch",
             Category::UnexpectedEof => "unexpected end of file",
             Category::ExtraArgs => "unexpected arguments",
@@ -163,7 +161,7 @@ impl<'a> Renderer<'a> {
 
     /// `path:line:col` of a span's start.
     pub fn location(&self, span: Span) -> String {
-        let lc = self.index.line_col(self.text, span.start);
+        let lc = self.index.line_col(self.text, span.start as usize);
         format!("{}:{}:{}", self.path, lc.line, lc.col)
     }
 
@@ -209,20 +207,27 @@ impl<'a> Renderer<'a> {
     }
 
     fn snippet(&self, out: &mut String, span: Span) {
-        let n = self.index.line_of(span.start);
-        let line = self.index.content(n);
-        let src = self.text.get(line.start..line.end).unwrap_or("");
+        let n = self.index.line_of(span.start as usize);
+        let line = self.index.content(n).range();
+        let src = self.text.get(line.clone()).unwrap_or("");
         let number = (n + 1).to_string();
         let gutter = " ".repeat(number.len());
         let _ = writeln!(out, " {number} | {src}");
         // Keep tabs in the caret line so the caret lines up under the token in a terminal.
-        let start = span.start.clamp(line.start, line.end);
-        let end = span.end.clamp(start, line.end);
-        let prefix: String = self.text[line.start..start]
+        let start = (span.start as usize).clamp(line.start, line.end);
+        let end = (span.end as usize).clamp(start, line.end);
+        let prefix: String = self
+            .text
+            .get(line.start..start)
+            .unwrap_or("")
             .chars()
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let width = self.text[start..end].chars().count().max(1);
+        let width = self
+            .text
+            .get(start..end)
+            .map_or(1, |t| t.chars().count())
+            .max(1);
         let _ = writeln!(out, " {gutter} | {prefix}{}", "^".repeat(width));
     }
 }

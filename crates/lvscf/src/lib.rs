@@ -122,6 +122,9 @@ pub struct Loaded {
 impl Loaded {
     /// Render every diagnostic against the file.
     pub fn render(&self) -> String {
+        if self.parsed.diagnostics.is_empty() {
+            return String::new();
+        }
         let path = self.path.display().to_string();
         Renderer::new(&path, &self.text).render_all(&self.parsed.diagnostics)
     }
@@ -132,7 +135,7 @@ impl Loaded {
         let span = d.span?;
         Some(
             span::LineIndex::new(&self.text)
-                .line_col(&self.text, span.start)
+                .line_col(&self.text, span.start as usize)
                 .line,
         )
     }
@@ -148,6 +151,14 @@ pub enum LoadError {
     },
 }
 
+/// The bytes as text, without a copy when they are UTF-8 (invalid sequences become U+FFFD).
+pub fn text_of(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
 /// Read and parse a file. An unreadable file is an error; a file with errors is returned with
 /// its diagnostics (see [`Parsed::config`]).
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
@@ -156,7 +167,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let text = text_of(bytes);
     let parsed = parse(&text);
     Ok(Loaded {
         path: path.to_path_buf(),

@@ -95,32 +95,63 @@ pub struct BlockRef {
     pub index: usize,
 }
 
+fn key_name(id: u8) -> &'static str {
+    let table = match id >> 6 {
+        0 => GLOBAL_KEYWORDS,
+        1 => VIRTUAL_KEYWORDS,
+        _ => SERVER_KEYWORDS,
+    };
+    table[(id & 63) as usize]
+}
+
+/// One statement's position: 16 bytes, as a 10,000-service file has 300,000 of them.
+#[derive(Debug, Clone, Copy)]
+struct KeyPos {
+    key: u8,
+    key_start: u32,
+    value: Span,
+}
+
 /// Positions of the statements of one scope, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct KeySpans {
-    entries: Vec<(&'static str, Span, Span)>,
+    entries: Vec<KeyPos>,
     /// Keys whose statement was rejected: later checks do not second-guess their defaults.
-    failed: Vec<&'static str>,
+    failed: Vec<u8>,
 }
 
 impl KeySpans {
-    /// Span of the statement that set `key` last (the one in effect).
+    fn with_capacity(n: usize) -> Self {
+        KeySpans {
+            entries: Vec::with_capacity(n),
+            failed: Vec::new(),
+        }
+    }
+
+    fn last(&self, key: &str) -> Option<&KeyPos> {
+        self.entries.iter().rev().find(|e| key_name(e.key) == key)
+    }
+
+    /// Span of the statement that set `key` last (the one in effect), key to last value.
     pub fn stmt(&self, key: &str) -> Option<Span> {
-        self.entries.iter().rev().find(|e| e.0 == key).map(|e| e.1)
+        self.last(key).map(|e| Span {
+            start: e.key_start,
+            end: e.value.end.max(e.key_start),
+        })
     }
 
     /// Span of the value(s) that set `key` last.
     pub fn value(&self, key: &str) -> Option<Span> {
-        self.entries.iter().rev().find(|e| e.0 == key).map(|e| e.2)
+        self.last(key).map(|e| e.value)
     }
 
     /// True when a statement for `key` was present but rejected.
     pub fn failed(&self, key: &str) -> bool {
-        self.failed.contains(&key)
+        self.failed.iter().any(|id| key_name(*id) == key)
     }
 
-    fn push(&mut self, key: &'static str, stmt: Span, value: Span) {
-        self.entries.push((key, stmt, value));
+    fn fail(&mut self, key: Kw) {
+        self.failed.push(key.id);
     }
 }
 
@@ -250,12 +281,12 @@ pub fn lower(src: &str, tree: &SyntaxTree, services: &Services) -> Lowered {
                     "server" => l.diags.push(
                         Diagnostic::error(
                             Category::BadCommand,
-                            b.keyword.span,
+                            b.keyword.span(),
                             "`server` blocks belong inside a `virtual` block",
                         )
                         .with_help("move it into the virtual server it belongs to"),
                     ),
-                    other => l.unknown_block(b.keyword.span, other, &["virtual", "failover"]),
+                    other => l.unknown_block(b.keyword.span(), other, &["virtual", "failover"]),
                 }
             }
         }
@@ -362,8 +393,20 @@ pub(crate) fn suggest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str>
         .map(|(_, c)| c)
 }
 
-fn intern(key: &str, table: &[&'static str]) -> Option<&'static str> {
-    table.iter().copied().find(|k| *k == key)
+/// Position of `key` in `table`.
+fn intern(key: &str, table: &[&'static str]) -> Option<usize> {
+    // Length and first byte rule out almost every entry without a memcmp call.
+    let (len, first) = (key.len(), key.as_bytes().first().copied());
+    table
+        .iter()
+        .position(|k| k.len() == len && k.as_bytes().first().copied() == first && *k == key)
+}
+
+/// A keyword found in its scope's table, with its compact id.
+#[derive(Debug, Clone, Copy)]
+struct Kw {
+    name: &'static str,
+    id: u8,
 }
 
 impl<'a> Lowerer<'a> {
@@ -371,14 +414,12 @@ impl<'a> Lowerer<'a> {
         t.text(self.src)
     }
 
-    fn comment(&mut self, line: Span) {
+    fn comment(&mut self, line: u32) {
         if self.pending.is_empty() && std::mem::take(&mut self.blank_before) {
             self.pending.push(String::new());
         }
-        let text = self.src[line.start..line.end]
-            .trim_end_matches(['\r', '\n'])
-            .trim_start();
-        self.pending.push(text.to_string());
+        self.pending
+            .push(crate::syntax::comment_text(self.src, line).to_string());
     }
 
     /// Blank lines separate comment groups; runs of them count as one.
@@ -405,7 +446,7 @@ impl<'a> Lowerer<'a> {
         if let Some(c) = comment {
             self.trivia
                 .trailing
-                .insert(anchor, self.src[c.start..c.end].trim_end().to_string());
+                .insert(anchor, self.src[c.range()].trim_end().to_string());
         }
     }
 
@@ -430,19 +471,19 @@ impl<'a> Lowerer<'a> {
 
     /// Resolve the key of `st` in `scope`. Reports unknown keys, ignored legacy keys and a
     /// missing `=`; returns the interned key when the statement should be read.
-    fn key(&mut self, st: &Stmt, scope: Scope) -> Option<&'static str> {
+    fn key(&mut self, st: &Stmt, scope: Scope) -> Option<Kw> {
         let key = self.text(st.key);
-        let Some(k) = intern(key, scope.keywords()) else {
+        let Some(index) = intern(key, scope.keywords()) else {
             if intern(key, scope.legacy()).is_some() {
                 self.diags.push(Diagnostic::warning(
-                    Some(st.key.span),
+                    Some(st.key.span()),
                     format!("`{key}` is ignored: old piranha versions or its GUI wrote it, but no daemon reads it"),
                 ));
                 return None;
             }
             let mut d = Diagnostic::error(
                 Category::BadCommand,
-                st.key.span,
+                st.key.span(),
                 format!("`{key}` is not {}", scope.what()),
             );
             let elsewhere = [Scope::Global, Scope::Virtual, Scope::Server]
@@ -465,8 +506,8 @@ impl<'a> Lowerer<'a> {
             self.diags.push(d);
             return None;
         };
-        if st.eq.is_none() {
-            let at = st.values.first().map_or(st.key.span, |v| v.span);
+        if st.eq().is_none() {
+            let at = st.values.first().map_or(st.key.span(), |v| v.span());
             let example = match st.values.first() {
                 Some(v) => format!("{key} = {}", self.text(*v)),
                 None => format!("{key} = VALUE"),
@@ -478,12 +519,20 @@ impl<'a> Lowerer<'a> {
             ));
             return None;
         }
-        Some(k)
+        let base = match scope {
+            Scope::Global => 0,
+            Scope::Virtual => 64,
+            Scope::Server => 128,
+        };
+        Some(Kw {
+            name: scope.keywords()[index],
+            id: base + index as u8,
+        })
     }
 
     /// Exactly one value.
     fn one(&mut self, st: &Stmt, key: &str) -> Option<Token> {
-        match st.values.as_slice() {
+        match &st.values[..] {
             [] => {
                 self.diags.push(Diagnostic::error(
                     Category::MissingArgs,
@@ -502,7 +551,7 @@ impl<'a> Lowerer<'a> {
 
     /// Exactly two values (`IP DEVICE`).
     fn two(&mut self, st: &Stmt, key: &str, what: &str) -> Option<(Token, Token)> {
-        match st.values.as_slice() {
+        match &st.values[..] {
             [a, b] => Some((*a, *b)),
             [_, _, extra @ ..] => {
                 self.extra(extra, key, what);
@@ -511,7 +560,7 @@ impl<'a> Lowerer<'a> {
             short => {
                 let at = short
                     .first()
-                    .map_or(st.values_span(), |t| Span::new(t.span.end, t.span.end));
+                    .map_or(st.values_span(), |t| Span::at(t.end as usize));
                 self.diags.push(
                     Diagnostic::error(Category::MissingArgs, at, format!("`{key}` takes {what}"))
                         .with_help(format!("for example `{key} = 192.168.1.10 eth0:1`")),
@@ -522,7 +571,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn extra(&mut self, extra: &[Token], key: &str, what: &str) {
-        let span = extra[0].span.to(extra[extra.len() - 1].span);
+        let span = extra[0].span().to(extra[extra.len() - 1].span());
         let mut d = Diagnostic::error(Category::ExtraArgs, span, format!("`{key}` takes {what}"));
         d = d.with_help(
             "quote a value that contains blanks: `send = \"GET / HTTP/1.0\\r\\n\\r\\n\"`",
@@ -535,7 +584,7 @@ impl<'a> Lowerer<'a> {
         let Some(v) = value::parse_int(s) else {
             let mut d = Diagnostic::error(
                 Category::IntExpected,
-                t.span,
+                t.span(),
                 format!("`{key}` takes an integer, not `{s}`"),
             );
             if s.starts_with('0') && s.chars().all(|c| c.is_ascii_digit()) {
@@ -551,7 +600,7 @@ impl<'a> Lowerer<'a> {
         if v < min || v > max {
             self.diags.push(Diagnostic::error(
                 Category::BadArgument,
-                t.span,
+                t.span(),
                 format!("`{key}` must be between {min} and {max}, not {v}"),
             ));
             return None;
@@ -567,7 +616,7 @@ impl<'a> Lowerer<'a> {
             Some(v) => {
                 self.diags.push(Diagnostic::error(
                     Category::BoolExpected,
-                    t.span,
+                    t.span(),
                     format!("`{key}` is 0 or 1, not {v}"),
                 ));
                 None
@@ -576,7 +625,7 @@ impl<'a> Lowerer<'a> {
                 self.diags.push(
                     Diagnostic::error(
                         Category::IntExpected,
-                        t.span,
+                        t.span(),
                         format!("`{key}` is 0 or 1, not `{s}`"),
                     )
                     .with_help("booleans are written 0 (off) or 1 (on)"),
@@ -594,7 +643,7 @@ impl<'a> Lowerer<'a> {
                 Err(_) => {
                     self.diags.push(Diagnostic::error(
                         Category::BadArgument,
-                        t.span,
+                        t.span(),
                         format!("`{key}` must be a port between 0 and 65535, not {v}"),
                     ));
                     None
@@ -607,7 +656,7 @@ impl<'a> Lowerer<'a> {
                 self.diags.push(
                     Diagnostic::error(
                         Category::BadArgument,
-                        t.span,
+                        t.span(),
                         format!("`{s}` is neither a port number nor a TCP service name"),
                     )
                     .with_help("service names come from /etc/services (`http`, `ftp`, ...)"),
@@ -623,7 +672,7 @@ impl<'a> Lowerer<'a> {
             Some(h) if !allow_unspecified && h.is_unspecified() => {
                 self.diags.push(Diagnostic::error(
                     Category::BadHostname,
-                    t.span,
+                    t.span(),
                     format!("`{key}` cannot be {s}"),
                 ));
                 None
@@ -632,7 +681,7 @@ impl<'a> Lowerer<'a> {
             None => {
                 self.diags.push(Diagnostic::error(
                     Category::BadHostname,
-                    t.span,
+                    t.span(),
                     format!("`{s}` is not an IP address or a host name"),
                 ));
                 None
@@ -646,7 +695,7 @@ impl<'a> Lowerer<'a> {
         if ip.is_none() {
             self.diags.push(Diagnostic::error(
                 Category::BadHostname,
-                t.span,
+                t.span(),
                 format!("`{key}` takes an IP address, not `{s}`"),
             ));
         }
@@ -661,14 +710,14 @@ impl<'a> Lowerer<'a> {
             Some(MaskValue::NonContiguous(_)) => {
                 self.diags.push(Diagnostic::error(
                     Category::BadNetmask,
-                    t.span,
+                    t.span(),
                     format!("`{s}` is not a netmask: its one bits are not contiguous"),
                 ));
                 None
             }
             None => {
                 self.diags.push(
-                    Diagnostic::error(Category::BadNetmask, t.span, format!("`{key}` = `{s}`"))
+                    Diagnostic::error(Category::BadNetmask, t.span(), format!("`{key}` = `{s}`"))
                         .with_help(
                             "write a dotted mask (`255.255.255.0`) or a prefix length (`24`)",
                         ),
@@ -685,7 +734,7 @@ impl<'a> Lowerer<'a> {
             self.diags.push(
                 Diagnostic::error(
                     Category::IntExpected,
-                    t.span,
+                    t.span(),
                     format!("`{key}` takes seconds, not `{s}`"),
                 )
                 .with_help(
@@ -704,7 +753,7 @@ impl<'a> Lowerer<'a> {
         let names: Vec<&str> = all.iter().map(|(_, n)| *n).collect();
         let mut d = Diagnostic::error(
             Category::BadArgument,
-            t.span,
+            t.span(),
             format!("`{key}` is one of {}, not `{s}`", names.join(", ")),
         );
         if let Some(sug) = suggest(s, &names) {
@@ -719,8 +768,14 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Record a statement that was read, warning when it repeats an earlier one.
-    fn record(&mut self, keys: &mut KeySpans, key: &'static str, st: &Stmt) {
-        if let Some(prev) = keys.stmt(key) {
+    fn record(&mut self, keys: &mut KeySpans, kw: Kw, st: &Stmt) {
+        let (id, key) = (kw.id, kw.name);
+        let value = st.values_span();
+        if let Some(prev) = keys.entries.iter().rev().find(|e| e.key == id) {
+            let prev = Span {
+                start: prev.key_start,
+                end: prev.value.end.max(prev.key_start),
+            };
             self.diags.push(
                 Diagnostic::warning(
                     Some(st.span()),
@@ -729,15 +784,20 @@ impl<'a> Lowerer<'a> {
                 .with_note(Some(prev), "earlier value"),
             );
         }
-        keys.push(key, st.span(), st.values_span());
+        keys.entries.push(KeyPos {
+            key: id,
+            key_start: st.key.start,
+            value,
+        });
     }
 
     fn global_stmt(&mut self, cfg: &mut LvsConfig, keys: &mut KeySpans, st: &Stmt) {
-        let Some(key) = self.key(st, Scope::Global) else {
+        let Some(kw) = self.key(st, Scope::Global) else {
             return;
         };
+        let key = kw.name;
         self.flush(Anchor::Global(key));
-        self.trailing(Anchor::Global(key), st.comment);
+        self.trailing(Anchor::Global(key), st.comment(self.src));
         let ok = match key {
             "nat_router" => self
                 .two(st, key, "an address and a device")
@@ -756,9 +816,9 @@ impl<'a> Lowerer<'a> {
             },
         };
         if ok {
-            self.record(keys, key, st);
+            self.record(keys, kw, st);
         } else {
-            keys.failed.push(key);
+            keys.fail(kw);
         }
     }
 
@@ -811,7 +871,7 @@ impl<'a> Lowerer<'a> {
                 let v = self.int(t, key, i32::MIN.into(), i32::MAX.into());
                 if let Some(v) = v.filter(|v| !(0..=255).contains(v)) {
                     self.diags.push(Diagnostic::warning(
-                        Some(t.span),
+                        Some(t.span()),
                         format!("`syncd_id` is 0 to 255; {v} is used as {}", v & 0xff),
                     ));
                 }
@@ -840,11 +900,18 @@ impl<'a> Lowerer<'a> {
 
     fn virtual_block(&mut self, b: &Block, r: BlockRef) -> (VirtualServer, BlockSource) {
         self.flush(Anchor::Block(r));
-        self.trailing(Anchor::Block(r), b.comment);
+        self.trailing(Anchor::Block(r), b.comment(self.src));
         let mut vs = VirtualServer::new(b.name.map(|n| self.string(n)).unwrap_or_default());
+        let servers = b
+            .items
+            .iter()
+            .filter(|i| matches!(i, Item::Block(_)))
+            .count();
+        vs.servers.reserve_exact(servers);
         let mut bs = BlockSource {
             header: b.header_span(),
-            ..Default::default()
+            keys: KeySpans::with_capacity(b.items.len()),
+            servers: Vec::with_capacity(servers),
         };
         // Real servers that took the virtual port as their default, with that port.
         let mut defaulted: Vec<(usize, u16)> = Vec::new();
@@ -867,19 +934,19 @@ impl<'a> Lowerer<'a> {
                     kw @ ("virtual" | "failover") => self.diags.push(
                         Diagnostic::error(
                             Category::BadCommand,
-                            sb.keyword.span,
+                            sb.keyword.span(),
                             format!("a `{kw}` block cannot be inside another block"),
                         )
                         .with_note(Some(b.header_span()), "the enclosing block starts here")
                         .with_help("close the enclosing block with `}` first"),
                     ),
-                    other => self.unknown_block(sb.keyword.span, other, &["server"]),
+                    other => self.unknown_block(sb.keyword.span(), other, &["server"]),
                 },
             }
         }
         self.flush(Anchor::BlockEnd(r));
         if let Some(c) = b.close {
-            self.trailing(Anchor::BlockEnd(r), c.comment);
+            self.trailing(Anchor::BlockEnd(r), c.comment(self.src));
         }
         // piranha's order rule: a real server's default port is the virtual port at the time
         // its `server` line is read. Warn where a later `port` line makes that surprising.
@@ -909,11 +976,12 @@ impl<'a> Lowerer<'a> {
         st: &Stmt,
         r: BlockRef,
     ) {
-        let Some(key) = self.key(st, Scope::Virtual) else {
+        let Some(kw) = self.key(st, Scope::Virtual) else {
             return;
         };
+        let key = kw.name;
         self.flush(Anchor::BlockKey(r, key));
-        self.trailing(Anchor::BlockKey(r, key), st.comment);
+        self.trailing(Anchor::BlockKey(r, key), st.comment(self.src));
         macro_rules! set {
             ($field:expr, $val:expr) => {
                 match $val {
@@ -953,7 +1021,7 @@ impl<'a> Lowerer<'a> {
                     "scheduler" => {
                         let v = if self.text(t) == "pcc" {
                             self.diags.push(Diagnostic::warning(
-                                Some(t.span),
+                                Some(t.span()),
                                 "scheduler `pcc` was renamed `lc` in piranha 0.4 (2000); `lc` is used",
                             ));
                             Some(Scheduler::Lc)
@@ -1000,9 +1068,9 @@ impl<'a> Lowerer<'a> {
             },
         };
         if ok {
-            self.record(keys, key, st);
+            self.record(keys, kw, st);
         } else {
-            keys.failed.push(key);
+            keys.fail(kw);
         }
     }
 
@@ -1039,14 +1107,15 @@ impl<'a> Lowerer<'a> {
         default_port: u16,
     ) -> (RealServer, BlockSource, bool) {
         self.flush(Anchor::Server(r, idx));
-        self.trailing(Anchor::Server(r, idx), b.comment);
+        self.trailing(Anchor::Server(r, idx), b.comment(self.src));
         let mut rs = RealServer::new(
             b.name.map(|n| self.string(n)).unwrap_or_default(),
             default_port,
         );
         let mut bs = BlockSource {
             header: b.header_span(),
-            ..Default::default()
+            keys: KeySpans::with_capacity(b.items.len()),
+            servers: Vec::new(),
         };
         for item in &b.items {
             match item {
@@ -1056,20 +1125,21 @@ impl<'a> Lowerer<'a> {
                 Item::Block(inner) => self.diags.push(
                     Diagnostic::error(
                         Category::BadCommand,
-                        inner.keyword.span,
+                        inner.keyword.span(),
                         "a `server` block cannot contain blocks",
                     )
                     .with_note(Some(b.header_span()), "the server block starts here")
                     .with_help("close the `server` block with `}` first"),
                 ),
                 Item::Stmt(st) => {
-                    let Some(key) = self.key(st, Scope::Server) else {
+                    let Some(kw) = self.key(st, Scope::Server) else {
                         continue;
                     };
+                    let key = kw.name;
                     self.flush(Anchor::ServerKey(r, idx, key));
-                    self.trailing(Anchor::ServerKey(r, idx, key), st.comment);
+                    self.trailing(Anchor::ServerKey(r, idx, key), st.comment(self.src));
                     let Some(t) = self.one(st, key) else {
-                        bs.keys.failed.push(key);
+                        bs.keys.fail(kw);
                         continue;
                     };
                     let ok = match key {
@@ -1086,16 +1156,16 @@ impl<'a> Lowerer<'a> {
                         _ => unreachable!("every server keyword is handled: {key}"),
                     };
                     if ok {
-                        self.record(&mut bs.keys, key, st);
+                        self.record(&mut bs.keys, kw, st);
                     } else {
-                        bs.keys.failed.push(key);
+                        bs.keys.fail(kw);
                     }
                 }
             }
         }
         self.flush(Anchor::ServerEnd(r, idx));
         if let Some(c) = b.close {
-            self.trailing(Anchor::ServerEnd(r, idx), c.comment);
+            self.trailing(Anchor::ServerEnd(r, idx), c.comment(self.src));
         }
         let explicit = bs.keys.stmt("port").is_some();
         (rs, bs, explicit)

@@ -1,31 +1,49 @@
 //! Byte spans into the source text and their translation to line and column.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 /// A half-open byte range `start..end` into the text a syntax tree was parsed from.
+/// Offsets are `u32` to keep syntax trees small; [`crate::parse`] rejects texts of 4 GiB or more.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
 )]
 pub struct Span {
-    pub start: usize,
-    pub end: usize,
+    pub start: u32,
+    pub end: u32,
 }
 
 impl Span {
     pub const fn new(start: usize, end: usize) -> Self {
-        Span { start, end }
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// An empty span at `at`.
+    pub const fn at(at: usize) -> Self {
+        Span::new(at, at)
     }
 
     /// The smallest span covering both `self` and `other`.
     pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
-    pub fn len(&self) -> usize {
-        self.end - self.start
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    pub fn is_empty(self) -> bool {
         self.start == self.end
     }
 }
@@ -37,47 +55,62 @@ pub struct LineCol {
     pub col: usize,
 }
 
-/// Physical lines of a text. Every `\n`, `\r\n` and lone `\r` ends one line, so line numbers
-/// match what an editor shows, also for DOS files (piranha doubled them).
+/// The physical lines of `text` as `(content_start, content_end, next_line_start)`. Every
+/// `\n`, `\r\n` and lone `\r` ends one line, so line numbers match what an editor shows, also
+/// for DOS files (piranha doubled them). Text after the last terminator is a line; an empty
+/// text has none.
+pub fn lines(text: &str) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let from = start;
+        match memchr2(bytes, from) {
+            Some(i) => {
+                let next = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                start = next;
+                Some((from, i, next))
+            }
+            None => {
+                start = bytes.len();
+                Some((from, bytes.len(), bytes.len()))
+            }
+        }
+    })
+}
+
+/// Position of the next `\r` or `\n` at or after `from`.
+fn memchr2(bytes: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr2(b'\n', b'\r', &bytes[from..]).map(|i| from + i)
+}
+
+/// End of the line content that starts at or contains `offset` (the next `\r`/`\n` or EOF).
+pub fn line_end(text: &str, offset: usize) -> usize {
+    memchr2(text.as_bytes(), offset.min(text.len())).unwrap_or(text.len())
+}
+
+/// Line table of a text, for turning offsets into lines and columns.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
-    /// `(content_start, content_end, next_line_start)` for every line.
     lines: Vec<(usize, usize, usize)>,
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
-        let bytes = text.as_bytes();
-        let mut lines = Vec::new();
-        let mut start = 0;
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => {
-                    lines.push((start, i, i + 1));
-                    i += 1;
-                    start = i;
-                }
-                b'\r' => {
-                    let next = if bytes.get(i + 1) == Some(&b'\n') {
-                        i + 2
-                    } else {
-                        i + 1
-                    };
-                    lines.push((start, i, next));
-                    i = next;
-                    start = i;
-                }
-                _ => i += 1,
-            }
-        }
-        if start < bytes.len() || lines.is_empty() {
-            lines.push((start, bytes.len(), bytes.len()));
+        let mut lines: Vec<_> = lines(text).collect();
+        if lines.is_empty() {
+            lines.push((0, 0, 0));
         }
         LineIndex { lines }
     }
 
-    /// Number of physical lines.
+    /// Number of physical lines (at least one).
     pub fn len(&self) -> usize {
         self.lines.len()
     }
@@ -131,8 +164,10 @@ mod tests {
         assert_eq!(idx.line_col(text, 2), LineCol { line: 2, col: 1 });
         assert_eq!(idx.line_col(text, 5), LineCol { line: 3, col: 1 });
         assert_eq!(idx.line_col(text, 7), LineCol { line: 4, col: 1 });
-        assert_eq!(&text[idx.content(1).start..idx.content(1).end], "b");
+        assert_eq!(&text[idx.content(1).range()], "b");
         assert_eq!(idx.full(1), Span::new(2, 5));
+        assert_eq!(line_end(text, 2), 3);
+        assert_eq!(line_end(text, 7), 8);
     }
 
     #[test]
@@ -146,5 +181,6 @@ mod tests {
     fn trailing_newline_adds_no_phantom_line_but_empty_text_has_one() {
         assert_eq!(LineIndex::new("a\n").len(), 1);
         assert_eq!(LineIndex::new("").len(), 1);
+        assert_eq!(lines("").count(), 0);
     }
 }

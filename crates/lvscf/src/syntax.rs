@@ -15,132 +15,248 @@
 //! - a line whose first non-blank character is `#` is a comment; a `#` starting a token after
 //!   the first value, or in a block header, starts a trailing comment (extension; piranha had
 //!   none). The first value itself may start with `#` (`expect = #`), as in piranha.
+//!
+//! The tree is compact (offsets are `u32`, a line's end is where the next line starts) because
+//! it lives next to the model while a 10,000-service file is validated.
 
+use nom::bytes::complete::tag;
 use nom::bytes::complete::{take_till, take_till1, take_while};
-use nom::character::complete::{char, one_of};
-use nom::{IResult, Input, Parser};
-use nom_locate::LocatedSpan;
+use nom::{IResult, Parser};
 
 use crate::diag::{Category, Diagnostic};
-use crate::span::{LineIndex, Span};
+use crate::span::{self, Span};
 
-type In<'a> = LocatedSpan<&'a str>;
+/// Input of the nom parsers: bytes of the source text. Every delimiter of lvs.cf is ASCII, so
+/// byte positions always fall on character boundaries. Positions are recovered from a slice's
+/// address ([`Pos`]), which costs nothing per token (nom_locate's `LocatedSpan` counted
+/// newlines on every slice: see docs/DECISIONS.md).
+type In<'a> = &'a [u8];
 
-/// One token. `span` covers the quotes of a quoted token, `inner` only its value.
+/// Turns slices of one source text back into byte offsets.
+#[derive(Clone, Copy)]
+struct Pos<'a>(&'a [u8]);
+
+impl Pos<'_> {
+    fn of(self, part: &[u8]) -> usize {
+        part.as_ptr() as usize - self.0.as_ptr() as usize
+    }
+
+    fn span(self, part: &[u8]) -> Span {
+        let start = self.of(part);
+        Span::new(start, start + part.len())
+    }
+}
+
+/// Sentinel for "absent" in the compact `u32` position fields.
+const NONE: u32 = u32::MAX;
+
+fn opt(v: u32) -> Option<u32> {
+    (v != NONE).then_some(v)
+}
+
+/// Quote characters of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quote {
+    None,
+    Double,
+    Single,
+}
+
+/// One token. Its span covers the quotes of a quoted token; [`Token::inner`] only the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
-    pub span: Span,
-    pub inner: Span,
-    pub quote: Option<char>,
+    pub start: u32,
+    pub end: u32,
+    pub quote: Quote,
 }
 
 impl Token {
+    pub fn span(&self) -> Span {
+        Span {
+            start: self.start,
+            end: self.end,
+        }
+    }
+
+    /// The value's span, quotes excluded.
+    pub fn inner(&self) -> Span {
+        match self.quote {
+            Quote::None => self.span(),
+            _ => Span {
+                start: self.start + 1,
+                end: self.end - 1,
+            },
+        }
+    }
+
     /// The token's value (quotes removed) in `src`, the text the tree was parsed from.
     pub fn text<'s>(&self, src: &'s str) -> &'s str {
-        &src[self.inner.start..self.inner.end]
+        &src[self.inner().range()]
     }
 
     /// True for an unquoted token equal to `s`.
     pub fn is_bare(&self, src: &str, s: &str) -> bool {
-        self.quote.is_none() && self.text(src) == s
+        self.quote == Quote::None && self.text(src) == s
+    }
+}
+
+/// The values of a statement; one value (the usual case) is stored inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Values {
+    One(Token),
+    /// No value, or several (`address = IP DEV`); boxed to keep statements small.
+    Many(Box<Vec<Token>>),
+}
+
+impl std::ops::Deref for Values {
+    type Target = [Token];
+    fn deref(&self) -> &[Token] {
+        match self {
+            Values::One(t) => std::slice::from_ref(t),
+            Values::Many(ts) => ts,
+        }
+    }
+}
+
+impl From<&[Token]> for Values {
+    fn from(ts: &[Token]) -> Self {
+        match ts {
+            [one] => Values::One(*one),
+            many => Values::Many(Box::new(many.to_vec())),
+        }
     }
 }
 
 /// `KEY = VALUE...` (or a malformed line that starts like one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stmt {
-    /// The whole physical line, terminator included.
-    pub line: Span,
+    /// Start of the physical line.
+    pub line: u32,
     pub key: Token,
-    /// The `=`; `None` when it is missing (stage two reports it for known keywords).
-    pub eq: Option<Span>,
-    pub values: Vec<Token>,
-    /// A trailing `# ...` comment.
-    pub comment: Option<Span>,
+    eq: u32,
+    comment: u32,
+    pub values: Values,
 }
 
 impl Stmt {
+    /// The `=`; `None` when it is missing (stage two reports it for known keywords).
+    pub fn eq(&self) -> Option<Span> {
+        opt(self.eq).map(|e| Span::new(e as usize, e as usize + 1))
+    }
+
+    /// A trailing `# ...` comment.
+    pub fn comment(&self, src: &str) -> Option<Span> {
+        comment_span(src, self.comment)
+    }
+
     /// Span from the key to the last value: what a diagnostic about the whole statement marks.
     pub fn span(&self) -> Span {
-        let mut s = self.key.span;
-        if let Some(eq) = self.eq {
+        let mut s = self.key.span();
+        if let Some(eq) = self.eq() {
             s = s.to(eq);
         }
         if let Some(v) = self.values.last() {
-            s = s.to(v.span);
+            s = s.to(v.span());
         }
         s
     }
 
-    /// Span of all values, or of the `=`/key when there are none.
+    /// Span of all values, or an empty span after the `=` (or key) when there are none.
     pub fn values_span(&self) -> Span {
         match (self.values.first(), self.values.last()) {
-            (Some(a), Some(b)) => a.span.to(b.span),
-            _ => {
-                let at = self.eq.unwrap_or(self.key.span).end;
-                Span::new(at, at)
-            }
+            (Some(a), Some(b)) => a.span().to(b.span()),
+            _ => Span {
+                start: self.eq().unwrap_or(self.key.span()).end,
+                end: self.eq().unwrap_or(self.key.span()).end,
+            },
         }
     }
+}
+
+fn comment_span(src: &str, start: u32) -> Option<Span> {
+    opt(start).map(|c| Span::new(c as usize, span::line_end(src, c as usize)))
 }
 
 /// `KEYWORD NAME {` ... `}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
-    /// The header's physical line, terminator included.
-    pub line: Span,
+    /// Start of the header's physical line.
+    pub line: u32,
     pub keyword: Token,
     pub name: Option<Token>,
-    /// The `{`; `None` when the header lacks it (reported; the block is still assumed open).
-    pub open: Option<Span>,
-    pub comment: Option<Span>,
+    open: u32,
+    comment: u32,
     pub items: Vec<Item>,
     /// The closing line; `None` when the file ends first (reported).
     pub close: Option<Close>,
 }
 
 impl Block {
+    /// The `{`; `None` when the header lacks it (reported; the block is still assumed open).
+    pub fn open(&self) -> Option<Span> {
+        opt(self.open).map(|o| Span::new(o as usize, o as usize + 1))
+    }
+
+    /// A trailing comment on the header line.
+    pub fn comment(&self, src: &str) -> Option<Span> {
+        comment_span(src, self.comment)
+    }
+
     /// Span of the header from keyword to brace (or name).
     pub fn header_span(&self) -> Span {
-        let mut s = self.keyword.span;
+        let mut s = self.keyword.span();
         if let Some(n) = self.name {
-            s = s.to(n.span);
+            s = s.to(n.span());
         }
-        if let Some(o) = self.open {
+        if let Some(o) = self.open() {
             s = s.to(o);
         }
         s
     }
 }
 
+/// The `}` line of a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Close {
-    pub line: Span,
-    pub brace: Span,
-    pub comment: Option<Span>,
+    pub line: u32,
+    pub brace: u32,
+    comment: u32,
 }
 
+impl Close {
+    pub fn comment(&self, src: &str) -> Option<Span> {
+        comment_span(src, self.comment)
+    }
+}
+
+/// One line of the file, or a block with all its lines. Line positions are the starts of
+/// physical lines; a line ends where the next one (in tree order) starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     /// An empty or blanks-only line.
-    Blank(Span),
-    /// A `#` comment line; the span is the whole line, the comment text is in it.
-    Comment(Span),
+    Blank(u32),
+    /// A `#` comment line.
+    Comment(u32),
     Stmt(Stmt),
-    Block(Block),
+    Block(Box<Block>),
     /// A line that could not be read as anything (a diagnostic was emitted for it).
-    Invalid(Span),
+    Invalid(u32),
 }
 
 impl Item {
-    /// The first physical line of the item (the header line for a block).
-    pub fn line(&self) -> Span {
+    /// Start of the item's first physical line (the header line for a block).
+    pub fn line(&self) -> u32 {
         match self {
             Item::Blank(s) | Item::Comment(s) | Item::Invalid(s) => *s,
             Item::Stmt(st) => st.line,
             Item::Block(b) => b.line,
         }
     }
+}
+
+/// The text of a comment line starting at `line` (blanks before `#` and the terminator removed).
+pub fn comment_text(src: &str, line: u32) -> &str {
+    src[line as usize..span::line_end(src, line as usize)].trim_start_matches([' ', '\t'])
 }
 
 /// The whole file.
@@ -150,23 +266,44 @@ pub struct SyntaxTree {
 }
 
 impl SyntaxTree {
-    /// Concatenate every line of the tree: equals the parsed text.
+    /// Concatenate every line of the tree in tree order: equals the parsed text.
     pub fn reconstruct(&self, src: &str) -> String {
-        let mut out = String::with_capacity(src.len());
-        fn walk(items: &[Item], src: &str, out: &mut String) {
+        fn starts(items: &[Item], out: &mut Vec<u32>) {
             for item in items {
-                out.push_str(&src[item.line().start..item.line().end]);
+                out.push(item.line());
                 if let Item::Block(b) = item {
-                    walk(&b.items, src, out);
+                    starts(&b.items, out);
                     if let Some(c) = b.close {
-                        out.push_str(&src[c.line.start..c.line.end]);
+                        out.push(c.line);
                     }
                 }
             }
         }
-        walk(&self.items, src, &mut out);
-        out
+        let mut s = Vec::new();
+        starts(&self.items, &mut s);
+        s.push(src.len() as u32);
+        s.windows(2)
+            .map(|w| &src[w[0] as usize..w[1] as usize])
+            .collect()
     }
+}
+
+fn is_blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+fn blanks(i: In<'_>) -> IResult<In<'_>, In<'_>> {
+    take_while(is_blank).parse(i)
+}
+
+/// A quoted token: opening quote, body up to the same quote, closing quote.
+fn quoted(i: In<'_>) -> IResult<In<'_>, u8> {
+    let q = i[0];
+    let quote: &[u8] = if q == b'"' { b"\"" } else { b"'" };
+    let (i, _) = tag(quote).parse(i)?;
+    let (i, _) = take_till(move |c| c == q).parse(i)?;
+    let (i, _) = tag(quote).parse(i)?;
+    Ok((i, q))
 }
 
 /// What one line holds, before it is placed in the tree.
@@ -174,76 +311,52 @@ impl SyntaxTree {
 enum LineKind {
     Blank,
     Comment,
+    /// Tokens are in the tokenizer's buffer.
     Tokens {
-        tokens: Vec<Token>,
-        /// Index of the first token after `=` and the `=` span.
-        eq: Option<(usize, Span)>,
-        comment: Option<Span>,
+        /// Index of the first token after `=` and the `=` offset.
+        eq: Option<(usize, u32)>,
+        comment: u32,
     },
 }
 
-fn is_blank(c: char) -> bool {
-    c == ' ' || c == '\t'
-}
-
-fn blanks(i: In<'_>) -> IResult<In<'_>, In<'_>> {
-    take_while(is_blank).parse(i)
-}
-
-fn span_of(i: &In<'_>) -> Span {
-    Span::new(
-        i.location_offset(),
-        i.location_offset() + i.fragment().len(),
-    )
-}
-
-/// A quoted token: opening quote, body up to the same quote, closing quote.
-fn quoted(i: In<'_>) -> IResult<In<'_>, (char, In<'_>)> {
-    let (i, q) = one_of("\"'").parse(i)?;
-    let (i, body) = take_till(move |c| c == q).parse(i)?;
-    let (i, _) = char(q).parse(i)?;
-    Ok((i, (q, body)))
-}
-
-/// Split one line (terminator excluded) into tokens.
-fn tokenize(line: In<'_>) -> Result<LineKind, Diagnostic> {
+/// Split one line (terminator excluded) into tokens, appended to `tokens` (cleared first).
+fn tokenize(pos: Pos<'_>, line: In<'_>, tokens: &mut Vec<Token>) -> Result<LineKind, Diagnostic> {
+    tokens.clear();
     let (mut rest, _) = blanks(line).expect("blanks cannot fail");
-    if rest.fragment().is_empty() {
+    if rest.is_empty() {
         return Ok(LineKind::Blank);
     }
-    if rest.fragment().starts_with('#') {
+    if rest.starts_with(b"#") {
         return Ok(LineKind::Comment);
     }
-    let mut tokens = Vec::with_capacity(2);
-    let mut eq = None;
-    let mut comment = None;
+    let mut eq: Option<(usize, u32)> = None;
+    let mut comment = NONE;
     loop {
         let (r, _) = blanks(rest).expect("blanks cannot fail");
         rest = r;
-        let frag = *rest.fragment();
+        let frag = rest;
         if frag.is_empty() {
             break;
         }
         let first_value = eq.is_some_and(|(at, _)| at == tokens.len());
-        if frag.starts_with('#') && !tokens.is_empty() && !first_value {
-            comment = Some(span_of(&rest));
+        if frag[0] == b'#' && !tokens.is_empty() && !first_value {
+            comment = pos.of(rest) as u32;
             break;
         }
-        if tokens.len() == 1 && eq.is_none() && frag.starts_with('=') {
-            let (r, e) = rest.take_split(1);
-            eq = Some((1, span_of(&e)));
-            rest = r;
+        if tokens.len() == 1 && eq.is_none() && frag[0] == b'=' {
+            eq = Some((1, pos.of(rest) as u32));
+            rest = &rest[1..];
             continue;
         }
-        if frag.starts_with(['"', '\'']) {
+        let start = pos.of(rest);
+        if frag[0] == b'"' || frag[0] == b'\'' {
             match quoted(rest) {
-                Ok((r, (q, body))) => {
-                    let start = rest.location_offset();
-                    if r.fragment().starts_with(|c: char| !is_blank(c)) {
+                Ok((r, q)) => {
+                    if r.first().is_some_and(|&c| !is_blank(c)) {
                         let glued = take_till1::<_, _, nom::error::Error<In<'_>>>(is_blank)
                             .parse(r)
-                            .map(|(_, g)| span_of(&g).end)
-                            .unwrap_or(r.location_offset());
+                            .map(|(_, g)| pos.of(g) + g.len())
+                            .unwrap_or(pos.of(r));
                         return Err(Diagnostic::error(
                             Category::BadQuoting,
                             Span::new(start, glued),
@@ -252,17 +365,21 @@ fn tokenize(line: In<'_>) -> Result<LineKind, Diagnostic> {
                         .with_help("put the whole value inside the quotes"));
                     }
                     tokens.push(Token {
-                        span: Span::new(start, r.location_offset()),
-                        inner: span_of(&body),
-                        quote: Some(q),
+                        start: start as u32,
+                        end: pos.of(r) as u32,
+                        quote: if q == b'"' {
+                            Quote::Double
+                        } else {
+                            Quote::Single
+                        },
                     });
                     rest = r;
                 }
                 Err(_) => {
-                    let q = frag.chars().next().unwrap_or('"');
+                    let q = frag[0] as char;
                     return Err(Diagnostic::error(
                         Category::BadQuoting,
-                        span_of(&rest),
+                        pos.span(rest),
                         format!("no closing {q} on this line"),
                     )
                     .with_help("a quoted value must end on the line it starts on"));
@@ -270,106 +387,128 @@ fn tokenize(line: In<'_>) -> Result<LineKind, Diagnostic> {
             }
             continue;
         }
-        // A bare token; the first one (the key) also ends at `=`.
-        let key_position = tokens.is_empty();
+        // A bare token; the first one (the key) also ends at `=` unless it starts with one.
+        let key_position = tokens.is_empty() && frag[0] != b'=';
         let res: IResult<In<'_>, In<'_>> = if key_position {
-            take_till1(|c| is_blank(c) || c == '=').parse(rest)
+            take_till1(|c| is_blank(c) || c == b'=').parse(rest)
         } else {
             take_till1(is_blank).parse(rest)
         };
         let (r, tok) = res.expect("a non-empty fragment not at a blank yields a token");
-        let s = span_of(&tok);
+        let s = pos.span(tok);
         tokens.push(Token {
-            span: s,
-            inner: s,
-            quote: None,
+            start: s.start,
+            end: s.end,
+            quote: Quote::None,
         });
         rest = r;
     }
-    Ok(LineKind::Tokens {
-        tokens,
-        eq,
-        comment,
-    })
+    Ok(LineKind::Tokens { eq, comment })
 }
 
 /// Block keywords known to the syntax stage: a header line may lack its `{` (reported) when it
 /// starts with one of these.
 const BLOCK_KEYWORDS: [&str; 3] = ["virtual", "failover", "server"];
 
+/// Items of the open blocks wait on one shared stack and move into an exactly sized `Vec`
+/// when their block closes: no per-block growth, no slack capacity.
+struct Builder {
+    top: Vec<Item>,
+    /// Open blocks, innermost last, each with where its items start in `pending`.
+    open: Vec<(Block, usize)>,
+    pending: Vec<Item>,
+}
+
+impl Builder {
+    fn push(&mut self, item: Item) {
+        if self.open.is_empty() {
+            self.top.push(item);
+        } else {
+            self.pending.push(item);
+        }
+    }
+
+    fn open(&mut self, b: Block) {
+        self.open.push((b, self.pending.len()));
+    }
+
+    /// Close the innermost block; `None` when no block is open.
+    fn close(&mut self, close: Option<Close>) -> Option<&Block> {
+        let (mut b, mark) = self.open.pop()?;
+        b.items = self.pending.split_off(mark);
+        b.close = close;
+        self.push(Item::Block(Box::new(b)));
+        let last = if self.open.is_empty() {
+            self.top.last()
+        } else {
+            self.pending.last()
+        };
+        match last {
+            Some(Item::Block(b)) => Some(b),
+            _ => None,
+        }
+    }
+}
+
 /// Parse `src` into a syntax tree. Syntax errors are returned alongside; the tree is always
 /// complete (erroneous lines become [`Item::Invalid`]), so later stages can go on and report
-/// every error of the file in one run.
+/// every error of the file in one run. `src` must be shorter than 4 GiB.
 pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
-    let index = LineIndex::new(src);
+    assert!(src.len() < NONE as usize, "lvs.cf text of 4 GiB or more");
     let mut diags = Vec::new();
-    // Stack of open blocks; the bottom level is the file.
-    let mut stack: Vec<Block> = Vec::new();
-    let mut top: Vec<Item> = Vec::new();
-    let mut cursor = In::new(src);
+    let mut tree = Builder {
+        top: Vec::new(),
+        open: Vec::new(),
+        pending: Vec::new(),
+    };
+    let pos = Pos(src.as_bytes());
+    let mut tokens: Vec<Token> = Vec::with_capacity(8);
 
-    for n in 0..index.len() {
-        let full = index.full(n);
-        let content = index.content(n);
-        if full.is_empty() {
-            continue; // the single line of an empty text
-        }
-        cursor = cursor.take_from(content.start - cursor.location_offset());
-        let line_in = cursor.take(content.len());
-        let item = match tokenize(line_in) {
-            Ok(LineKind::Blank) => Item::Blank(full),
-            Ok(LineKind::Comment) => Item::Comment(full),
+    for (start, end, _) in span::lines(src) {
+        let line = start as u32;
+        let item = match tokenize(pos, &src.as_bytes()[start..end], &mut tokens) {
+            Ok(LineKind::Blank) => Item::Blank(line),
+            Ok(LineKind::Comment) => Item::Comment(line),
             Err(d) => {
                 diags.push(d);
-                Item::Invalid(full)
+                Item::Invalid(line)
             }
-            Ok(LineKind::Tokens {
-                tokens,
-                eq,
-                comment,
-            }) => {
+            Ok(LineKind::Tokens { eq, comment }) => {
                 let first = tokens[0];
                 let last = tokens[tokens.len() - 1];
                 if tokens.len() == 1 && eq.is_none() && first.is_bare(src, "}") {
                     let close = Close {
-                        line: full,
-                        brace: first.span,
+                        line,
+                        brace: first.start,
                         comment,
                     };
-                    match stack.pop() {
-                        Some(mut b) => {
-                            b.close = Some(close);
-                            let done = Item::Block(b);
-                            match stack.last_mut() {
-                                Some(parent) => parent.items.push(done),
-                                None => top.push(done),
-                            }
-                        }
+                    match tree.close(Some(close)) {
+                        Some(_) => {}
                         None => {
                             diags.push(
                                 Diagnostic::error(
                                     Category::BadCommand,
-                                    first.span,
+                                    first.span(),
                                     "`}` without an open block",
                                 )
                                 .with_help("remove it, or look for a block closed twice"),
                             );
-                            top.push(Item::Invalid(full));
+                            tree.push(Item::Invalid(line));
                         }
                     }
                     continue;
                 }
                 let braced = eq.is_none() && last.is_bare(src, "{");
                 let keyword_header = eq.is_none()
-                    && first.quote.is_none()
+                    && first.quote == Quote::None
                     && BLOCK_KEYWORDS.contains(&first.text(src));
                 if braced && tokens.len() == 1 {
                     diags.push(Diagnostic::error(
                         Category::BadCommand,
-                        first.span,
+                        first.span(),
                         "`{` must follow a block keyword and name on the same line (`virtual NAME {`)",
                     ));
-                    Item::Invalid(full)
+                    Item::Invalid(line)
                 } else if braced || keyword_header {
                     let body = if braced {
                         &tokens[1..tokens.len() - 1]
@@ -381,7 +520,7 @@ pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
                         diags.push(
                             Diagnostic::error(
                                 Category::MissingArgs,
-                                Span::new(last.span.end, last.span.end),
+                                Span::at(last.end as usize),
                                 format!("expected `{{` at the end of the `{kw}` line"),
                             )
                             .with_help(format!("write `{kw} NAME {{` on one line")),
@@ -390,52 +529,49 @@ pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
                     match body.len() {
                         0 => diags.push(Diagnostic::error(
                             Category::MissingArgs,
-                            first.span,
+                            first.span(),
                             format!("`{kw}` needs a name: `{kw} NAME {{`"),
                         )),
                         1 => {}
                         _ => diags.push(
                             Diagnostic::error(
                                 Category::ExtraArgs,
-                                body[1].span.to(body[body.len() - 1].span),
+                                body[1].span().to(body[body.len() - 1].span()),
                                 "a block name is a single word",
                             )
                             .with_help("replace the blanks in the name with `_`"),
                         ),
                     }
-                    stack.push(Block {
-                        line: full,
+                    tree.open(Block {
+                        line,
                         keyword: first,
                         name: body.first().copied(),
-                        open: braced.then_some(last.span),
+                        open: if braced { last.start } else { NONE },
                         comment,
                         items: Vec::new(),
                         close: None,
                     });
                     continue;
                 } else {
-                    let (values, eq_span) = match eq {
-                        Some((at, s)) => (tokens[at..].to_vec(), Some(s)),
-                        None => (tokens[1..].to_vec(), None),
+                    let (values, eq) = match eq {
+                        Some((at, e)) => (&tokens[at..], e),
+                        None => (&tokens[1..], NONE),
                     };
                     Item::Stmt(Stmt {
-                        line: full,
+                        line,
                         key: first,
-                        eq: eq_span,
-                        values,
+                        eq,
                         comment,
+                        values: values.into(),
                     })
                 }
             }
         };
-        match stack.last_mut() {
-            Some(b) => b.items.push(item),
-            None => top.push(item),
-        }
+        tree.push(item);
     }
 
     // Close blocks left open by the end of the file, innermost first.
-    while let Some(b) = stack.pop() {
+    while let Some(b) = tree.close(None) {
         let what = match b.name {
             Some(n) => format!("`{} {}`", b.keyword.text(src), n.text(src)),
             None => format!("`{}`", b.keyword.text(src)),
@@ -443,19 +579,14 @@ pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
         diags.push(
             Diagnostic::error(
                 Category::UnexpectedEof,
-                Span::new(src.len(), src.len()),
+                Span::at(src.len()),
                 format!("block {what} is not closed"),
             )
             .with_note(Some(b.header_span()), format!("{what} opened here"))
             .with_help("add a line with a single `}`"),
         );
-        let done = Item::Block(b);
-        match stack.last_mut() {
-            Some(parent) => parent.items.push(done),
-            None => top.push(done),
-        }
     }
-    (SyntaxTree { items: top }, diags)
+    (SyntaxTree { items: tree.top }, diags)
 }
 
 #[cfg(test)]
@@ -468,11 +599,11 @@ mod tests {
         match &tree.items[0] {
             Item::Stmt(s) => (
                 std::iter::once(&s.key)
-                    .chain(&s.values)
+                    .chain(s.values.iter())
                     .map(|t| t.text(src).to_string())
                     .collect(),
-                s.eq.is_some(),
-                s.comment.map(|c| src[c.start..c.end].to_string()),
+                s.eq().is_some(),
+                s.comment(src).map(|c| src[c.range()].to_string()),
             ),
             other => panic!("not a statement: {other:?}"),
         }
@@ -508,7 +639,7 @@ mod tests {
     #[test]
     fn trailing_comment_after_values_but_not_as_first_value() {
         assert_eq!(
-            stmt("port = 80 # web 'x"),
+            stmt("port = 80 # web 'x\r\n"),
             (
                 vec!["port".into(), "80".into()],
                 true,
@@ -583,6 +714,7 @@ mod tests {
             "x\ry\r\n\n}\n{\n\"unterminated\n",
             "virtual a {\n server b {\n",
             "no newline at end",
+            "= x\n==\n",
         ] {
             let (tree, _) = parse(src);
             assert_eq!(tree.reconstruct(src), src, "{src:?}");

@@ -15,6 +15,10 @@ use crate::model::{Host, Netmask, Seconds};
 /// `strtol(s, &end, 0)` with the whole token consumed, as piranha's `getNum`: optional sign,
 /// then `0x`/`0X` hex, `0` octal, or decimal. `None` on anything else or on overflow.
 pub fn parse_int(s: &str) -> Option<i64> {
+    // Fast path for the common case: a plain decimal without sign or leading zero.
+    if s.len() < 19 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') {
+        return s.parse().ok();
+    }
     fn digits(i: &str) -> IResult<&str, (u32, &str)> {
         alt((
             preceded(
@@ -43,6 +47,10 @@ pub fn parse_int(s: &str) -> Option<i64> {
 /// glibc `inet_aton`: one to four base-0 parts, the last filling the remaining bytes
 /// (`10.1` is 10.0.0.1, `0x7f.1` is 127.0.0.1). Kept because piranha accepted these forms.
 pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    // The strict dotted quad (no leading zeros) means the same in both; it is the common case.
+    if let Ok(ip) = s.parse::<Ipv4Addr>() {
+        return Some(ip);
+    }
     let parts: Vec<&str> = s.split('.').collect();
     if parts.len() > 4
         || parts

@@ -73,7 +73,7 @@ pub fn quote(what: &str, s: &str, prefer_quotes: bool) -> Result<String, WriteEr
     let needs_quotes = prefer_quotes
         || s.is_empty()
         || s.contains(is_blank)
-        || s.starts_with(['"', '\'', '#'])
+        || s.starts_with(['"', '\'', '#', '='])
         || matches!(s, "{" | "}" | "[" | "]");
     if !needs_quotes {
         return Ok(s.to_string());
