@@ -157,6 +157,18 @@ impl<'a> Checker<'a> {
                 "`heartbeat_port` cannot be 0",
             ));
         }
+        if cfg.service == Service::Fos
+            && (cfg.primary_shared.is_some() || cfg.backup_shared.is_some())
+            && cfg.reservation_conflict_action.is_none()
+        {
+            self.diags.push(
+                Diagnostic::warning(
+                    g.stmt("primary_shared").or(g.stmt("backup_shared")),
+                    "a shared SCSI disk is set but `reservation_conflict_action` is not (piranha's pulse crashed on this)",
+                )
+                .with_help("set `reservation_conflict_action = nothing` or `preempt`"),
+            );
+        }
         if cfg.nat_router.is_some() && cfg.network != Network::Nat {
             self.diags.push(Diagnostic::warning(
                 g.stmt("nat_router"),

@@ -38,7 +38,7 @@ pub enum Command {
         /// Treat warnings as errors (exit 1 when there is any).
         #[arg(long)]
         strict: bool,
-        /// Print nothing when the file is valid.
+        /// Print no summary line on stdout when the file is valid (warnings still go to stderr).
         #[arg(short, long)]
         quiet: bool,
         /// Print the diagnostics as JSON on stdout instead of text on stderr.
@@ -119,7 +119,17 @@ pub fn run_keep(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> (u8, Opt
     let loaded = match read(&path) {
         Ok(l) => l,
         Err(e) => {
-            let _ = writeln!(err, "lvscf: {e}");
+            if let Command::Check { json: true, .. } = cli.command {
+                let doc = serde_json::json!({
+                    "file": path.display().to_string(),
+                    "valid": false,
+                    "error": e,
+                    "diagnostics": [],
+                });
+                let _ = writeln!(out, "{doc:#}");
+            } else {
+                let _ = writeln!(err, "lvscf: {e}");
+            }
             return (EXIT_INVALID, None);
         }
     };
@@ -156,8 +166,20 @@ struct JsonDiag<'a> {
     file: &'a str,
     line: Option<usize>,
     column: Option<usize>,
-    #[serde(flatten)]
-    diag: &'a diag::Diagnostic,
+    severity: diag::Severity,
+    category: diag::Category,
+    message: &'a str,
+    span: Option<crate::Span>,
+    notes: Vec<JsonNote<'a>>,
+    help: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonNote<'a> {
+    line: Option<usize>,
+    column: Option<usize>,
+    message: &'a str,
+    span: Option<crate::Span>,
 }
 
 fn check(
@@ -177,14 +199,28 @@ fn check(
             .diagnostics
             .iter()
             .map(|d| {
-                let lc = d
-                    .span
-                    .map(|s| index.line_col(&loaded.text, s.start as usize));
+                let lc = |span: Option<crate::Span>| {
+                    span.map(|s| index.line_col(&loaded.text, s.start as usize))
+                };
                 JsonDiag {
                     file: shown,
-                    line: lc.map(|l| l.line),
-                    column: lc.map(|l| l.col),
-                    diag: d,
+                    line: lc(d.span).map(|l| l.line),
+                    column: lc(d.span).map(|l| l.col),
+                    severity: d.severity,
+                    category: d.category,
+                    message: &d.message,
+                    span: d.span,
+                    notes: d
+                        .notes
+                        .iter()
+                        .map(|n| JsonNote {
+                            line: lc(n.span).map(|l| l.line),
+                            column: lc(n.span).map(|l| l.col),
+                            message: &n.message,
+                            span: n.span,
+                        })
+                        .collect(),
+                    help: d.help.as_deref(),
                 }
             })
             .collect();

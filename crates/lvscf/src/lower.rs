@@ -1022,7 +1022,7 @@ impl<'a> Lowerer<'a> {
                         let v = if self.text(t) == "pcc" {
                             self.diags.push(Diagnostic::warning(
                                 Some(t.span()),
-                                "scheduler `pcc` was renamed `lc` in piranha 0.4 (2000); `lc` is used",
+                                "scheduler `pcc` was renamed `lc` in September 2000; `lc` is used",
                             ));
                             Some(Scheduler::Lc)
                         } else {

@@ -126,13 +126,12 @@ pub enum MaskValue {
 
 /// A netmask: dotted (`inet_aton`), or a prefix length `0`..`128` (extension, for IPv6).
 pub fn parse_netmask(s: &str) -> Option<MaskValue> {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) && !s.starts_with("0x") {
-        let n: u32 = s.parse().ok()?;
-        return match n {
-            0 => Some(MaskValue::None),
-            1..=128 => Some(MaskValue::Mask(Netmask::Prefix(n as u8))),
-            _ => None,
-        };
+    // A decimal 1..=128 without a leading zero is a prefix length (extension). Anything else
+    // is read as inet_aton did, so `4294967040` is still 255.255.255.0 and `010` is octal.
+    if let Ok(n @ 1..=128) = s.parse::<u8>()
+        && !s.starts_with(['0', '+'])
+    {
+        return Some(MaskValue::Mask(Netmask::Prefix(n)));
     }
     let ip = inet_aton(s)?;
     let v = u32::from(ip);
@@ -258,7 +257,21 @@ mod tests {
             parse_netmask("255.0.255.0"),
             Some(MaskValue::NonContiguous(Ipv4Addr::new(255, 0, 255, 0)))
         );
-        assert_eq!(parse_netmask("129"), None);
+        assert_eq!(
+            parse_netmask("4294967040"),
+            Some(MaskValue::Mask(Netmask::V4(Ipv4Addr::new(
+                255, 255, 255, 0
+            ))))
+        );
+        assert_eq!(
+            parse_netmask("010"),
+            Some(MaskValue::NonContiguous(Ipv4Addr::new(0, 0, 0, 8))),
+            "octal, as inet_aton"
+        );
+        assert_eq!(
+            parse_netmask("129"),
+            Some(MaskValue::NonContiguous(Ipv4Addr::new(0, 0, 0, 129)))
+        );
         assert_eq!(parse_netmask("mask"), None);
     }
 

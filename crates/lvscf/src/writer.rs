@@ -57,9 +57,17 @@ fn is_blank(c: char) -> bool {
     c == ' ' || c == '\t'
 }
 
-/// A value as one lvs.cf token: bare when that reads back the same, else quoted.
+/// Where a token stands on its line: the first value after `=` may start with `#` or `=`
+/// (piranha read it as a value); any other word would start a comment or look like `=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    FirstValue,
+    Word,
+}
+
+/// A string as one lvs.cf token: bare when that reads back the same, else quoted.
 /// `prefer_quotes` quotes even a bare-safe value (send/expect, as the GUI did).
-pub fn quote(what: &str, s: &str, prefer_quotes: bool) -> Result<String, WriteError> {
+pub fn quote(what: &str, s: &str, place: Place, prefer_quotes: bool) -> Result<String, WriteError> {
     let err = |why| {
         Err(WriteError::Unrepresentable {
             what: what.to_string(),
@@ -70,18 +78,21 @@ pub fn quote(what: &str, s: &str, prefer_quotes: bool) -> Result<String, WriteEr
     if s.contains(['\n', '\r']) {
         return err("contains a line break");
     }
-    let needs_quotes = prefer_quotes
-        || s.is_empty()
+    let bare_safe = !(s.is_empty()
         || s.contains(is_blank)
-        || s.starts_with(['"', '\'', '#', '='])
-        || matches!(s, "{" | "}" | "[" | "]");
-    if !needs_quotes {
+        || s.starts_with(['"', '\''])
+        || (place == Place::Word && s.starts_with(['#', '=']))
+        || matches!(s, "{" | "}" | "[" | "]"));
+    if bare_safe && !prefer_quotes {
         return Ok(s.to_string());
     }
     if !s.contains('"') {
         Ok(format!("\"{s}\""))
     } else if !s.contains('\'') {
         Ok(format!("'{s}'"))
+    } else if bare_safe {
+        // Both quote characters inside: only the bare form can hold it.
+        Ok(s.to_string())
     } else {
         err("contains both quote characters and needs quoting")
     }
@@ -195,9 +206,12 @@ impl Writer<'_> {
             }
             self.out.push('\n');
         }
-        let s = |v: &str, key: &str| quote(key, v, false);
-        let so =
-            |v: &Option<String>, key: &str| v.as_deref().map(|v| quote(key, v, false)).transpose();
+        let s = |v: &str, key: &str| quote(key, v, Place::FirstValue, false);
+        let so = |v: &Option<String>, key: &str| {
+            v.as_deref()
+                .map(|v| quote(key, v, Place::FirstValue, false))
+                .transpose()
+        };
         // piranha copies primary/backup into the private addresses only when
         // `primary_private` is absent: write the private pair unless that copy restores it.
         let privates_derived =
@@ -283,7 +297,7 @@ impl Writer<'_> {
             Some(i) => Some(format!(
                 "{} {}",
                 i.address,
-                quote("nat_router device", &i.device, false)?
+                quote("nat_router device", &i.device, Place::Word, false)?
             )),
             None => None,
         };
@@ -415,18 +429,20 @@ impl Writer<'_> {
         let _ = write!(
             self.out,
             "{keyword} {} {{",
-            quote("block name", &v.name, false)?
+            quote("block name", &v.name, Place::Word, false)?
         );
         self.end_line(Anchor::Block(r));
         let q = |v: &Option<String>, key: &str, prefer: bool| {
-            v.as_deref().map(|v| quote(key, v, prefer)).transpose()
+            v.as_deref()
+                .map(|v| quote(key, v, Place::FirstValue, prefer))
+                .transpose()
         };
         self.kv(b, i, "active", Some(bool01(v.active)), true);
         let address = match &v.address {
             Some(a) => Some(format!(
                 "{} {}",
                 a.address,
-                quote("address device", &a.device, false)?
+                quote("address device", &a.device, Place::Word, false)?
             )),
             None => None,
         };
@@ -489,11 +505,18 @@ impl Writer<'_> {
             true,
         );
         let lm = match &v.load_monitor {
-            Some(m) => Some(quote("load_monitor", m.as_str(), false)?),
+            Some(m) => Some(quote("load_monitor", m.as_str(), Place::FirstValue, false)?),
             None => None,
         };
         self.kv(b, i, "load_monitor", lm, true);
-        self.kv(b, i, "scheduler", Some(v.scheduler.to_string()), true);
+        self.kv(
+            b,
+            i,
+            "scheduler",
+            Some(v.scheduler.to_string()),
+            // fos has no scheduler: failover blocks carry it only when set.
+            !r.failover || v.scheduler != d.scheduler,
+        );
         self.kv(b, i, "protocol", Some(v.protocol.to_string()), true);
         self.kv(b, i, "timeout", Some(v.timeout.to_string()), true);
         self.kv(b, i, "reentry", Some(v.reentry.to_string()), true);
@@ -508,7 +531,12 @@ impl Writer<'_> {
             b,
             i,
             "client_monitor",
-            Some(quote("client_monitor", &v.client_monitor, false)?),
+            Some(quote(
+                "client_monitor",
+                &v.client_monitor,
+                Place::FirstValue,
+                false,
+            )?),
             v.client_monitor != d.client_monitor,
         );
         self.kv(b, i, "start_cmd", q(&v.start_cmd, "start_cmd", true)?, true);
@@ -525,7 +553,7 @@ impl Writer<'_> {
                 let mut s = String::from("[");
                 for d in list {
                     s.push(' ');
-                    s.push_str(&quote("dirs entry", d, false)?);
+                    s.push_str(&quote("dirs entry", d, Place::Word, false)?);
                 }
                 s.push_str(" ]");
                 Some(s)
@@ -556,7 +584,7 @@ impl Writer<'_> {
         let _ = write!(
             self.out,
             "{INDENT}server {} {{",
-            quote("server name", &rs.name, false)?
+            quote("server name", &rs.name, Place::Word, false)?
         );
         self.end_line(Anchor::Server(r, idx));
         self.kv(
@@ -586,17 +614,25 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(quote("x", "eth0:1", false).unwrap(), "eth0:1");
-        assert_eq!(quote("x", "HTTP", true).unwrap(), "\"HTTP\"");
-        assert_eq!(quote("x", "a b", false).unwrap(), "\"a b\"");
+        let w = |s: &str| quote("x", s, Place::Word, false);
+        let v = |s: &str, prefer| quote("x", s, Place::FirstValue, prefer);
+        assert_eq!(w("eth0:1").unwrap(), "eth0:1");
+        assert_eq!(v("HTTP", true).unwrap(), "\"HTTP\"");
+        assert_eq!(w("a b").unwrap(), "\"a b\"");
+        assert_eq!(w("say \"hi\" now").unwrap(), "'say \"hi\" now'");
+        assert_eq!(w("").unwrap(), "\"\"");
+        assert_eq!(w("#x").unwrap(), "\"#x\"");
         assert_eq!(
-            quote("x", "say \"hi\" now", false).unwrap(),
-            "'say \"hi\" now'"
+            v("#x", false).unwrap(),
+            "#x",
+            "a first value may start with #"
         );
-        assert_eq!(quote("x", "", false).unwrap(), "\"\"");
-        assert_eq!(quote("x", "#x", false).unwrap(), "\"#x\"");
-        assert_eq!(quote("x", "{", false).unwrap(), "\"{\"");
-        assert!(quote("x", "a\"b' c", false).is_err());
-        assert!(quote("x", "a\nb", false).is_err());
+        assert_eq!(w("=x").unwrap(), "\"=x\"");
+        assert_eq!(w("{").unwrap(), "\"{\"");
+        assert!(w("a\"b' c").is_err());
+        // Both quotes and no blank: bare even where quotes are preferred.
+        assert_eq!(v("it's\"", true).unwrap(), "it's\"");
+        assert_eq!(v("#it's\"", true).unwrap(), "#it's\"");
+        assert!(w("a\nb").is_err());
     }
 }

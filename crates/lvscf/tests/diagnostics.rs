@@ -480,3 +480,23 @@ fn rendered_warning_snapshot() {
         lvscf::cli::render("lvs.cf", src, &p.diagnostics)
     );
 }
+
+#[test]
+fn shared_scsi_without_conflict_action_warns() {
+    let src = "service = fos\nprimary = 10.0.0.1\nbackup = 10.0.0.2\nbackup_active = 1\nprimary_shared = /dev/sdb\n\
+               failover f {\n active = 1\n address = 10.0.0.3 eth0:1\n start_cmd = \"/bin/true\"\n stop_cmd = \"/bin/true\"\n}\n";
+    let all = diags(src);
+    assert_eq!(all.len(), 1);
+    assert!(
+        all[0]
+            .d
+            .message
+            .starts_with("a shared SCSI disk is set but `reservation_conflict_action` is not")
+    );
+    assert_eq!(all[0].line, 5);
+    let fixed = src.replace(
+        "primary_shared = /dev/sdb\n",
+        "primary_shared = /dev/sdb\nreservation_conflict_action = nothing\n",
+    );
+    assert!(diags(&fixed).is_empty());
+}

@@ -36,17 +36,26 @@ fn specified_host() -> impl Strategy<Value = Host> {
     ]
 }
 
-/// Strings lvs.cf can hold: no line breaks, never both quote characters.
+/// Values lvs.cf can hold as the first value of a statement: also bare words with both quote
+/// characters, and words starting with `#` or `=`.
+fn value_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => text(),
+        1 => "[#=]?[a-z]{1,3}'[a-z\"]{1,4}\"[a-z]{0,2}",
+    ]
+}
+
+fn opt_value() -> impl Strategy<Value = Option<String>> {
+    proptest::option::of(value_text())
+}
+
+/// Strings lvs.cf can hold anywhere: no line breaks, never both quote characters.
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z0-9/%._:=#{}\\[\\]\\\\-]{0,10}",
         "[ a-zA-Z0-9/%.\\t#\\\\'-]{0,16}",
         "[ a-zA-Z0-9\"é€\\\\]{0,12}",
     ]
-}
-
-fn opt_text() -> impl Strategy<Value = Option<String>> {
-    proptest::option::of(text())
 }
 
 fn netmask() -> impl Strategy<Value = Netmask> {
@@ -107,17 +116,17 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         })),
     );
     let b = (
-        opt_text(),
-        opt_text(),
+        opt_value(),
+        opt_value(),
         any::<bool>(),
-        opt_text(),
+        opt_value(),
         any::<u32>(),
         any::<u32>(),
         proptest::option::of(load_monitor()),
         any::<bool>(),
         proptest::option::of(specified_ip()),
-        text(),
-        (opt_text(), opt_text()),
+        value_text(),
+        (opt_value(), opt_value()),
         (
             proptest::option::of(host()),
             proptest::option::of(proptest::collection::vec(text(), 0..4)),
@@ -189,31 +198,31 @@ prop_compose! {
             select(vec![Service::Lvs, Service::Fos]),
             proptest::option::of(specified_host()),
             proptest::option::of(specified_host()),
-            opt_text(),
+            opt_value(),
             proptest::option::of(specified_host()),
             proptest::option::of(specified_host()),
-            opt_text(),
+            opt_value(),
             any::<bool>(),
             any::<bool>(),
             any::<u16>(),
             (seconds(), seconds()),
         ),
         b in (
-            text(),
+            value_text(),
             select(Network::ALL.iter().map(|p| p.0).collect::<Vec<_>>()),
             proptest::option::of(iface()),
             proptest::option::of(netmask()),
-            text(),
+            value_text(),
             any::<bool>(),
             any::<bool>(),
-            text(),
+            value_text(),
             any::<u8>(),
             (any::<u32>(), any::<u32>(), any::<u32>()),
             any::<bool>(),
-            (opt_text(), opt_text()),
+            (opt_value(), opt_value()),
         ),
         c in (
-            text(),
+            value_text(),
             proptest::option::of(select(vec![ConflictAction::Nothing, ConflictAction::Preempt])),
             any::<bool>(),
             proptest::collection::vec(virtual_server(), 0..3),
