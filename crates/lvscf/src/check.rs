@@ -31,9 +31,28 @@ pub fn check(cfg: &LvsConfig, map: &SourceMap, partial: bool) -> Vec<Diagnostic>
         } else {
             &cfg.virtual_servers
         };
+        let selected = failover == (cfg.service == Service::Fos);
+        let mark = c.diags.len();
         c.duplicates(list, failover);
+        if !selected {
+            c.downgrade(
+                mark,
+                &format!("`service = {}` does not run this block", cfg.service),
+            );
+        }
         for (index, vs) in list.iter().enumerate() {
+            let mark = c.diags.len();
             c.block(vs, BlockRef { failover, index });
+            // piranha ran files whose unused blocks were broken: for a block pulse will not
+            // run, a problem is a warning (it becomes an error when the block is used).
+            if !selected {
+                c.downgrade(
+                    mark,
+                    &format!("`service = {}` does not run this block", cfg.service),
+                );
+            } else if !vs.active {
+                c.downgrade(mark, "the block is not active");
+            }
         }
     }
     c.diags
@@ -73,6 +92,16 @@ fn family(ip: IpAddr) -> &'static str {
 }
 
 impl<'a> Checker<'a> {
+    /// Turn the errors pushed since `mark` into warnings that say why.
+    fn downgrade(&mut self, mark: usize, why: &str) {
+        for d in &mut self.diags[mark..] {
+            if d.is_error() {
+                d.severity = crate::diag::Severity::Warning;
+                d.message = format!("{} ({why})", d.message);
+            }
+        }
+    }
+
     fn src(&self, r: BlockRef) -> &'a BlockSource {
         self.map.block(r).unwrap_or(self.empty)
     }
@@ -127,7 +156,7 @@ impl<'a> Checker<'a> {
         }
         if cfg.backup_active && cfg.primary_private != cfg.primary && cfg.backup_private.is_none() {
             self.diags.push(
-                Diagnostic::semantic(
+                Diagnostic::warning(
                     g.stmt("primary_private"),
                     "`primary_private` is set but `backup_private` is not: heartbeats on the private network would go to 0.0.0.0",
                 )
@@ -382,7 +411,7 @@ impl<'a> Checker<'a> {
                     } else {
                         &vs.stop_cmd
                     };
-                    if set.is_none() {
+                    if set.is_none() && !self.src(r).keys.failed(cmd) {
                         self.diags.push(Diagnostic::warning(
                             self.header(r),
                             format!(

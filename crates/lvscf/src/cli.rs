@@ -331,14 +331,14 @@ fn fmt(
     EXIT_OK
 }
 
-/// Write `text` to a temporary file beside `path`, with `path`'s permissions, then rename it
-/// over `path`: readers see the old file or the new one, never half of it.
+/// Write `text` to a temporary file beside `path`, with `path`'s permissions and owner, then
+/// rename it over `path`: readers see the old file or the new one, never half of it. A
+/// symbolic link is followed, so the link stays and its target is replaced.
 fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
-    let meta = std::fs::metadata(path)?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    use std::os::unix::fs::MetadataExt;
+    let path = std::fs::canonicalize(path)?;
+    let meta = std::fs::metadata(&path)?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -348,8 +348,12 @@ fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
+        let made = f.metadata()?;
+        if (made.uid(), made.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()))?;
+        }
         std::fs::set_permissions(&tmp, meta.permissions())?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

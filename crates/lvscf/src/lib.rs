@@ -25,6 +25,7 @@
 //! ```
 
 pub mod check;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
 pub mod lower;

@@ -95,6 +95,11 @@ pub struct BlockRef {
     pub index: usize,
 }
 
+// Keyword ids pack the table in two bits and the index in six.
+const _: () = assert!(
+    GLOBAL_KEYWORDS.len() <= 64 && VIRTUAL_KEYWORDS.len() <= 64 && SERVER_KEYWORDS.len() <= 64
+);
+
 fn key_name(id: u8) -> &'static str {
     let table = match id >> 6 {
         0 => GLOBAL_KEYWORDS,
@@ -202,6 +207,8 @@ pub enum Anchor {
 pub struct Trivia {
     pub leading: HashMap<Anchor, Vec<String>>,
     pub trailing: HashMap<Anchor, String>,
+    /// Values written as a name (`port = http`): the name and the number it stood for.
+    pub spelled: HashMap<Anchor, (String, u16)>,
 }
 
 /// Result of stage two.
@@ -278,15 +285,23 @@ pub fn lower(src: &str, tree: &SyntaxTree, services: &Services) -> Lowered {
                             map.virtual_servers.push(bs);
                         }
                     }
-                    "server" => l.diags.push(
-                        Diagnostic::error(
-                            Category::BadCommand,
-                            b.keyword.span(),
-                            "`server` blocks belong inside a `virtual` block",
-                        )
-                        .with_help("move it into the virtual server it belongs to"),
-                    ),
-                    other => l.unknown_block(b.keyword.span(), other, &["virtual", "failover"]),
+                    "server" => {
+                        l.diags.push(
+                            Diagnostic::error(
+                                Category::BadCommand,
+                                b.keyword.span(),
+                                "`server` blocks belong inside a `virtual` block",
+                            )
+                            .with_help("move it into the virtual server it belongs to"),
+                        );
+                        l.rejected(b, "server");
+                    }
+                    other => {
+                        l.unknown_block(b.keyword.span(), other, &["virtual", "failover"]);
+                        if let Some(meant) = suggest(other, &["virtual", "failover"]) {
+                            l.rejected(b, meant);
+                        }
+                    }
                 }
             }
         }
@@ -315,6 +330,19 @@ pub fn lower(src: &str, tree: &SyntaxTree, services: &Services) -> Lowered {
         trivia: l.trivia,
         diagnostics: l.diags,
     }
+}
+
+/// `set!(field, Option<value>)`: store a value that was read; false when it was rejected.
+macro_rules! set {
+    ($field:expr, $val:expr) => {
+        match $val {
+            Some(v) => {
+                $field = v;
+                true
+            }
+            None => false,
+        }
+    };
 }
 
 struct Lowerer<'a> {
@@ -444,9 +472,11 @@ impl<'a> Lowerer<'a> {
 
     fn trailing(&mut self, anchor: Anchor, comment: Option<Span>) {
         if let Some(c) = comment {
-            self.trivia
-                .trailing
-                .insert(anchor, self.src[c.range()].trim_end().to_string());
+            let text = self.src[c.range()].trim_end().to_string();
+            // A repeated key: the earlier line's comment moves above the line that stays.
+            if let Some(old) = self.trivia.trailing.insert(anchor, text) {
+                self.trivia.leading.entry(anchor).or_default().push(old);
+            }
         }
     }
 
@@ -471,14 +501,38 @@ impl<'a> Lowerer<'a> {
 
     /// Resolve the key of `st` in `scope`. Reports unknown keys, ignored legacy keys and a
     /// missing `=`; returns the interned key when the statement should be read.
-    fn key(&mut self, st: &Stmt, scope: Scope) -> Option<Kw> {
+    fn key(&mut self, st: &Stmt, scope: Scope, keys: &mut KeySpans) -> Option<Kw> {
         let key = self.text(st.key);
-        let Some(index) = intern(key, scope.keywords()) else {
+        let kw_at = |index: usize| {
+            let base = match scope {
+                Scope::Global => 0,
+                Scope::Virtual => 64,
+                Scope::Server => 128,
+            };
+            Kw {
+                name: scope.keywords()[index],
+                id: base + index as u8,
+            }
+        };
+        let known = intern(key, scope.keywords()).map(kw_at);
+        if st.damaged {
+            // Its quoting error is reported; keep later checks from guessing about it.
+            if let Some(kw) = known {
+                keys.fail(kw);
+            }
+            return None;
+        }
+        let Some(kw) = known else {
             if intern(key, scope.legacy()).is_some() {
                 self.diags.push(Diagnostic::warning(
                     Some(st.key.span()),
                     format!("`{key}` is ignored: old piranha versions or its GUI wrote it, but no daemon reads it"),
                 ));
+                // `fmt` drops the line: keep its comment as a comment line.
+                if let Some(c) = st.comment(self.src) {
+                    self.pending
+                        .push(self.src[c.range()].trim_end().to_string());
+                }
                 return None;
             }
             let mut d = Diagnostic::error(
@@ -491,6 +545,10 @@ impl<'a> Lowerer<'a> {
                 .find(|s| *s != scope && s.keywords().contains(&key));
             if let Some(s) = suggest(key, scope.keywords()) {
                 d = d.with_help(format!("did you mean `{s}`?"));
+                // Most likely the admin meant that key: no check should assume its default.
+                if let Some(i) = intern(s, scope.keywords()) {
+                    keys.fail(kw_at(i));
+                }
             } else if let Some(other) = elsewhere {
                 let place = match other {
                     Scope::Global => "outside any block (it is a global setting)",
@@ -517,17 +575,10 @@ impl<'a> Lowerer<'a> {
                 at,
                 format!("write `{example}`"),
             ));
+            keys.fail(kw);
             return None;
         }
-        let base = match scope {
-            Scope::Global => 0,
-            Scope::Virtual => 64,
-            Scope::Server => 128,
-        };
-        Some(Kw {
-            name: scope.keywords()[index],
-            id: base + index as u8,
-        })
+        Some(kw)
     }
 
     /// Exactly one value.
@@ -666,6 +717,16 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// A port; a service name is remembered so that `fmt` writes it back as the admin did.
+    fn port_at(&mut self, t: Token, key: &str, anchor: Anchor) -> Option<u16> {
+        let p = self.port(t, key)?;
+        let s = self.text(t);
+        if value::parse_int(s).is_none() {
+            self.trivia.spelled.insert(anchor, (s.to_string(), p));
+        }
+        Some(p)
+    }
+
     fn host(&mut self, t: Token, key: &str, allow_unspecified: bool) -> Option<crate::model::Host> {
         let s = self.text(t);
         match value::parse_host(s) {
@@ -724,6 +785,24 @@ impl<'a> Lowerer<'a> {
                 );
                 None
             }
+        }
+    }
+
+    /// `pmask`: 255.255.255.255 means no mask; a mask whose bits are not contiguous was
+    /// ignored by lvsd, so it is a warning here, not an error.
+    fn pmask(&mut self, t: Token) -> Option<Option<crate::model::Netmask>> {
+        let s = self.text(t);
+        match value::parse_netmask(s) {
+            Some(MaskValue::NonContiguous(_)) => {
+                self.diags.push(Diagnostic::warning(
+                    Some(t.span()),
+                    format!("`pmask` = `{s}` is ignored: its one bits are not contiguous"),
+                ));
+                Some(None)
+            }
+            _ => self.mask(t, "pmask").map(|m| {
+                m.filter(|m| *m != crate::model::Netmask::V4(std::net::Ipv4Addr::BROADCAST))
+            }),
         }
     }
 
@@ -792,7 +871,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn global_stmt(&mut self, cfg: &mut LvsConfig, keys: &mut KeySpans, st: &Stmt) {
-        let Some(kw) = self.key(st, Scope::Global) else {
+        let Some(kw) = self.key(st, Scope::Global, keys) else {
             return;
         };
         let key = kw.name;
@@ -824,17 +903,6 @@ impl<'a> Lowerer<'a> {
 
     /// Read the single value of a global keyword into `cfg`; false if it was rejected.
     fn global_value(&mut self, cfg: &mut LvsConfig, key: &'static str, t: Token) -> bool {
-        macro_rules! set {
-            ($field:expr, $val:expr) => {
-                match $val {
-                    Some(v) => {
-                        $field = v;
-                        true
-                    }
-                    None => false,
-                }
-            };
-        }
         match key {
             "service" => set!(cfg.service, self.choice(t, key, Service::ALL)),
             "primary" => set!(cfg.primary, self.host(t, key, false).map(Some)),
@@ -853,7 +921,10 @@ impl<'a> Lowerer<'a> {
             "backup_shared" => set!(cfg.backup_shared, Some(Some(self.string(t)))),
             "backup_active" => set!(cfg.backup_active, self.boolean(t, key)),
             "heartbeat" => set!(cfg.heartbeat, self.boolean(t, key)),
-            "heartbeat_port" => set!(cfg.heartbeat_port, self.port(t, key)),
+            "heartbeat_port" => set!(
+                cfg.heartbeat_port,
+                self.port_at(t, key, Anchor::Global("heartbeat_port"))
+            ),
             "keepalive" => set!(cfg.keepalive, self.seconds(t, key)),
             "deadtime" => set!(cfg.deadtime, self.seconds(t, key)),
             "rsh_command" => set!(cfg.rsh_command, Some(self.string(t))),
@@ -898,6 +969,22 @@ impl<'a> Lowerer<'a> {
         self.int(t, key, 0, u32::MAX.into()).map(|v| v as u32)
     }
 
+    /// Read a block that is in the wrong place (or misspelt) as the `kind` it most likely is,
+    /// only to report the errors inside it; nothing of it enters the model.
+    fn rejected(&mut self, b: &Block, kind: &str) {
+        let nowhere = BlockRef {
+            failover: kind == "failover",
+            index: usize::MAX,
+        };
+        let trivia = std::mem::take(&mut self.trivia);
+        if kind == "server" {
+            self.server_block(b, nowhere, 0, 80);
+        } else {
+            self.virtual_block(b, nowhere);
+        }
+        self.trivia = trivia;
+    }
+
     fn virtual_block(&mut self, b: &Block, r: BlockRef) -> (VirtualServer, BlockSource) {
         self.flush(Anchor::Block(r));
         self.trailing(Anchor::Block(r), b.comment(self.src));
@@ -931,16 +1018,24 @@ impl<'a> Lowerer<'a> {
                         vs.servers.push(rs);
                         bs.servers.push(src);
                     }
-                    kw @ ("virtual" | "failover") => self.diags.push(
-                        Diagnostic::error(
-                            Category::BadCommand,
-                            sb.keyword.span(),
-                            format!("a `{kw}` block cannot be inside another block"),
-                        )
-                        .with_note(Some(b.header_span()), "the enclosing block starts here")
-                        .with_help("close the enclosing block with `}` first"),
-                    ),
-                    other => self.unknown_block(sb.keyword.span(), other, &["server"]),
+                    kw @ ("virtual" | "failover") => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                Category::BadCommand,
+                                sb.keyword.span(),
+                                format!("a `{kw}` block cannot be inside another block"),
+                            )
+                            .with_note(Some(b.header_span()), "the enclosing block starts here")
+                            .with_help("close the enclosing block with `}` first"),
+                        );
+                        self.rejected(sb, kw);
+                    }
+                    other => {
+                        self.unknown_block(sb.keyword.span(), other, &["server"]);
+                        if suggest(other, &["server"]).is_some() {
+                            self.rejected(sb, "server");
+                        }
+                    }
                 },
             }
         }
@@ -976,23 +1071,12 @@ impl<'a> Lowerer<'a> {
         st: &Stmt,
         r: BlockRef,
     ) {
-        let Some(kw) = self.key(st, Scope::Virtual) else {
+        let Some(kw) = self.key(st, Scope::Virtual, keys) else {
             return;
         };
         let key = kw.name;
         self.flush(Anchor::BlockKey(r, key));
         self.trailing(Anchor::BlockKey(r, key), st.comment(self.src));
-        macro_rules! set {
-            ($field:expr, $val:expr) => {
-                match $val {
-                    Some(v) => {
-                        $field = v;
-                        true
-                    }
-                    None => false,
-                }
-            };
-        }
         let ok = match key {
             "address" => {
                 let v = self
@@ -1015,7 +1099,7 @@ impl<'a> Lowerer<'a> {
                 Some(t) => match key {
                     "vip_nmask" => set!(vs.vip_nmask, self.mask(t, key)),
                     "active" => set!(vs.active, self.boolean(t, key)),
-                    "port" => set!(vs.port, self.port(t, key)),
+                    "port" => set!(vs.port, self.port_at(t, key, Anchor::BlockKey(r, "port"))),
                     "protocol" => set!(vs.protocol, self.choice(t, key, Protocol::ALL)),
                     "fwmark" => set!(vs.fwmark, self.u32(t, key).map(|v| (v != 0).then_some(v))),
                     "scheduler" => {
@@ -1035,14 +1119,7 @@ impl<'a> Lowerer<'a> {
                         self.u32(t, key).map(|v| (v != 0).then_some(v))
                     ),
                     // 255.255.255.255 means "no mask" (lvsd never passes it to ipvsadm).
-                    "pmask" => set!(
-                        vs.pmask,
-                        self.mask(t, key).map(|m| {
-                            m.filter(|m| {
-                                *m != crate::model::Netmask::V4(std::net::Ipv4Addr::BROADCAST)
-                            })
-                        })
-                    ),
+                    "pmask" => set!(vs.pmask, self.pmask(t)),
                     "send" => set!(vs.send, Some(Some(self.string(t)))),
                     "expect" => set!(vs.expect, Some(Some(self.string(t)))),
                     "use_regex" => set!(vs.use_regex, self.boolean(t, key)),
@@ -1122,17 +1199,23 @@ impl<'a> Lowerer<'a> {
                 Item::Invalid(_) => {}
                 Item::Blank(_) => self.blank(),
                 Item::Comment(s) => self.comment(*s),
-                Item::Block(inner) => self.diags.push(
-                    Diagnostic::error(
-                        Category::BadCommand,
-                        inner.keyword.span(),
-                        "a `server` block cannot contain blocks",
-                    )
-                    .with_note(Some(b.header_span()), "the server block starts here")
-                    .with_help("close the `server` block with `}` first"),
-                ),
+                Item::Block(inner) => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Category::BadCommand,
+                            inner.keyword.span(),
+                            "a `server` block cannot contain blocks",
+                        )
+                        .with_note(Some(b.header_span()), "the server block starts here")
+                        .with_help("close the `server` block with `}` first"),
+                    );
+                    let kw = inner.keyword.text(self.src);
+                    if matches!(kw, "virtual" | "failover" | "server") {
+                        self.rejected(inner, kw);
+                    }
+                }
                 Item::Stmt(st) => {
-                    let Some(kw) = self.key(st, Scope::Server) else {
+                    let Some(kw) = self.key(st, Scope::Server, &mut bs.keys) else {
                         continue;
                     };
                     let key = kw.name;
@@ -1152,7 +1235,10 @@ impl<'a> Lowerer<'a> {
                             .int(t, key, 0, i32::MAX.into())
                             .map(|v| rs.weight = v as u32)
                             .is_some(),
-                        "port" => self.port(t, key).map(|p| rs.port = p).is_some(),
+                        "port" => set!(
+                            rs.port,
+                            self.port_at(t, key, Anchor::ServerKey(r, idx, "port"))
+                        ),
                         _ => unreachable!("every server keyword is handled: {key}"),
                     };
                     if ok {

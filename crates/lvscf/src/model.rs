@@ -59,10 +59,30 @@ impl fmt::Display for Host {
     }
 }
 
+/// Text that is neither an IP address nor a host name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid host name or ip address: {0}")]
+pub struct InvalidHost(pub String);
+
+/// Text that is not a netmask (dotted, contiguous, or a prefix length 1..=128).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid netmask: {0}")]
+pub struct InvalidNetmask(pub String);
+
 impl FromStr for Host {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        crate::value::parse_host(s).ok_or_else(|| format!("invalid host name or ip address: {s}"))
+    type Err = InvalidHost;
+    fn from_str(s: &str) -> Result<Self, InvalidHost> {
+        crate::value::parse_host(s).ok_or_else(|| InvalidHost(s.to_string()))
+    }
+}
+
+impl FromStr for Netmask {
+    type Err = InvalidNetmask;
+    fn from_str(s: &str) -> Result<Self, InvalidNetmask> {
+        match crate::value::parse_netmask(s) {
+            Some(crate::value::MaskValue::Mask(m)) => Ok(m),
+            _ => Err(InvalidNetmask(s.to_string())),
+        }
     }
 }
 
@@ -162,10 +182,7 @@ macro_rules! serde_as_text {
 }
 
 serde_as_text!(Host, |s: &str| s.parse::<Host>());
-serde_as_text!(Netmask, |s: &str| match crate::value::parse_netmask(s) {
-    Some(crate::value::MaskValue::Mask(m)) => Ok(m),
-    _ => Err(format!("invalid netmask: {s}")),
-});
+serde_as_text!(Netmask, |s: &str| s.parse::<Netmask>());
 
 /// Keyword enums: the text in lvs.cf is the serde name.
 macro_rules! keyword_enum {

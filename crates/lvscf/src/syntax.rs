@@ -135,6 +135,9 @@ pub struct Stmt {
     pub key: Token,
     eq: u32,
     comment: u32,
+    /// The line had a quoting error (already reported); its tokens were split at blanks only,
+    /// so that the file's structure survives, and its values mean nothing.
+    pub damaged: bool,
     pub values: Values,
 }
 
@@ -320,7 +323,14 @@ enum LineKind {
 }
 
 /// Split one line (terminator excluded) into tokens, appended to `tokens` (cleared first).
-fn tokenize(pos: Pos<'_>, line: In<'_>, tokens: &mut Vec<Token>) -> Result<LineKind, Diagnostic> {
+/// Without `quotes`, quote characters are ordinary (used to recover a line with a quoting
+/// error, so its braces still count).
+fn tokenize(
+    pos: Pos<'_>,
+    line: In<'_>,
+    tokens: &mut Vec<Token>,
+    quotes: bool,
+) -> Result<LineKind, Diagnostic> {
     tokens.clear();
     let (mut rest, _) = blanks(line).expect("blanks cannot fail");
     if rest.is_empty() {
@@ -338,8 +348,14 @@ fn tokenize(pos: Pos<'_>, line: In<'_>, tokens: &mut Vec<Token>) -> Result<LineK
         if frag.is_empty() {
             break;
         }
+        // `#` starts a trailing comment except where piranha read it as a word: the first
+        // value after `=`, and the word after the first one on a line without `=` (a block
+        // name: `server #1 {`) unless that first word is `}`.
         let first_value = eq.is_some_and(|(at, _)| at == tokens.len());
-        if frag[0] == b'#' && !tokens.is_empty() && !first_value {
+        let second_word = eq.is_none()
+            && tokens.len() == 1
+            && &pos.0[tokens[0].start as usize..tokens[0].end as usize] != b"}";
+        if frag[0] == b'#' && !tokens.is_empty() && !first_value && !second_word {
             comment = pos.of(rest) as u32;
             break;
         }
@@ -349,7 +365,7 @@ fn tokenize(pos: Pos<'_>, line: In<'_>, tokens: &mut Vec<Token>) -> Result<LineK
             continue;
         }
         let start = pos.of(rest);
-        if frag[0] == b'"' || frag[0] == b'\'' {
+        if quotes && (frag[0] == b'"' || frag[0] == b'\'') {
             match quoted(rest) {
                 Ok((r, q)) => {
                     if r.first().is_some_and(|&c| !is_blank(c)) {
@@ -454,8 +470,16 @@ impl Builder {
 /// complete (erroneous lines become [`Item::Invalid`]), so later stages can go on and report
 /// every error of the file in one run. `src` must be shorter than 4 GiB.
 pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
-    assert!(src.len() < NONE as usize, "lvs.cf text of 4 GiB or more");
     let mut diags = Vec::new();
+    if src.len() >= NONE as usize {
+        diags.push(Diagnostic::new(
+            crate::diag::Severity::Error,
+            Category::BadArgument,
+            None,
+            "the file is 4 GiB or larger",
+        ));
+        return (SyntaxTree { items: Vec::new() }, diags);
+    }
     let mut tree = Builder {
         top: Vec::new(),
         open: Vec::new(),
@@ -466,34 +490,60 @@ pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
 
     for (start, end, _) in span::lines(src) {
         let line = start as u32;
-        let item = match tokenize(pos, &src.as_bytes()[start..end], &mut tokens) {
-            Ok(LineKind::Blank) => Item::Blank(line),
-            Ok(LineKind::Comment) => Item::Comment(line),
+        let bytes = &src.as_bytes()[start..end];
+        let (kind, damaged) = match tokenize(pos, bytes, &mut tokens, true) {
+            Ok(k) => (k, false),
             Err(d) => {
                 diags.push(d);
-                Item::Invalid(line)
+                let k = tokenize(pos, bytes, &mut tokens, false)
+                    .expect("without quotes a line always tokenizes");
+                (k, true)
             }
-            Ok(LineKind::Tokens { eq, comment }) => {
+        };
+        let item = match kind {
+            LineKind::Blank => Item::Blank(line),
+            LineKind::Comment => Item::Comment(line),
+            LineKind::Tokens { eq, comment } => {
                 let first = tokens[0];
                 let last = tokens[tokens.len() - 1];
-                if tokens.len() == 1 && eq.is_none() && first.is_bare(src, "}") {
-                    let close = Close {
-                        line,
-                        brace: first.start,
-                        comment,
-                    };
-                    match tree.close(Some(close)) {
-                        Some(_) => {}
-                        None => {
-                            diags.push(
-                                Diagnostic::error(
-                                    Category::BadCommand,
-                                    first.span(),
-                                    "`}` without an open block",
-                                )
-                                .with_help("remove it, or look for a block closed twice"),
-                            );
-                            tree.push(Item::Invalid(line));
+                let text = first.text(src);
+                if eq.is_none() && first.quote == Quote::None && text.bytes().all(|b| b == b'}') {
+                    // `}` closes a block. piranha wanted it alone on its line; text after it
+                    // or `}}` is reported, but the blocks are closed all the same so that one
+                    // typo does not swallow the rest of the file.
+                    if tokens.len() > 1 {
+                        diags.push(Diagnostic::error(
+                            Category::ExtraArgs,
+                            tokens[1].span().to(last.span()),
+                            "nothing may follow `}` on its line",
+                        ));
+                    }
+                    if text.len() > 1 {
+                        diags.push(Diagnostic::error(
+                            Category::ExtraArgs,
+                            first.span(),
+                            format!("`{text}`: each `}}` goes on its own line"),
+                        ));
+                    }
+                    for n in 0..text.len() {
+                        let close = (n == 0).then_some(Close {
+                            line,
+                            brace: first.start,
+                            comment,
+                        });
+                        if tree.close(close).is_none() {
+                            if n == 0 {
+                                diags.push(
+                                    Diagnostic::error(
+                                        Category::BadCommand,
+                                        first.span(),
+                                        "`}` without an open block",
+                                    )
+                                    .with_help("remove it, or look for a block closed twice"),
+                                );
+                                tree.push(Item::Invalid(line));
+                            }
+                            break;
                         }
                     }
                     continue;
@@ -562,6 +612,7 @@ pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
                         key: first,
                         eq,
                         comment,
+                        damaged,
                         values: values.into(),
                     })
                 }

@@ -8,11 +8,15 @@
 //! Which keys are written: the ones that identify a service (`active`, `address`, `port`, ...)
 //! always, the others when they differ from their default; with a [`SourceMap`], also every key
 //! the original file had (so `lvscf fmt` keeps what the admin wrote); with `explicit`, all.
+//!
+//! A model built elsewhere (the web tool's JSON) may spell a value in a way lvs.cf cannot
+//! (`fwmark: 0` for "no mark"); [`normalize`] maps it to the parser's spelling first, so
+//! `parse(write(m)) == normalize(m)` for every model that can be written at all.
 
 use std::fmt::Write as _;
 
 use crate::lower::{Anchor, BlockRef, SourceMap, Trivia};
-use crate::model::{LvsConfig, RealServer, VirtualServer};
+use crate::model::{LoadMonitor, LvsConfig, Netmask, RealServer, VirtualServer};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WriteError {
@@ -43,12 +47,101 @@ pub fn write(cfg: &LvsConfig) -> Result<String, WriteError> {
 
 /// Canonical text of `cfg` with comments, kept keys or all defaults (see [`WriteOptions`]).
 pub fn write_with(cfg: &LvsConfig, opts: WriteOptions<'_>) -> Result<String, WriteError> {
+    let cfg = normalize(cfg)?;
     let mut w = Writer {
         opts,
         out: String::new(),
     };
-    w.config(cfg)?;
+    w.config(&cfg)?;
     Ok(w.out)
+}
+
+/// The model the parser gives for the text of `cfg`: values lvs.cf spells as "unset"
+/// (`fwmark = 0`, `pmask = 255.255.255.255`, an unspecified `backup`...) become `None`, and
+/// piranha's copy rule fills `primary_private`. Models no file can express are errors.
+pub fn normalize(cfg: &LvsConfig) -> Result<LvsConfig, WriteError> {
+    let mut c = cfg.clone();
+    let invalid = |what: &str, value: &dyn std::fmt::Display, why: &'static str| {
+        WriteError::Unrepresentable {
+            what: what.to_string(),
+            value: value.to_string(),
+            why,
+        }
+    };
+    for (what, host) in [
+        ("primary", &c.primary),
+        ("primary_private", &c.primary_private),
+    ] {
+        if let Some(h) = host.as_ref().filter(|h| h.is_unspecified()) {
+            return Err(invalid(
+                what,
+                h,
+                "is the unspecified address, which piranha refuses",
+            ));
+        }
+    }
+    if let Some(n) = c.nat_router.as_ref().filter(|n| n.address.is_unspecified()) {
+        return Err(invalid(
+            "nat_router",
+            &n.address,
+            "is the unspecified address",
+        ));
+    }
+    let unset = |h: &mut Option<crate::model::Host>| {
+        if h.as_ref().is_some_and(|h| h.is_unspecified()) {
+            *h = None;
+        }
+    };
+    unset(&mut c.backup);
+    unset(&mut c.backup_private);
+    if c.primary.is_some() && c.primary_private.is_none() {
+        c.primary_private = c.primary.clone();
+    }
+    let mask = |what: &str, m: &mut Option<Netmask>| -> Result<(), WriteError> {
+        match *m {
+            Some(Netmask::V4(v)) if v.is_unspecified() => *m = None,
+            Some(Netmask::Prefix(0)) => *m = None,
+            Some(Netmask::Prefix(p)) if p > 128 => {
+                return Err(invalid(what, &p, "is longer than 128 bits"));
+            }
+            Some(Netmask::V4(v))
+                if u32::from(v).leading_ones() + u32::from(v).trailing_zeros() != 32 =>
+            {
+                return Err(invalid(
+                    what,
+                    &v,
+                    "is not a netmask (its one bits are not contiguous)",
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    mask("nat_nmask", &mut c.nat_nmask)?;
+    for vs in c
+        .virtual_servers
+        .iter_mut()
+        .chain(c.failover_services.iter_mut())
+    {
+        mask("vip_nmask", &mut vs.vip_nmask)?;
+        // lvsd ignores a pmask with holes; the parser reads it as no mask.
+        if let Some(Netmask::V4(v)) = vs.pmask
+            && u32::from(v).leading_ones() + u32::from(v).trailing_zeros() != 32
+        {
+            vs.pmask = None;
+        }
+        mask("pmask", &mut vs.pmask)?;
+        if vs.pmask == Some(Netmask::V4(std::net::Ipv4Addr::BROADCAST)) {
+            vs.pmask = None;
+        }
+        vs.fwmark = vs.fwmark.filter(|m| *m != 0);
+        vs.persistent = vs.persistent.filter(|p| *p != 0);
+        vs.sorry_server = vs.sorry_server.filter(|ip| !ip.is_unspecified());
+        if let Some(LoadMonitor::Command(text)) = &vs.load_monitor {
+            vs.load_monitor = Some(LoadMonitor::from_text(text));
+        }
+    }
+    Ok(c)
 }
 
 const INDENT: &str = "    ";
@@ -60,14 +153,19 @@ fn is_blank(c: char) -> bool {
 /// Where a token stands on its line: the first value after `=` may start with `#` or `=`
 /// (piranha read it as a value); any other word would start a comment or look like `=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     FirstValue,
     Word,
 }
 
 /// A string as one lvs.cf token: bare when that reads back the same, else quoted.
 /// `prefer_quotes` quotes even a bare-safe value (send/expect, as the GUI did).
-pub fn quote(what: &str, s: &str, place: Place, prefer_quotes: bool) -> Result<String, WriteError> {
+pub(crate) fn quote(
+    what: &str,
+    s: &str,
+    place: Place,
+    prefer_quotes: bool,
+) -> Result<String, WriteError> {
     let err = |why| {
         Err(WriteError::Unrepresentable {
             what: what.to_string(),
@@ -103,34 +201,34 @@ struct Writer<'a> {
     out: String,
 }
 
-/// One scope's key presence test.
+/// Which statements a key belongs to, for presence in the source and comment anchors.
 #[derive(Clone, Copy)]
-enum Scope {
+enum Owner {
     Global,
     Block(BlockRef),
     Server(BlockRef, usize),
 }
 
 impl Writer<'_> {
-    fn present(&self, scope: Scope, key: &str) -> bool {
+    fn present(&self, scope: Owner, key: &str) -> bool {
         let Some(src) = self.opts.source else {
             return false;
         };
         match scope {
-            Scope::Global => src.global.stmt(key).is_some(),
-            Scope::Block(r) => src.block(r).is_some_and(|b| b.keys.stmt(key).is_some()),
-            Scope::Server(r, i) => src
+            Owner::Global => src.global.stmt(key).is_some(),
+            Owner::Block(r) => src.block(r).is_some_and(|b| b.keys.stmt(key).is_some()),
+            Owner::Server(r, i) => src
                 .block(r)
                 .and_then(|b| b.servers.get(i))
                 .is_some_and(|s| s.keys.stmt(key).is_some()),
         }
     }
 
-    fn anchor(scope: Scope, key: &'static str) -> Anchor {
+    fn anchor(scope: Owner, key: &'static str) -> Anchor {
         match scope {
-            Scope::Global => Anchor::Global(key),
-            Scope::Block(r) => Anchor::BlockKey(r, key),
-            Scope::Server(r, i) => Anchor::ServerKey(r, i, key),
+            Owner::Global => Anchor::Global(key),
+            Owner::Block(r) => Anchor::BlockKey(r, key),
+            Owner::Server(r, i) => Anchor::ServerKey(r, i, key),
         }
     }
 
@@ -160,7 +258,7 @@ impl Writer<'_> {
     /// Write `key = value` when `wanted` (or explicit, or present in the source).
     fn kv(
         &mut self,
-        scope: Scope,
+        scope: Owner,
         indent: &str,
         key: &'static str,
         value: Option<String>,
@@ -173,7 +271,7 @@ impl Writer<'_> {
     /// `unset` (`fwmark = 0`, `pmask = 255.255.255.255`), which reads back as unset.
     fn kv_or(
         &mut self,
-        scope: Scope,
+        scope: Owner,
         indent: &str,
         key: &'static str,
         value: Option<String>,
@@ -190,6 +288,11 @@ impl Writer<'_> {
             return;
         }
         let anchor = Self::anchor(scope, key);
+        // Keep a service name the file used for this value (`port = http`).
+        let value = match self.opts.trivia.and_then(|t| t.spelled.get(&anchor)) {
+            Some((name, number)) if value == number.to_string() => name.clone(),
+            _ => value,
+        };
         self.leading(anchor, indent);
         let _ = write!(self.out, "{indent}{key} = {value}");
         self.end_line(anchor);
@@ -197,7 +300,7 @@ impl Writer<'_> {
 
     fn config(&mut self, c: &LvsConfig) -> Result<(), WriteError> {
         let d = LvsConfig::default();
-        let g = Scope::Global;
+        let g = Owner::Global;
         if let Some(t) = self.opts.trivia
             && let Some(lines) = t.leading.get(&Anchor::FileStart)
         {
@@ -262,11 +365,12 @@ impl Writer<'_> {
             Some("0.0.0.0"),
             true,
         );
-        self.kv(
+        self.kv_or(
             g,
             "",
             "backup_private",
             c.backup_private.as_ref().map(ToString::to_string),
+            Some("0.0.0.0"),
             !privates_derived,
         );
         self.kv(
@@ -421,7 +525,7 @@ impl Writer<'_> {
 
     fn block(&mut self, v: &VirtualServer, r: BlockRef) -> Result<(), WriteError> {
         let d = VirtualServer::new("");
-        let b = Scope::Block(r);
+        let b = Owner::Block(r);
         let i = INDENT;
         let keyword = if r.failover { "failover" } else { "virtual" };
         self.out.push('\n');
@@ -577,7 +681,7 @@ impl Writer<'_> {
         idx: usize,
         vport: u16,
     ) -> Result<(), WriteError> {
-        let s = Scope::Server(r, idx);
+        let s = Owner::Server(r, idx);
         let i = "        ";
         self.out.push('\n');
         self.leading(Anchor::Server(r, idx), INDENT);

@@ -253,6 +253,29 @@ fn fmt_prints_checks_and_rewrites() {
 }
 
 #[test]
+fn fmt_write_follows_a_symlink_and_keeps_service_names() {
+    let dir = scratch("symlink");
+    let real = write(
+        &dir,
+        "real.cf",
+        "primary = 10.0.0.1\nheartbeat_port=https\nvirtual web {\n active = 1\n address = 10.0.0.100 eth0:1\n port = http\n server a {\n address = 10.0.1.1\n active = 1\n }\n}\n",
+    );
+    let link = dir.join("lvs.cf");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let link = link.display().to_string();
+    assert_eq!(lvscf(&["fmt", "--write", &link]).status.code(), Some(0));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(text.contains("\nheartbeat_port = https\n"), "{text}");
+    assert!(text.contains("\n    port = http\n"), "{text}");
+}
+
+#[test]
 fn fmt_and_dump_refuse_a_broken_file_and_leave_it_untouched() {
     let dir = scratch("untouched");
     let f = write(&dir, "lvs.cf", BROKEN);

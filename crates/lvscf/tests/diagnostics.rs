@@ -379,10 +379,20 @@ fn backup_active_without_backup() {
 
 #[test]
 fn timeout_zero_and_short_reentry() {
+    let active = "virtual w {\n active = 1\n address = 10.0.0.3 eth0:3\n timeout = 0\n server r {\n address = 10.0.1.1\n active = 1\n }\n}\n";
+    let src = format!("{PRELUDE}{GOOD_VS}{active}");
+    let f = &semantic(&src)[0];
+    assert!(f.d.is_error());
+    assert_eq!(f.d.message, "`timeout` must be at least 1 second");
+    assert_eq!((f.line, f.col), (14, 12));
+    // In a block pulse does not run, the same problem is only a warning.
     let src = format!("{PRELUDE}{GOOD_VS}virtual w {{\n timeout = 0\n}}\n");
     let f = &semantic(&src)[0];
-    assert_eq!(f.d.message, "`timeout` must be at least 1 second");
-    assert_eq!((f.line, f.col), (12, 12));
+    assert!(!f.d.is_error());
+    assert_eq!(
+        f.d.message,
+        "`timeout` must be at least 1 second (the block is not active)"
+    );
     let src = format!("{PRELUDE}{GOOD_VS}virtual w {{\n timeout = 10\n reentry = 5\n}}\n");
     let w: Vec<_> = diags(&src)
         .into_iter()
@@ -419,11 +429,24 @@ fn persistence_inconsistencies() {
     assert_eq!(w[0].d.message, "`pmask` has no effect without `persistent`");
     assert_eq!(w[0].d.severity, Severity::Warning);
     let src = format!(
-        "{PRELUDE}{GOOD_VS}virtual w {{\n address = 10.0.0.3 eth0:3\n persistent = 60\n pmask = 33\n}}\n"
+        "{PRELUDE}{GOOD_VS}virtual w {{\n active = 1\n address = 10.0.0.3 eth0:3\n persistent = 60\n pmask = 33\n server r {{\n address = 10.0.1.1\n active = 1\n }}\n}}\n"
     );
+    let f = &semantic(&src)[0];
+    assert!(f.d.is_error());
     assert_eq!(
-        semantic(&src)[0].d.message,
+        f.d.message,
         "`pmask` = 33: an IPv4 prefix length is at most 32"
+    );
+    // lvsd ignored a mask with holes: a warning, and no mask.
+    let src = format!(
+        "{PRELUDE}virtual w {{\n active = 1\n address = 10.0.0.3 eth0:3\n persistent = 60\n pmask = 255.0.255.0\n server r {{\n address = 10.0.1.1\n active = 1\n }}\n}}\n"
+    );
+    let p = lvscf::parse(&src);
+    assert!(!p.has_errors());
+    assert_eq!(p.model.virtual_servers[0].pmask, None);
+    assert_eq!(
+        p.diagnostics[0].message,
+        "`pmask` = `255.0.255.0` is ignored: its one bits are not contiguous"
     );
 }
 
@@ -499,4 +522,133 @@ fn shared_scsi_without_conflict_action_warns() {
         "primary_shared = /dev/sdb\nreservation_conflict_action = nothing\n",
     );
     assert!(diags(&fixed).is_empty());
+}
+
+/// Errors of `src` as (line, category), in order.
+fn errors(src: &str) -> Vec<(usize, Category)> {
+    diags(src)
+        .into_iter()
+        .filter(|f| f.d.is_error())
+        .map(|f| (f.line, f.d.category))
+        .collect()
+}
+
+#[test]
+fn text_after_a_closing_brace_does_not_swallow_the_rest_of_the_file() {
+    let src = format!(
+        "{PRELUDE}virtual a {{\n active = 1\n address = 10.0.0.3 eth0:1\n server r {{\n address = 10.0.1.1\n active = 1\n }} x\n}}\nkeepalive = 3\nvirtual b {{\n active = 7\n}}\n"
+    );
+    assert_eq!(
+        errors(&src),
+        [(9, Category::ExtraArgs), (13, Category::BoolExpected)]
+    );
+    let src = format!(
+        "{PRELUDE}virtual a {{\n active = 1\n address = 10.0.0.3 eth0:1\n server r {{\n address = 10.0.1.1\n active = 1\n }}}}\nkeepalive = 3\n"
+    );
+    assert_eq!(errors(&src), [(9, Category::ExtraArgs)]);
+}
+
+#[test]
+fn a_quoting_error_is_reported_once_and_keeps_the_structure() {
+    // The header still opens its block, so its `}` is not a stray brace.
+    let src = format!("{PRELUDE}virtual \"web {{\n active = 0\n}}\nkeepalive = 3\n");
+    assert_eq!(errors(&src), [(3, Category::BadQuoting)]);
+    // A damaged value neither reports twice nor lets a check assume the default.
+    let src = format!(
+        "{PRELUDE}virtual w {{\n active = 1\n address = \"10.0.0.3 eth0:1\n server r {{\n address = 10.0.1.1\n active = \"1\n }}\n}}\n"
+    );
+    let all = diags(&src);
+    assert_eq!(
+        all.len(),
+        2,
+        "{:?}",
+        all.iter().map(|f| &f.d.message).collect::<Vec<_>>()
+    );
+    assert!(all.iter().all(|f| f.d.category == Category::BadQuoting));
+}
+
+#[test]
+fn errors_inside_misplaced_or_misspelt_blocks_are_reported() {
+    let src = format!("{PRELUDE}virtaul web {{\n port = htp\n active = 7\n}}\n");
+    assert_eq!(
+        errors(&src),
+        [
+            (3, Category::BadCommand),
+            (4, Category::BadArgument),
+            (5, Category::BoolExpected)
+        ]
+    );
+    let src = format!(
+        "{PRELUDE}{GOOD_VS}server stray {{\n weight = x\n}}\nvirtual outer {{\n virtual inner {{\n timeout = y\n }}\n}}\n"
+    );
+    assert_eq!(
+        errors(&src),
+        [
+            (11, Category::BadCommand),
+            (12, Category::IntExpected),
+            (15, Category::BadCommand),
+            (16, Category::IntExpected)
+        ]
+    );
+}
+
+#[test]
+fn a_misspelt_key_does_not_trigger_checks_about_the_key_it_meant() {
+    let src = format!(
+        "{PRELUDE}virtual w {{\n active = 1\n address = 10.0.0.3 eth0:1\n server r {{\n address = 10.0.1.1\n actve = 1\n }}\n}}\n"
+    );
+    let all = diags(&src);
+    assert_eq!(
+        all.len(),
+        1,
+        "{:?}",
+        all.iter().map(|f| &f.d.message).collect::<Vec<_>>()
+    );
+    assert_eq!(all[0].d.help.as_deref(), Some("did you mean `active`?"));
+}
+
+#[test]
+fn blocks_that_service_does_not_select_only_warn() {
+    let src = format!(
+        "{PRELUDE}{GOOD_VS}failover f {{\n active = 1\n address = 10.0.0.7 eth0:2\n timeout = 0\n}}\n\
+         failover g {{\n active = 1\n address = 10.0.0.7 eth0:2\n}}\n"
+    );
+    let all = diags(&src);
+    assert!(
+        all.iter().all(|f| !f.d.is_error()),
+        "{:?}",
+        all.iter().map(|f| &f.d.message).collect::<Vec<_>>()
+    );
+    assert!(all.iter().any(|f| f.d.message
+        == "`timeout` must be at least 1 second (`service = lvs` does not run this block)"));
+    assert!(all.iter().any(|f| {
+        f.d.message
+            .starts_with("`f` and `g` are both active for tcp 10.0.0.7:80")
+    }));
+}
+
+#[test]
+fn private_heartbeat_without_the_backup_end_warns() {
+    let src = format!(
+        "{PRELUDE}primary_private = 192.168.0.1\nbackup = 10.0.0.2\nbackup_active = 1\n{GOOD_VS}"
+    );
+    let all = diags(&src);
+    assert_eq!(all.len(), 1);
+    assert!(!all[0].d.is_error());
+    assert!(
+        all[0]
+            .d
+            .message
+            .starts_with("`primary_private` is set but `backup_private` is not")
+    );
+}
+
+#[test]
+fn a_hash_in_a_block_name_is_a_name_as_in_piranha() {
+    let src = format!(
+        "{PRELUDE}virtual w {{\n active = 1\n address = 10.0.0.3 eth0:1\n server #1 {{ # first\n address = 10.0.1.1\n active = 1\n }} # end\n}}\n"
+    );
+    let p = lvscf::parse(&src);
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(p.model.virtual_servers[0].servers[0].name, "#1");
 }

@@ -83,6 +83,11 @@ fn iface() -> impl Strategy<Value = Interface> {
     (host(), text()).prop_map(|(address, device)| Interface { address, device })
 }
 
+/// `nat_router` refuses 0.0.0.0.
+fn nat_iface() -> impl Strategy<Value = Interface> {
+    (specified_host(), text()).prop_map(|(address, device)| Interface { address, device })
+}
+
 fn real_server() -> impl Strategy<Value = RealServer> {
     (
         text(),
@@ -108,12 +113,15 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         any::<bool>(),
         any::<u16>(),
         select(Protocol::ALL.iter().map(|p| p.0).collect::<Vec<_>>()),
-        proptest::option::of(1u32..),
+        // 0 is also "no mark" / "no persistence": normalize() maps it to None.
+        proptest::option::of(any::<u32>()),
         select(Scheduler::ALL.iter().map(|p| p.0).collect::<Vec<_>>()),
-        proptest::option::of(1u32..),
-        proptest::option::of(netmask().prop_filter("255.255.255.255 is no mask", |m| {
-            *m != Netmask::V4(Ipv4Addr::BROADCAST)
-        })),
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(prop_oneof![
+            netmask(),
+            Just(Netmask::V4(Ipv4Addr::BROADCAST)),
+            Just(Netmask::V4(Ipv4Addr::new(255, 0, 255, 0))),
+        ]),
     );
     let b = (
         opt_value(),
@@ -124,7 +132,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         any::<u32>(),
         proptest::option::of(load_monitor()),
         any::<bool>(),
-        proptest::option::of(specified_ip()),
+        proptest::option::of(ip()),
         value_text(),
         (opt_value(), opt_value()),
         (
@@ -199,18 +207,19 @@ prop_compose! {
             proptest::option::of(specified_host()),
             proptest::option::of(specified_host()),
             opt_value(),
-            proptest::option::of(specified_host()),
-            proptest::option::of(specified_host()),
+            // backup may be 0.0.0.0, lvs.cf's "unset"
+            proptest::option::of(host()),
+            proptest::option::of(host()),
             opt_value(),
             any::<bool>(),
             any::<bool>(),
             any::<u16>(),
-            (seconds(), seconds()),
+            (seconds(), seconds(), any::<bool>()),
         ),
         b in (
             value_text(),
             select(Network::ALL.iter().map(|p| p.0).collect::<Vec<_>>()),
-            proptest::option::of(iface()),
+            proptest::option::of(nat_iface()),
             proptest::option::of(netmask()),
             value_text(),
             any::<bool>(),
@@ -230,13 +239,14 @@ prop_compose! {
         ),
     ) -> LvsConfig {
         let (serial_no, service, primary, mut primary_private, primary_shared, backup, mut backup_private,
-             backup_shared, backup_active, heartbeat, heartbeat_port, (keepalive, deadtime)) = a;
+             backup_shared, backup_active, heartbeat, heartbeat_port, (keepalive, deadtime, copy)) = a;
         let (rsh_command, network, nat_router, nat_nmask, debug_level, monitor_links, syncdaemon,
              syncd_iface, syncd_id, (tcp_timeout, tcpfin_timeout, udp_timeout), hard_shutdown,
              (active_cmd, inactive_cmd)) = b;
         let (ipvsadm, reservation_conflict_action, sync, virtual_servers, failover_services) = c;
-        // The parser's copy rule: without primary_private, both privates copy the publics.
-        if primary.is_some() && primary_private.is_none() {
+        // Half the models follow the parser's copy rule (without primary_private, both
+        // privates copy the publics); the others leave it to normalize().
+        if copy && primary.is_some() && primary_private.is_none() {
             primary_private = primary.clone();
             backup_private = backup.clone();
         }
@@ -270,33 +280,52 @@ proptest! {
     })]
 
     #[test]
-    fn write_then_parse_gives_the_model_back(cfg in config()) {
+    fn write_then_parse_gives_the_normalized_model_back(cfg in config()) {
         let text = lvscf::writer::write(&cfg).expect("representable");
-        prop_assert_eq!(&reparse(&text).model, &cfg, "{}", text);
+        let norm = lvscf::writer::normalize(&cfg).unwrap();
+        prop_assert_eq!(&reparse(&text).model, &norm, "{}", text);
         let all = lvscf::writer::write_with(&cfg, lvscf::WriteOptions { explicit: true, ..Default::default() }).unwrap();
-        prop_assert_eq!(&reparse(&all).model, &cfg, "{}", all);
+        prop_assert_eq!(&reparse(&all).model, &norm, "{}", all);
+        // A normalized model is a fixed point.
+        prop_assert_eq!(&lvscf::writer::normalize(&norm).unwrap(), &norm);
     }
 
     #[test]
     fn fmt_is_idempotent_and_keeps_every_comment(
         cfg in config(),
-        inserts in proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..12),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..5), 0..12),
     ) {
         let text = lvscf::writer::write(&cfg).unwrap();
         let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         let mut comments = Vec::new();
-        for (n, (at, trailing)) in inserts.into_iter().enumerate() {
+        for (n, (at, kind)) in edits.into_iter().enumerate() {
             let c = format!("# note {n}");
             let i = at.index(lines.len() + 1);
-            if trailing && i < lines.len() && !lines[i].trim().is_empty() {
-                lines[i].push(' ');
-                lines[i].push_str(&c);
-            } else {
-                lines.insert(i, c.clone());
+            let stmt = i < lines.len() && lines[i].contains(" = ");
+            match kind {
+                // A comment after a statement.
+                1 if stmt => {
+                    lines[i].push(' ');
+                    lines[i].push_str(&c);
+                }
+                // A blank line, then a comment line.
+                2 => {
+                    lines.insert(i, c.clone());
+                    lines.insert(i, String::new());
+                }
+                // The same statement again, with a comment: same model, a warning.
+                3 if stmt => {
+                    let dup = format!("{} {c}", lines[i]);
+                    lines.insert(i + 1, dup);
+                }
+                // A legacy keyword (accepted everywhere with a warning, ignored).
+                4 => lines.insert(i, format!("nmask = 255.255.255.0 {c}")),
+                _ => lines.insert(i, c.clone()),
             }
             comments.push(c);
         }
         let commented = lines.join("\n") + "\n";
+        let cfg = lvscf::writer::normalize(&cfg).unwrap();
         let p1 = reparse(&commented);
         prop_assert_eq!(&p1.model, &cfg);
         let f1 = p1.format().unwrap();
