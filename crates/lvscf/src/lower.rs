@@ -515,7 +515,7 @@ impl<'a> Lowerer<'a> {
             }
         };
         let known = intern(key, scope.keywords()).map(kw_at);
-        if st.damaged {
+        if st.damaged() {
             // Its quoting error is reported; keep later checks from guessing about it.
             if let Some(kw) = known {
                 keys.fail(kw);

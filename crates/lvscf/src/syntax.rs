@@ -49,9 +49,11 @@ impl Pos<'_> {
 
 /// Sentinel for "absent" in the compact `u32` position fields.
 const NONE: u32 = u32::MAX;
+/// `Stmt::eq` of a line with a quoting error.
+const DAMAGED: u32 = u32::MAX - 1;
 
 fn opt(v: u32) -> Option<u32> {
-    (v != NONE).then_some(v)
+    (v < DAMAGED).then_some(v)
 }
 
 /// Quote characters of a token.
@@ -133,15 +135,20 @@ pub struct Stmt {
     /// Start of the physical line.
     pub line: u32,
     pub key: Token,
+    /// Offset of the `=`, [`NONE`], or [`DAMAGED`] (kept in this field to keep `Stmt` at
+    /// 40 bytes).
     eq: u32,
     comment: u32,
-    /// The line had a quoting error (already reported); its tokens were split at blanks only,
-    /// so that the file's structure survives, and its values mean nothing.
-    pub damaged: bool,
     pub values: Values,
 }
 
 impl Stmt {
+    /// The line had a quoting error (already reported); its tokens were split at blanks only,
+    /// so that the file's structure survives, and its values mean nothing.
+    pub fn damaged(&self) -> bool {
+        self.eq == DAMAGED
+    }
+
     /// The `=`; `None` when it is missing (stage two reports it for known keywords).
     pub fn eq(&self) -> Option<Span> {
         opt(self.eq).map(|e| Span::new(e as usize, e as usize + 1))
@@ -468,10 +475,10 @@ impl Builder {
 
 /// Parse `src` into a syntax tree. Syntax errors are returned alongside; the tree is always
 /// complete (erroneous lines become [`Item::Invalid`]), so later stages can go on and report
-/// every error of the file in one run. `src` must be shorter than 4 GiB.
+/// every error of the file in one run. A text of 4 GiB or more gives one error and no tree.
 pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    if src.len() >= NONE as usize {
+    if src.len() >= DAMAGED as usize {
         diags.push(Diagnostic::new(
             crate::diag::Severity::Error,
             Category::BadArgument,
@@ -610,9 +617,8 @@ pub fn parse(src: &str) -> (SyntaxTree, Vec<Diagnostic>) {
                     Item::Stmt(Stmt {
                         line,
                         key: first,
-                        eq,
+                        eq: if damaged { DAMAGED } else { eq },
                         comment,
-                        damaged,
                         values: values.into(),
                     })
                 }
