@@ -273,7 +273,14 @@ impl<'a> Checker<'a> {
                     ),
                 );
             }
-            if !vs.active {
+            // A key that failed to parse (or was misspelt) leaves its default in the model:
+            // comparing that would report a duplicate the admin did not write.
+            let keys = &self.src(r).keys;
+            if !vs.active
+                || ["address", "port", "protocol", "fwmark"]
+                    .iter()
+                    .any(|k| keys.failed(k))
+            {
                 continue;
             }
             let key = match (vs.fwmark, &vs.address) {
