@@ -163,7 +163,9 @@ impl<'a> Checker<'a> {
                 .with_help("set `backup_private` to the backup's address on the private network"),
             );
         }
-        if cfg.keepalive.as_millis() == 0 {
+        if g.failed("keepalive") || g.failed("deadtime") {
+            // A rejected timing leaves its default: comparing it would mislead.
+        } else if cfg.keepalive.as_millis() == 0 {
             self.diags.push(Diagnostic::semantic(
                 g.value("keepalive"),
                 "`keepalive` must be greater than 0",
@@ -334,7 +336,11 @@ impl<'a> Checker<'a> {
                 Diagnostic::semantic(self.at(r, "timeout"), "`timeout` must be at least 1 second")
                     .with_help("`timeout` is nanny's check interval and its connect/read timeout"),
             );
-        } else if vs.reentry != 0 && vs.reentry < vs.timeout {
+        } else if vs.reentry != 0
+            && vs.reentry < vs.timeout
+            && !keys.failed("timeout")
+            && !keys.failed("reentry")
+        {
             self.diags.push(
                 Diagnostic::warning(
                     self.at(r, "reentry"),
@@ -378,7 +384,7 @@ impl<'a> Checker<'a> {
             ));
         }
         if let Some(pmask) = vs.pmask {
-            if vs.persistent.is_none() {
+            if vs.persistent.is_none() && !keys.failed("persistent") {
                 self.diags.push(Diagnostic::warning(
                     self.at(r, "pmask"),
                     "`pmask` has no effect without `persistent`",
@@ -389,7 +395,7 @@ impl<'a> Checker<'a> {
         if let Some(m) = vs.vip_nmask {
             self.mask_family(r, "vip_nmask", m, vip);
         }
-        if vs.use_regex && vs.expect.is_none() {
+        if vs.use_regex && vs.expect.is_none() && !keys.failed("expect") {
             self.diags.push(Diagnostic::warning(
                 self.at(r, "use_regex"),
                 "`use_regex = 1` has no effect without `expect`",

@@ -361,7 +361,9 @@ fn tokenize(
         let first_value = eq.is_some_and(|(at, _)| at == tokens.len());
         let second_word = eq.is_none()
             && tokens.len() == 1
-            && &pos.0[tokens[0].start as usize..tokens[0].end as usize] != b"}";
+            && !pos.0[tokens[0].start as usize..tokens[0].end as usize]
+                .iter()
+                .all(|&b| b == b'}');
         if frag[0] == b'#' && !tokens.is_empty() && !first_value && !second_word {
             comment = pos.of(rest) as u32;
             break;

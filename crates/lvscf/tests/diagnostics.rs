@@ -546,6 +546,9 @@ fn text_after_a_closing_brace_does_not_swallow_the_rest_of_the_file() {
         "{PRELUDE}virtual a {{\n active = 1\n address = 10.0.0.3 eth0:1\n server r {{\n address = 10.0.1.1\n active = 1\n }}}}\nkeepalive = 3\n"
     );
     assert_eq!(errors(&src), [(9, Category::ExtraArgs)]);
+    // A comment after `}}` is a comment, as after `}`.
+    let src = src.replace("}}\n", "}} # end\n");
+    assert_eq!(errors(&src), [(9, Category::ExtraArgs)]);
 }
 
 #[test]
