@@ -1,10 +1,11 @@
 //! `lvscf`: the one reader and writer of piranha's cluster configuration, /etc/lvs.cf.
 //!
 //! Every daemon of the suite (pulse, lvsd, fos, and nanny's callers) reads the file through
-//! this crate, so they all agree on its meaning. It accepts every file piranha 0.8.6 accepted,
-//! with the same meaning, plus documented extensions (IPv6, all kernel schedulers, fractional
-//! `keepalive`/`deadtime`, `key=value` without blanks, trailing `#` comments), and rejects
-//! broken files with precise diagnostics.
+//! this crate, so they all agree on its meaning. It reads piranha 0.8.6's files with the same
+//! meaning (values piranha's parser took but its daemons then failed on, such as a negative
+//! weight, are rejected: see docs/DECISIONS.md), adds documented extensions (IPv6, all kernel
+//! schedulers, fractional `keepalive`/`deadtime`, `key=value` without blanks, trailing `#`
+//! comments), and rejects broken files with precise diagnostics.
 //!
 //! # Layout
 //!

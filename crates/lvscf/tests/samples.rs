@@ -313,3 +313,50 @@ fn service_selects_failover_blocks() {
     assert_eq!(cfg.selected_blocks().len(), 1);
     assert_eq!(cfg.selected_blocks()[0].name, "f");
 }
+
+#[test]
+fn invalid_utf8_in_a_comment_does_not_stop_the_parse() {
+    let mut bytes = b"# caf\xe9 (latin-1)\nprimary = 10.0.0.1\n".to_vec();
+    bytes.extend_from_slice(b"virtual v {\n active = 1\n address = 10.0.0.2 eth0:1\n server r {\n address = 10.0.1.1\n active = 1\n }\n}\n");
+    let dir = std::env::temp_dir().join(format!("lvscf-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lvs.cf");
+    std::fs::write(&path, &bytes).unwrap();
+    let loaded = lvscf::load(&path).unwrap();
+    assert!(loaded.text.starts_with("# caf\u{fffd} (latin-1)\n"));
+    assert!(loaded.parsed.config().is_some());
+}
+
+#[test]
+fn load_reports_the_first_error_line_for_piranha_style_log_lines() {
+    let dir = std::env::temp_dir().join(format!("lvscf-first-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lvs.cf");
+    std::fs::write(
+        &path,
+        "primary = 10.0.0.1\r\n\r\nkeepalive = x\r\nport = 1\r\n",
+    )
+    .unwrap();
+    let loaded = lvscf::load(&path).unwrap();
+    assert_eq!(loaded.first_error_line(), Some(3));
+    let err = lvscf::load(dir.join("missing.cf")).unwrap_err();
+    assert!(err.to_string().starts_with("cannot read "), "{err}");
+}
+
+#[test]
+fn hosts_resolve_when_asked_not_when_parsed() {
+    let ip = Host::Ip("192.0.2.7".parse().unwrap());
+    assert_eq!(
+        ip.resolve().unwrap(),
+        "192.0.2.7".parse::<IpAddr>().unwrap()
+    );
+    let local = Host::Name("localhost".into());
+    assert!(local.resolve().unwrap().is_loopback());
+    // An unresolvable name is kept by the parser; only resolve() fails.
+    let cfg = valid(
+        "primary = no-such-host.invalid\nvirtual v {\n active = 1\n address = 10.0.0.2 eth0:1\n server r {\n address = 10.0.1.1\n active = 1\n }\n}\n",
+    );
+    let primary = cfg.primary.unwrap();
+    assert_eq!(primary, Host::Name("no-such-host.invalid".into()));
+    assert!(primary.resolve().is_err());
+}
