@@ -174,9 +174,9 @@ impl IpvsTable for FakeIpvs {
         Ok(())
     }
 
-    fn dests(&mut self, s: &Service) -> Result<Vec<Dest>, IpvsError> {
+    fn dests(&mut self, id: ServiceId) -> Result<Vec<Dest>, IpvsError> {
         Ok(self
-            .find(s.id)
+            .find(id)
             .map(|i| self.services[i].1.clone())
             .unwrap_or_default())
     }

@@ -150,11 +150,10 @@ pub fn classify(msg: IpvsNetlink) -> Reply {
 
 // ---- Requests ------------------------------------------------------------------------------
 
-/// The service nest, in libipvs's order: AF, FWMARK or PROTOCOL+ADDR+PORT, SCHED_NAME,
-/// [PE_NAME], FLAGS {flags, ~0}, TIMEOUT, NETMASK.
-pub fn service_attrs(s: &Service) -> Vec<Attr> {
-    let mut v = vec![Attr::new(svc_attr::AF, Value::U16(s.id.af()))];
-    match s.id {
+/// AF, then FWMARK or PROTOCOL+ADDR+PORT.
+fn identity_attrs(id: ServiceId) -> Vec<Attr> {
+    let mut v = vec![Attr::new(svc_attr::AF, Value::U16(id.af()))];
+    match id {
         ServiceId::Fwmark { mark, .. } => v.push(Attr::new(svc_attr::FWMARK, Value::U32(mark))),
         ServiceId::Addr {
             protocol,
@@ -169,6 +168,13 @@ pub fn service_attrs(s: &Service) -> Vec<Attr> {
             v.push(Attr::new(svc_attr::PORT, Value::Be16(port)));
         }
     }
+    v
+}
+
+/// The service nest, in libipvs's order: AF, FWMARK or PROTOCOL+ADDR+PORT, SCHED_NAME,
+/// [PE_NAME], FLAGS {flags, ~0}, TIMEOUT, NETMASK.
+pub fn service_attrs(s: &Service) -> Vec<Attr> {
+    let mut v = identity_attrs(s.id);
     v.push(Attr::new(
         svc_attr::SCHED_NAME,
         Value::Str(s.scheduler.clone()),
@@ -255,8 +261,15 @@ pub fn get_service(id: ServiceId) -> Request {
     Request::doit(cmd::GET_SERVICE, vec![lookup_nest(id)])
 }
 
-pub fn get_dests(s: &Service) -> Request {
-    Request::dump(cmd::GET_DEST, vec![service_nest(s)])
+/// libipvs names the service of a destination dump by its identity alone.
+pub fn get_dests(id: ServiceId) -> Request {
+    Request::dump(
+        cmd::GET_DEST,
+        vec![Attr::new(
+            cmd_attr::SERVICE,
+            Value::Nest(identity_attrs(id)),
+        )],
+    )
 }
 
 pub fn add_dest(s: &Service, d: &Dest) -> Request {

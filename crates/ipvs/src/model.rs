@@ -157,6 +157,15 @@ impl Service {
         }
     }
 
+    /// Only the identity, as ipvsadm sends a service it names but does not define (`-D`,
+    /// `-a`, `-d`, ...): no scheduler, no flags, the full mask.
+    pub fn named(id: ServiceId) -> Service {
+        Service {
+            scheduler: String::new(),
+            ..Service::new(id)
+        }
+    }
+
     pub fn is_persistent(&self) -> bool {
         self.flags & svc_flags::PERSISTENT != 0
     }

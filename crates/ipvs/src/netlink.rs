@@ -186,9 +186,9 @@ impl IpvsTable for NetlinkIpvs {
         self.request(op, &message::zero(s)).map(drop)
     }
 
-    fn dests(&mut self, s: &Service) -> Result<Vec<Dest>, IpvsError> {
-        let af = s.id.af();
-        self.request(Op::GetDests, &message::get_dests(s))?
+    fn dests(&mut self, id: ServiceId) -> Result<Vec<Dest>, IpvsError> {
+        let af = id.af();
+        self.request(Op::GetDests, &message::get_dests(id))?
             .iter()
             .map(|m| message::dest_of(m, af).map_err(decode_err))
             .collect()

@@ -19,7 +19,7 @@ pub trait IpvsTable {
     fn zero(&mut self, s: Option<&Service>) -> Result<(), IpvsError>;
     /// The destinations of a service, newest first (the kernel's order); empty when the
     /// service does not exist.
-    fn dests(&mut self, s: &Service) -> Result<Vec<Dest>, IpvsError>;
+    fn dests(&mut self, id: ServiceId) -> Result<Vec<Dest>, IpvsError>;
     fn add_dest(&mut self, s: &Service, d: &Dest) -> Result<(), IpvsError>;
     fn edit_dest(&mut self, s: &Service, d: &Dest) -> Result<(), IpvsError>;
     fn del_dest(&mut self, s: &Service, d: &Dest) -> Result<(), IpvsError>;

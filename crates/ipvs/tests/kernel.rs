@@ -122,7 +122,7 @@ fn client_programs_the_kernel_as_ipvsadm_sees_it() {
     assert_eq!(svc.scheduler, "wlc");
     assert_eq!(svc.flags, 0);
     assert_eq!(svc.netmask, u32::MAX);
-    let dests = k.dests(&svc).unwrap();
+    let dests = k.dests(svc.id).unwrap();
     assert_eq!(dests.len(), 1);
     let d = &dests[0];
     assert_eq!(
@@ -136,7 +136,7 @@ fn client_programs_the_kernel_as_ipvsadm_sees_it() {
     assert_eq!(got_dns.netmask, 128);
     assert_eq!(got_dns.flags, dns.flags);
     // The kernel lists destinations newest first.
-    let web_dests: Vec<_> = k.dests(&web).unwrap().iter().map(|d| d.addr).collect();
+    let web_dests: Vec<_> = k.dests(web.id).unwrap().iter().map(|d| d.addr).collect();
     assert_eq!(web_dests, [ip("192.168.10.2"), ip("192.168.10.1")]);
 
     // Edits.
