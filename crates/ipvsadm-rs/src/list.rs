@@ -215,6 +215,36 @@ fn cmp_addr(a: IpAddr, b: IpAddr) -> std::cmp::Ordering {
     std::cmp::Ordering::Equal
 }
 
+/// glibc's `qsort` as ipvsadm's C library runs it: a top-down merge sort (`msort`) that
+/// takes the left element on ties. With ipvsadm's comparators, which are not always a total
+/// order (C int wrap-around), this gives the same order as the real tool, where Rust's sort
+/// would panic.
+pub fn c_sort<T: Clone>(v: &mut [T], cmp: &impl Fn(&T, &T) -> std::cmp::Ordering) {
+    let n = v.len();
+    if n <= 1 {
+        return;
+    }
+    let n1 = n / 2;
+    c_sort(&mut v[..n1], cmp);
+    c_sort(&mut v[n1..], cmp);
+    let (left, right) = (v[..n1].to_vec(), v[n1..].to_vec());
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < left.len() && j < right.len() {
+        if cmp(&left[i], &right[j]).is_le() {
+            v[k] = left[i].clone();
+            i += 1;
+        } else {
+            v[k] = right[j].clone();
+            j += 1;
+        }
+        k += 1;
+    }
+    for x in left[i..].iter().chain(&right[j..]) {
+        v[k] = x.clone();
+        k += 1;
+    }
+}
+
 /// `ipvs_cmp_services`: fwmark, address family, protocol, address, port (C int
 /// differences, wrap-around included).
 pub fn cmp_services(a: &Service, b: &Service) -> std::cmp::Ordering {
@@ -364,7 +394,7 @@ pub fn service_entry(out: &mut String, s: &Service, dests: &[Dest], f: Format) {
 
     let mut dests = dests.to_vec();
     if !f.nosort {
-        dests.sort_by(cmp_dests);
+        c_sort(&mut dests, &cmp_dests);
     }
     let protocol = protocol_of(&s.id);
     for d in &dests {
@@ -547,12 +577,13 @@ pub fn connections(proc_text: &str, f: Format) -> Result<String, String> {
         let c = addrport(ca, cp, pnum, f.numeric);
         let v = addrport(va, vp, pnum, f.numeric);
         let d = addrport(da, dp, pnum, f.numeric);
-        if f.persistent_conn {
-            let pe_name = w.get(9).copied().unwrap_or("");
-            let pe_data = w.get(10).copied().unwrap_or("");
+        // The 8-column row only when the kernel gave a persistence engine (sscanf read all
+        // 11 fields); note its widths differ from the title's.
+        if f.persistent_conn && w.len() >= 11 {
+            let (pe_name, pe_data) = (w[9], w[10]);
             let _ = writeln!(
                 out,
-                "{proto:<3} {expire:<6} {state:<11} {c:<18} {v:<18} {d:<18} {pe_name:<16} {pe_data}"
+                "{proto:<3} {expire:<6} {state:<11} {c:<18} {v:<18} {d:<16} {pe_name:<18} {pe_data}"
             );
         } else {
             let _ = writeln!(

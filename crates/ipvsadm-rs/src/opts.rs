@@ -432,14 +432,15 @@ impl<'a> Popt<'a> {
     }
 
     fn get(&mut self) -> Next {
-        // Continue a bundle of short options.
+        // Continue a bundle of short options. popt names the whole word in its messages
+        // (`-nq: unknown option`, ipvsadm's ``invalid option `-LA'``).
         if let Some((word, at)) = self.bundle {
             let w = &self.args[word];
             let c = w[at..].chars().next().expect("bundle not empty");
             let after = at + c.len_utf8();
             self.bundle = (after < w.len()).then_some((word, after));
             let Some(&(_, _, arg, key)) = TABLE.iter().find(|e| e.0 == Some(c)) else {
-                return Next::Error(format!("-{c}"), "unknown option");
+                return Next::Error(w.clone(), "unknown option");
             };
             let attached = if arg != Arg::None && after < w.len() {
                 self.bundle = None;
@@ -447,9 +448,10 @@ impl<'a> Popt<'a> {
             } else {
                 None
             };
+            let written = w.clone();
             return match self.value(arg, attached) {
-                Ok(v) => Next::Opt(key, v, format!("-{c}")),
-                Err(()) => Next::Error(format!("-{c}"), "missing argument"),
+                Ok(v) => Next::Opt(key, v, written),
+                Err(()) => Next::Error(written, "missing argument"),
             };
         }
         loop {

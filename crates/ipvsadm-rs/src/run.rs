@@ -243,7 +243,7 @@ fn list_all(table: &mut dyn IpvsTable, io: &mut Io<'_>, f: Format) -> Outcome {
         }
     };
     if !f.nosort {
-        services.sort_by(list::cmp_services);
+        list::c_sort(&mut services, &list::cmp_services);
     }
     if !f.rule {
         out.push_str(&list::title(f));

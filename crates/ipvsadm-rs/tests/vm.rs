@@ -26,6 +26,24 @@ ipvsadm -A -f 3 -6 -s mh -b mh-port -o
 ipvsadm -A --sctp-service 10.0.0.7:3868 -s lc
 ipvsadm -A -u 10.0.0.8:1194 -s fo -o
 ipvsadm -A -t 10.0.0.9:8080 -s lblcr -p
+ipvsadm -a -t 10.0.0.9:8080 -r 192.168.10.21 -m -w 7 -x 50 -y 5
+ipvsadm -A -t 10.0.0.10:80 -s wrr
+ipvsadm -a -t 10.0.0.10:80 -r 192.168.10.22:8080 -m -w 4
+ipvsadm -a -t 10.0.0.10:80 -r 192.168.10.23:8080 -m -w 2
+ipvsadm -A -t 10.0.0.11:80 -s lblc
+ipvsadm -A -t 10.0.0.12:80 -s dh
+ipvsadm -A -t 10.0.0.13:80 -s sed -p 30 -M 255.255.0.0
+ipvsadm -A -t 10.0.0.14:80 -s nq
+ipvsadm -A -u 10.0.0.15:514 -s ovf -o
+ipvsadm -a -u 10.0.0.15:514 -r 192.168.10.24 -m -w 1 -x 10 -y 1
+ipvsadm -A -t [2001:db8::99]:443 -s wlc -p 600 -M 48
+ipvsadm -a -t [2001:db8::99]:443 -r [2001:db8::6]:443 -m -w 9
+ipvsadm -a -t [2001:db8::99]:443 -r 192.168.10.25 -i --tun-type ipip
+ipvsadm -A -f 4 -s rr -b flag-1,flag-2,flag-3
+ipvsadm -A -f 5 -s sh -b sh-fallback
+ipvsadm -A -f 4000000000 -s wlc
+ipvsadm -A --sctp-service [2001:db8::7]:3868 -s mh -b mh-fallback,mh-port
+ipvsadm -A -t 10.0.0.16:443 -s rr -p 120 --pe sip
 ";
 
 /// (setup, args): the setup runs with the real ipvsadm before each side.
@@ -276,6 +294,10 @@ fn cases() -> Vec<(&'static str, &'static str)> {
         ("", "-A -t 10.1.1.1:80 -b sh-port"),
         ("", "-L --add-service"),
         ("", "-L -v"),
+        ("", "-L -nq"),
+        ("", "-LA"),
+        ("", "-A -ut"),
+        ("", "-Ln --bogus=1"),
         ("", "-h"),
         ("", "--help"),
         ("", "-v"),
@@ -316,26 +338,23 @@ fn sh(cmd: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-fn reset() {
-    sh(
-        "ipvsadm -C; ipvsadm --stop-daemon master 2>/dev/null; ipvsadm --stop-daemon backup 2>/dev/null; ipvsadm --set 900 120 300",
-    );
-}
-
+/// Empty the table, stop the daemons, restore the default timeouts, then load `s` (lines of
+/// ipvsadm commands, `;`-separated or not, with or without the leading `ipvsadm`) with one
+/// `ipvsadm -R`: one process instead of one per rule, as emulated time is slow.
 fn setup(s: &str) {
-    reset();
+    let mut rules = String::new();
     for line in s.lines().flat_map(|l| l.split(';')) {
         let line = line.trim();
-        if line.is_empty() {
-            continue;
+        if !line.is_empty() {
+            rules.push_str(line.strip_prefix("ipvsadm ").unwrap_or(line));
+            rules.push('\n');
         }
-        let line = if line.starts_with("ipvsadm") {
-            line.to_string()
-        } else {
-            format!("ipvsadm {line}")
-        };
-        sh(&line);
     }
+    std::fs::write("/tmp/setup.rules", rules).unwrap();
+    sh(
+        "ipvsadm -C; ipvsadm --stop-daemon master 2>/dev/null; ipvsadm --stop-daemon backup 2>/dev/null; \
+        ipvsadm --set 900 120 300; ipvsadm -R < /tmp/setup.rules",
+    );
 }
 
 /// The version line legitimately differs (`-v` may name ipvsadm-rs).
@@ -430,6 +449,25 @@ fn same_output_status_and_table_as_the_real_ipvsadm() {
         ("", "-R", Some("")),
     ];
     cases.extend(restore_cases);
+    // The rich table must be rich: at least 20 services, every scheduler of the kernel.
+    setup(RICH);
+    let listing = sh("ipvsadm -L -n");
+    let services = listing
+        .lines()
+        .filter(|l| !l.starts_with("  ->") && !l.starts_with("Prot") && !l.starts_with("IP "))
+        .count();
+    assert!(services >= 20, "{services} services:\n{listing}");
+    for sched in [
+        "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh",
+    ] {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.split_whitespace().nth(2) == Some(sched)
+                    || l.split_whitespace().nth(3) == Some(sched)),
+            "no {sched} service:\n{listing}"
+        );
+    }
     let failures = compare_all(&cases);
     assert!(
         failures.is_empty(),
@@ -438,4 +476,189 @@ fn same_output_status_and_table_as_the_real_ipvsadm() {
         cases.len(),
         failures.join("\n\n")
     );
+}
+
+/// Compare two `-L -n -c` listings: the same bytes, except that the expire column (the
+/// word after the protocol) may differ by a second.
+fn same_connections(a: &str, b: &str) -> bool {
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    // (line without its expire word, expire in seconds)
+    fn split(l: &str) -> (String, Option<i64>) {
+        let Some(p) = l.find(' ') else {
+            return (l.to_string(), None);
+        };
+        let rest = &l[p + 1..];
+        let Some(e) = rest.find(' ') else {
+            return (l.to_string(), None);
+        };
+        let word = &rest[..e];
+        let secs = word
+            .split_once(':')
+            .and_then(|(m, s)| Some(m.parse::<i64>().ok()? * 60 + s.parse::<i64>().ok()?));
+        match secs {
+            Some(t) => (format!("{} {}", &l[..p], &rest[e..]), Some(t)),
+            None => (l.to_string(), None),
+        }
+    }
+    la.len() == lb.len()
+        && la.iter().zip(&lb).all(|(x, y)| {
+            let ((sx, tx), (sy, ty)) = (split(x), split(y));
+            sx == sy
+                && match (tx, ty) {
+                    (Some(p), Some(q)) => (p - q).abs() <= 1,
+                    (None, None) => true,
+                    _ => false,
+                }
+        })
+}
+
+/// Run `cmd` in the guest and fail loudly when it fails.
+fn must(cmd: &str) -> String {
+    let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd}: {}{}",
+        text,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// A web server in namespace `ns` that answers with its own name.
+fn web_server(ns: &str) {
+    must(&format!(
+        "mkdir -p /tmp/www-{ns} && echo {ns} > /tmp/www-{ns}/index.html && \
+         /sbin/ip netns exec {ns} httpd -p 80 -h /tmp/www-{ns}"
+    ));
+}
+
+fn fetch(ns: &str, url: &str) -> String {
+    // busybox wget crashes with -T: bound the time with timeout(1) instead.
+    must(&format!(
+        "timeout 10 /sbin/ip netns exec {ns} wget -q -O - {url}"
+    ))
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn traffic_through_a_vip_programmed_by_ipvsadm_rs() {
+    if !vmtest::in_guest() {
+        if vmtest::require() {
+            let mut g = vmtest::Guest::self_test("traffic_through_a_vip_programmed_by_ipvsadm_rs")
+                .bin(env!("CARGO_BIN_EXE_ipvsadm-rs"), "ipvsadm-rs");
+            g.modules.extend(["bridge".to_string()]);
+            let out = g.run_ok();
+            assert!(
+                out.script.contains("test result: ok. 1 passed"),
+                "{}",
+                out.console
+            );
+        }
+        return;
+    }
+    // NAT: client 10.0.1.2 -> VIP 10.0.1.100 on the director -> real servers on 192.168.20.0/24.
+    must("echo 1 > /proc/sys/net/ipv4/ip_forward");
+    must(
+        "/sbin/ip netns add client && /sbin/ip link add h0 type veth peer name c0 netns client \
+          && /sbin/ip addr add 10.0.1.1/24 dev h0 && /sbin/ip addr add 10.0.1.100/32 dev h0 && /sbin/ip link set h0 up \
+          && /sbin/ip -n client addr add 10.0.1.2/24 dev c0 && /sbin/ip -n client link set c0 up \
+          && /sbin/ip -n client link set lo up && /sbin/ip -n client route add default via 10.0.1.1",
+    );
+    for (i, ns) in ["rs1", "rs2"].iter().enumerate() {
+        let n = i + 2;
+        must(&format!(
+            "/sbin/ip netns add {ns} && /sbin/ip link add d{n} type veth peer name e0 netns {ns} \
+             && /sbin/ip addr add 192.168.2{n}.1/24 dev d{n} && /sbin/ip link set d{n} up \
+             && /sbin/ip -n {ns} addr add 192.168.2{n}.2/24 dev e0 && /sbin/ip -n {ns} link set e0 up \
+             && /sbin/ip -n {ns} link set lo up && /sbin/ip -n {ns} route add default via 192.168.2{n}.1"
+        ));
+        web_server(ns);
+    }
+    must("ipvsadm-rs -A -t 10.0.1.100:80 -s rr");
+    must("ipvsadm-rs -a -t 10.0.1.100:80 -r 192.168.22.2:80 -m");
+    must("ipvsadm-rs -a -t 10.0.1.100:80 -r 192.168.23.2:80 -m -w 1");
+    let mut answers: Vec<String> = (0..4)
+        .map(|_| fetch("client", "http://10.0.1.100/"))
+        .collect();
+    answers.sort();
+    assert_eq!(
+        answers,
+        ["rs1", "rs1", "rs2", "rs2"],
+        "round robin over both real servers"
+    );
+
+    // Live counters and connections read the same through both tools.
+    for args in [
+        "-L -n --stats",
+        "-L -n --stats --exact",
+        "-L -n",
+        "-L -n --persistent-conn",
+    ] {
+        let real = must(&format!("ipvsadm {args}"));
+        let ours = must(&format!("ipvsadm-rs {args}"));
+        assert_eq!(ours, real, "ipvsadm {args}");
+    }
+    let real = must("ipvsadm -L -n -c");
+    let ours = must("ipvsadm-rs -L -n -c");
+    assert!(real.lines().count() > 2, "connections are listed:\n{real}");
+    assert!(
+        same_connections(&real, &ours),
+        "real:\n{real}\nours:\n{ours}"
+    );
+    let real = must("ipvsadm -L -c --persistent-conn -n");
+    let ours = must("ipvsadm-rs -L -c --persistent-conn -n");
+    assert!(
+        same_connections(&real, &ours),
+        "real:\n{real}\nours:\n{ours}"
+    );
+
+    // A failed real server: taking it out with weight 0 (quiescing) sends new traffic to the other.
+    must("ipvsadm-rs -e -t 10.0.1.100:80 -r 192.168.22.2:80 -m -w 0");
+    let answers: Vec<String> = (0..3)
+        .map(|_| fetch("client", "http://10.0.1.100/"))
+        .collect();
+    assert_eq!(answers, ["rs2", "rs2", "rs2"]);
+    must("ipvsadm-rs -C");
+
+    // Direct routing: director, client and real servers on one bridge; the real servers hold
+    // the VIP on lo and answer the client directly.
+    must(
+        "/sbin/ip link add br0 type bridge && /sbin/ip link set br0 up \
+          && /sbin/ip addr add 10.0.5.1/24 dev br0 && /sbin/ip addr add 10.0.5.100/32 dev br0",
+    );
+    for (ns, addr) in [
+        ("dclient", "10.0.5.2"),
+        ("drs1", "10.0.5.11"),
+        ("drs2", "10.0.5.12"),
+    ] {
+        must(&format!(
+            "/sbin/ip netns add {ns} && /sbin/ip link add b-{ns} type veth peer name e0 netns {ns} \
+             && /sbin/ip link set b-{ns} master br0 && /sbin/ip link set b-{ns} up \
+             && /sbin/ip -n {ns} addr add {addr}/24 dev e0 && /sbin/ip -n {ns} link set e0 up \
+             && /sbin/ip -n {ns} link set lo up"
+        ));
+        if ns != "dclient" {
+            must(&format!(
+                "/sbin/ip netns exec {ns} sh -c 'echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore; \
+                 echo 2 > /proc/sys/net/ipv4/conf/all/arp_announce' \
+                 && /sbin/ip -n {ns} addr add 10.0.5.100/32 dev lo"
+            ));
+            web_server(ns);
+        }
+    }
+    must("ipvsadm-rs -A -t 10.0.5.100:80 -s rr");
+    must("ipvsadm-rs -a -t 10.0.5.100:80 -r 10.0.5.11 -g");
+    must("ipvsadm-rs -a -t 10.0.5.100:80 -r 10.0.5.12 -g");
+    let mut answers: Vec<String> = (0..4)
+        .map(|_| fetch("dclient", "http://10.0.5.100/"))
+        .collect();
+    answers.sort();
+    assert_eq!(
+        answers,
+        ["drs1", "drs1", "drs2", "drs2"],
+        "direct routing to both"
+    );
+    assert_eq!(must("ipvsadm-rs -L -n"), must("ipvsadm -L -n"));
 }
