@@ -5,6 +5,20 @@ use std::process::ExitCode;
 use ipvs::{IpvsError, IpvsTable, NetlinkIpvs};
 use ipvsadm_rs::run::{Io, Outcome, run};
 
+/// ipvsadm warns below IPVS 1.1.4.
+const MIN_IPVS_VERSION: u32 = 0x010104;
+
+/// `modprobe -- ip_vs`, as ipvsadm does when the kernel has no IPVS yet; true if it ran and
+/// succeeded.
+fn modprobe_ip_vs() -> bool {
+    std::process::Command::new("/sbin/modprobe")
+        .args(["--", "ip_vs"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     let program = argv.first().cloned().unwrap_or_else(|| "ipvsadm-rs".into());
@@ -20,9 +34,29 @@ fn main() -> ExitCode {
         program,
         conn_file: "/proc/net/ip_vs_conn".into(),
     };
-    // As ipvsadm: reach the kernel first, then read the command line.
-    let mut table = match NetlinkIpvs::new().and_then(|mut t| t.info().map(|_| t)) {
-        Ok(t) => t,
+    // As ipvsadm: reach the kernel first (loading ip_vs once if its family is missing),
+    // then read the command line.
+    let open = || NetlinkIpvs::new().and_then(|mut t| t.info().map(|info| (t, info)));
+    let opened = match open() {
+        Err(IpvsError::NoFamily) if modprobe_ip_vs() => open(),
+        other => other,
+    };
+    let mut table = match opened {
+        Ok((t, info)) => {
+            if info.version < MIN_IPVS_VERSION {
+                let v = |x: u32| format!("{}.{}.{}", (x >> 16) & 0xff, (x >> 8) & 0xff, x & 0xff);
+                let _ = std::io::Write::write_all(
+                    io.err,
+                    format!(
+                        "Warning: IPVS version mismatch: \n  Kernel compiled with IPVS version {}\n  ipvsadm v1.31  requires minimum IPVS version {}\n\n",
+                        v(info.version),
+                        v(MIN_IPVS_VERSION)
+                    )
+                    .as_bytes(),
+                );
+            }
+            t
+        }
         Err(e) => {
             let why = match e {
                 IpvsError::NoFamily => "Protocol not available".to_string(),
