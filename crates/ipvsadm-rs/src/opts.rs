@@ -203,25 +203,14 @@ pub struct DestSpec {
     pub tun_flags: u16,
 }
 
-/// ipvsadm's `ipvs_daemon_t`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DaemonSpec {
-    pub state: u32,
-    pub mcast_ifn: String,
-    pub syncid: u32,
-    pub sync_maxlen: u16,
-    pub mcast_group: Option<IpAddr>,
-    pub mcast_port: u16,
-    pub mcast_ttl: u8,
-}
-
 /// The parsed command line (`struct ipvs_command_entry` plus options and format).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub cmd: Cmd,
     pub svc: Svc,
     pub dest: DestSpec,
-    pub daemon: DaemonSpec,
+    /// The sync daemon of `--start-daemon`/`--stop-daemon` (ipvsadm's `ipvs_daemon_t`).
+    pub daemon: ipvs::Daemon,
     pub timeouts: [u32; 3],
     pub options: u64,
     /// The `-b` list as written (checked against the final scheduler).
@@ -594,15 +583,7 @@ fn blank(cmd: Cmd) -> Entry {
             tun_port: 0,
             tun_flags: 0,
         },
-        daemon: DaemonSpec {
-            state: 0,
-            mcast_ifn: String::new(),
-            syncid: 0,
-            sync_maxlen: 0,
-            mcast_group: None,
-            mcast_port: 0,
-            mcast_ttl: 0,
-        },
+        daemon: ipvs::Daemon::new(ipvs::SyncState::Master, "", 0),
         timeouts: [0; 3],
         options: 0,
         sched_flags_text: String::new(),
@@ -686,10 +667,10 @@ fn command_arg(e: &mut Entry, c: Cmd, v: Option<String>) -> Result<(), Fail> {
     Ok(())
 }
 
-fn daemon_state(v: Option<&str>) -> Option<u32> {
+fn daemon_state(v: Option<&str>) -> Option<ipvs::SyncState> {
     match v? {
-        "master" => Some(ipvs::consts::STATE_MASTER),
-        "backup" => Some(ipvs::consts::STATE_BACKUP),
+        "master" => Some(ipvs::SyncState::Master),
+        "backup" => Some(ipvs::SyncState::Backup),
         _ => None,
     }
 }

@@ -4,8 +4,7 @@
 use std::io::{BufRead, Write};
 
 use ipvs::{
-    Daemon, Dest, Forward, IpvsError, IpvsTable, Op, Protocol, Service, ServiceId, SyncState,
-    Timeouts, TunnelType,
+    Dest, Forward, IpvsError, IpvsTable, Op, Protocol, Service, ServiceId, Timeouts, TunnelType,
 };
 
 use crate::list::{self, Format};
@@ -106,23 +105,6 @@ fn dest_of(e: &Entry) -> Option<Dest> {
     })
 }
 
-fn daemon_of(e: &Entry) -> Daemon {
-    let d = &e.daemon;
-    Daemon {
-        state: if d.state == ipvs::consts::STATE_BACKUP {
-            SyncState::Backup
-        } else {
-            SyncState::Master
-        },
-        mcast_ifn: d.mcast_ifn.clone(),
-        syncid: d.syncid,
-        sync_maxlen: d.sync_maxlen,
-        mcast_group: d.mcast_group,
-        mcast_port: d.mcast_port,
-        mcast_ttl: d.mcast_ttl,
-    }
-}
-
 /// `Try `ipvsadm -h' or 'ipvsadm --help' for more information.`
 pub fn tryhelp_line(program: &str) -> String {
     format!("Try `{program} -h' or '{program} --help' for more information.\n")
@@ -215,8 +197,8 @@ pub fn execute(e: &Entry, table: &mut dyn IpvsTable, io: &mut Io<'_>) -> Outcome
             tcp_fin: e.timeouts[1],
             udp: e.timeouts[2],
         }),
-        Cmd::StartDaemon => table.start_daemon(&daemon_of(e)),
-        Cmd::StopDaemon => table.stop_daemon(&daemon_of(e)),
+        Cmd::StartDaemon => table.start_daemon(&e.daemon),
+        Cmd::StopDaemon => table.stop_daemon(&e.daemon),
     };
     match result {
         Ok(()) => Outcome::Return(0),
