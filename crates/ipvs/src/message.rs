@@ -172,7 +172,7 @@ fn identity_attrs(id: ServiceId) -> Vec<Attr> {
 }
 
 /// The service nest, in libipvs's order: AF, FWMARK or PROTOCOL+ADDR+PORT, SCHED_NAME,
-/// [PE_NAME], FLAGS {flags, ~0}, TIMEOUT, NETMASK.
+/// `[PE_NAME]`, FLAGS {flags, ~0}, TIMEOUT, NETMASK.
 pub fn service_attrs(s: &Service) -> Vec<Attr> {
     let mut v = identity_attrs(s.id);
     v.push(Attr::new(
