@@ -139,10 +139,12 @@ pub enum Reply {
 pub fn classify(msg: IpvsNetlink) -> Reply {
     match msg.payload {
         NetlinkPayload::InnerMessage(g) => Reply::Message(g.payload),
+        // A dump that fails part-way ends with DONE carrying the negative errno.
+        NetlinkPayload::Done(d) if d.code < 0 => Reply::Done(Err(d.code.saturating_neg())),
         NetlinkPayload::Done(_) => Reply::Done(Ok(())),
         NetlinkPayload::Error(e) => match e.code {
             None => Reply::Done(Ok(())),
-            Some(code) => Reply::Done(Err(-code.get())),
+            Some(code) => Reply::Done(Err(code.get().saturating_neg())),
         },
         _ => Reply::Other,
     }
@@ -595,4 +597,48 @@ fn stats_attrs(s: &Stats, wide: bool) -> Vec<Attr> {
         n(stats_attr::INBPS, s.inbps),
         n(stats_attr::OUTBPS, s.outbps),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bare netlink message: header, then `body`.
+    fn raw(kind: u16, flags: u16, body: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&(16 + body.len() as u32).to_ne_bytes());
+        v.extend_from_slice(&kind.to_ne_bytes());
+        v.extend_from_slice(&flags.to_ne_bytes());
+        v.extend_from_slice(&7u32.to_ne_bytes());
+        v.extend_from_slice(&0u32.to_ne_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn reply(bytes: &[u8]) -> Reply {
+        classify(decode(bytes).expect("decodes"))
+    }
+
+    #[test]
+    fn done_ends_a_dump_and_may_carry_an_error() {
+        const NLMSG_ERROR: u16 = 2;
+        const NLMSG_DONE: u16 = 3;
+        const NLM_F_MULTI: u16 = 2;
+        assert!(matches!(
+            reply(&raw(NLMSG_DONE, NLM_F_MULTI, &0i32.to_ne_bytes())),
+            Reply::Done(Ok(()))
+        ));
+        // A dump the kernel had to cut short ends with DONE and the negative errno.
+        assert!(matches!(
+            reply(&raw(NLMSG_DONE, NLM_F_MULTI, &(-4i32).to_ne_bytes())),
+            Reply::Done(Err(4))
+        ));
+        // An error code that cannot be negated does not overflow.
+        let mut body = i32::MIN.to_ne_bytes().to_vec();
+        body.extend_from_slice(&raw(0x10, 0, &[])[..16]);
+        assert!(matches!(
+            reply(&raw(NLMSG_ERROR, 0, &body)),
+            Reply::Done(Err(i32::MAX))
+        ));
+    }
 }

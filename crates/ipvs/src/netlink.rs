@@ -62,7 +62,8 @@ impl NetlinkIpvs {
         genl.finalize();
         let mut nl = NetlinkMessage::from(genl);
         nl.header.flags = NLM_F_REQUEST | NLM_F_ACK;
-        nl.header.sequence_number = self.next_seq();
+        let seq = self.next_seq();
+        nl.header.sequence_number = seq;
         nl.finalize();
         let mut buf = vec![0u8; nl.buffer_len()];
         nl.serialize(&mut buf);
@@ -75,7 +76,13 @@ impl NetlinkIpvs {
                 let msg = NetlinkMessage::<GenlMessage<GenlCtrl>>::deserialize(&data[off..])
                     .map_err(decode_err)?;
                 let len = msg.header.length as usize;
-                match msg.payload {
+                // Answers to anything else on this socket are not ours.
+                let payload = if msg.header.sequence_number == seq {
+                    msg.payload
+                } else {
+                    NetlinkPayload::Noop
+                };
+                match payload {
                     NetlinkPayload::InnerMessage(g) => {
                         id = id.or(g.payload.nlas.iter().find_map(|a| match a {
                             GenlCtrlAttrs::FamilyId(id) => Some(*id),
@@ -85,10 +92,12 @@ impl NetlinkIpvs {
                     NetlinkPayload::Error(e) => {
                         return match e.code {
                             None => id.ok_or(IpvsError::NoFamily),
-                            Some(c) if -c.get() == errno::ENOENT => Err(IpvsError::NoFamily),
+                            Some(c) if c.get().saturating_neg() == errno::ENOENT => {
+                                Err(IpvsError::NoFamily)
+                            }
                             Some(c) => Err(IpvsError::Kernel {
                                 op: Op::Init,
-                                errno: -c.get(),
+                                errno: c.get().saturating_neg(),
                             }),
                         };
                     }
@@ -98,7 +107,7 @@ impl NetlinkIpvs {
                 if len == 0 {
                     break;
                 }
-                off += len;
+                off += (len + 3) & !3;
             }
         }
     }

@@ -10,6 +10,7 @@ pub mod list;
 pub mod names;
 pub mod opts;
 pub mod run;
+pub mod start;
 
 /// `-v`: names this program, and what it is compatible with.
 pub fn version_line() -> String {

@@ -106,9 +106,9 @@ fn protocol_of(id: &ServiceId) -> Protocol {
 pub fn addrport(addr: IpAddr, port: u16, protocol: Protocol, numeric: bool) -> String {
     let (open, close) = if addr.is_ipv4() { ("", "") } else { ("[", "]") };
     let s = if numeric {
-        format!("{open}{addr}{close}:{port}")
+        format!("{open}{}{close}:{port}", names::ntop(addr))
     } else {
-        let host = names::addr_to_host(addr).unwrap_or_else(|| addr.to_string());
+        let host = names::addr_to_host(addr).unwrap_or_else(|| names::ntop(addr));
         match names::port_to_service(port, protocol.number()) {
             Some(svc) => format!("{open}{host}{close}:{svc}"),
             None => format!("{open}{host}{close}:{port}"),
@@ -504,7 +504,7 @@ pub fn daemons(list: &[Daemon]) -> String {
             let _ = write!(out, ", maxlen={}", d.sync_maxlen);
         }
         if let Some(g) = d.mcast_group {
-            let _ = write!(out, ", group={g}");
+            let _ = write!(out, ", group={}", names::ntop(g));
         }
         if d.mcast_port != 0 {
             let _ = write!(out, ", port={}", d.mcast_port);

@@ -6,17 +6,50 @@
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
-pub use lvscf::value::inet_aton;
+/// glibc's `inet_aton`: the address may be followed by white space and anything at all
+/// (`"10.1.1.1 junk"` is 10.1.1.1).
+pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    let end = s.find(is_c_space).unwrap_or(s.len());
+    lvscf::value::inet_aton(&s[..end])
+}
 
-fn proto_name(protocol: u16) -> &'static CStr {
-    match protocol {
-        crate::opts::UDP => c"udp",
-        crate::opts::SCTP => c"sctp",
-        _ => c"tcp",
+/// An address as glibc's `inet_ntop` writes it. Rust agrees except for IPv4-compatible
+/// IPv6 addresses (`::10.1.1.1`), which glibc still prints with a dotted quad.
+pub fn ntop(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V6(v6) => {
+            let w = v6.segments();
+            if w[..6] == [0; 6] && w[6] != 0 {
+                let o = v6.octets();
+                format!("::{}.{}.{}.{}", o[12], o[13], o[14], o[15])
+            } else {
+                v6.to_string()
+            }
+        }
+        IpAddr::V4(v4) => v4.to_string(),
     }
 }
 
-/// `gethostbyname` for IPv4 (`host_to_addr`).
+/// C `isspace` in the C locale.
+pub fn is_c_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
+/// The C library's service database keeps its answer in static storage: one look-up at a
+/// time in this process.
+static SERVICES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// ipvsadm looks names up for TCP, UDP and SCTP only; any other protocol has no names.
+fn proto_name(protocol: u16) -> Option<&'static CStr> {
+    match protocol {
+        ipvs::consts::IPPROTO_TCP => Some(c"tcp"),
+        ipvs::consts::IPPROTO_UDP => Some(c"udp"),
+        ipvs::consts::IPPROTO_SCTP => Some(c"sctp"),
+        _ => None,
+    }
+}
+
+/// The host's IPv4 address by name, as ipvsadm's `host_to_addr` (first IPv4 answer).
 pub fn host_to_ipv4(host: &str) -> Option<Ipv4Addr> {
     (host, 0).to_socket_addrs().ok()?.find_map(|sa| match sa {
         SocketAddr::V4(v4) => Some(*v4.ip()),
@@ -26,11 +59,12 @@ pub fn host_to_ipv4(host: &str) -> Option<Ipv4Addr> {
 
 /// `getservbyname(name, proto)`.
 pub fn service_to_port(name: &str, protocol: u16) -> Option<u16> {
+    let proto = proto_name(protocol)?;
     let name = CString::new(name).ok()?;
+    let _one = SERVICES.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: both arguments are valid NUL-terminated strings; the result points to static
-    // storage of the C library, read at once, before any other look-up in this process
-    // (ipvsadm-rs is single-threaded).
-    let ent = unsafe { libc::getservbyname(name.as_ptr(), proto_name(protocol).as_ptr()) };
+    // storage of the C library, read at once while `SERVICES` is held.
+    let ent = unsafe { libc::getservbyname(name.as_ptr(), proto.as_ptr()) };
     if ent.is_null() {
         return None;
     }
@@ -41,10 +75,11 @@ pub fn service_to_port(name: &str, protocol: u16) -> Option<u16> {
 
 /// `getservbyport(port, proto)`: the service name.
 pub fn port_to_service(port: u16, protocol: u16) -> Option<String> {
-    // SAFETY: the protocol name is a valid NUL-terminated string; see `service_to_port` for
-    // the result's lifetime.
-    let ent =
-        unsafe { libc::getservbyport(i32::from(port.to_be()), proto_name(protocol).as_ptr()) };
+    let proto = proto_name(protocol)?;
+    let _one = SERVICES.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: the protocol name is a valid NUL-terminated string; the result is read at
+    // once while `SERVICES` is held.
+    let ent = unsafe { libc::getservbyport(i32::from(port.to_be()), proto.as_ptr()) };
     if ent.is_null() {
         return None;
     }
@@ -129,5 +164,42 @@ fn raw_sockaddr(addr: IpAddr) -> RawSockaddr {
     RawSockaddr {
         storage,
         len: len as libc::socklen_t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inet_aton_ignores_what_follows_white_space() {
+        let a = Some(Ipv4Addr::new(10, 1, 1, 1));
+        assert_eq!(inet_aton("10.1.1.1"), a);
+        assert_eq!(inet_aton("10.1.1.1 junk"), a);
+        assert_eq!(inet_aton("10.1.1.1\x0bjunk"), a);
+        assert_eq!(inet_aton("10.1.1.1junk"), None);
+        assert_eq!(inet_aton(" 10.1.1.1"), None);
+    }
+
+    #[test]
+    fn ntop_like_glibc() {
+        for (a, want) in [
+            ("::10.1.1.1", "::10.1.1.1"),
+            ("::0.1.0.1", "::0.1.0.1"),
+            ("::1", "::1"),
+            ("::", "::"),
+            ("::1:0:0", "::1:0:0"),
+            ("::ffff:10.1.1.1", "::ffff:10.1.1.1"),
+            ("2001:db8::1", "2001:db8::1"),
+        ] {
+            assert_eq!(ntop(a.parse().unwrap()), want, "{a}");
+        }
+    }
+
+    #[test]
+    fn names_only_for_tcp_udp_sctp() {
+        // Protocol 0 (no -t/-u/--sctp-service yet) has no service names, as in ipvsadm.
+        assert_eq!(service_to_port("http", 0), None);
+        assert_eq!(port_to_service(80, 0), None);
     }
 }

@@ -7,6 +7,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use ipvs::consts::{IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
+use ipvs::{Forward, TunnelType, tun_flags};
+
 use crate::names;
 
 /// A fatal command-line error: the message and the exit status.
@@ -169,11 +172,6 @@ pub mod opt {
     ];
 }
 
-/// Transport protocol numbers.
-pub const TCP: u16 = 6;
-pub const UDP: u16 = 17;
-pub const SCTP: u16 = 132;
-
 /// ipvsadm's `ipvs_service_t`, as the options fill it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Svc {
@@ -194,11 +192,11 @@ pub struct Svc {
 pub struct DestSpec {
     pub addr: Option<IpAddr>,
     pub port: u16,
-    pub conn_flags: u32,
+    pub forward: Forward,
     pub weight: i32,
     pub u_threshold: u32,
     pub l_threshold: u32,
-    pub tun_type: u8,
+    pub tun_type: TunnelType,
     pub tun_port: u16,
     pub tun_flags: u16,
 }
@@ -431,9 +429,15 @@ impl<'a> Popt<'a> {
             let Some(&(_, _, arg, key)) = TABLE.iter().find(|e| e.0 == Some(c)) else {
                 return Next::Error(w.clone(), "unknown option");
             };
+            // popt: `-n=...` is an unwanted argument; `-s=rr` is `-s rr`.
+            if arg == Arg::None && w[after..].starts_with('=') {
+                self.bundle = None;
+                return Next::Error(w.clone(), "option does not take an argument");
+            }
             let attached = if arg != Arg::None && after < w.len() {
                 self.bundle = None;
-                Some(w[after..].to_string())
+                let v = &w[after..];
+                Some(v.strip_prefix('=').unwrap_or(v).to_string())
             } else {
                 None
             };
@@ -465,6 +469,9 @@ impl<'a> Popt<'a> {
                 else {
                     return Next::Error(w.clone(), "unknown option");
                 };
+                if arg == Arg::None && attached.is_some() {
+                    return Next::Error(w.clone(), "option does not take an argument");
+                }
                 return match self.value(arg, attached) {
                     Ok(v) => Next::Opt(key, v, format!("--{name}")),
                     Err(()) => Next::Error(w.clone(), "missing argument"),
@@ -478,7 +485,7 @@ impl<'a> Popt<'a> {
 
 /// `string_to_number`: base-10 `strtol` of the whole word, within `min..=max`.
 fn number(s: &str, min: i64, max: i64) -> Option<i64> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = s.trim_start_matches(names::is_c_space);
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -489,7 +496,7 @@ fn number(s: &str, min: i64, max: i64) -> Option<i64> {
 
 /// `parse_fwmark`: base-10 `strtoul`, 1..=UINT_MAX.
 fn fwmark(s: &str) -> Option<u32> {
-    let t = s.trim_start_matches([' ', '\t', '\n']);
+    let t = s.trim_start_matches(names::is_c_space);
     let (neg, digits) = match t.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
@@ -514,16 +521,22 @@ pub fn parse_addr(buf: &str, protocol: u16) -> Option<ParsedAddr> {
     if buf.is_empty() || buf.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let (host, port) = if let Some(rest) = buf.strip_prefix('[') {
-        let (h, after) = rest.split_once(']')?;
-        let p = after.strip_prefix(':')?;
-        (h, Some(p))
-    } else if buf.parse::<Ipv6Addr>().is_ok() {
-        (buf, None)
+    // As the C code: brackets must be followed by `:`; what is inside is an IPv6 address
+    // (the port follows the brackets) or else is split at its own last `:` (so the port
+    // after `[10.1.1.1]:` is ignored).
+    let (inside, bracket_port) = match buf.strip_prefix('[') {
+        Some(rest) => {
+            let (h, after) = rest.split_once(']')?;
+            (h, Some(after.strip_prefix(':')?))
+        }
+        None => (buf, None),
+    };
+    let (host, port) = if inside.parse::<Ipv6Addr>().is_ok() {
+        (inside, bracket_port)
     } else {
-        match buf.rsplit_once(':') {
+        match inside.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
-            None => (buf, None),
+            None => (inside, None),
         }
     };
     let addr = if let Ok(v6) = host.parse::<Ipv6Addr>() {
@@ -575,11 +588,11 @@ fn blank(cmd: Cmd) -> Entry {
         dest: DestSpec {
             addr: None,
             port: 0,
-            conn_flags: 3,
+            forward: Forward::Route,
             weight: 1,
             u_threshold: 0,
             l_threshold: 0,
-            tun_type: 0,
+            tun_type: TunnelType::Ipip,
             tun_port: 0,
             tun_flags: 0,
         },
@@ -682,9 +695,9 @@ fn option(e: &mut Entry, key: Key, val: Option<String>) -> Result<(), Fail> {
         Key::Tcp | Key::Udp | Key::Sctp => {
             e.set_option(opt::SERVICE)?;
             e.svc.protocol = match key {
-                Key::Tcp => TCP,
-                Key::Udp => UDP,
-                _ => SCTP,
+                Key::Tcp => IPPROTO_TCP,
+                Key::Udp => IPPROTO_UDP,
+                _ => IPPROTO_SCTP,
             };
             let a = parse_addr(&v, e.svc.protocol)
                 .ok_or_else(|| fail("illegal virtual server address[:port] specified"))?;
@@ -704,7 +717,7 @@ fn option(e: &mut Entry, key: Key, val: Option<String>) -> Result<(), Fail> {
             e.svc.fwmark =
                 fwmark(&v).ok_or_else(|| fail(format!("invalid fwmark value `{v}' specified")))?;
             e.svc.af = ipvs::consts::AF_INET;
-            e.svc.protocol = TCP;
+            e.svc.protocol = IPPROTO_TCP;
         }
         Key::Ipv6 => {
             if e.svc.fwmark == 0 {
@@ -715,7 +728,7 @@ fn option(e: &mut Entry, key: Key, val: Option<String>) -> Result<(), Fail> {
         }
         Key::Scheduler => {
             e.set_option(opt::SCHEDULER)?;
-            e.svc.sched_name = v.chars().take(15).collect();
+            e.svc.sched_name = c_name(&v);
         }
         Key::Persistent => {
             e.set_option(opt::PERSISTENT)?;
@@ -751,10 +764,10 @@ fn option(e: &mut Entry, key: Key, val: Option<String>) -> Result<(), Fail> {
         }
         Key::Gatewaying | Key::Ipip | Key::Masquerading => {
             e.set_option(opt::FORWARD)?;
-            e.dest.conn_flags = match key {
-                Key::Gatewaying => 3,
-                Key::Ipip => 2,
-                _ => 0,
+            e.dest.forward = match key {
+                Key::Gatewaying => Forward::Route,
+                Key::Ipip => Forward::Tunnel,
+                _ => Forward::Masq,
             };
         }
         Key::Weight => {
@@ -779,7 +792,7 @@ fn option(e: &mut Entry, key: Key, val: Option<String>) -> Result<(), Fail> {
         Key::Numeric => e.set_option(opt::NUMERIC)?,
         Key::McastInterface => {
             e.set_option(opt::MCAST)?;
-            e.daemon.mcast_ifn = v.chars().take(15).collect();
+            e.daemon.mcast_ifn = c_name(&v);
         }
         Key::SyncId => {
             e.set_option(opt::SYNCID)?;
@@ -801,7 +814,7 @@ fn option(e: &mut Entry, key: Key, val: Option<String>) -> Result<(), Fail> {
         }
         Key::Pe => {
             e.set_option(opt::PE)?;
-            e.svc.pe_name = v.chars().take(15).collect();
+            e.svc.pe_name = c_name(&v);
         }
         Key::SchedFlags => {
             e.set_option(opt::SCHED_FLAGS)?;
@@ -844,9 +857,9 @@ fn option(e: &mut Entry, key: Key, val: Option<String>) -> Result<(), Fail> {
         Key::TunType => {
             e.set_option(opt::TUN_TYPE)?;
             e.dest.tun_type = match v.as_str() {
-                "ipip" => 0,
-                "gue" => 1,
-                "gre" => 2,
+                "ipip" => TunnelType::Ipip,
+                "gue" => TunnelType::Gue,
+                "gre" => TunnelType::Gre,
                 _ => return Err(fail("illegal tunnel type specified")),
             };
         }
@@ -860,19 +873,29 @@ fn option(e: &mut Entry, key: Key, val: Option<String>) -> Result<(), Fail> {
         }
         Key::TunCsum => {
             e.set_option(opt::TUN_CSUM)?;
-            e.dest.tun_flags |= 1;
+            e.dest.tun_flags |= tun_flags::CSUM;
         }
         Key::TunRemcsum => {
             e.set_option(opt::TUN_REMCSUM)?;
-            e.dest.tun_flags |= 2;
+            e.dest.tun_flags |= tun_flags::REMCSUM;
         }
     }
     Ok(())
 }
 
+/// A name copied into a 16-byte C buffer (`IP_VS_SCHEDNAME_MAXLEN`, `IP_VS_PENAME_MAXLEN`,
+/// `IP_VS_IFNAME_MAXLEN`): at most 15 bytes, cut back to a whole UTF-8 character.
+fn c_name(v: &str) -> String {
+    let mut end = v.len().min(15);
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    v[..end].to_string()
+}
+
 /// C `atoi`: leading blanks, optional sign, digits; anything after is ignored.
 fn atoi(s: &str) -> Option<i64> {
-    let t = s.trim_start();
+    let t = s.trim_start_matches(names::is_c_space);
     let (sign, rest) = match t.strip_prefix('-') {
         Some(r) => (-1, r),
         None => (1, t.strip_prefix('+').unwrap_or(t)),
@@ -962,13 +985,13 @@ fn check(e: &mut Entry) -> Result<(), Fail> {
         opt::TUN_REMCSUM,
     ];
     if matches!(e.cmd, Cmd::AddDest | Cmd::EditDest) && tun_opts.iter().any(|o| e.has(*o)) {
-        if e.dest.conn_flags != 2 {
+        if e.dest.forward != Forward::Tunnel {
             return Err(fail("Tunnel options conflict with forward method"));
         }
         // Columns: tun-port, nocsum, csum, remcsum.
         let (name, rules): (&str, &[u8; 4]) = match e.dest.tun_type {
-            1 => ("gue", b"+111"),
-            2 => ("gre", b"x11x"),
+            TunnelType::Gue => ("gue", b"+111"),
+            TunnelType::Gre => ("gre", b"x11x"),
             _ => ("ipip", b"xxxx"),
         };
         let mut first: Option<u8> = None;
@@ -1008,7 +1031,7 @@ fn check(e: &mut Entry) -> Result<(), Fail> {
         }
         if e.svc.flags & ipvs::consts::svc_flags::ONEPACKET != 0
             && e.svc.fwmark == 0
-            && e.svc.protocol != UDP
+            && e.svc.protocol != IPPROTO_UDP
         {
             return Err(fail(
                 "One-Packet Scheduling is only for UDP virtual services",
@@ -1020,12 +1043,12 @@ fn check(e: &mut Entry) -> Result<(), Fail> {
     }
     if matches!(e.cmd, Cmd::AddDest | Cmd::EditDest) {
         // Direct routing and tunnels cannot change the port.
-        if matches!(e.dest.conn_flags, 2 | 3) && e.svc.fwmark == 0 {
+        if matches!(e.dest.forward, Forward::Tunnel | Forward::Route) && e.svc.fwmark == 0 {
             e.dest.port = e.svc.port;
         }
         if let Some(d) = e.dest.addr
             && d.is_ipv6() != (e.svc.af == ipvs::consts::AF_INET6)
-            && e.dest.conn_flags != 2
+            && e.dest.forward != Forward::Tunnel
         {
             return Err(fail(
                 "Different address family is allowed only for tunneling servers",

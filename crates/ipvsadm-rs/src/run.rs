@@ -3,9 +3,7 @@
 
 use std::io::{BufRead, Write};
 
-use ipvs::{
-    Dest, Forward, IpvsError, IpvsTable, Op, Protocol, Service, ServiceId, Timeouts, TunnelType,
-};
+use ipvs::{Dest, IpvsError, IpvsTable, Op, Protocol, Service, ServiceId, Timeouts};
 
 use crate::list::{self, Format};
 use crate::opts::{self, Cmd, Entry, Fail, Parsed, opt};
@@ -91,11 +89,11 @@ fn dest_of(e: &Entry) -> Option<Dest> {
     Some(Dest {
         addr: d.addr?,
         port: d.port,
-        forward: Forward::from_code(d.conn_flags),
+        forward: d.forward,
         weight: d.weight,
         u_threshold: d.u_threshold,
         l_threshold: d.l_threshold,
-        tun_type: TunnelType::from_code(d.tun_type),
+        tun_type: d.tun_type,
         tun_port: d.tun_port,
         tun_flags: d.tun_flags,
         active_conns: 0,
@@ -293,22 +291,20 @@ fn list_conn(io: &mut Io<'_>, f: Format) -> Outcome {
     }
 }
 
-/// `-R`: each input line is a command line (a leading `ipvsadm` word is dropped). A parse
-/// error ends the restore; a kernel error is printed and the restore goes on; the status is
-/// the last line's.
+/// `-R`: each input line is a command line. As ipvsadm's `config_stream_read`, words are
+/// split on space, tab, CR and LF only, and every word `ipvsadm` is dropped. A parse error
+/// ends the restore; a kernel error is printed and the restore goes on; the status is the
+/// last line's.
 fn restore(table: &mut dyn IpvsTable, io: &mut Io<'_>) -> Outcome {
     let mut result = 0;
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
         line.clear();
-        match io.input.read_line(&mut line) {
+        match io.input.read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        let mut words: Vec<String> = line.split_whitespace().map(String::from).collect();
-        if words.first().is_some_and(|w| w == "ipvsadm") {
-            words.remove(0);
-        }
+        let words = restore_words(&line);
         if words.is_empty() {
             continue;
         }
@@ -318,4 +314,32 @@ fn restore(table: &mut dyn IpvsTable, io: &mut Io<'_>) -> Outcome {
         }
     }
     Outcome::Return(result)
+}
+
+/// The words of one `-R` line.
+fn restore_words(line: &[u8]) -> Vec<String> {
+    line.split(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .filter(|w| !w.is_empty() && *w != b"ipvsadm")
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::restore_words;
+
+    #[test]
+    fn restore_splits_like_config_stream_read() {
+        assert_eq!(
+            restore_words(b" ipvsadm -A\t-t 10.0.0.1:80\r\n"),
+            ["-A", "-t", "10.0.0.1:80"]
+        );
+        // Every `ipvsadm` word goes, not only the first.
+        assert_eq!(restore_words(b"-C ipvsadm\n"), ["-C"]);
+        // Vertical tab and form feed are part of a word, as in the C scanner.
+        assert_eq!(restore_words(b"-s\x0brr\n"), ["-s\u{b}rr"]);
+        assert!(restore_words(b"  \t\n").is_empty());
+        // Bytes that are not UTF-8 reach the option parser instead of panicking.
+        assert_eq!(restore_words(b"-t \xff\n"), ["-t", "\u{fffd}"]);
+    }
 }

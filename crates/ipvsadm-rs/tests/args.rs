@@ -184,7 +184,28 @@ fn popt_errors_after_the_command_exit_255_without_tryhelp() {
     fails_on(&mut t, "-a -t 10.1.1.1:80 -r", "-r: missing argument", 255);
     // The popt error comes before any matrix check of the options already seen.
     fails_on(&mut t, "-C -n --bogus", "--bogus: unknown option", 255);
+    // `=` after an option that takes no value.
+    fails_on(
+        &mut t,
+        "-Ln=1",
+        "-Ln=1: option does not take an argument",
+        255,
+    );
+    fails_on(
+        &mut t,
+        "-L --numeric=1",
+        "--numeric=1: option does not take an argument",
+        255,
+    );
     assert_eq!(save(&mut t), "");
+}
+
+/// popt drops one `=` before a short option's attached value.
+#[test]
+fn short_option_values_after_equals() {
+    let mut t = FakeIpvs::new();
+    ok(&mut t, "-A -t=10.1.1.1:80 -s=rr -p=60");
+    assert_eq!(save(&mut t), "-A -t 10.1.1.1:80 -s rr -p 60\n");
 }
 
 #[test]
@@ -291,7 +312,11 @@ fn persistent_with_and_without_a_value() {
 fn defaults_of_a_parsed_line() {
     let e = parsed("-a -t 10.1.1.1:80 -r 192.168.10.1");
     assert_eq!(e.dest.weight, 1, "default weight");
-    assert_eq!(e.dest.conn_flags, 3, "default forwarding is -g (DROUTE)");
+    assert_eq!(
+        e.dest.forward,
+        ipvs::Forward::Route,
+        "default forwarding is -g (DROUTE)"
+    );
     assert_eq!(
         e.dest.port, 80,
         "without a port the real server uses the virtual port"
@@ -960,6 +985,29 @@ fn service_and_server_addresses() {
             "illegal real server address[:port] specified",
         );
     }
+    // A service name needs the protocol: before -t there is none.
+    bad(
+        "-a -r 192.168.10.1:http -t 10.1.1.1:80",
+        "illegal real server address[:port] specified",
+    );
+    bad(
+        "-A -t [10.1.1.1]",
+        "illegal virtual server address[:port] specified",
+    );
+    // Brackets around IPv4: the port must be inside them to count.
+    let mut t = FakeIpvs::new();
+    fails_on(
+        &mut t,
+        "-A -t [10.1.1.1]:80",
+        "Zero port specified for non-persistent service",
+        2,
+    );
+    ok(&mut t, "-A -t [10.1.1.1]:80 -p");
+    ok(&mut t, "-A -t [10.1.1.2:81]:");
+    assert_eq!(
+        save(&mut t),
+        "-A -t 10.1.1.1:0 -s wlc -p 360\n-A -t 10.1.1.2:81 -s wlc\n"
+    );
     // Service names, per protocol; a bare IPv6 address; a zero port.
     let mut t = FakeIpvs::new();
     ok(&mut t, "-A -t 10.1.1.1:http -s wrr");

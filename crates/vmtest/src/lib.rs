@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read as _;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -72,13 +72,23 @@ fn which(cmd: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// What the host must have: qemu, busybox, apt-get and dpkg (for the kernel), ldd.
+/// What the host must have: qemu, busybox, apt-get, apt-cache and dpkg (for the kernel),
+/// ldd, and the reference tools the guests get (`ipvsadm`, iproute2's `ip`).
 pub fn prerequisites() -> Result<(), Missing> {
-    let missing: Vec<String> = ["qemu-system-x86_64", "busybox", "apt-get", "dpkg", "ldd"]
-        .into_iter()
-        .filter(|c| which(c).is_none())
-        .map(String::from)
-        .collect();
+    let missing: Vec<String> = [
+        "qemu-system-x86_64",
+        "busybox",
+        "apt-get",
+        "apt-cache",
+        "dpkg",
+        "ldd",
+        "ipvsadm",
+        "ip",
+    ]
+    .into_iter()
+    .filter(|c| which(c).is_none())
+    .map(String::from)
+    .collect();
     if missing.is_empty() {
         Ok(())
     } else {
@@ -182,6 +192,12 @@ pub fn kernel() -> Result<(PathBuf, PathBuf), VmError> {
     if let Some(k) = find(&cache) {
         return Ok(k);
     }
+    // Test binaries run in parallel: one downloads, the others wait and reuse its kernel.
+    let lock = std::fs::File::create(cache.join(".lock")).map_err(setup)?;
+    lock.lock().map_err(setup)?;
+    if let Some(k) = find(&cache) {
+        return Ok(k);
+    }
     let pkg = kernel_package()?;
     let dl = cache.join("download");
     std::fs::create_dir_all(&dl).map_err(setup)?;
@@ -218,7 +234,9 @@ fn module_index(dir: &Path) -> BTreeMap<String, PathBuf> {
             if p.is_dir() {
                 stack.push(p);
             } else if let Some(n) = p.file_name().and_then(|n| n.to_str())
-                && let Some(stem) = n.strip_suffix(".ko")
+                && let Some(stem) = [".ko", ".ko.xz", ".ko.zst"]
+                    .iter()
+                    .find_map(|ext| n.strip_suffix(ext))
             {
                 idx.insert(stem.replace('-', "_"), p);
             }
@@ -227,9 +245,34 @@ fn module_index(dir: &Path) -> BTreeMap<String, PathBuf> {
     idx
 }
 
+/// A module file's contents, decompressed when the distribution ships `.ko.xz` or
+/// `.ko.zst` (busybox's insmod takes plain ELF).
+fn module_bytes(path: &Path) -> Result<Vec<u8>, VmError> {
+    let name = path.to_string_lossy();
+    let tool = if name.ends_with(".xz") {
+        "xz"
+    } else if name.ends_with(".zst") {
+        "zstd"
+    } else {
+        return std::fs::read(path).map_err(|e| setup(format!("{name}: {e}")));
+    };
+    let out = Command::new(tool)
+        .arg("-dc")
+        .arg(path)
+        .output()
+        .map_err(|e| setup(format!("{tool} -dc {name}: {e}")))?;
+    if !out.status.success() {
+        return Err(setup(format!(
+            "{tool} -dc {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(out.stdout)
+}
+
 /// The `depends=` list in a module's `.modinfo` section, plus its `softdep` pre-modules.
 fn module_deps(path: &Path) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(path) else {
+    let Ok(bytes) = module_bytes(path) else {
         return Vec::new();
     };
     let field = |key: &[u8]| -> Option<String> {
@@ -244,14 +287,26 @@ fn module_deps(path: &Path) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.replace('-', "_"))
         .collect();
-    // `softdep=pre: crc32c` (libcrc32c needs a crc32c implementation loaded first).
-    if let Some(soft) = field(b"softdep=") {
-        for word in soft.split_whitespace().skip_while(|w| *w != "pre:").skip(1) {
-            if word.ends_with(':') {
-                break;
+    // `softdep=pre: crc32c` (libcrc32c needs a crc32c implementation loaded first). A module
+    // may carry several softdep fields, and each may list `pre:` and `post:` modules.
+    let key = b"softdep=";
+    let mut at = 0;
+    while let Some(i) = bytes[at..].windows(key.len()).position(|w| w == key) {
+        let start = at + i + key.len();
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == 0)
+            .map_or(bytes.len(), |e| start + e);
+        let soft = String::from_utf8_lossy(&bytes[start..end]);
+        let mut pre = false;
+        for word in soft.split_whitespace() {
+            if let Some(section) = word.strip_suffix(':') {
+                pre = section == "pre";
+            } else if pre {
+                deps.insert(0, word.replace('-', "_"));
             }
-            deps.insert(0, word.replace('-', "_"));
         }
+        at = end;
     }
     deps
 }
@@ -349,11 +404,11 @@ fn cpio(entries: &[Entry]) -> Vec<u8> {
         ino += 1;
         out.extend_from_slice(name.as_bytes());
         out.push(0);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     };
@@ -498,7 +553,7 @@ impl Guest {
             );
         }
         for (k, v) in &self.env {
-            let _ = writeln!(s, "export {k}='{v}'");
+            let _ = writeln!(s, "export {k}='{}'", v.replace('\'', "'\\''"));
         }
         s.push_str(
             "echo '==== VMTEST START ===='\n\
@@ -566,12 +621,12 @@ impl Guest {
             }
         }
         for m in &order {
-            add_file(
-                &mut entries,
-                &idx[m],
-                &format!("/lib/modules/{m}.ko"),
-                0o644,
-            )?;
+            entries.push(Entry {
+                path: format!("/lib/modules/{m}.ko"),
+                mode: 0o644,
+                data: module_bytes(&idx[m])?,
+                link: None,
+            });
         }
         for (path, data, mode) in &self.files {
             entries.push(Entry {
@@ -629,29 +684,41 @@ impl Guest {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| setup(format!("qemu-system-x86_64: {e}")))?;
-        let mut stdout = child.stdout.take().expect("piped");
-        let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stdout.read_to_end(&mut buf);
-            buf
-        });
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                buf
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+        let stderr = drain(Box::new(child.stderr.take().expect("piped")));
         let start = Instant::now();
-        let timed_out = loop {
+        let ended = loop {
             match child.try_wait() {
-                Ok(Some(_)) => break false,
-                Ok(None) if start.elapsed() > self.timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break true;
-                }
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) if start.elapsed() > self.timeout => break Err(None),
                 Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-                Err(e) => return Err(setup(e)),
+                Err(e) => break Err(Some(e)),
             }
         };
-        let console = String::from_utf8_lossy(&reader.join().unwrap_or_default()).replace('\r', "");
+        if ended.is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let console = String::from_utf8_lossy(&stdout.join().unwrap_or_default()).replace('\r', "");
+        let qemu_err = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
         let _ = std::fs::remove_dir_all(&work);
-        if timed_out {
-            return Err(VmError::Timeout(console));
+        let status = match ended {
+            Ok(status) => status,
+            Err(None) => return Err(VmError::Timeout(console)),
+            Err(Some(e)) => return Err(setup(format!("waiting for qemu: {e}"))),
+        };
+        // The guest powers off, so qemu exits 0; anything else is qemu failing.
+        if !status.success() {
+            return Err(setup(format!(
+                "qemu-system-x86_64 {status}: {qemu_err}\nconsole:\n{console}"
+            )));
         }
         let start_marker = "==== VMTEST START ====\n";
         let script_start = console.find(start_marker).map(|i| i + start_marker.len());
@@ -700,6 +767,32 @@ fn unique() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_deps_read_depends_and_every_softdep_pre() {
+        let dir = std::env::temp_dir().join(format!("vmtest-deps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ko = dir.join("m.ko");
+        std::fs::write(
+            &ko,
+            b"\x7fELF..license=GPL\0depends=nf-conntrack,libcrc32c\0softdep=pre: crc32c post: zz\0\
+              softdep=pre: aa-b bb\0",
+        )
+        .unwrap();
+        let deps = module_deps(&ko);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            deps,
+            ["bb", "aa_b", "crc32c", "nf_conntrack", "libcrc32c"],
+            "pre-modules first, post-modules left out"
+        );
+    }
+
+    #[test]
+    fn env_values_are_quoted_for_the_shell() {
+        let g = Guest::new("true").env("X", "it's");
+        assert!(g.init_script(&[]).contains("export X='it'\\''s'\n"));
+    }
 
     #[test]
     fn cpio_entries_are_aligned_and_end_with_a_trailer() {
