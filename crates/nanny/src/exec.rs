@@ -1,0 +1,321 @@
+//! External commands: the check program (`-e`) and the load command (`-U`).
+//!
+//! Piranha split these strings on single spaces and replaced `%h`/`%p` only as whole tokens.
+//! Here runs of blanks separate words, `'…'` and `"…"` group words (the quotes are removed the
+//! same way for both), and `%h`/`%p` are replaced anywhere (`%h:80` works). There is still no
+//! shell. The command runs in its own process group, which is killed when the timeout expires,
+//! so a script's own children die with it.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+
+/// Output kept from a command; the rest is read and dropped.
+pub const MAX_OUTPUT: usize = 64 * 1024;
+
+/// Split a command string into words.
+pub fn split_words(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c == ' ' || c == '\t' => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            None => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// Replace `%h` with the host and `%p` with the port, inside words too; `%%` is a literal `%`.
+pub fn substitute(word: &str, host: &str, port: u16) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('h') => {
+                out.push_str(host);
+                chars.next();
+            }
+            Some('p') => {
+                out.push_str(&port.to_string());
+                chars.next();
+            }
+            Some('%') => {
+                out.push('%');
+                chars.next();
+            }
+            _ => out.push('%'),
+        }
+    }
+    out
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// Exit status 0..=255.
+    Exited(i32),
+    /// Killed by this signal (a crash, or someone's kill).
+    Signaled(i32),
+    /// Still running at the timeout; killed.
+    TimedOut,
+    /// Could not be started.
+    NotStarted(String),
+}
+
+/// The result of one command run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub ended: Ended,
+    pub stdout: Vec<u8>,
+}
+
+/// Run `argv` (PATH search, no shell) with stdin and stderr on /dev/null, capturing stdout,
+/// and kill its process group if it outlives `timeout`.
+pub async fn run(argv: &[String], timeout: Duration) -> Output {
+    let Some((prog, args)) = argv.split_first() else {
+        return Output {
+            ended: Ended::NotStarted("empty command".into()),
+            stdout: Vec::new(),
+        };
+    };
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Output {
+                ended: Ended::NotStarted(e.to_string()),
+                stdout: Vec::new(),
+            };
+        }
+    };
+    let pid = child.id().and_then(|p| i32::try_from(p).ok());
+    // If this future is dropped (a signal abandoned the check), the whole group dies too.
+    let mut guard = GroupKill(pid);
+    let mut pipe = child.stdout.take();
+    let mut stdout = Vec::new();
+    let work = async {
+        if let Some(p) = pipe.as_mut() {
+            let mut buf = [0u8; 4096];
+            loop {
+                match p.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let room = MAX_OUTPUT.saturating_sub(stdout.len());
+                        stdout.extend_from_slice(&buf[..n.min(room)]);
+                    }
+                }
+            }
+        }
+        child.wait().await
+    };
+    let ended = match tokio::time::timeout(timeout, work).await {
+        Ok(Ok(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            match (status.code(), status.signal()) {
+                (Some(c), _) => Ended::Exited(c),
+                (None, Some(s)) => Ended::Signaled(s),
+                (None, None) => Ended::Exited(255),
+            }
+        }
+        Ok(Err(e)) => Ended::NotStarted(e.to_string()),
+        Err(_) => {
+            guard.kill();
+            // Reap it; SIGKILL cannot be ignored, so this returns promptly.
+            let _ = child.wait().await;
+            Ended::TimedOut
+        }
+    };
+    // The leader has exited; children it left in the group are killed with it.
+    guard.kill();
+    Output { ended, stdout }
+}
+
+/// Kills a process group once, on demand or when dropped.
+struct GroupKill(Option<i32>);
+
+impl GroupKill {
+    fn kill(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Parse the 1-minute load average from `uptime`, `rup` or `ruptime` output.
+///
+/// Piranha required a `:` after `load`, so ruptime's `load 0.07, 0.05, 0.01` never parsed
+/// (spec §7.2 item 16). Accepted here: `load average: N`, `load averages: N`, `load N`.
+pub fn parse_load(out: &str) -> Option<f64> {
+    // The first "load" that is followed by a load figure: a host name such as "loadbal1" in
+    // rup or ruptime output must not stop the search.
+    out.match_indices("load")
+        .find_map(|(at, _)| load_after(&out[at + 4..]))
+}
+
+fn load_after(rest: &str) -> Option<f64> {
+    let rest = rest
+        .strip_prefix(" averages")
+        .or_else(|| rest.strip_prefix(" average"))
+        .unwrap_or(rest);
+    let rest = rest.strip_prefix(':').unwrap_or(rest);
+    if !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let (num, after) = rest.split_at(end);
+    if num.is_empty() || !(after.is_empty() || after.starts_with([',', ' ', '\n'])) {
+        return None;
+    }
+    num.parse().ok()
+}
+
+/// The load command's argv: `cmd [args…] RIP`, plus `uptime` when the program is rsh or ssh
+/// (by base name, so `/usr/bin/ssh` works too; piranha compared the whole string).
+pub fn load_argv(cmd: &str, host: &str) -> Vec<String> {
+    let mut argv = split_words(cmd);
+    let remote_shell = argv
+        .first()
+        .map(|p| matches!(p.rsplit('/').next(), Some("rsh" | "ssh")))
+        .unwrap_or(false);
+    argv.push(host.to_owned());
+    if remote_shell {
+        argv.push("uptime".into());
+    }
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_quotes() {
+        assert_eq!(
+            split_words("  /bin/check  %h   %p "),
+            ["/bin/check", "%h", "%p"]
+        );
+        assert_eq!(
+            split_words(r#"sh -c 'echo "a b"' "x y"''"#),
+            ["sh", "-c", r#"echo "a b""#, "x y"]
+        );
+        assert_eq!(split_words("a ''"), ["a", ""]);
+        assert!(split_words("   ").is_empty());
+    }
+
+    #[test]
+    fn substitution_inside_words() {
+        assert_eq!(substitute("%h:%p", "10.0.0.2", 80), "10.0.0.2:80");
+        assert_eq!(substitute("--host=%h", "::1", 53), "--host=::1");
+        assert_eq!(substitute("100%%", "h", 1), "100%");
+        assert_eq!(substitute("%x%", "h", 1), "%x%");
+    }
+
+    #[test]
+    fn load_outputs() {
+        assert_eq!(
+            parse_load(" 10:01:02 up 3 days,  2 users,  load average: 0.42, 0.30, 0.20\n"),
+            Some(0.42)
+        );
+        assert_eq!(
+            parse_load("host1   up  3+02:01,  0 users,  load 0.07, 0.05, 0.01"),
+            Some(0.07)
+        );
+        assert_eq!(
+            parse_load("rs1  up 3 days, load average: 1.50 1.0 1.0"),
+            Some(1.5)
+        );
+        assert_eq!(parse_load("load averages: 2.00, 1.00"), Some(2.0));
+        assert_eq!(
+            parse_load("loadbal1  up 3 days, load average: 0.30, 0.2, 0.1"),
+            Some(0.3)
+        );
+        assert_eq!(
+            parse_load("loadbal1 up 2+01:00, 0 users, load 0.50, 0.40, 0.30"),
+            Some(0.5)
+        );
+        assert_eq!(parse_load("no such host"), None);
+        assert_eq!(parse_load("load average: abc"), None);
+        assert_eq!(parse_load("load average: 1.2x"), None);
+    }
+
+    #[test]
+    fn load_command_shapes() {
+        assert_eq!(load_argv("rsh", "10.0.0.2"), ["rsh", "10.0.0.2", "uptime"]);
+        assert_eq!(
+            load_argv("/usr/bin/ssh -i /k", "10.0.0.2"),
+            ["/usr/bin/ssh", "-i", "/k", "10.0.0.2", "uptime"]
+        );
+        assert_eq!(load_argv("rup", "10.0.0.2"), ["rup", "10.0.0.2"]);
+    }
+
+    #[tokio::test]
+    async fn run_captures_and_times_out() {
+        let o = run(
+            &["sh".into(), "-c".into(), "echo OK; exit 3".into()],
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(o.ended, Ended::Exited(3));
+        assert_eq!(o.stdout, b"OK\n");
+        let t = std::time::Instant::now();
+        // The grandchild (sleep) holds the pipe; killing the group ends it at the timeout.
+        let o = run(
+            &["sh".into(), "-c".into(), "sleep 30; echo late".into()],
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(o.ended, Ended::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(10));
+        let o = run(
+            &["sh".into(), "-c".into(), "kill -SEGV $$".into()],
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(o.ended, Ended::Signaled(11));
+        let o = run(&["/nonexistent/prog".into()], Duration::from_secs(5)).await;
+        assert!(matches!(o.ended, Ended::NotStarted(_)));
+    }
+}
