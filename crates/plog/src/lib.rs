@@ -35,6 +35,7 @@ const PRI_DAEMON_INFO: u8 = 30;
 
 struct Piranha {
     name: String,
+    ident: String,
     sinks: Vec<Sink>,
     verbose: bool,
     syslog: Mutex<Option<UnixDatagram>>,
@@ -64,7 +65,7 @@ impl Piranha {
     fn syslog(&self, msg: &str) {
         let line = format!(
             "<{PRI_DAEMON_INFO}>{}[{}]: {msg}",
-            self.name,
+            self.ident,
             std::process::id()
         );
         let mut guard = self.syslog.lock().unwrap_or_else(|e| e.into_inner());
@@ -114,8 +115,15 @@ impl<S: Subscriber> Layer<S> for Piranha {
 /// Install the global subscriber. `name` is the program name used as prefix and syslog tag.
 /// A second call does nothing (the first subscriber stays).
 pub fn init(name: &str, sinks: &[Sink], verbose: bool) {
+    init_with(name, name, sinks, verbose);
+}
+
+/// Like [`init`], with a different name on stdout/stderr than in syslog (piranha's lvsd printed
+/// `lvs: …` but logged as `lvsd`).
+pub fn init_with(stdout_name: &str, syslog_ident: &str, sinks: &[Sink], verbose: bool) {
     let layer = Piranha {
-        name: name.to_owned(),
+        name: stdout_name.to_owned(),
+        ident: syslog_ident.to_owned(),
         sinks: sinks.to_vec(),
         verbose,
         syslog: Mutex::new(None),

@@ -1,0 +1,483 @@
+//! lvsd's core: the table it owns, the nannies it runs, and what it does on each event.
+//!
+//! The [`Engine`] is driven by the shell with events (start, a nanny's report line, a nanny's
+//! exit, a timer tick, reload, stop) and the current time. It changes the IPVS table through
+//! the [`IpvsTable`] it is given (the kernel, or the in-memory table in tests) and returns the
+//! [`Effect`]s the shell must carry out: start or stop a nanny process, log a line, exit. It
+//! does no other I/O and reads no clock, so every rule is tested deterministically.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use ipvs::{Dest, IpvsError, IpvsTable, Service, ServiceId};
+use nanny::monitor::Op;
+use nanny::report::Report;
+
+use crate::desired::{Desired, Real, Virtual};
+use crate::diff::{self, Plan};
+
+/// A nanny's identity: (service, real address, real port).
+pub type RealKey = (ServiceId, IpAddr, u16);
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Start a nanny with this command line; its lines and exit come back tagged `instance`.
+    Spawn {
+        instance: u64,
+        key: RealKey,
+        argv: Vec<String>,
+        /// `virtual/server` names for the `create_monitor …` log line.
+        label: String,
+    },
+    /// Stop this nanny (SIGTERM). Its later lines and exit are ignored.
+    Kill { instance: u64 },
+    Log(String),
+    /// Shut down with this status (after [`Engine::stop`]).
+    Exit(i32),
+}
+
+/// What lvsd knows about one real server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RealState {
+    pub instance: Option<u64>,
+    /// The destination is in the table (put there by a nanny's report).
+    pub in_table: bool,
+    pub weight: i32,
+    /// `None` until the nanny's first verdict.
+    pub up: Option<bool>,
+    pub last_change: Option<Instant>,
+    pub last_reason: Option<String>,
+    /// Restarts after a nanny died (`hard_shutdown = 0`).
+    pub deaths: u32,
+    /// When a dead nanny is due to be started again.
+    pub restart_at: Option<Instant>,
+    pub started: Option<Instant>,
+}
+
+impl RealState {
+    fn new() -> RealState {
+        RealState {
+            instance: None,
+            in_table: false,
+            weight: 0,
+            up: None,
+            last_change: None,
+            last_reason: None,
+            deaths: 0,
+            restart_at: None,
+            started: None,
+        }
+    }
+}
+
+/// What lvsd knows about one virtual service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VirtualState {
+    /// The sorry server's destination is in the table.
+    pub sorry_on: Option<IpAddr>,
+    /// When the sorry server may be decided even if some nanny has not reported yet.
+    pub decide_by: Instant,
+}
+
+/// The owner of the IPVS table at run time.
+#[derive(Debug)]
+pub struct Engine {
+    pub desired: Desired,
+    pub reals: HashMap<RealKey, RealState>,
+    pub virtuals: HashMap<ServiceId, VirtualState>,
+    next_instance: u64,
+    /// `--test-start`: no nannies.
+    pub spawn_nannies: bool,
+    stopping: bool,
+}
+
+/// Back-off before restarting a dead nanny: 1, 2, 4 … 60 s.
+pub fn backoff(deaths: u32) -> Duration {
+    Duration::from_secs(1u64 << deaths.saturating_sub(1).min(6)).min(Duration::from_secs(60))
+}
+
+fn named(id: ServiceId) -> Service {
+    Service::named(id)
+}
+
+impl Engine {
+    pub fn new(desired: Desired, spawn_nannies: bool) -> Engine {
+        Engine {
+            desired,
+            reals: HashMap::new(),
+            virtuals: HashMap::new(),
+            next_instance: 0,
+            spawn_nannies,
+            stopping: false,
+        }
+    }
+
+    fn log_ipvs(fx: &mut Vec<Effect>, vs: &str, r: Result<(), IpvsError>) -> bool {
+        match r {
+            Ok(()) => true,
+            Err(e) => {
+                fx.push(Effect::Log(format!("ipvsadm failed for virtual server {vs}! ({e})")));
+                false
+            }
+        }
+    }
+
+    fn spawn(&mut self, v: &Virtual, r: &Real, assume_up: bool, fx: &mut Vec<Effect>, now: Instant) {
+        let key = (v.service.id, r.addr, r.port);
+        let st = self.reals.entry(key).or_insert_with(RealState::new);
+        if !self.spawn_nannies {
+            return;
+        }
+        self.next_instance += 1;
+        st.instance = Some(self.next_instance);
+        st.restart_at = None;
+        st.started = Some(now);
+        let mut argv = r.argv.clone();
+        if assume_up {
+            argv.push("--assume-up".into());
+        }
+        fx.push(Effect::Spawn {
+            instance: self.next_instance,
+            key,
+            argv,
+            label: format!("{}/{}", v.name, r.name),
+        });
+    }
+
+    fn kill(&mut self, key: &RealKey, fx: &mut Vec<Effect>) {
+        if let Some(st) = self.reals.get_mut(key)
+            && let Some(i) = st.instance.take()
+        {
+            fx.push(Effect::Kill { instance: i });
+        }
+    }
+
+    fn start_virtual(&mut self, table: &mut dyn IpvsTable, v: &Virtual, fx: &mut Vec<Effect>, now: Instant) {
+        let port = match v.service.id {
+            ServiceId::Addr { port, .. } => port,
+            ServiceId::Fwmark { mark, .. } => u16::try_from(mark).unwrap_or(0),
+        };
+        fx.push(Effect::Log(format!("starting virtual service {} active: {port}", v.name)));
+        Self::log_ipvs(fx, &v.name, table.add_service(&v.service));
+        self.virtuals.insert(
+            v.service.id,
+            VirtualState {
+                sorry_on: None,
+                decide_by: now + Duration::from_secs(u64::from(v.timeout_secs) * 2 + 1),
+            },
+        );
+        for r in &v.reals {
+            self.spawn(v, r, false, fx, now);
+        }
+        self.sorry(table, v.service.id, fx, now);
+    }
+
+    /// Build the table and start the nannies. `owned` lists services a previous lvsd recorded
+    /// as its own; with `flush`, the whole table is emptied first (piranha's `ipvsadm -C`).
+    pub fn start(&mut self, table: &mut dyn IpvsTable, owned: &[ServiceId], flush: bool, now: Instant) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if let Err(e) = table.set_timeouts(self.desired.timeouts) {
+            let t = self.desired.timeouts;
+            fx.push(Effect::Log(format!(
+                "ipvsadm failed to set timeouts ({} {} {}): {e}",
+                t.tcp, t.tcp_fin, t.udp
+            )));
+        }
+        if flush {
+            Self::log_ipvs(&mut fx, "(flush)", table.flush());
+        } else {
+            // Only our services: what this file defines and what we recorded last time.
+            let existing: Vec<ServiceId> = table
+                .services()
+                .map(|s| s.into_iter().map(|s| s.id).collect())
+                .unwrap_or_default();
+            for id in existing {
+                if self.desired.virtual_by_id(id).is_some() || owned.contains(&id) {
+                    Self::log_ipvs(&mut fx, &id.to_string(), table.del_service(&named(id)));
+                }
+            }
+        }
+        let virtuals = self.desired.virtuals.clone();
+        for v in &virtuals {
+            self.start_virtual(table, v, &mut fx, now);
+        }
+        fx
+    }
+
+    /// Apply a nanny's report line.
+    pub fn on_report(&mut self, table: &mut dyn IpvsTable, instance: u64, r: Report, now: Instant) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        let Some((key, _)) = self.reals.iter().find(|(_, s)| s.instance == Some(instance)) else {
+            return fx;
+        };
+        let key = *key;
+        let Some(v) = self.desired.virtual_by_id(key.0) else { return fx };
+        let dest = |w: i32| Dest::new(key.1, key.2).forward(v.forward).weight(w);
+        let svc = named(key.0);
+        let name = v.name.clone();
+        let st = self.reals.get_mut(&key).expect("found above");
+        match r.op {
+            Some(Op::Add(w) | Op::Edit(w)) => {
+                let res = if st.in_table {
+                    table.edit_dest(&svc, &dest(w))
+                } else {
+                    // A destination already there (left by a killed lvsd) is taken over.
+                    match table.add_dest(&svc, &dest(w)) {
+                        Err(e) if e.errno() == Some(ipvs::error::errno::EEXIST) => table.edit_dest(&svc, &dest(w)),
+                        r => r,
+                    }
+                };
+                if Self::log_ipvs(&mut fx, &name, res) {
+                    st.in_table = true;
+                    st.weight = w;
+                }
+            }
+            Some(Op::Delete) => {
+                if st.in_table {
+                    let res = match table.del_dest(&svc, &dest(0)) {
+                        Err(e) if e.errno() == Some(ipvs::error::errno::ENOENT) => Ok(()),
+                        r => r,
+                    };
+                    Self::log_ipvs(&mut fx, &name, res);
+                }
+                st.in_table = false;
+                st.weight = 0;
+            }
+            None => {}
+        }
+        if st.up != Some(r.up) {
+            st.last_change = Some(now);
+        }
+        st.up = Some(r.up);
+        st.last_reason = Some(r.reason.to_string());
+        self.sorry(table, key.0, &mut fx, now);
+        fx
+    }
+
+    /// The sorry server of one virtual service (spec §3.6), decided only once every nanny has
+    /// given a verdict or the first-verdict deadline has passed (no start-up blip).
+    fn sorry(&mut self, table: &mut dyn IpvsTable, id: ServiceId, fx: &mut Vec<Effect>, now: Instant) {
+        let Some(v) = self.desired.virtual_by_id(id) else { return };
+        let Some(vstate) = self.virtuals.get(&id) else { return };
+        let states: Vec<&RealState> = v
+            .reals
+            .iter()
+            .filter_map(|r| self.reals.get(&(id, r.addr, r.port)))
+            .collect();
+        let up = states.iter().filter(|s| s.up == Some(true)).count();
+        let all_known = states.iter().all(|s| s.up.is_some());
+        let want = match v.sorry {
+            Some(addr) if up == 0 && (all_known || now >= vstate.decide_by) => Some(addr),
+            Some(_) if up == 0 => vstate.sorry_on, // undecided: keep as is
+            _ => None,
+        };
+        if want == vstate.sorry_on {
+            return;
+        }
+        let (name, forward, port) = (v.name.clone(), v.forward, v.port);
+        let svc = named(id);
+        if let Some(old) = vstate.sorry_on {
+            let res = table.del_dest(&svc, &Dest::new(old, port).forward(forward));
+            let res = match res {
+                Err(e) if e.errno() == Some(ipvs::error::errno::ENOENT) => Ok(()),
+                r => r,
+            };
+            Self::log_ipvs(fx, &name, res);
+            fx.push(Effect::Log(format!(
+                "Virtual Server {name}: {up} real servers; deactivate sorry_server {old}"
+            )));
+        }
+        if let Some(new) = want {
+            let res = table.add_dest(&svc, &Dest::new(new, port).forward(forward).weight(1));
+            Self::log_ipvs(fx, &name, res);
+            fx.push(Effect::Log(format!(
+                "Virtual Server {name}: No real servers; activate sorry_server {new}"
+            )));
+        }
+        if let Some(vs) = self.virtuals.get_mut(&id) {
+            vs.sorry_on = want;
+        }
+    }
+
+    /// A nanny exited.
+    pub fn on_exit(&mut self, table: &mut dyn IpvsTable, instance: u64, status: &str, now: Instant) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        let Some((key, _)) = self.reals.iter().find(|(_, s)| s.instance == Some(instance)) else {
+            return fx;
+        };
+        let key = *key;
+        let label = self
+            .desired
+            .virtual_by_id(key.0)
+            .and_then(|v| v.real(key.1, key.2).map(|r| format!("{}/{}", v.name, r.name)))
+            .unwrap_or_else(|| format!("{}/{}", key.0, key.1));
+        if self.desired.hard_shutdown {
+            fx.push(Effect::Log(format!("nanny for child {label} died! shutting down lvs ({status})")));
+            fx.extend(self.stop(table));
+            fx.push(Effect::Exit(1));
+            return fx;
+        }
+        let st = self.reals.get_mut(&key).expect("found above");
+        st.instance = None;
+        // A nanny that ran a while before dying starts the back-off again.
+        if st.started.is_some_and(|t| now.duration_since(t) > Duration::from_secs(300)) {
+            st.deaths = 0;
+        }
+        st.deaths += 1;
+        let wait = backoff(st.deaths);
+        st.restart_at = Some(now + wait);
+        fx.push(Effect::Log(format!(
+            "nanny for child {label} died! restarting it in {} s ({status})",
+            wait.as_secs()
+        )));
+        fx
+    }
+
+    /// Timers: restarts of dead nannies and sorry-server deadlines.
+    pub fn on_tick(&mut self, table: &mut dyn IpvsTable, now: Instant) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if self.stopping {
+            return fx;
+        }
+        let due: Vec<RealKey> = self
+            .reals
+            .iter()
+            .filter(|(_, s)| s.restart_at.is_some_and(|t| t <= now))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in due {
+            let Some(v) = self.desired.virtual_by_id(key.0).cloned() else { continue };
+            let Some(r) = v.real(key.1, key.2).cloned() else { continue };
+            let in_table = self.reals.get(&key).is_some_and(|s| s.in_table);
+            self.spawn(&v, &r, in_table, &mut fx, now);
+        }
+        let ids: Vec<ServiceId> = self.desired.virtuals.iter().map(|v| v.service.id).collect();
+        for id in ids {
+            self.sorry(table, id, &mut fx, now);
+        }
+        fx
+    }
+
+    fn stop_virtual(&mut self, table: &mut dyn IpvsTable, id: ServiceId, fx: &mut Vec<Effect>) {
+        let keys: Vec<RealKey> = self.reals.keys().filter(|k| k.0 == id).copied().collect();
+        for k in &keys {
+            self.kill(k, fx);
+            self.reals.remove(k);
+        }
+        self.virtuals.remove(&id);
+        let name = self
+            .desired
+            .virtual_by_id(id)
+            .map(|v| v.name.clone())
+            .unwrap_or_else(|| id.to_string());
+        fx.push(Effect::Log(format!("shutting down virtual service {name}")));
+        let res = match table.del_service(&named(id)) {
+            Err(e) if e.errno() == Some(ipvs::error::errno::ESRCH) => Ok(()),
+            r => r,
+        };
+        Self::log_ipvs(fx, &name, res);
+    }
+
+    /// Stop every nanny and remove every service lvsd created (and nothing else).
+    pub fn stop(&mut self, table: &mut dyn IpvsTable) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        self.stopping = true;
+        let ids: Vec<ServiceId> = self.desired.virtuals.iter().map(|v| v.service.id).collect();
+        for id in ids {
+            self.stop_virtual(table, id, &mut fx);
+        }
+        fx
+    }
+
+    /// Go to a new configuration, changing only what differs.
+    pub fn reload(&mut self, table: &mut dyn IpvsTable, new: Desired, now: Instant) -> (Plan, Vec<Effect>) {
+        let plan = diff::plan(&self.desired, &new);
+        let mut fx = Vec::new();
+        if plan.timeouts
+            && let Err(e) = table.set_timeouts(new.timeouts)
+        {
+            let t = new.timeouts;
+            fx.push(Effect::Log(format!(
+                "ipvsadm failed to set timeouts ({} {} {}): {e}",
+                t.tcp, t.tcp_fin, t.udp
+            )));
+        }
+        for id in &plan.remove {
+            self.stop_virtual(table, *id, &mut fx);
+        }
+        let old = std::mem::replace(&mut self.desired, new);
+        for c in &plan.change {
+            let v = self.desired.virtual_by_id(c.id).cloned().expect("planned from new");
+            let o = old.virtual_by_id(c.id).expect("planned from old");
+            if c.edit_service {
+                Self::log_ipvs(&mut fx, &v.name, table.edit_service(&v.service));
+            }
+            for (addr, port) in &c.remove_reals {
+                let key = (c.id, *addr, *port);
+                self.kill(&key, &mut fx);
+                if self.reals.remove(&key).is_some_and(|s| s.in_table) {
+                    let res = table.del_dest(&named(c.id), &Dest::new(*addr, *port));
+                    Self::log_ipvs(&mut fx, &v.name, res);
+                }
+            }
+            if c.forward {
+                // IPVS edits the forwarding method of a destination in place.
+                for r in &o.reals {
+                    let key = (c.id, r.addr, r.port);
+                    if let Some(st) = self.reals.get(&key).filter(|s| s.in_table) {
+                        let d = Dest::new(r.addr, r.port).forward(v.forward).weight(st.weight);
+                        Self::log_ipvs(&mut fx, &v.name, table.edit_dest(&named(c.id), &d));
+                    }
+                }
+            }
+            for ch in &c.change_reals {
+                let key = (c.id, ch.addr, ch.port);
+                let in_table = self.reals.get(&key).is_some_and(|s| s.in_table);
+                if let Some(w) = ch.weight
+                    && in_table
+                {
+                    let d = Dest::new(ch.addr, ch.port).forward(v.forward).weight(w);
+                    if Self::log_ipvs(&mut fx, &v.name, table.edit_dest(&named(c.id), &d))
+                        && let Some(st) = self.reals.get_mut(&key)
+                    {
+                        st.weight = w;
+                    }
+                }
+                if ch.restart {
+                    self.kill(&key, &mut fx);
+                    let r = v.real(ch.addr, ch.port).cloned().expect("planned from new");
+                    self.spawn(&v, &r, in_table, &mut fx, now);
+                }
+            }
+            for r in &c.add_reals {
+                self.spawn(&v, r, false, &mut fx, now);
+            }
+            if c.sorry || c.forward {
+                // Take the old sorry destination out; `sorry` puts the right one back.
+                if let Some(vs) = self.virtuals.get_mut(&c.id)
+                    && let Some(addr) = vs.sorry_on.take()
+                {
+                    let res = table.del_dest(&named(c.id), &Dest::new(addr, o.port));
+                    Self::log_ipvs(&mut fx, &v.name, res);
+                }
+            }
+            if !c.add_reals.is_empty()
+                && let Some(vs) = self.virtuals.get_mut(&c.id)
+            {
+                vs.decide_by = vs.decide_by.max(now + Duration::from_secs(u64::from(v.timeout_secs) * 2 + 1));
+            }
+            self.sorry(table, c.id, &mut fx, now);
+        }
+        for v in &plan.add {
+            self.start_virtual(table, v, &mut fx, now);
+        }
+        (plan, fx)
+    }
+
+    /// Services this lvsd owns (for the state file).
+    pub fn owned(&self) -> Vec<ServiceId> {
+        self.desired.virtuals.iter().map(|v| v.service.id).collect()
+    }
+}

@@ -1,0 +1,151 @@
+//! lvsd's command line: piranha's options (spec §3.1) and ours.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, Command};
+
+/// Default places.
+pub const DEFAULT_SOCKET: &str = "/run/lvsd.sock";
+pub const DEFAULT_STATE: &str = "/run/lvsd.state";
+pub const DEFAULT_PIDFILE: &str = "/var/run/lvs.pid";
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Run(Opts),
+    /// `--status`: ask a running lvsd; `json` prints the raw report.
+    Status { socket: PathBuf, json: bool },
+    Print(String),
+}
+
+/// Options of a running lvsd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opts {
+    pub config: PathBuf,
+    pub nodaemon: bool,
+    pub nofork: bool,
+    pub test_start: bool,
+    pub verbose: bool,
+    pub flush: bool,
+    /// Keep the IPVS table in memory (no kernel) but run nannies as usual.
+    pub memory_table: bool,
+    pub nanny: Option<String>,
+    pub socket: PathBuf,
+    pub state_file: PathBuf,
+    pub pidfile: PathBuf,
+}
+
+/// A usage error; lvsd prints `lvsd: <msg>` and exits 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn command() -> Command {
+    let flag = |id: &'static str, long: &'static str, help: &'static str| {
+        Arg::new(id).long(long).action(ArgAction::SetTrue).help(help)
+    };
+    let value = |id: &'static str, long: &'static str, help: &'static str| {
+        Arg::new(id).long(long).action(ArgAction::Set).num_args(1).help(help)
+    };
+    Command::new("lvsd")
+        .disable_version_flag(true)
+        .args_override_self(true)
+        .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
+        .arg(flag("nodaemon", "nodaemon", "stay in the foreground, log to stdout").short('n'))
+        .arg(flag("nofork", "nofork", "do not fork, but leave the terminal (pulse passes this)"))
+        .arg(flag("test_start", "test-start", "build the table in memory only; start no nanny").short('t'))
+        .arg(flag("verbose", "verbose", "verbose logs; passed on to every nanny").short('v'))
+        .arg(flag("version", "version", "print the version"))
+        .arg(flag("flush", "flush", "empty the whole IPVS table at start-up, as piranha did"))
+        .arg(flag("memory_table", "memory-table", "keep the IPVS table in memory, not in the kernel; nannies run as usual"))
+        .arg(value("nanny", "nanny", "the monitor program, instead of each client_monitor"))
+        .arg(value("socket", "socket", "status socket [/run/lvsd.sock]"))
+        .arg(value("state_file", "state-file", "record of the services lvsd created [/run/lvsd.state]"))
+        .arg(value("pidfile", "pidfile", "pid file of the daemon [/var/run/lvs.pid]"))
+        .arg(flag("status", "status", "print the status of the running lvsd"))
+        .arg(flag("json", "json", "with --status: print the JSON report"))
+}
+
+/// Parse the argument vector (program name first).
+pub fn parse<I, T>(args: I) -> Result<Mode, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let m = match command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            return Ok(Mode::Print(e.render().to_string()));
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("").trim();
+            return Err(UsageError(first.strip_prefix("error: ").unwrap_or(first).to_owned()));
+        }
+    };
+    if m.get_flag("version") {
+        return Ok(Mode::Print(format!(
+            "lvsd version {} (Piranha in Rust)\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    let path = |id: &str, default: &str| {
+        PathBuf::from(m.get_one::<String>(id).map(String::as_str).unwrap_or(default))
+    };
+    let socket = path("socket", DEFAULT_SOCKET);
+    if m.get_flag("status") {
+        return Ok(Mode::Status {
+            socket,
+            json: m.get_flag("json"),
+        });
+    }
+    if m.get_flag("json") {
+        return Err(UsageError("--json goes with --status".into()));
+    }
+    Ok(Mode::Run(Opts {
+        config: path("config", lvscf::DEFAULT_PATH),
+        nodaemon: m.get_flag("nodaemon"),
+        nofork: m.get_flag("nofork"),
+        test_start: m.get_flag("test_start"),
+        verbose: m.get_flag("verbose"),
+        flush: m.get_flag("flush"),
+        memory_table: m.get_flag("memory_table"),
+        nanny: m.get_one::<String>("nanny").cloned(),
+        socket,
+        state_file: path("state_file", DEFAULT_STATE),
+        pidfile: path("pidfile", DEFAULT_PIDFILE),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn piranha_options() {
+        let Mode::Run(o) = parse(["lvsd", "-c", "/etc/sysconfig/ha/lvs.cf", "-n", "-t", "-v"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.config, PathBuf::from("/etc/sysconfig/ha/lvs.cf"));
+        assert!(o.nodaemon && o.test_start && o.verbose && !o.nofork && !o.flush);
+        assert_eq!(o.socket, PathBuf::from(DEFAULT_SOCKET));
+        let Mode::Run(o) = parse(["lvsd", "--configfile=/x.cf", "--nofork"]).unwrap() else { panic!() };
+        assert_eq!(o.config, PathBuf::from("/x.cf"));
+        assert!(o.nofork);
+        let Mode::Run(o) = parse(["lvsd"]).unwrap() else { panic!() };
+        assert_eq!(o.config, PathBuf::from("/etc/lvs.cf"));
+    }
+
+    #[test]
+    fn status_and_errors() {
+        assert_eq!(
+            parse(["lvsd", "--status", "--json", "--socket", "/tmp/s"]).unwrap(),
+            Mode::Status { socket: "/tmp/s".into(), json: true }
+        );
+        assert!(parse(["lvsd", "--bogus"]).unwrap_err().0.contains("--bogus"));
+        assert!(parse(["lvsd", "--json"]).is_err());
+        assert!(matches!(parse(["lvsd", "--help"]).unwrap(), Mode::Print(h) if h.contains("--test-start")));
+        assert!(matches!(parse(["lvsd", "--version"]).unwrap(), Mode::Print(v) if v.starts_with("lvsd version")));
+    }
+}

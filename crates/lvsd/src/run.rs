@@ -1,0 +1,323 @@
+//! The I/O shell around the [`Engine`]: nanny processes and their pipes, signals, the status
+//! socket, the state and pid files, readiness, and the clock.
+#![allow(unsafe_code)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use ipvs::IpvsTable;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tracing::{debug, info};
+
+use crate::desired::{Desired, MonitorOptions};
+use crate::engine::{Effect, Engine};
+use crate::opts::Opts;
+use crate::{notify, state, status};
+
+enum Event {
+    Line(u64, String),
+    Exit(u64, String),
+}
+
+/// Read and check the configuration; the error is what to log (diagnostics included).
+pub fn load(opts: &Opts) -> Result<Desired, String> {
+    let loaded = lvscf::load(&opts.config).map_err(|e| e.to_string())?;
+    let Some(cfg) = loaded.parsed.config() else {
+        let line = loaded.first_error_line().unwrap_or(0);
+        return Err(format!(
+            "lvs: error parsing {} on line {line}.\n{}",
+            opts.config.display(),
+            loaded.render().trim_end()
+        ));
+    };
+    let mopts = MonitorOptions {
+        verbose: opts.verbose,
+        foreground: opts.nodaemon,
+        nanny: opts.nanny.clone(),
+    };
+    Desired::build(cfg, &mopts, &|h| h.resolve()).map_err(|e| e.to_string())
+}
+
+/// The running daemon.
+pub struct Shell {
+    pub opts: Opts,
+    pub engine: Engine,
+    pub table: Box<dyn IpvsTable>,
+    pids: HashMap<u64, u32>,
+    tx: mpsc::UnboundedSender<Event>,
+    rx: mpsc::UnboundedReceiver<Event>,
+    reloads: u64,
+}
+
+impl std::fmt::Debug for Shell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shell").field("opts", &self.opts).finish_non_exhaustive()
+    }
+}
+
+fn log_lines(text: &str) {
+    for l in text.lines() {
+        info!("{l}");
+    }
+}
+
+impl Shell {
+    pub fn new(opts: Opts, desired: Desired, table: Box<dyn IpvsTable>) -> Shell {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let engine = Engine::new(desired, !opts.test_start);
+        Shell {
+            opts,
+            engine,
+            table,
+            pids: HashMap::new(),
+            tx,
+            rx,
+            reloads: 0,
+        }
+    }
+
+    fn spawn(&mut self, instance: u64, argv: &[String], label: &str) {
+        let Some((prog, args)) = argv.split_first() else { return };
+        let mut cmd = tokio::process::Command::new(prog);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .env_remove("NOTIFY_SOCKET")
+            .kill_on_drop(false);
+        // SAFETY: the closure runs in the child between fork and exec and only calls prctl(2),
+        // which is async-signal-safe; it allocates nothing and touches no lock.
+        unsafe {
+            cmd.pre_exec(|| {
+                // Nannies die with lvsd, as piranha's did (PR_SET_PDEATHSIG).
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
+            });
+        }
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                info!("cannot start nanny {prog} for {label}: {e}");
+                let _ = self.tx.send(Event::Exit(instance, format!("not started: {e}")));
+                return;
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        self.pids.insert(instance, pid);
+        info!("create_monitor for {label} running as pid {pid}");
+        let tx = self.tx.clone();
+        let out = child.stdout.take();
+        tokio::spawn(async move {
+            if let Some(out) = out {
+                let mut lines = BufReader::new(out).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = tx.send(Event::Line(instance, line));
+                }
+            }
+            let status = match child.wait().await {
+                Ok(s) => s.to_string(),
+                Err(e) => e.to_string(),
+            };
+            let _ = tx.send(Event::Exit(instance, status));
+        });
+    }
+
+    /// Carry out effects; `Some(status)` to exit.
+    fn effects(&mut self, fx: Vec<Effect>) -> Option<i32> {
+        let mut exit = None;
+        for e in fx {
+            match e {
+                Effect::Spawn { instance, argv, label, .. } => self.spawn(instance, &argv, &label),
+                Effect::Kill { instance } => {
+                    if let Some(pid) = self.pids.get(&instance) {
+                        let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGTERM);
+                    }
+                }
+                Effect::Log(l) => info!("{l}"),
+                Effect::Exit(c) => exit = Some(c),
+            }
+        }
+        exit
+    }
+
+    fn write_state(&self) {
+        if self.opts.test_start || self.opts.memory_table {
+            return;
+        }
+        if let Err(e) = state::write(&self.opts.state_file, &self.engine.owned()) {
+            info!("cannot write {}: {e}", self.opts.state_file.display());
+        }
+    }
+
+    fn reload(&mut self) {
+        info!("rereading configuration file");
+        let new = match load(&self.opts) {
+            Ok(d) => d,
+            Err(e) => {
+                log_lines(&e);
+                info!("keeping the running configuration");
+                return;
+            }
+        };
+        let (plan, fx) = self.engine.reload(self.table.as_mut(), new, Instant::now());
+        self.reloads += 1;
+        debug!("reload plan: {plan:?}");
+        let _ = self.effects(fx);
+        self.write_state();
+    }
+
+    fn status_json(&self) -> String {
+        let pids = &self.pids;
+        let s = status::build(
+            &self.engine,
+            &self.opts.config.display().to_string(),
+            self.reloads,
+            Instant::now(),
+            &|i| pids.get(&i).copied(),
+        );
+        serde_json::to_string(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// Wait until every nanny has exited (SIGKILL after 10 s).
+    async fn reap_all(&mut self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.pids.is_empty() {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(Event::Exit(i, _))) => {
+                    self.pids.remove(&i);
+                }
+                Ok(Some(Event::Line(..))) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    for pid in self.pids.values() {
+                        let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn shutdown(&mut self, code: i32) -> i32 {
+        let fx = self.engine.stop(self.table.as_mut());
+        let _ = self.effects(fx);
+        self.reap_all().await;
+        let _ = std::fs::remove_file(&self.opts.socket);
+        if !self.opts.test_start && !self.opts.memory_table {
+            let _ = std::fs::remove_file(&self.opts.state_file);
+        }
+        code
+    }
+
+    /// Build the table, start the nannies, signal readiness, then serve until stopped.
+    pub async fn run(&mut self) -> i32 {
+        let (mut term, mut int, mut hup) = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            _ => {
+                info!("cannot install signal handlers");
+                return 1;
+            }
+        };
+        let _ = std::fs::remove_file(&self.opts.socket);
+        let listener = match UnixListener::bind(&self.opts.socket) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                info!("no status socket {}: {e}", self.opts.socket.display());
+                None
+            }
+        };
+        let owned = if self.opts.test_start || self.opts.memory_table {
+            Vec::new()
+        } else {
+            state::read(&self.opts.state_file)
+        };
+        let fx = self.engine.start(self.table.as_mut(), &owned, self.opts.flush, Instant::now());
+        if let Some(code) = self.effects(fx) {
+            return code;
+        }
+        self.write_state();
+        match notify::notify("READY=1") {
+            Ok(_) => {}
+            Err(e) => info!("cannot notify readiness: {e}"),
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                ev = self.rx.recv() => {
+                    let Some(ev) = ev else { continue };
+                    let fx = match ev {
+                        Event::Line(i, line) => match nanny::report::parse(&line) {
+                            Some(r) => self.engine.on_report(self.table.as_mut(), i, r, Instant::now()),
+                            None => {
+                                // A nanny's human line (it runs --nodaemon only when we do).
+                                if self.opts.nodaemon {
+                                    println!("{line}");
+                                }
+                                Vec::new()
+                            }
+                        },
+                        Event::Exit(i, status) => {
+                            self.pids.remove(&i);
+                            self.engine.on_exit(self.table.as_mut(), i, &status, Instant::now())
+                        }
+                    };
+                    if let Some(code) = self.effects(fx) {
+                        return self.shutdown(code).await;
+                    }
+                }
+                _ = tick.tick() => {
+                    let fx = self.engine.on_tick(self.table.as_mut(), Instant::now());
+                    let _ = self.effects(fx);
+                }
+                _ = hup.recv() => self.reload(),
+                _ = term.recv() => {
+                    info!("shutting down due to signal {}", libc_signal(Signal::SIGTERM));
+                    return self.shutdown(0).await;
+                }
+                _ = int.recv() => {
+                    info!("shutting down due to signal {}", libc_signal(Signal::SIGINT));
+                    return self.shutdown(0).await;
+                }
+                conn = accept(&listener) => {
+                    if let Ok(mut c) = conn {
+                        let body = self.status_json() + "\n";
+                        tokio::spawn(async move {
+                            let _ = c.write_all(body.as_bytes()).await;
+                            let _ = c.shutdown().await;
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn libc_signal(s: Signal) -> i32 {
+    s as i32
+}
+
+async fn accept(l: &Option<UnixListener>) -> std::io::Result<tokio::net::UnixStream> {
+    match l {
+        Some(l) => l.accept().await.map(|(s, _)| s),
+        None => std::future::pending().await,
+    }
+}
+
+/// `lvsd --status`: read the running daemon's report.
+pub fn query_status(socket: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut s = std::os::unix::net::UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}

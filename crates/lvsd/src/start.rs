@@ -1,0 +1,112 @@
+//! The binary's body: parse, load, open IPVS, detach, log, run.
+
+use std::ffi::OsString;
+
+use ipvs::{FakeIpvs, IpvsTable, NetlinkIpvs};
+use tracing::info;
+
+use crate::opts::{self, Mode, Opts};
+use crate::run::{self, Shell};
+
+fn detach(o: &Opts) {
+    use nix::fcntl::{OFlag, open};
+    use nix::sys::stat::Mode as FMode;
+    if o.nodaemon {
+        return;
+    }
+    if o.nofork {
+        let _ = nix::unistd::setsid();
+        if let Ok(fd) = open("/dev/null", OFlag::O_RDWR, FMode::empty()) {
+            let _ = nix::unistd::dup2_stdin(&fd);
+            let _ = nix::unistd::dup2_stdout(&fd);
+            let _ = nix::unistd::dup2_stderr(&fd);
+        }
+    } else {
+        let _ = nix::unistd::daemon(false, false);
+    }
+    let _ = std::fs::write(&o.pidfile, format!("{}\n", std::process::id()));
+}
+
+/// Run lvsd with these arguments; returns the exit status.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let o = match opts::parse(args) {
+        Ok(Mode::Run(o)) => o,
+        Ok(Mode::Print(text)) => {
+            print!("{text}");
+            return 0;
+        }
+        Ok(Mode::Status { socket, json }) => return status(&socket, json),
+        Err(e) => {
+            eprintln!("lvsd: {e}");
+            return 2;
+        }
+    };
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
+    // Configuration and IPVS problems are reported on the terminal, before detaching.
+    let desired = match run::load(&o) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let table: Box<dyn IpvsTable> = if o.test_start || o.memory_table {
+        Box::new(FakeIpvs::new())
+    } else {
+        match NetlinkIpvs::new() {
+            Ok(t) => Box::new(t),
+            Err(e) => {
+                eprintln!("lvsd: Can't initialize ipvs: {e}");
+                return 1;
+            }
+        }
+    };
+    detach(&o);
+    let sinks: &[plog::Sink] = if o.nodaemon {
+        &[plog::Sink::Stdout]
+    } else {
+        &[plog::Sink::Syslog]
+    };
+    plog::init_with("lvs", "lvsd", sinks, o.verbose);
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            info!("cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let pidfile = (!o.nodaemon).then(|| o.pidfile.clone());
+    let code = rt.block_on(async { Shell::new(o, desired, table).run().await });
+    if let Some(p) = pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    code
+}
+
+fn status(socket: &std::path::Path, json: bool) -> i32 {
+    let text = match run::query_status(socket) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("lvsd: cannot reach lvsd at {}: {e}", socket.display());
+            return 1;
+        }
+    };
+    if json {
+        print!("{text}");
+        return 0;
+    }
+    match serde_json::from_str::<crate::status::Status>(&text) {
+        Ok(s) => {
+            print!("{}", crate::status::render(&s));
+            0
+        }
+        Err(e) => {
+            eprintln!("lvsd: bad status report: {e}");
+            1
+        }
+    }
+}
