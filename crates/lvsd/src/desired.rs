@@ -4,6 +4,7 @@
 //! exact nanny command line of each (piranha's `startClientMonitor` argv, spec §3.4), so that
 //! start-up, reload and the tests all compare the same values.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use ipvs::{Forward, Protocol, Service, ServiceId, Timeouts};
@@ -57,11 +58,13 @@ pub struct Desired {
     pub timeouts: Timeouts,
     pub hard_shutdown: bool,
     pub virtuals: Vec<Virtual>,
+    /// Position of each service in `virtuals` (a reload looks every service up twice).
+    index: HashMap<ServiceId, usize>,
 }
 
 impl Desired {
     pub fn virtual_by_id(&self, id: ServiceId) -> Option<&Virtual> {
-        self.virtuals.iter().find(|v| v.service.id == id)
+        self.index.get(&id).map(|&i| &self.virtuals[i])
     }
 }
 
@@ -221,6 +224,7 @@ impl Desired {
         resolver: &dyn Fn(&Host) -> std::io::Result<IpAddr>,
     ) -> Result<Desired, DesiredError> {
         let mut virtuals: Vec<Virtual> = Vec::new();
+        let mut index: HashMap<ServiceId, usize> = HashMap::new();
         for vs in cfg.virtual_servers.iter().filter(|v| v.active) {
             let host = vs
                 .address
@@ -229,9 +233,9 @@ impl Desired {
                 .ok_or_else(|| DesiredError::NoAddress(vs.name.clone()))?;
             let vip = resolve(&vs.name, host, resolver)?;
             let service = service(vs, vip);
-            if let Some(other) = virtuals.iter().find(|o| o.service.id == service.id) {
+            if let Some(&other) = index.get(&service.id) {
                 return Err(DesiredError::Duplicate(
-                    other.name.clone(),
+                    virtuals[other].name.clone(),
                     vs.name.clone(),
                     service.id.to_string(),
                 ));
@@ -252,6 +256,7 @@ impl Desired {
                     argv: nanny_argv(cfg, vs, vip, addr, rs.port, rs.weight, opts),
                 });
             }
+            index.insert(service.id, virtuals.len());
             virtuals.push(Virtual {
                 name: vs.name.clone(),
                 service,
@@ -270,6 +275,7 @@ impl Desired {
             },
             hard_shutdown: cfg.hard_shutdown,
             virtuals,
+            index,
         })
     }
 }

@@ -87,6 +87,8 @@ pub struct Engine {
     pub desired: Desired,
     pub reals: HashMap<RealKey, RealState>,
     pub virtuals: HashMap<ServiceId, VirtualState>,
+    /// Which real server each running nanny watches.
+    instances: HashMap<u64, RealKey>,
     next_instance: u64,
     /// `--test-start`: no nannies.
     pub spawn_nannies: bool,
@@ -108,6 +110,7 @@ impl Engine {
             desired,
             reals: HashMap::new(),
             virtuals: HashMap::new(),
+            instances: HashMap::new(),
             next_instance: 0,
             spawn_nannies,
             stopping: false,
@@ -124,7 +127,15 @@ impl Engine {
         }
     }
 
-    fn spawn(&mut self, v: &Virtual, r: &Real, assume_up: bool, fx: &mut Vec<Effect>, now: Instant) {
+    /// `--assume-up W` for a server that is in the table and up (a quiesced one is not).
+    fn assume_up(&self, key: &RealKey) -> Option<i32> {
+        self.reals
+            .get(key)
+            .filter(|s| s.in_table && s.up == Some(true))
+            .map(|s| s.weight)
+    }
+
+    fn spawn(&mut self, v: &Virtual, r: &Real, assume_up: Option<i32>, fx: &mut Vec<Effect>, now: Instant) {
         let key = (v.service.id, r.addr, r.port);
         let st = self.reals.entry(key).or_insert_with(RealState::new);
         if !self.spawn_nannies {
@@ -132,11 +143,13 @@ impl Engine {
         }
         self.next_instance += 1;
         st.instance = Some(self.next_instance);
+        self.instances.insert(self.next_instance, key);
         st.restart_at = None;
         st.started = Some(now);
         let mut argv = r.argv.clone();
-        if assume_up {
+        if let Some(w) = assume_up {
             argv.push("--assume-up".into());
+            argv.push(w.to_string());
         }
         fx.push(Effect::Spawn {
             instance: self.next_instance,
@@ -150,6 +163,7 @@ impl Engine {
         if let Some(st) = self.reals.get_mut(key)
             && let Some(i) = st.instance.take()
         {
+            self.instances.remove(&i);
             fx.push(Effect::Kill { instance: i });
         }
     }
@@ -169,7 +183,7 @@ impl Engine {
             },
         );
         for r in &v.reals {
-            self.spawn(v, r, false, fx, now);
+            self.spawn(v, r, None, fx, now);
         }
         self.sorry(table, v.service.id, fx, now);
     }
@@ -209,10 +223,9 @@ impl Engine {
     /// Apply a nanny's report line.
     pub fn on_report(&mut self, table: &mut dyn IpvsTable, instance: u64, r: Report, now: Instant) -> Vec<Effect> {
         let mut fx = Vec::new();
-        let Some((key, _)) = self.reals.iter().find(|(_, s)| s.instance == Some(instance)) else {
+        let Some(&key) = self.instances.get(&instance) else {
             return fx;
         };
-        let key = *key;
         let Some(v) = self.desired.virtual_by_id(key.0) else { return fx };
         let dest = |w: i32| Dest::new(key.1, key.2).forward(v.forward).weight(w);
         let svc = named(key.0);
@@ -304,10 +317,9 @@ impl Engine {
     /// A nanny exited.
     pub fn on_exit(&mut self, table: &mut dyn IpvsTable, instance: u64, status: &str, now: Instant) -> Vec<Effect> {
         let mut fx = Vec::new();
-        let Some((key, _)) = self.reals.iter().find(|(_, s)| s.instance == Some(instance)) else {
+        let Some(key) = self.instances.remove(&instance) else {
             return fx;
         };
-        let key = *key;
         let label = self
             .desired
             .virtual_by_id(key.0)
@@ -350,8 +362,8 @@ impl Engine {
         for key in due {
             let Some(v) = self.desired.virtual_by_id(key.0).cloned() else { continue };
             let Some(r) = v.real(key.1, key.2).cloned() else { continue };
-            let in_table = self.reals.get(&key).is_some_and(|s| s.in_table);
-            self.spawn(&v, &r, in_table, &mut fx, now);
+            let up = self.assume_up(&key);
+            self.spawn(&v, &r, up, &mut fx, now);
         }
         let ids: Vec<ServiceId> = self.desired.virtuals.iter().map(|v| v.service.id).collect();
         for id in ids {
@@ -383,7 +395,9 @@ impl Engine {
     /// Stop every nanny and remove every service lvsd created (and nothing else).
     pub fn stop(&mut self, table: &mut dyn IpvsTable) -> Vec<Effect> {
         let mut fx = Vec::new();
-        self.stopping = true;
+        if std::mem::replace(&mut self.stopping, true) {
+            return fx;
+        }
         let ids: Vec<ServiceId> = self.desired.virtuals.iter().map(|v| v.service.id).collect();
         for id in ids {
             self.stop_virtual(table, id, &mut fx);
@@ -434,9 +448,11 @@ impl Engine {
             }
             for ch in &c.change_reals {
                 let key = (c.id, ch.addr, ch.port);
-                let in_table = self.reals.get(&key).is_some_and(|s| s.in_table);
+                // Only a server that is up gets the new weight now; a quiesced or failed one
+                // gets it from its nanny when it comes back.
+                let serving = self.assume_up(&key).is_some();
                 if let Some(w) = ch.weight
-                    && in_table
+                    && serving
                 {
                     let d = Dest::new(ch.addr, ch.port).forward(v.forward).weight(w);
                     if Self::log_ipvs(&mut fx, &v.name, table.edit_dest(&named(c.id), &d))
@@ -448,11 +464,12 @@ impl Engine {
                 if ch.restart {
                     self.kill(&key, &mut fx);
                     let r = v.real(ch.addr, ch.port).cloned().expect("planned from new");
-                    self.spawn(&v, &r, in_table, &mut fx, now);
+                    let up = self.assume_up(&key);
+                    self.spawn(&v, &r, up, &mut fx, now);
                 }
             }
             for r in &c.add_reals {
-                self.spawn(&v, r, false, &mut fx, now);
+                self.spawn(&v, r, None, &mut fx, now);
             }
             if c.sorry || c.forward {
                 // Take the old sorry destination out; `sorry` puts the right one back.

@@ -28,7 +28,7 @@ enum Event {
 
 /// Read and check the configuration; the error is what to log (diagnostics included).
 pub fn load(opts: &Opts) -> Result<Desired, String> {
-    let loaded = lvscf::load(&opts.config).map_err(|e| e.to_string())?;
+    let loaded = lvscf::load(&opts.config).map_err(|e| format!("lvsd: {e}"))?;
     let Some(cfg) = loaded.parsed.config() else {
         let line = loaded.first_error_line().unwrap_or(0);
         return Err(format!(

@@ -41,6 +41,15 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return 2;
         }
     };
+    let mut o = o;
+    // daemon() changes to /: keep the file reachable for SIGHUP.
+    if let Ok(p) = std::fs::canonicalize(&o.config) {
+        o.config = p;
+    }
+    if std::os::unix::net::UnixStream::connect(&o.socket).is_ok() {
+        eprintln!("lvsd: another lvsd answers on {}", o.socket.display());
+        return 1;
+    }
     let _ = nix::sys::signal::sigprocmask(
         nix::sys::signal::SigmaskHow::SIG_SETMASK,
         Some(&nix::sys::signal::SigSet::empty()),

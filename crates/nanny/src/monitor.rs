@@ -201,14 +201,14 @@ impl Monitor {
         }
     }
 
-    /// A monitor that takes over a destination already in the table at the configured weight
-    /// (`--assume-up`, lvsd restarting a nanny): the first failure removes it, a success keeps
-    /// it without an operation.
-    pub fn new_up(p: Params) -> Monitor {
+    /// A monitor that takes over a destination already in the table at `weight` (`--assume-up`,
+    /// lvsd restarting a nanny): the first failure removes it, successes keep it and go on
+    /// ramping from `weight` towards the configured weight.
+    pub fn new_up(p: Params, weight: i32) -> Monitor {
         let mut m = Monitor::new(p);
         m.is_active = true;
         m.srv_up = true;
-        m.last_weight = m.p.weight;
+        m.last_weight = weight;
         m
     }
 
@@ -561,12 +561,15 @@ mod tests {
 
     #[test]
     fn assume_up_takes_over_without_an_operation() {
-        let mut m = Monitor::new_up(params(Kind::Lvs, 8, 10_000, 180_000));
+        let mut m = Monitor::new_up(params(Kind::Lvs, 8, 10_000, 180_000), 8);
         assert!(ops(&m.on_check(true)).is_empty());
         assert_eq!(m.last_weight(), 8);
         assert_eq!(ops(&m.on_check(false)), [Op::Delete]);
-        let mut m = Monitor::new_up(params(Kind::Lvs, 8, 10_000, 180_000));
+        let mut m = Monitor::new_up(params(Kind::Lvs, 8, 10_000, 180_000), 8);
         assert_eq!(ops(&m.terminate(15)), [Op::Delete]);
+        // Taken over in the middle of the ramp: the ramp goes on from there.
+        let mut m = Monitor::new_up(params(Kind::Lvs, 100, 30_000, 180_000), 12);
+        assert_eq!(ops(&m.on_check(true)), [Op::Edit(24)]);
     }
 
     #[test]

@@ -45,8 +45,8 @@ pub struct Config {
     pub norun: bool,
     /// Report decisions to lvsd on stdout instead of changing IPVS.
     pub report: bool,
-    /// `--assume-up`: the destination is already in the table at the configured weight.
-    pub assume_up: bool,
+    /// `--assume-up W`: the destination is already in the table, at weight `W`.
+    pub assume_up: Option<i32>,
     /// Lines to log once logging is up (start-up rules that piranha logs).
     pub startup_notes: Vec<String>,
 }
@@ -220,11 +220,11 @@ fn command() -> Command {
             "report",
             "report decisions on stdout for lvsd; do not change IPVS",
         ))
-        .arg(flag(
+        .arg(value(
             "assume_up",
             None,
             "assume-up",
-            "the server is already in the table at its weight (lvsd restarting a monitor)",
+            "the server is already in the table at this weight (lvsd restarting a monitor)",
         ))
         .arg(flag("help", Some('?'), "help", "show this help").alias("usage"))
 }
@@ -380,7 +380,7 @@ where
         verbose: m.get_flag("verbose"),
         norun,
         report,
-        assume_up: m.get_flag("assume_up"),
+        assume_up: int(&m, "assume_up", "weight")?,
         startup_notes,
     })))
 }
@@ -564,6 +564,13 @@ mod tests {
         assert_eq!(c.server.to_string(), "10.0.0.2");
         assert_eq!(c.expect.as_deref(), Some(&b"b"[..]));
         assert!(c.verbose);
+    }
+
+    #[test]
+    fn assume_up_takes_the_current_weight() {
+        assert_eq!(cfg(&["-h", "10.0.0.2", "--lvs", "--assume-up", "3"]).assume_up, Some(3));
+        assert_eq!(cfg(&["-h", "10.0.0.2", "--lvs"]).assume_up, None);
+        assert_eq!(err(&["-h", "10.0.0.2", "--lvs", "--assume-up", "x"]), "bad weight -- x");
     }
 
     #[test]

@@ -113,10 +113,9 @@ pub struct Runner<'a, A: Apply> {
 
 impl<'a, A: Apply> Runner<'a, A> {
     pub fn new(cfg: &'a Config, applier: A, target: Option<Target>) -> Runner<'a, A> {
-        let monitor = if cfg.assume_up && cfg.kind == Kind::Lvs {
-            Monitor::new_up(params(cfg))
-        } else {
-            Monitor::new(params(cfg))
+        let monitor = match cfg.assume_up {
+            Some(w) if cfg.kind == Kind::Lvs => Monitor::new_up(params(cfg), w),
+            _ => Monitor::new(params(cfg)),
         };
         Runner {
             cfg,

@@ -1,0 +1,337 @@
+//! lvsd as a process with real nannies against real listeners, in a network namespace, on the
+//! in-memory table (`--memory-table`; the VM test does the same on the kernel's IPVS):
+//! readiness, status, health changes, the sorry server, reload, a broken reload, dead nannies,
+//! and shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lvsd::status::{RealStatus, Status};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+fn root_or_skip() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(!ci, "these tests need root (network namespaces)");
+    eprintln!("SKIPPED: not root");
+    false
+}
+
+fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+        assert!(Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap().success());
+        f()
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// A TCP server answering "OK" that can be stopped and started again.
+struct Server {
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    fn start(port: u16) -> Server {
+        let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        l.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match l.accept() {
+                    Ok((mut c, _)) => {
+                        let _ = c.write_all(b"OK\n");
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Server { stop }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Lvsd {
+    child: Child,
+    dir: PathBuf,
+    out: Arc<Mutex<Vec<String>>>,
+}
+
+impl Lvsd {
+    fn socket(&self) -> PathBuf {
+        self.dir.join("lvsd.sock")
+    }
+
+    fn status(&self) -> Option<Status> {
+        let mut s = UnixStream::connect(self.socket()).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Wait until `pred` holds for the status report.
+    fn until(&self, what: &str, within: Duration, pred: impl Fn(&Status) -> bool) -> Status {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(s) = self.status()
+                && pred(&s)
+            {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {within:?}; last status {:#?}\noutput:\n{}",
+                self.status(),
+                self.out.lock().unwrap().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn signal(&self, s: Signal) {
+        kill(Pid::from_raw(self.child.id() as i32), s).unwrap();
+    }
+
+    fn output(&self) -> String {
+        self.out.lock().unwrap().join("\n")
+    }
+
+    fn wait(&mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Lvsd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn real<'a>(s: &'a Status, name: &str) -> &'a RealStatus {
+    s.virtual_servers[0].real_servers.iter().find(|r| r.name == name).unwrap()
+}
+
+fn config(hard_shutdown: u8, weight_b: u32) -> String {
+    format!(
+        "primary = 10.0.0.1\nservice = lvs\nhard_shutdown = {hard_shutdown}\n\
+         virtual web {{\n active = 1\n address = 192.0.2.10 eth0:1\n port = 80\n expect = \"OK\"\n\
+         timeout = 1\n reentry = 1\n sorry_server = 127.0.0.9\n\
+         server a {{\n  address = 127.0.0.1\n  port = 7201\n  weight = 2\n  active = 1\n }}\n\
+         server b {{\n  address = 127.0.0.1\n  port = 7202\n  weight = {weight_b}\n  active = 1\n }}\n}}\n"
+    )
+}
+
+/// Start lvsd on `cfg` and wait for READY=1 on its notify socket.
+fn start(name: &str, cfg: &str) -> Lvsd {
+    let dir = std::env::temp_dir().join(format!("lvsd-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lvs.cf"), cfg).unwrap();
+    let notify = UnixDatagram::bind(dir.join("notify")).unwrap();
+    notify.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .args(["-n", "--memory-table", "--nanny", &nanny_bin(), "-c"])
+        .arg(dir.join("lvs.cf"))
+        .arg("--socket")
+        .arg(dir.join("lvsd.sock"))
+        .env("NOTIFY_SOCKET", dir.join("notify"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let out = out.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(pipe).lines().map_while(Result::ok) {
+                out.lock().unwrap().push(l);
+            }
+        });
+    }
+    let mut buf = [0u8; 256];
+    let n = notify.recv(&mut buf).expect("READY=1 from lvsd");
+    assert_eq!(&buf[..n], b"READY=1");
+    Lvsd { child, dir, out }
+}
+
+/// The nanny binary next to lvsd's (cargo builds both for this package's tests).
+fn nanny_bin() -> String {
+    let lvsd = Path::new(env!("CARGO_BIN_EXE_lvsd"));
+    let nanny = lvsd.with_file_name("nanny");
+    assert!(nanny.exists(), "build nanny first: cargo build -p nanny");
+    nanny.display().to_string()
+}
+
+fn cmdline(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default().replace('\0', " ")
+}
+
+const S: fn(u64) -> Duration = Duration::from_secs;
+
+#[test]
+fn lvsd_runs_nannies_and_follows_their_verdicts() {
+    if !root_or_skip() {
+        return;
+    }
+    in_netns(|| {
+        let a = Server::start(7201);
+        let b = Server::start(7202);
+        let mut d = start("main", &config(0, 3));
+        let s = d.until("both up", S(10), |s| {
+            s.virtual_servers[0].real_servers.iter().all(|r| r.health == "up" && r.in_table)
+        });
+        let v = &s.virtual_servers[0];
+        assert_eq!((v.service.as_str(), v.scheduler.as_str(), v.sorry_active), ("TCP 192.0.2.10:80", "wlc", false));
+        // Weights start at weight >> 5, at least 1, as piranha's nanny.
+        assert_eq!((real(&s, "a").weight, real(&s, "b").weight), (1, 1));
+        // The nanny runs with piranha's argv shape, plus --report.
+        let pid_a = real(&s, "a").nanny_pid.unwrap();
+        assert!(
+            cmdline(pid_a).contains("-c -h 127.0.0.1 -p 80 -r 7201 -x OK -a 1 -I /sbin/ipvsadm -t 1 -w 2 -V 192.0.2.10 -M m --nodaemon --lvs --report"),
+            "{}",
+            cmdline(pid_a)
+        );
+        assert!(d.output().contains("starting virtual service web active: 80"));
+        assert!(d.output().contains(&format!("create_monitor for web/a running as pid {pid_a}")));
+
+        // One server fails: out of the table; the other stays.
+        a.stop();
+        let s = d.until("a down", S(6), |s| real(s, "a").health == "down");
+        assert!(!real(&s, "a").in_table && real(&s, "b").in_table && !s.virtual_servers[0].sorry_active);
+        // Both down: the sorry server comes in.
+        b.stop();
+        d.until("sorry on", S(6), |s| s.virtual_servers[0].sorry_active);
+        assert!(d.output().contains("Virtual Server web: No real servers; activate sorry_server 127.0.0.9"));
+        // One back: the sorry server goes.
+        let a = Server::start(7201);
+        let s = d.until("a back", S(6), |s| real(s, "a").in_table);
+        d.until("sorry off", S(4), |s| !s.virtual_servers[0].sorry_active);
+        assert!(d.output().contains("Virtual Server web: 1 real servers; deactivate sorry_server 127.0.0.9"));
+        let _b = Server::start(7202);
+        d.until("b back", S(6), |s| real(s, "b").in_table);
+
+        // Reload with b's weight changed: only b's nanny is restarted, a's keeps its pid.
+        std::fs::write(d.dir.join("lvs.cf"), config(0, 7)).unwrap();
+        d.signal(Signal::SIGHUP);
+        let s2 = d.until("reloaded", S(6), |s| s.reloads == 1 && real(s, "b").configured_weight == 7);
+        assert_eq!(real(&s2, "a").nanny_pid, real(&s, "a").nanny_pid);
+        assert_ne!(real(&s2, "b").nanny_pid, None, "{}", d.output());
+        assert_eq!(real(&s2, "b").weight, 7, "weight set in place");
+        let pid_b = real(&s2, "b").nanny_pid.unwrap();
+        assert!(cmdline(pid_b).contains("-w 7") && cmdline(pid_b).ends_with("--assume-up 7 "), "{}", cmdline(pid_b));
+
+        // A broken file changes nothing.
+        std::fs::write(d.dir.join("lvs.cf"), config(0, 7).replace("timeout = 1", "timeout = soon")).unwrap();
+        d.signal(Signal::SIGHUP);
+        std::thread::sleep(S(1));
+        assert!(d.output().contains("keeping the running configuration"), "{}", d.output());
+        assert!(d.output().contains("lvs: error parsing"), "{}", d.output());
+        let s3 = d.status().unwrap();
+        assert_eq!(s3.reloads, 1);
+        assert_eq!(real(&s3, "a").nanny_pid, real(&s2, "a").nanny_pid);
+
+        // kill -9 of a nanny with hard_shutdown = 0: restarted, server kept under watch.
+        kill(Pid::from_raw(real(&s3, "a").nanny_pid.unwrap() as i32), Signal::SIGKILL).unwrap();
+        let s4 = d.until("a restarted", S(8), |s| real(s, "a").nanny_restarts == 1 && real(s, "a").nanny_pid.is_some());
+        assert_ne!(real(&s4, "a").nanny_pid, real(&s3, "a").nanny_pid);
+        assert!(real(&s4, "a").in_table);
+        assert!(d.output().contains("nanny for child web/a died! restarting it in 1 s"), "{}", d.output());
+
+        // SIGTERM: nannies stopped, exit 0, socket removed.
+        let pid = real(&s4, "b").nanny_pid.unwrap();
+        d.signal(Signal::SIGTERM);
+        assert_eq!(d.wait(S(15)), Some(0), "{}", d.output());
+        assert!(!d.socket().exists());
+        assert!(!Path::new(&format!("/proc/{pid}")).exists() || cmdline(pid).is_empty());
+        drop(a);
+    });
+}
+
+#[test]
+fn hard_shutdown_stops_lvsd_when_a_nanny_dies() {
+    if !root_or_skip() {
+        return;
+    }
+    in_netns(|| {
+        let _a = Server::start(7201);
+        let _b = Server::start(7202);
+        let mut d = start("hard", &config(1, 3));
+        let s = d.until("up", S(10), |s| real(s, "a").in_table);
+        kill(Pid::from_raw(real(&s, "a").nanny_pid.unwrap() as i32), Signal::SIGKILL).unwrap();
+        assert_eq!(d.wait(S(15)), Some(1), "{}", d.output());
+        assert!(d.output().contains("nanny for child web/a died! shutting down lvs"), "{}", d.output());
+    });
+}
+
+#[test]
+fn test_start_builds_in_memory_and_starts_no_nanny() {
+    let dir = std::env::temp_dir().join(format!("lvsd-ts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lvs.cf"), config(1, 3)).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .args(["-n", "-t", "-c"])
+        .arg(dir.join("lvs.cf"))
+        .arg("--socket")
+        .arg(dir.join("lvsd.sock"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut d = Lvsd { child, dir: dir.clone(), out: Arc::default() };
+    let s = d.until("status", S(10), |_| true);
+    assert!(s.test_start);
+    assert_eq!(s.virtual_servers[0].real_servers.len(), 2);
+    assert!(s.virtual_servers[0].real_servers.iter().all(|r| r.nanny_pid.is_none() && r.health == "unknown"));
+    // The human view.
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd")).arg("--status").arg("--socket").arg(d.socket()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("web TCP 192.0.2.10:80 wlc sorry 127.0.0.9"), "{text}");
+    assert!(text.contains("127.0.0.1:7201"), "{text}");
+    d.signal(Signal::SIGTERM);
+    assert_eq!(d.wait(S(10)), Some(0));
+}
+
+#[test]
+fn errors_before_start() {
+    let dir = std::env::temp_dir().join(format!("lvsd-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad.cf"), "primary = 10.0.0.1\nservice = lvs\nvirtual web {\n active = 2\n}\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd")).args(["-n", "-c"]).arg(dir.join("bad.cf")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lvs: error parsing"), "{err}");
+    assert!(err.contains("bad.cf:4:"), "diagnostics with file:line:column: {err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd")).arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd")).args(["--status", "--socket", "/nonexistent/sock"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
