@@ -74,7 +74,11 @@ pub enum DesiredError {
     #[error("virtual server {0}: no address")]
     NoAddress(String),
     #[error("virtual server {vs}: cannot resolve {host}: {why}")]
-    Resolve { vs: String, host: String, why: String },
+    Resolve {
+        vs: String,
+        host: String,
+        why: String,
+    },
     #[error("virtual servers {0} and {1} define the same IPVS service {2}")]
     Duplicate(String, String, String),
 }
@@ -112,7 +116,10 @@ fn netmask(mask: Netmask, ipv6: bool) -> u32 {
 /// The IPVS service of a virtual server: `ipvsadm -A VS -s SCHED [-p T [-M PMASK]]`.
 pub fn service(vs: &VirtualServer, vip: IpAddr) -> Service {
     let id = match vs.fwmark {
-        Some(mark) if mark != 0 => ServiceId::Fwmark { mark, ipv6: vip.is_ipv6() },
+        Some(mark) if mark != 0 => ServiceId::Fwmark {
+            mark,
+            ipv6: vip.is_ipv6(),
+        },
         _ => ServiceId::Addr {
             protocol: match vs.protocol {
                 lvscf::Protocol::Tcp => Protocol::Tcp,
@@ -207,7 +214,11 @@ pub fn nanny_argv(
     a
 }
 
-fn resolve(vs: &str, h: &Host, resolver: &dyn Fn(&Host) -> std::io::Result<IpAddr>) -> Result<IpAddr, DesiredError> {
+fn resolve(
+    vs: &str,
+    h: &Host,
+    resolver: &dyn Fn(&Host) -> std::io::Result<IpAddr>,
+) -> Result<IpAddr, DesiredError> {
     resolver(h).map_err(|e| DesiredError::Resolve {
         vs: vs.to_owned(),
         host: h.to_string(),
@@ -291,7 +302,8 @@ mod tests {
     }
 
     fn no_dns(h: &Host) -> std::io::Result<IpAddr> {
-        h.ip().ok_or_else(|| std::io::Error::other("no dns in tests"))
+        h.ip()
+            .ok_or_else(|| std::io::Error::other("no dns in tests"))
     }
 
     const SAMPLE: &str = "primary = 10.0.0.1\nservice = lvs\nnetwork = direct\nrsh_command = ssh\n\
@@ -306,7 +318,11 @@ mod tests {
     fn argv_has_piranhas_shape() {
         let c = cfg(SAMPLE);
         let d = Desired::build(&c, &MonitorOptions::default(), &no_dns).unwrap();
-        assert_eq!(d.virtuals.len(), 1, "inactive virtual servers are not built");
+        assert_eq!(
+            d.virtuals.len(),
+            1,
+            "inactive virtual servers are not built"
+        );
         let v = &d.virtuals[0];
         assert_eq!(v.reals.len(), 1, "inactive real servers get no nanny");
         assert_eq!(
@@ -322,10 +338,16 @@ mod tests {
 
     #[test]
     fn udp_fwmark_verbose_foreground_and_override() {
-        let c = cfg("primary = 10.0.0.1\nservice = lvs\nvirtual dns {\n active = 1\n address = 10.0.0.53 eth0:1\n\
+        let c = cfg(
+            "primary = 10.0.0.1\nservice = lvs\nvirtual dns {\n active = 1\n address = 10.0.0.53 eth0:1\n\
             port = 53\n protocol = udp\n fwmark = 5\n use_regex = 1\n expect = \"x\"\n load_monitor = rup\n\
-            server ns {\n  address = 10.0.1.53\n  active = 1\n }\n}\n");
-        let opts = MonitorOptions { verbose: true, foreground: true, nanny: Some("/opt/nanny".into()) };
+            server ns {\n  address = 10.0.1.53\n  active = 1\n }\n}\n",
+        );
+        let opts = MonitorOptions {
+            verbose: true,
+            foreground: true,
+            nanny: Some("/opt/nanny".into()),
+        };
         let d = Desired::build(&c, &opts, &no_dns).unwrap();
         let argv = d.virtuals[0].reals[0].argv.join(" ");
         assert_eq!(
@@ -333,17 +355,26 @@ mod tests {
             "/opt/nanny -c -h 10.0.1.53 -p 53 -r 53 -f 5 -u -x x --regex -v -a 180 -I /sbin/ipvsadm \
              -t 10 -w 1 -V 10.0.0.53 -M m -U rup --nodaemon --lvs --report"
         );
-        assert_eq!(d.virtuals[0].service.id, ServiceId::Fwmark { mark: 5, ipv6: false });
+        assert_eq!(
+            d.virtuals[0].service.id,
+            ServiceId::Fwmark {
+                mark: 5,
+                ipv6: false
+            }
+        );
     }
 
     #[test]
     fn duplicate_services_and_names() {
-        let c = cfg("primary = 10.0.0.1\nservice = lvs\nvirtual a {\n active = 1\n address = web.example eth0:1\n}\n");
+        let c = cfg(
+            "primary = 10.0.0.1\nservice = lvs\nvirtual a {\n active = 1\n address = web.example eth0:1\n}\n",
+        );
         assert!(matches!(
             Desired::build(&c, &MonitorOptions::default(), &no_dns),
             Err(DesiredError::Resolve { .. })
         ));
-        let ok = |h: &Host| -> std::io::Result<IpAddr> { Ok(h.ip().unwrap_or([10, 9, 9, 9].into())) };
+        let ok =
+            |h: &Host| -> std::io::Result<IpAddr> { Ok(h.ip().unwrap_or([10, 9, 9, 9].into())) };
         let d = Desired::build(&c, &MonitorOptions::default(), &ok).unwrap();
         assert_eq!(d.virtuals[0].service.id.to_string(), "TCP 10.9.9.9:80");
     }

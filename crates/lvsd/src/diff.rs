@@ -64,7 +64,10 @@ impl Plan {
 
 fn same_service(a: &Virtual, b: &Virtual) -> bool {
     let (x, y) = (&a.service, &b.service);
-    x.scheduler == y.scheduler && x.flags == y.flags && x.timeout == y.timeout && x.netmask == y.netmask
+    x.scheduler == y.scheduler
+        && x.flags == y.flags
+        && x.timeout == y.timeout
+        && x.netmask == y.netmask
 }
 
 /// What must change to go from `old` to `new`.

@@ -32,7 +32,9 @@ pub enum Effect {
         label: String,
     },
     /// Stop this nanny (SIGTERM). Its later lines and exit are ignored.
-    Kill { instance: u64 },
+    Kill {
+        instance: u64,
+    },
     Log(String),
     /// Shut down with this status (after [`Engine::stop`]).
     Exit(i32),
@@ -121,7 +123,9 @@ impl Engine {
         match r {
             Ok(()) => true,
             Err(e) => {
-                fx.push(Effect::Log(format!("ipvsadm failed for virtual server {vs}! ({e})")));
+                fx.push(Effect::Log(format!(
+                    "ipvsadm failed for virtual server {vs}! ({e})"
+                )));
                 false
             }
         }
@@ -135,7 +139,14 @@ impl Engine {
             .map(|s| s.weight)
     }
 
-    fn spawn(&mut self, v: &Virtual, r: &Real, assume_up: Option<i32>, fx: &mut Vec<Effect>, now: Instant) {
+    fn spawn(
+        &mut self,
+        v: &Virtual,
+        r: &Real,
+        assume_up: Option<i32>,
+        fx: &mut Vec<Effect>,
+        now: Instant,
+    ) {
         let key = (v.service.id, r.addr, r.port);
         let st = self.reals.entry(key).or_insert_with(RealState::new);
         if !self.spawn_nannies {
@@ -168,12 +179,21 @@ impl Engine {
         }
     }
 
-    fn start_virtual(&mut self, table: &mut dyn IpvsTable, v: &Virtual, fx: &mut Vec<Effect>, now: Instant) {
+    fn start_virtual(
+        &mut self,
+        table: &mut dyn IpvsTable,
+        v: &Virtual,
+        fx: &mut Vec<Effect>,
+        now: Instant,
+    ) {
         let port = match v.service.id {
             ServiceId::Addr { port, .. } => port,
             ServiceId::Fwmark { mark, .. } => u16::try_from(mark).unwrap_or(0),
         };
-        fx.push(Effect::Log(format!("starting virtual service {} active: {port}", v.name)));
+        fx.push(Effect::Log(format!(
+            "starting virtual service {} active: {port}",
+            v.name
+        )));
         Self::log_ipvs(fx, &v.name, table.add_service(&v.service));
         self.virtuals.insert(
             v.service.id,
@@ -190,7 +210,13 @@ impl Engine {
 
     /// Build the table and start the nannies. `owned` lists services a previous lvsd recorded
     /// as its own; with `flush`, the whole table is emptied first (piranha's `ipvsadm -C`).
-    pub fn start(&mut self, table: &mut dyn IpvsTable, owned: &[ServiceId], flush: bool, now: Instant) -> Vec<Effect> {
+    pub fn start(
+        &mut self,
+        table: &mut dyn IpvsTable,
+        owned: &[ServiceId],
+        flush: bool,
+        now: Instant,
+    ) -> Vec<Effect> {
         let mut fx = Vec::new();
         if let Err(e) = table.set_timeouts(self.desired.timeouts) {
             let t = self.desired.timeouts;
@@ -221,12 +247,20 @@ impl Engine {
     }
 
     /// Apply a nanny's report line.
-    pub fn on_report(&mut self, table: &mut dyn IpvsTable, instance: u64, r: Report, now: Instant) -> Vec<Effect> {
+    pub fn on_report(
+        &mut self,
+        table: &mut dyn IpvsTable,
+        instance: u64,
+        r: Report,
+        now: Instant,
+    ) -> Vec<Effect> {
         let mut fx = Vec::new();
         let Some(&key) = self.instances.get(&instance) else {
             return fx;
         };
-        let Some(v) = self.desired.virtual_by_id(key.0) else { return fx };
+        let Some(v) = self.desired.virtual_by_id(key.0) else {
+            return fx;
+        };
         let dest = |w: i32| Dest::new(key.1, key.2).forward(v.forward).weight(w);
         let svc = named(key.0);
         let name = v.name.clone();
@@ -238,7 +272,9 @@ impl Engine {
                 } else {
                     // A destination already there (left by a killed lvsd) is taken over.
                     match table.add_dest(&svc, &dest(w)) {
-                        Err(e) if e.errno() == Some(ipvs::error::errno::EEXIST) => table.edit_dest(&svc, &dest(w)),
+                        Err(e) if e.errno() == Some(ipvs::error::errno::EEXIST) => {
+                            table.edit_dest(&svc, &dest(w))
+                        }
                         r => r,
                     }
                 };
@@ -271,9 +307,19 @@ impl Engine {
 
     /// The sorry server of one virtual service (spec §3.6), decided only once every nanny has
     /// given a verdict or the first-verdict deadline has passed (no start-up blip).
-    fn sorry(&mut self, table: &mut dyn IpvsTable, id: ServiceId, fx: &mut Vec<Effect>, now: Instant) {
-        let Some(v) = self.desired.virtual_by_id(id) else { return };
-        let Some(vstate) = self.virtuals.get(&id) else { return };
+    fn sorry(
+        &mut self,
+        table: &mut dyn IpvsTable,
+        id: ServiceId,
+        fx: &mut Vec<Effect>,
+        now: Instant,
+    ) {
+        let Some(v) = self.desired.virtual_by_id(id) else {
+            return;
+        };
+        let Some(vstate) = self.virtuals.get(&id) else {
+            return;
+        };
         let states: Vec<&RealState> = v
             .reals
             .iter()
@@ -315,7 +361,13 @@ impl Engine {
     }
 
     /// A nanny exited.
-    pub fn on_exit(&mut self, table: &mut dyn IpvsTable, instance: u64, status: &str, now: Instant) -> Vec<Effect> {
+    pub fn on_exit(
+        &mut self,
+        table: &mut dyn IpvsTable,
+        instance: u64,
+        status: &str,
+        now: Instant,
+    ) -> Vec<Effect> {
         let mut fx = Vec::new();
         let Some(key) = self.instances.remove(&instance) else {
             return fx;
@@ -323,10 +375,15 @@ impl Engine {
         let label = self
             .desired
             .virtual_by_id(key.0)
-            .and_then(|v| v.real(key.1, key.2).map(|r| format!("{}/{}", v.name, r.name)))
+            .and_then(|v| {
+                v.real(key.1, key.2)
+                    .map(|r| format!("{}/{}", v.name, r.name))
+            })
             .unwrap_or_else(|| format!("{}/{}", key.0, key.1));
         if self.desired.hard_shutdown {
-            fx.push(Effect::Log(format!("nanny for child {label} died! shutting down lvs ({status})")));
+            fx.push(Effect::Log(format!(
+                "nanny for child {label} died! shutting down lvs ({status})"
+            )));
             fx.extend(self.stop(table));
             fx.push(Effect::Exit(1));
             return fx;
@@ -334,7 +391,10 @@ impl Engine {
         let st = self.reals.get_mut(&key).expect("found above");
         st.instance = None;
         // A nanny that ran a while before dying starts the back-off again.
-        if st.started.is_some_and(|t| now.duration_since(t) > Duration::from_secs(300)) {
+        if st
+            .started
+            .is_some_and(|t| now.duration_since(t) > Duration::from_secs(300))
+        {
             st.deaths = 0;
         }
         st.deaths += 1;
@@ -360,8 +420,12 @@ impl Engine {
             .map(|(k, _)| *k)
             .collect();
         for key in due {
-            let Some(v) = self.desired.virtual_by_id(key.0).cloned() else { continue };
-            let Some(r) = v.real(key.1, key.2).cloned() else { continue };
+            let Some(v) = self.desired.virtual_by_id(key.0).cloned() else {
+                continue;
+            };
+            let Some(r) = v.real(key.1, key.2).cloned() else {
+                continue;
+            };
             let up = self.assume_up(&key);
             self.spawn(&v, &r, up, &mut fx, now);
         }
@@ -406,7 +470,12 @@ impl Engine {
     }
 
     /// Go to a new configuration, changing only what differs.
-    pub fn reload(&mut self, table: &mut dyn IpvsTable, new: Desired, now: Instant) -> (Plan, Vec<Effect>) {
+    pub fn reload(
+        &mut self,
+        table: &mut dyn IpvsTable,
+        new: Desired,
+        now: Instant,
+    ) -> (Plan, Vec<Effect>) {
         let plan = diff::plan(&self.desired, &new);
         let mut fx = Vec::new();
         if plan.timeouts
@@ -423,7 +492,11 @@ impl Engine {
         }
         let old = std::mem::replace(&mut self.desired, new);
         for c in &plan.change {
-            let v = self.desired.virtual_by_id(c.id).cloned().expect("planned from new");
+            let v = self
+                .desired
+                .virtual_by_id(c.id)
+                .cloned()
+                .expect("planned from new");
             let o = old.virtual_by_id(c.id).expect("planned from old");
             if c.edit_service {
                 Self::log_ipvs(&mut fx, &v.name, table.edit_service(&v.service));
@@ -441,7 +514,9 @@ impl Engine {
                 for r in &o.reals {
                     let key = (c.id, r.addr, r.port);
                     if let Some(st) = self.reals.get(&key).filter(|s| s.in_table) {
-                        let d = Dest::new(r.addr, r.port).forward(v.forward).weight(st.weight);
+                        let d = Dest::new(r.addr, r.port)
+                            .forward(v.forward)
+                            .weight(st.weight);
                         Self::log_ipvs(&mut fx, &v.name, table.edit_dest(&named(c.id), &d));
                     }
                 }
@@ -483,7 +558,9 @@ impl Engine {
             if !c.add_reals.is_empty()
                 && let Some(vs) = self.virtuals.get_mut(&c.id)
             {
-                vs.decide_by = vs.decide_by.max(now + Duration::from_secs(u64::from(v.timeout_secs) * 2 + 1));
+                vs.decide_by = vs
+                    .decide_by
+                    .max(now + Duration::from_secs(u64::from(v.timeout_secs) * 2 + 1));
             }
             self.sorry(table, c.id, &mut fx, now);
         }

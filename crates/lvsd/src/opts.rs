@@ -15,7 +15,10 @@ pub const DEFAULT_PIDFILE: &str = "/var/run/lvs.pid";
 pub enum Mode {
     Run(Opts),
     /// `--status`: ask a running lvsd; `json` prints the raw report.
-    Status { socket: PathBuf, json: bool },
+    Status {
+        socket: PathBuf,
+        json: bool,
+    },
     Print(String),
 }
 
@@ -43,27 +46,83 @@ pub struct UsageError(pub String);
 
 fn command() -> Command {
     let flag = |id: &'static str, long: &'static str, help: &'static str| {
-        Arg::new(id).long(long).action(ArgAction::SetTrue).help(help)
+        Arg::new(id)
+            .long(long)
+            .action(ArgAction::SetTrue)
+            .help(help)
     };
     let value = |id: &'static str, long: &'static str, help: &'static str| {
-        Arg::new(id).long(long).action(ArgAction::Set).num_args(1).help(help)
+        Arg::new(id)
+            .long(long)
+            .action(ArgAction::Set)
+            .num_args(1)
+            .help(help)
     };
     Command::new("lvsd")
         .disable_version_flag(true)
         .args_override_self(true)
         .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
-        .arg(flag("nodaemon", "nodaemon", "stay in the foreground, log to stdout").short('n'))
-        .arg(flag("nofork", "nofork", "do not fork, but leave the terminal (pulse passes this)"))
-        .arg(flag("test_start", "test-start", "build the table in memory only; start no nanny").short('t'))
-        .arg(flag("verbose", "verbose", "verbose logs; passed on to every nanny").short('v'))
+        .arg(
+            flag(
+                "nodaemon",
+                "nodaemon",
+                "stay in the foreground, log to stdout",
+            )
+            .short('n'),
+        )
+        .arg(flag(
+            "nofork",
+            "nofork",
+            "do not fork, but leave the terminal (pulse passes this)",
+        ))
+        .arg(
+            flag(
+                "test_start",
+                "test-start",
+                "build the table in memory only; start no nanny",
+            )
+            .short('t'),
+        )
+        .arg(
+            flag(
+                "verbose",
+                "verbose",
+                "verbose logs; passed on to every nanny",
+            )
+            .short('v'),
+        )
         .arg(flag("version", "version", "print the version"))
-        .arg(flag("flush", "flush", "empty the whole IPVS table at start-up, as piranha did"))
-        .arg(flag("memory_table", "memory-table", "keep the IPVS table in memory, not in the kernel; nannies run as usual"))
-        .arg(value("nanny", "nanny", "the monitor program, instead of each client_monitor"))
+        .arg(flag(
+            "flush",
+            "flush",
+            "empty the whole IPVS table at start-up, as piranha did",
+        ))
+        .arg(flag(
+            "memory_table",
+            "memory-table",
+            "keep the IPVS table in memory, not in the kernel; nannies run as usual",
+        ))
+        .arg(value(
+            "nanny",
+            "nanny",
+            "the monitor program, instead of each client_monitor",
+        ))
         .arg(value("socket", "socket", "status socket [/run/lvsd.sock]"))
-        .arg(value("state_file", "state-file", "record of the services lvsd created [/run/lvsd.state]"))
-        .arg(value("pidfile", "pidfile", "pid file of the daemon [/var/run/lvs.pid]"))
-        .arg(flag("status", "status", "print the status of the running lvsd"))
+        .arg(value(
+            "state_file",
+            "state-file",
+            "record of the services lvsd created [/run/lvsd.state]",
+        ))
+        .arg(value(
+            "pidfile",
+            "pidfile",
+            "pid file of the daemon [/var/run/lvs.pid]",
+        ))
+        .arg(flag(
+            "status",
+            "status",
+            "print the status of the running lvsd",
+        ))
         .arg(flag("json", "json", "with --status: print the JSON report"))
 }
 
@@ -81,7 +140,9 @@ where
         Err(e) => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("").trim();
-            return Err(UsageError(first.strip_prefix("error: ").unwrap_or(first).to_owned()));
+            return Err(UsageError(
+                first.strip_prefix("error: ").unwrap_or(first).to_owned(),
+            ));
         }
     };
     if m.get_flag("version") {
@@ -91,7 +152,11 @@ where
         )));
     }
     let path = |id: &str, default: &str| {
-        PathBuf::from(m.get_one::<String>(id).map(String::as_str).unwrap_or(default))
+        PathBuf::from(
+            m.get_one::<String>(id)
+                .map(String::as_str)
+                .unwrap_or(default),
+        )
     };
     let socket = path("socket", DEFAULT_SOCKET);
     if m.get_flag("status") {
@@ -124,16 +189,22 @@ mod tests {
 
     #[test]
     fn piranha_options() {
-        let Mode::Run(o) = parse(["lvsd", "-c", "/etc/sysconfig/ha/lvs.cf", "-n", "-t", "-v"]).unwrap() else {
+        let Mode::Run(o) =
+            parse(["lvsd", "-c", "/etc/sysconfig/ha/lvs.cf", "-n", "-t", "-v"]).unwrap()
+        else {
             panic!()
         };
         assert_eq!(o.config, PathBuf::from("/etc/sysconfig/ha/lvs.cf"));
         assert!(o.nodaemon && o.test_start && o.verbose && !o.nofork && !o.flush);
         assert_eq!(o.socket, PathBuf::from(DEFAULT_SOCKET));
-        let Mode::Run(o) = parse(["lvsd", "--configfile=/x.cf", "--nofork"]).unwrap() else { panic!() };
+        let Mode::Run(o) = parse(["lvsd", "--configfile=/x.cf", "--nofork"]).unwrap() else {
+            panic!()
+        };
         assert_eq!(o.config, PathBuf::from("/x.cf"));
         assert!(o.nofork);
-        let Mode::Run(o) = parse(["lvsd"]).unwrap() else { panic!() };
+        let Mode::Run(o) = parse(["lvsd"]).unwrap() else {
+            panic!()
+        };
         assert_eq!(o.config, PathBuf::from("/etc/lvs.cf"));
     }
 
@@ -141,11 +212,23 @@ mod tests {
     fn status_and_errors() {
         assert_eq!(
             parse(["lvsd", "--status", "--json", "--socket", "/tmp/s"]).unwrap(),
-            Mode::Status { socket: "/tmp/s".into(), json: true }
+            Mode::Status {
+                socket: "/tmp/s".into(),
+                json: true
+            }
         );
-        assert!(parse(["lvsd", "--bogus"]).unwrap_err().0.contains("--bogus"));
+        assert!(
+            parse(["lvsd", "--bogus"])
+                .unwrap_err()
+                .0
+                .contains("--bogus")
+        );
         assert!(parse(["lvsd", "--json"]).is_err());
-        assert!(matches!(parse(["lvsd", "--help"]).unwrap(), Mode::Print(h) if h.contains("--test-start")));
-        assert!(matches!(parse(["lvsd", "--version"]).unwrap(), Mode::Print(v) if v.starts_with("lvsd version")));
+        assert!(
+            matches!(parse(["lvsd", "--help"]).unwrap(), Mode::Print(h) if h.contains("--test-start"))
+        );
+        assert!(
+            matches!(parse(["lvsd", "--version"]).unwrap(), Mode::Print(v) if v.starts_with("lvsd version"))
+        );
     }
 }

@@ -58,7 +58,9 @@ pub struct Shell {
 
 impl std::fmt::Debug for Shell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shell").field("opts", &self.opts).finish_non_exhaustive()
+        f.debug_struct("Shell")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
     }
 }
 
@@ -84,7 +86,9 @@ impl Shell {
     }
 
     fn spawn(&mut self, instance: u64, argv: &[String], label: &str) {
-        let Some((prog, args)) = argv.split_first() else { return };
+        let Some((prog, args)) = argv.split_first() else {
+            return;
+        };
         let mut cmd = tokio::process::Command::new(prog);
         cmd.args(args)
             .stdin(Stdio::null())
@@ -103,7 +107,9 @@ impl Shell {
             Ok(c) => c,
             Err(e) => {
                 info!("cannot start nanny {prog} for {label}: {e}");
-                let _ = self.tx.send(Event::Exit(instance, format!("not started: {e}")));
+                let _ = self
+                    .tx
+                    .send(Event::Exit(instance, format!("not started: {e}")));
                 return;
             }
         };
@@ -132,7 +138,12 @@ impl Shell {
         let mut exit = None;
         for e in fx {
             match e {
-                Effect::Spawn { instance, argv, label, .. } => self.spawn(instance, &argv, &label),
+                Effect::Spawn {
+                    instance,
+                    argv,
+                    label,
+                    ..
+                } => self.spawn(instance, &argv, &label),
                 Effect::Kill { instance } => {
                     if let Some(pid) = self.pids.get(&instance) {
                         let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGTERM);
@@ -240,7 +251,9 @@ impl Shell {
         } else {
             state::read(&self.opts.state_file)
         };
-        let fx = self.engine.start(self.table.as_mut(), &owned, self.opts.flush, Instant::now());
+        let fx = self
+            .engine
+            .start(self.table.as_mut(), &owned, self.opts.flush, Instant::now());
         if let Some(code) = self.effects(fx) {
             return code;
         }

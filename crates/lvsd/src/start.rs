@@ -81,7 +81,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
         &[plog::Sink::Syslog]
     };
     plog::init_with("lvs", "lvsd", sinks, o.verbose);
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             info!("cannot start the runtime: {e}");

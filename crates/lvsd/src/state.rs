@@ -44,7 +44,9 @@ fn parse_line(line: &str) -> Option<ServiceId> {
 
 /// Read the state file; a missing file is an empty list.
 pub fn read(path: &Path) -> Vec<ServiceId> {
-    std::fs::read_to_string(path).map(|t| parse(&t)).unwrap_or_default()
+    std::fs::read_to_string(path)
+        .map(|t| parse(&t))
+        .unwrap_or_default()
 }
 
 /// Write the state file atomically (temporary file, then rename).
@@ -63,8 +65,14 @@ mod tests {
         let ids = vec![
             ServiceId::tcp("10.0.0.1".parse().unwrap(), 80),
             ServiceId::udp("2001:db8::1".parse().unwrap(), 53),
-            ServiceId::Fwmark { mark: 7, ipv6: false },
-            ServiceId::Fwmark { mark: 8, ipv6: true },
+            ServiceId::Fwmark {
+                mark: 7,
+                ipv6: false,
+            },
+            ServiceId::Fwmark {
+                mark: 8,
+                ipv6: true,
+            },
         ];
         assert_eq!(parse(&format(&ids)), ids);
         assert_eq!(parse("garbage\nTCP 1.2.3.4:x\n"), vec![]);

@@ -119,7 +119,11 @@ pub fn render(s: &Status) -> String {
         s.pid,
         s.config,
         s.reloads,
-        if s.test_start { ", test start (no nannies)" } else { "" }
+        if s.test_start {
+            ", test start (no nannies)"
+        } else {
+            ""
+        }
     );
     for v in &s.virtual_servers {
         let _ = write!(out, "\n{} {} {}", v.name, v.service, v.scheduler);

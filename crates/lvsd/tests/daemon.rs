@@ -29,7 +29,13 @@ fn root_or_skip() -> bool {
 fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::spawn(move || {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
-        assert!(Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap().success());
+        assert!(
+            Command::new("ip")
+                .args(["link", "set", "lo", "up"])
+                .status()
+                .unwrap()
+                .success()
+        );
         f()
     })
     .join()
@@ -133,7 +139,11 @@ impl Drop for Lvsd {
 }
 
 fn real<'a>(s: &'a Status, name: &str) -> &'a RealStatus {
-    s.virtual_servers[0].real_servers.iter().find(|r| r.name == name).unwrap()
+    s.virtual_servers[0]
+        .real_servers
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap()
 }
 
 fn config(hard_shutdown: u8, weight_b: u32) -> String {
@@ -153,7 +163,9 @@ fn start(name: &str, cfg: &str) -> Lvsd {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("lvs.cf"), cfg).unwrap();
     let notify = UnixDatagram::bind(dir.join("notify")).unwrap();
-    notify.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_lvsd"))
         .args(["-n", "--memory-table", "--nanny", &nanny_bin(), "-c"])
         .arg(dir.join("lvs.cf"))
@@ -191,7 +203,9 @@ fn nanny_bin() -> String {
 }
 
 fn cmdline(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default().replace('\0', " ")
+    std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .replace('\0', " ")
 }
 
 const S: fn(u64) -> Duration = Duration::from_secs;
@@ -206,10 +220,16 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
         let b = Server::start(7202);
         let mut d = start("main", &config(0, 3));
         let s = d.until("both up", S(10), |s| {
-            s.virtual_servers[0].real_servers.iter().all(|r| r.health == "up" && r.in_table)
+            s.virtual_servers[0]
+                .real_servers
+                .iter()
+                .all(|r| r.health == "up" && r.in_table)
         });
         let v = &s.virtual_servers[0];
-        assert_eq!((v.service.as_str(), v.scheduler.as_str(), v.sorry_active), ("TCP 192.0.2.10:80", "wlc", false));
+        assert_eq!(
+            (v.service.as_str(), v.scheduler.as_str(), v.sorry_active),
+            ("TCP 192.0.2.10:80", "wlc", false)
+        );
         // Weights start at weight >> 5, at least 1, as piranha's nanny.
         assert_eq!((real(&s, "a").weight, real(&s, "b").weight), (1, 1));
         // The nanny runs with piranha's argv shape, plus --report.
@@ -219,51 +239,90 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
             "{}",
             cmdline(pid_a)
         );
-        assert!(d.output().contains("starting virtual service web active: 80"));
-        assert!(d.output().contains(&format!("create_monitor for web/a running as pid {pid_a}")));
+        assert!(
+            d.output()
+                .contains("starting virtual service web active: 80")
+        );
+        assert!(
+            d.output()
+                .contains(&format!("create_monitor for web/a running as pid {pid_a}"))
+        );
 
         // One server fails: out of the table; the other stays.
         a.stop();
         let s = d.until("a down", S(6), |s| real(s, "a").health == "down");
-        assert!(!real(&s, "a").in_table && real(&s, "b").in_table && !s.virtual_servers[0].sorry_active);
+        assert!(
+            !real(&s, "a").in_table && real(&s, "b").in_table && !s.virtual_servers[0].sorry_active
+        );
         // Both down: the sorry server comes in.
         b.stop();
         d.until("sorry on", S(6), |s| s.virtual_servers[0].sorry_active);
-        assert!(d.output().contains("Virtual Server web: No real servers; activate sorry_server 127.0.0.9"));
+        assert!(
+            d.output()
+                .contains("Virtual Server web: No real servers; activate sorry_server 127.0.0.9")
+        );
         // One back: the sorry server goes.
         let a = Server::start(7201);
         let s = d.until("a back", S(6), |s| real(s, "a").in_table);
         d.until("sorry off", S(4), |s| !s.virtual_servers[0].sorry_active);
-        assert!(d.output().contains("Virtual Server web: 1 real servers; deactivate sorry_server 127.0.0.9"));
+        assert!(
+            d.output()
+                .contains("Virtual Server web: 1 real servers; deactivate sorry_server 127.0.0.9")
+        );
         let _b = Server::start(7202);
         d.until("b back", S(6), |s| real(s, "b").in_table);
 
         // Reload with b's weight changed: only b's nanny is restarted, a's keeps its pid.
         std::fs::write(d.dir.join("lvs.cf"), config(0, 7)).unwrap();
         d.signal(Signal::SIGHUP);
-        let s2 = d.until("reloaded", S(6), |s| s.reloads == 1 && real(s, "b").configured_weight == 7);
+        let s2 = d.until("reloaded", S(6), |s| {
+            s.reloads == 1 && real(s, "b").configured_weight == 7
+        });
         assert_eq!(real(&s2, "a").nanny_pid, real(&s, "a").nanny_pid);
         assert_ne!(real(&s2, "b").nanny_pid, None, "{}", d.output());
         assert_eq!(real(&s2, "b").weight, 7, "weight set in place");
         let pid_b = real(&s2, "b").nanny_pid.unwrap();
-        assert!(cmdline(pid_b).contains("-w 7") && cmdline(pid_b).ends_with("--assume-up 7 "), "{}", cmdline(pid_b));
+        assert!(
+            cmdline(pid_b).contains("-w 7") && cmdline(pid_b).ends_with("--assume-up 7 "),
+            "{}",
+            cmdline(pid_b)
+        );
 
         // A broken file changes nothing.
-        std::fs::write(d.dir.join("lvs.cf"), config(0, 7).replace("timeout = 1", "timeout = soon")).unwrap();
+        std::fs::write(
+            d.dir.join("lvs.cf"),
+            config(0, 7).replace("timeout = 1", "timeout = soon"),
+        )
+        .unwrap();
         d.signal(Signal::SIGHUP);
         std::thread::sleep(S(1));
-        assert!(d.output().contains("keeping the running configuration"), "{}", d.output());
+        assert!(
+            d.output().contains("keeping the running configuration"),
+            "{}",
+            d.output()
+        );
         assert!(d.output().contains("lvs: error parsing"), "{}", d.output());
         let s3 = d.status().unwrap();
         assert_eq!(s3.reloads, 1);
         assert_eq!(real(&s3, "a").nanny_pid, real(&s2, "a").nanny_pid);
 
         // kill -9 of a nanny with hard_shutdown = 0: restarted, server kept under watch.
-        kill(Pid::from_raw(real(&s3, "a").nanny_pid.unwrap() as i32), Signal::SIGKILL).unwrap();
-        let s4 = d.until("a restarted", S(8), |s| real(s, "a").nanny_restarts == 1 && real(s, "a").nanny_pid.is_some());
+        kill(
+            Pid::from_raw(real(&s3, "a").nanny_pid.unwrap() as i32),
+            Signal::SIGKILL,
+        )
+        .unwrap();
+        let s4 = d.until("a restarted", S(8), |s| {
+            real(s, "a").nanny_restarts == 1 && real(s, "a").nanny_pid.is_some()
+        });
         assert_ne!(real(&s4, "a").nanny_pid, real(&s3, "a").nanny_pid);
         assert!(real(&s4, "a").in_table);
-        assert!(d.output().contains("nanny for child web/a died! restarting it in 1 s"), "{}", d.output());
+        assert!(
+            d.output()
+                .contains("nanny for child web/a died! restarting it in 1 s"),
+            "{}",
+            d.output()
+        );
 
         // SIGTERM: nannies stopped, exit 0, socket removed.
         let pid = real(&s4, "b").nanny_pid.unwrap();
@@ -285,9 +344,18 @@ fn hard_shutdown_stops_lvsd_when_a_nanny_dies() {
         let _b = Server::start(7202);
         let mut d = start("hard", &config(1, 3));
         let s = d.until("up", S(10), |s| real(s, "a").in_table);
-        kill(Pid::from_raw(real(&s, "a").nanny_pid.unwrap() as i32), Signal::SIGKILL).unwrap();
+        kill(
+            Pid::from_raw(real(&s, "a").nanny_pid.unwrap() as i32),
+            Signal::SIGKILL,
+        )
+        .unwrap();
         assert_eq!(d.wait(S(15)), Some(1), "{}", d.output());
-        assert!(d.output().contains("nanny for child web/a died! shutting down lvs"), "{}", d.output());
+        assert!(
+            d.output()
+                .contains("nanny for child web/a died! shutting down lvs"),
+            "{}",
+            d.output()
+        );
     });
 }
 
@@ -305,15 +373,32 @@ fn test_start_builds_in_memory_and_starts_no_nanny() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut d = Lvsd { child, dir: dir.clone(), out: Arc::default() };
+    let mut d = Lvsd {
+        child,
+        dir: dir.clone(),
+        out: Arc::default(),
+    };
     let s = d.until("status", S(10), |_| true);
     assert!(s.test_start);
     assert_eq!(s.virtual_servers[0].real_servers.len(), 2);
-    assert!(s.virtual_servers[0].real_servers.iter().all(|r| r.nanny_pid.is_none() && r.health == "unknown"));
+    assert!(
+        s.virtual_servers[0]
+            .real_servers
+            .iter()
+            .all(|r| r.nanny_pid.is_none() && r.health == "unknown")
+    );
     // The human view.
-    let out = Command::new(env!("CARGO_BIN_EXE_lvsd")).arg("--status").arg("--socket").arg(d.socket()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .arg("--status")
+        .arg("--socket")
+        .arg(d.socket())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("web TCP 192.0.2.10:80 wlc sorry 127.0.0.9"), "{text}");
+    assert!(
+        text.contains("web TCP 192.0.2.10:80 wlc sorry 127.0.0.9"),
+        "{text}"
+    );
     assert!(text.contains("127.0.0.1:7201"), "{text}");
     d.signal(Signal::SIGTERM);
     assert_eq!(d.wait(S(10)), Some(0));
@@ -323,15 +408,32 @@ fn test_start_builds_in_memory_and_starts_no_nanny() {
 fn errors_before_start() {
     let dir = std::env::temp_dir().join(format!("lvsd-err-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("bad.cf"), "primary = 10.0.0.1\nservice = lvs\nvirtual web {\n active = 2\n}\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_lvsd")).args(["-n", "-c"]).arg(dir.join("bad.cf")).output().unwrap();
+    std::fs::write(
+        dir.join("bad.cf"),
+        "primary = 10.0.0.1\nservice = lvs\nvirtual web {\n active = 2\n}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .args(["-n", "-c"])
+        .arg(dir.join("bad.cf"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("lvs: error parsing"), "{err}");
-    assert!(err.contains("bad.cf:4:"), "diagnostics with file:line:column: {err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_lvsd")).arg("--bogus").output().unwrap();
+    assert!(
+        err.contains("bad.cf:4:"),
+        "diagnostics with file:line:column: {err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .arg("--bogus")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = Command::new(env!("CARGO_BIN_EXE_lvsd")).args(["--status", "--socket", "/nonexistent/sock"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .args(["--status", "--socket", "/nonexistent/sock"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 }

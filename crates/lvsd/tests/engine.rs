@@ -45,11 +45,19 @@ fn weight_of(argv: &[String]) -> i32 {
 }
 
 fn up(w: i32) -> Report {
-    Report { op: Some(Op::Add(w)), up: true, reason: Reason::Check }
+    Report {
+        op: Some(Op::Add(w)),
+        up: true,
+        reason: Reason::Check,
+    }
 }
 
 fn down() -> Report {
-    Report { op: Some(Op::Delete), up: false, reason: Reason::Check }
+    Report {
+        op: Some(Op::Delete),
+        up: false,
+        reason: Reason::Check,
+    }
 }
 
 /// Every newly spawned nanny reports its server up at its configured weight (those started
@@ -102,7 +110,10 @@ fn server(name: &str, ip: &str, weight: u32) -> String {
 #[test]
 fn start_builds_the_service_and_one_nanny_per_real_server() {
     let now = Instant::now();
-    let d = desired(&web(" scheduler = rr\n", &(server("a", "10.0.1.1", 2) + &server("b", "10.0.1.2", 3))));
+    let d = desired(&web(
+        " scheduler = rr\n",
+        &(server("a", "10.0.1.1", 2) + &server("b", "10.0.1.2", 3)),
+    ));
     let mut t = FakeIpvs::new();
     let mut e = Engine::new(d, true);
     let fx = e.start(&mut t, &[], false, now);
@@ -113,14 +124,41 @@ fn start_builds_the_service_and_one_nanny_per_real_server() {
     // Servers enter the table only when their nanny says so.
     assert_eq!(table(&mut t), ["TCP 192.0.2.10:80 rr f0 t0 mffffffff\n"]);
     e.on_report(&mut t, sp[0].0, up(1), now);
-    assert_eq!(table(&mut t), ["TCP 192.0.2.10:80 rr f0 t0 mffffffff\n  10.0.1.1:80 Masq w1"]);
-    e.on_report(&mut t, sp[0].0, Report { op: Some(Op::Edit(2)), up: true, reason: Reason::Ramp }, now);
+    assert_eq!(
+        table(&mut t),
+        ["TCP 192.0.2.10:80 rr f0 t0 mffffffff\n  10.0.1.1:80 Masq w1"]
+    );
+    e.on_report(
+        &mut t,
+        sp[0].0,
+        Report {
+            op: Some(Op::Edit(2)),
+            up: true,
+            reason: Reason::Ramp,
+        },
+        now,
+    );
     e.on_report(&mut t, sp[1].0, up(1), now);
     e.on_report(&mut t, sp[1].0, down(), now);
-    assert_eq!(table(&mut t), ["TCP 192.0.2.10:80 rr f0 t0 mffffffff\n  10.0.1.1:80 Masq w2"]);
+    assert_eq!(
+        table(&mut t),
+        ["TCP 192.0.2.10:80 rr f0 t0 mffffffff\n  10.0.1.1:80 Masq w2"]
+    );
     // Quiesce: weight 0, entry kept.
-    e.on_report(&mut t, sp[0].0, Report { op: Some(Op::Edit(0)), up: false, reason: Reason::Check }, now);
-    assert_eq!(table(&mut t), ["TCP 192.0.2.10:80 rr f0 t0 mffffffff\n  10.0.1.1:80 Masq w0"]);
+    e.on_report(
+        &mut t,
+        sp[0].0,
+        Report {
+            op: Some(Op::Edit(0)),
+            up: false,
+            reason: Reason::Check,
+        },
+        now,
+    );
+    assert_eq!(
+        table(&mut t),
+        ["TCP 192.0.2.10:80 rr f0 t0 mffffffff\n  10.0.1.1:80 Masq w0"]
+    );
     // Unknown instances are ignored.
     assert!(e.on_report(&mut t, 999, up(5), now).is_empty());
 }
@@ -130,71 +168,130 @@ fn start_keeps_foreign_services_and_removes_our_leftovers() {
     let now = Instant::now();
     let mut t = FakeIpvs::new();
     let foreign = Service::new(ServiceId::tcp("198.51.100.1".parse().unwrap(), 22)).scheduler("rr");
-    let stale_ours = Service::new(ServiceId::tcp("192.0.2.10".parse().unwrap(), 80)).scheduler("lc");
+    let stale_ours =
+        Service::new(ServiceId::tcp("192.0.2.10".parse().unwrap(), 80)).scheduler("lc");
     let recorded = Service::new(ServiceId::udp("192.0.2.99".parse().unwrap(), 53)).scheduler("rr");
     for s in [&foreign, &stale_ours, &recorded] {
         t.add_service(s).unwrap();
     }
     let mut e = Engine::new(desired(&web("", &server("a", "10.0.1.1", 1))), true);
     e.start(&mut t, &[recorded.id], false, now);
-    let ids: Vec<String> = t.services().unwrap().iter().map(|s| format!("{} {}", s.id, s.scheduler)).collect();
+    let ids: Vec<String> = t
+        .services()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s.id, s.scheduler))
+        .collect();
     assert_eq!(ids, ["TCP 198.51.100.1:22 rr", "TCP 192.0.2.10:80 wlc"]);
     // stop removes ours only.
     e.stop(&mut t);
-    let ids: Vec<String> = t.services().unwrap().iter().map(|s| s.id.to_string()).collect();
+    let ids: Vec<String> = t
+        .services()
+        .unwrap()
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
     assert_eq!(ids, ["TCP 198.51.100.1:22"]);
     // --flush empties everything first, as piranha's ipvsadm -C.
     let mut e = Engine::new(desired(&web("", "")), true);
     e.start(&mut t, &[], true, now);
-    let ids: Vec<String> = t.services().unwrap().iter().map(|s| s.id.to_string()).collect();
+    let ids: Vec<String> = t
+        .services()
+        .unwrap()
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
     assert_eq!(ids, ["TCP 192.0.2.10:80"]);
 }
 
 #[test]
 fn sorry_server_waits_for_verdicts_then_follows_them() {
     let now = Instant::now();
-    let d = desired(&web(" sorry_server = 10.0.9.9\n timeout = 5\n", &(server("a", "10.0.1.1", 1) + &server("b", "10.0.1.2", 1))));
+    let d = desired(&web(
+        " sorry_server = 10.0.9.9\n timeout = 5\n",
+        &(server("a", "10.0.1.1", 1) + &server("b", "10.0.1.2", 1)),
+    ));
     let mut t = FakeIpvs::new();
     let mut e = Engine::new(d, true);
     let sp = spawns(&e.start(&mut t, &[], false, now));
     // No blip: nothing before the nannies have spoken.
-    assert!(t.dests(ServiceId::tcp("192.0.2.10".parse().unwrap(), 80)).unwrap().is_empty());
-    let none = |up| Report { op: None, up, reason: Reason::Check };
+    assert!(
+        t.dests(ServiceId::tcp("192.0.2.10".parse().unwrap(), 80))
+            .unwrap()
+            .is_empty()
+    );
+    let none = |up| Report {
+        op: None,
+        up,
+        reason: Reason::Check,
+    };
     assert!(logs(&e.on_report(&mut t, sp[0].0, none(false), now)).is_empty());
     let fx = e.on_report(&mut t, sp[1].0, none(false), now);
-    assert_eq!(logs(&fx), ["Virtual Server web: No real servers; activate sorry_server 10.0.9.9"]);
-    assert_eq!(table(&mut t)[0].lines().nth(1), Some("  10.0.9.9:80 Masq w1"));
+    assert_eq!(
+        logs(&fx),
+        ["Virtual Server web: No real servers; activate sorry_server 10.0.9.9"]
+    );
+    assert_eq!(
+        table(&mut t)[0].lines().nth(1),
+        Some("  10.0.9.9:80 Masq w1")
+    );
     let fx = e.on_report(&mut t, sp[1].0, up(1), now);
-    assert_eq!(logs(&fx), ["Virtual Server web: 1 real servers; deactivate sorry_server 10.0.9.9"]);
-    assert_eq!(table(&mut t)[0].lines().nth(1), Some("  10.0.1.2:80 Masq w1"));
+    assert_eq!(
+        logs(&fx),
+        ["Virtual Server web: 1 real servers; deactivate sorry_server 10.0.9.9"]
+    );
+    assert_eq!(
+        table(&mut t)[0].lines().nth(1),
+        Some("  10.0.1.2:80 Masq w1")
+    );
     // A nanny that never reports: decided at the deadline (2 × timeout + 1 s).
     let mut t = FakeIpvs::new();
-    let d = desired(&web(" sorry_server = 10.0.9.9\n timeout = 5\n", &server("a", "10.0.1.1", 1)));
+    let d = desired(&web(
+        " sorry_server = 10.0.9.9\n timeout = 5\n",
+        &server("a", "10.0.1.1", 1),
+    ));
     let mut e = Engine::new(d, true);
     e.start(&mut t, &[], false, now);
     assert!(logs(&e.on_tick(&mut t, now + Duration::from_secs(10))).is_empty());
     let fx = e.on_tick(&mut t, now + Duration::from_secs(11));
-    assert_eq!(logs(&fx), ["Virtual Server web: No real servers; activate sorry_server 10.0.9.9"]);
+    assert_eq!(
+        logs(&fx),
+        ["Virtual Server web: No real servers; activate sorry_server 10.0.9.9"]
+    );
 }
 
 #[test]
 fn dead_nanny_with_and_without_hard_shutdown() {
     let now = Instant::now();
     let mut t = FakeIpvs::new();
-    let mut e = Engine::new(desired(&web(" hard_shutdown = 1\n", &server("a", "10.0.1.1", 4)).replace(" hard_shutdown = 1\n", "").replacen("network = nat\n", "network = nat\nhard_shutdown = 1\n", 1)), true);
+    let mut e = Engine::new(
+        desired(
+            &web(" hard_shutdown = 1\n", &server("a", "10.0.1.1", 4))
+                .replace(" hard_shutdown = 1\n", "")
+                .replacen("network = nat\n", "network = nat\nhard_shutdown = 1\n", 1),
+        ),
+        true,
+    );
     let sp = spawns(&e.start(&mut t, &[], false, now));
     let fx = e.on_exit(&mut t, sp[0].0, "signal: 9 (SIGKILL)", now);
     assert!(logs(&fx)[0].starts_with("nanny for child web/a died! shutting down lvs"));
     assert_eq!(fx.last(), Some(&Effect::Exit(1)));
     assert!(t.services().unwrap().is_empty());
 
-    let text = web("", &server("a", "10.0.1.1", 4)).replacen("network = nat\n", "network = nat\nhard_shutdown = 0\n", 1);
+    let text = web("", &server("a", "10.0.1.1", 4)).replacen(
+        "network = nat\n",
+        "network = nat\nhard_shutdown = 0\n",
+        1,
+    );
     let mut t = FakeIpvs::new();
     let mut e = Engine::new(desired(&text), true);
     let sp = spawns(&e.start(&mut t, &[], false, now));
     e.on_report(&mut t, sp[0].0, up(4), now);
     let fx = e.on_exit(&mut t, sp[0].0, "signal: 9 (SIGKILL)", now);
-    assert_eq!(logs(&fx), ["nanny for child web/a died! restarting it in 1 s (signal: 9 (SIGKILL))"]);
+    assert_eq!(
+        logs(&fx),
+        ["nanny for child web/a died! restarting it in 1 s (signal: 9 (SIGKILL))"]
+    );
     assert!(spawns(&e.on_tick(&mut t, now + Duration::from_millis(500))).is_empty());
     let sp2 = spawns(&e.on_tick(&mut t, now + Duration::from_secs(1)));
     assert_eq!(sp2.len(), 1);
@@ -203,7 +300,12 @@ fn dead_nanny_with_and_without_hard_shutdown() {
     // Reports of the dead instance are ignored; the new one's count.
     assert!(e.on_report(&mut t, sp[0].0, down(), now).is_empty());
     // Dying again doubles the wait.
-    let fx = e.on_exit(&mut t, sp2[0].0, "exit status: 255", now + Duration::from_secs(2));
+    let fx = e.on_exit(
+        &mut t,
+        sp2[0].0,
+        "exit status: 255",
+        now + Duration::from_secs(2),
+    );
     assert!(logs(&fx)[0].contains("restarting it in 2 s"));
 }
 
@@ -228,7 +330,9 @@ fn reload_case(old: &str, new: &str) -> (Vec<String>, lvsd::diff::Plan, Vec<Effe
 }
 
 fn kills(fx: &[Effect]) -> usize {
-    fx.iter().filter(|e| matches!(e, Effect::Kill { .. })).count()
+    fx.iter()
+        .filter(|e| matches!(e, Effect::Kill { .. }))
+        .count()
 }
 
 #[test]
@@ -238,12 +342,26 @@ fn reload_changes_only_what_changed() {
     let (ops, plan, fx) = reload_case(&web("", &two), &web("", &two));
     assert!(ops.is_empty() && plan.is_empty() && fx.is_empty());
     // Weight: one edit in place, that nanny restarted with --assume-up.
-    let (ops, _, fx) = reload_case(&web("", &two), &web("", &(server("a", "10.0.1.1", 1) + &server("b", "10.0.1.2", 7))));
-    assert_eq!(ops, ["edit dest TCP 192.0.2.10:80 -> 10.0.1.2:80"].map(String::from).to_vec());
+    let (ops, _, fx) = reload_case(
+        &web("", &two),
+        &web(
+            "",
+            &(server("a", "10.0.1.1", 1) + &server("b", "10.0.1.2", 7)),
+        ),
+    );
+    assert_eq!(
+        ops,
+        ["edit dest TCP 192.0.2.10:80 -> 10.0.1.2:80"]
+            .map(String::from)
+            .to_vec()
+    );
     assert_eq!((kills(&fx), spawns(&fx).len()), (1, 1));
     assert!(spawns(&fx)[0].1.iter().any(|a| a == "--assume-up"));
     // Scheduler and persistence: one service edit, no nanny touched.
-    let (ops, _, fx) = reload_case(&web("", &two), &web(" scheduler = rr\n persistent = 60\n", &two));
+    let (ops, _, fx) = reload_case(
+        &web("", &two),
+        &web(" scheduler = rr\n persistent = 60\n", &two),
+    );
     assert_eq!(ops.len(), 1, "{ops:?}");
     assert!(ops[0].starts_with("edit service"), "{ops:?}");
     assert!(fx.is_empty(), "{fx:?}");
@@ -257,31 +375,53 @@ fn reload_changes_only_what_changed() {
     assert_eq!(plan.change[0].add_reals.len(), 1);
     assert_eq!((kills(&fx), spawns(&fx).len()), (0, 1));
     // Check parameters: that nanny restarted, the table untouched.
-    let (ops, _, fx) = reload_case(&web("", &two), &web("", &two).replace("expect = \"HTTP\"", "expect = \"HTTP/1.1\""));
+    let (ops, _, fx) = reload_case(
+        &web("", &two),
+        &web("", &two).replace("expect = \"HTTP\"", "expect = \"HTTP/1.1\""),
+    );
     assert!(ops.is_empty(), "{ops:?}");
     assert_eq!((kills(&fx), spawns(&fx).len()), (2, 2));
     // A virtual server deactivated, then another added.
     let other = "virtual mail {\n active = 1\n address = 192.0.2.25 eth0:2\n port = 25\n server m {\n  address = 10.0.2.1\n  active = 1\n }\n}\n";
     let (ops, _, _) = reload_case(&web("", &two), &(web("", &two) + other));
     assert_eq!(ops.len(), 2, "service + its server: {ops:?}");
-    let (ops, _, fx) = reload_case(&(web("", &two) + other), &(web("", &two) + &other.replace(" active = 1\n address = 192.0.2.25", " active = 0\n address = 192.0.2.25")));
+    let (ops, _, fx) = reload_case(
+        &(web("", &two) + other),
+        &(web("", &two)
+            + &other.replace(
+                " active = 1\n address = 192.0.2.25",
+                " active = 0\n address = 192.0.2.25",
+            )),
+    );
     assert_eq!(ops.len(), 1, "{ops:?}");
     assert!(ops[0].starts_with("delete service"), "{ops:?}");
     assert_eq!(kills(&fx), 1);
     // Forwarding method: the destinations are edited in place.
-    let (ops, _, _) = reload_case(&web("", &two), &web("", &two).replace("network = nat", "network = direct"));
+    let (ops, _, _) = reload_case(
+        &web("", &two),
+        &web("", &two).replace("network = nat", "network = direct"),
+    );
     assert_eq!(ops.len(), 2, "{ops:?}");
 }
 
 #[test]
 fn reload_moves_the_sorry_server() {
-    let (ops, _, _) = reload_case(&web(" sorry_server = 10.0.9.9\n", ""), &web(" sorry_server = 10.0.9.8\n", ""));
+    let (ops, _, _) = reload_case(
+        &web(" sorry_server = 10.0.9.9\n", ""),
+        &web(" sorry_server = 10.0.9.8\n", ""),
+    );
     assert_eq!(ops.len(), 2, "{ops:?}");
 }
 
 // Random configurations over a small pool, so that pairs share services and servers.
 fn arb_config() -> impl Strategy<Value = String> {
-    let real = (0u8..4, prop::sample::select(vec![80u16, 8080]), prop::sample::select(vec![1u32, 3]), any::<bool>(), prop::sample::select(vec!["HTTP", "OK"]));
+    let real = (
+        0u8..4,
+        prop::sample::select(vec![80u16, 8080]),
+        prop::sample::select(vec![1u32, 3]),
+        any::<bool>(),
+        prop::sample::select(vec!["HTTP", "OK"]),
+    );
     let vs = (
         0u8..3,
         prop::sample::select(vec![80u16, 443]),

@@ -16,7 +16,11 @@ const NAME: &str = "lvsd_on_the_kernel_table";
 fn must(cmd: &str) -> String {
     let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{cmd}: {text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     text
 }
 
@@ -42,14 +46,28 @@ fn wait_dests(what: &str, want: &[&str], within: Duration) {
         if d == want {
             return;
         }
-        assert!(Instant::now() < deadline, "{what}: table {d:?}, wanted {want:?}\n{}", must("ipvsadm -Ln"));
+        assert!(
+            Instant::now() < deadline,
+            "{what}: table {d:?}, wanted {want:?}\n{}",
+            must("ipvsadm -Ln")
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
 fn httpd(ns: &str) -> Child {
     Command::new("/sbin/ip")
-        .args(["netns", "exec", ns, "httpd", "-f", "-p", "80", "-h", &format!("/tmp/www-{ns}")])
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            &format!("/tmp/www-{ns}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -62,7 +80,9 @@ fn stop(mut c: Child) {
 }
 
 fn fetch() -> String {
-    must("timeout 10 /sbin/ip netns exec client wget -q -O - http://10.0.1.100/").trim().to_owned()
+    must("timeout 10 /sbin/ip netns exec client wget -q -O - http://10.0.1.100/")
+        .trim()
+        .to_owned()
 }
 
 fn status() -> Status {
@@ -93,7 +113,10 @@ fn config(extra: &str, rs2_weight: u32, servers: &[&str]) -> String {
     for (i, name) in ["rs1", "rs2", "rs3"].iter().enumerate() {
         if servers.contains(name) {
             let w = if *name == "rs2" { rs2_weight } else { 1 };
-            s += &format!(" server {name} {{\n  address = 192.168.2{}.2\n  active = 1\n  weight = {w}\n }}\n", i + 2);
+            s += &format!(
+                " server {name} {{\n  address = 192.168.2{}.2\n  active = 1\n  weight = {w}\n }}\n",
+                i + 2
+            );
         }
     }
     s + "}\n"
@@ -108,7 +131,17 @@ impl Lvsd {
         let n = UnixDatagram::bind("/tmp/notify").unwrap();
         n.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let child = Command::new("/bin/lvsd")
-            .args(["-n", "--nanny", "/bin/nanny", "-c", "/tmp/lvs.cf", "--socket", "/tmp/lvsd.sock", "--state-file", "/tmp/lvsd.state"])
+            .args([
+                "-n",
+                "--nanny",
+                "/bin/nanny",
+                "-c",
+                "/tmp/lvs.cf",
+                "--socket",
+                "/tmp/lvsd.sock",
+                "--state-file",
+                "/tmp/lvsd.state",
+            ])
             .env("NOTIFY_SOCKET", "/tmp/notify")
             .stdout(Stdio::null())
             .spawn()
@@ -164,9 +197,17 @@ fn lvsd_on_the_kernel_table() {
         if vmtest::require() {
             let out = vmtest::Guest::self_test(NAME)
                 .bin(env!("CARGO_BIN_EXE_lvsd"), "lvsd")
-                .bin(std::path::Path::new(env!("CARGO_BIN_EXE_lvsd")).with_file_name("nanny"), "nanny")
+                .bin(
+                    std::path::Path::new(env!("CARGO_BIN_EXE_lvsd")).with_file_name("nanny"),
+                    "nanny",
+                )
                 .run_ok();
-            assert!(out.script.contains("test result: ok. 1 passed"), "{}\n{}", out.script, out.console);
+            assert!(
+                out.script.contains("test result: ok. 1 passed"),
+                "{}\n{}",
+                out.script,
+                out.console
+            );
         }
         return;
     }
@@ -196,7 +237,15 @@ fn lvsd_on_the_kernel_table() {
 
     // Start: the table matches the file once the nannies have checked.
     let mut d = Lvsd::start(&config("hard_shutdown = 0\n", 1, &all));
-    wait_dests("start", &["192.168.22.2:80 Masq 1", "192.168.23.2:80 Masq 1", "192.168.24.2:80 Masq 1"], Duration::from_secs(20));
+    wait_dests(
+        "start",
+        &[
+            "192.168.22.2:80 Masq 1",
+            "192.168.23.2:80 Masq 1",
+            "192.168.24.2:80 Masq 1",
+        ],
+        Duration::from_secs(20),
+    );
     assert!(must("ipvsadm -Ln").contains("TCP  10.0.1.100:80 rr"));
     assert!(foreign(), "the foreign service survived start-up");
     // Round robin over the three.
@@ -206,24 +255,47 @@ fn lvsd_on_the_kernel_table() {
 
     // rs1's web server stops: out within about one interval; traffic goes on.
     stop(web[0].take().unwrap());
-    wait_dests("rs1 down", &["192.168.23.2:80 Masq 1", "192.168.24.2:80 Masq 1"], Duration::from_secs(6));
+    wait_dests(
+        "rs1 down",
+        &["192.168.23.2:80 Masq 1", "192.168.24.2:80 Masq 1"],
+        Duration::from_secs(6),
+    );
     for _ in 0..4 {
         assert_ne!(fetch(), "rs1");
     }
     // Back after reentry (2 s = 2 checks).
     web[0] = Some(httpd("rs1"));
-    wait_dests("rs1 back", &["192.168.22.2:80 Masq 1", "192.168.23.2:80 Masq 1", "192.168.24.2:80 Masq 1"], Duration::from_secs(10));
+    wait_dests(
+        "rs1 back",
+        &[
+            "192.168.22.2:80 Masq 1",
+            "192.168.23.2:80 Masq 1",
+            "192.168.24.2:80 Masq 1",
+        ],
+        Duration::from_secs(10),
+    );
 
     // Reload that changes rs2's weight: one destination edited in place; a connection opened
     // before the reload still works after it; the service was not re-created (counters kept).
     let mut conn = long_lived_connection();
     let conns = service_conns();
     d.reload(&config("hard_shutdown = 0\n", 3, &all));
-    wait_dests("weight", &["192.168.22.2:80 Masq 1", "192.168.23.2:80 Masq 3", "192.168.24.2:80 Masq 1"], Duration::from_secs(5));
+    wait_dests(
+        "weight",
+        &[
+            "192.168.22.2:80 Masq 1",
+            "192.168.23.2:80 Masq 3",
+            "192.168.24.2:80 Masq 1",
+        ],
+        Duration::from_secs(5),
+    );
     conn.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
     let mut reply = String::new();
     conn.read_to_string(&mut reply).unwrap();
-    assert!(reply.starts_with("HTTP/1.") && reply.contains("rs"), "{reply}");
+    assert!(
+        reply.starts_with("HTTP/1.") && reply.contains("rs"),
+        "{reply}"
+    );
     // A re-created service would count from 0 again.
     assert!(conns >= 10, "{conns}");
     assert!(service_conns() >= conns, "the service kept its counters");
@@ -233,24 +305,62 @@ fn lvsd_on_the_kernel_table() {
     assert!(must("ipvsadm -Ln").contains("TCP  10.0.1.100:80 wlc"));
     assert!(service_conns() >= conns);
     // A real server removed, then added back.
-    d.reload(&config("hard_shutdown = 0\n", 3, &["rs1", "rs2"]).replace("scheduler = rr", "scheduler = wlc"));
-    wait_dests("rs3 removed", &["192.168.22.2:80 Masq 1", "192.168.23.2:80 Masq 3"], Duration::from_secs(5));
+    d.reload(
+        &config("hard_shutdown = 0\n", 3, &["rs1", "rs2"])
+            .replace("scheduler = rr", "scheduler = wlc"),
+    );
+    wait_dests(
+        "rs3 removed",
+        &["192.168.22.2:80 Masq 1", "192.168.23.2:80 Masq 3"],
+        Duration::from_secs(5),
+    );
     d.reload(&config("hard_shutdown = 0\n", 3, &all).replace("scheduler = rr", "scheduler = wlc"));
-    wait_dests("rs3 added", &["192.168.22.2:80 Masq 1", "192.168.23.2:80 Masq 3", "192.168.24.2:80 Masq 1"], Duration::from_secs(8));
+    wait_dests(
+        "rs3 added",
+        &[
+            "192.168.22.2:80 Masq 1",
+            "192.168.23.2:80 Masq 3",
+            "192.168.24.2:80 Masq 1",
+        ],
+        Duration::from_secs(8),
+    );
     // A broken file: nothing changes.
     let before = must("ipvsadm -Ln");
-    std::fs::write("/tmp/lvs.cf", "primary = 10.0.1.1\nservice = lvs\nvirtual web {\n active = 7\n}\n").unwrap();
+    std::fs::write(
+        "/tmp/lvs.cf",
+        "primary = 10.0.1.1\nservice = lvs\nvirtual web {\n active = 7\n}\n",
+    )
+    .unwrap();
     d.signal(Signal::SIGHUP);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(must("ipvsadm -Ln"), before);
     assert_eq!(status().reloads, 4);
 
     // Quiesce: a failed server stays in the table at weight 0, then comes back.
-    d.reload(&config("hard_shutdown = 0\n", 3, &all).replace("reentry = 2", "reentry = 2\n quiesce_server = 1"));
+    d.reload(
+        &config("hard_shutdown = 0\n", 3, &all)
+            .replace("reentry = 2", "reentry = 2\n quiesce_server = 1"),
+    );
     stop(web[2].take().unwrap());
-    wait_dests("rs3 quiesced", &["192.168.22.2:80 Masq 1", "192.168.23.2:80 Masq 3", "192.168.24.2:80 Masq 0"], Duration::from_secs(6));
+    wait_dests(
+        "rs3 quiesced",
+        &[
+            "192.168.22.2:80 Masq 1",
+            "192.168.23.2:80 Masq 3",
+            "192.168.24.2:80 Masq 0",
+        ],
+        Duration::from_secs(6),
+    );
     web[2] = Some(httpd("rs3"));
-    wait_dests("rs3 back", &["192.168.22.2:80 Masq 1", "192.168.23.2:80 Masq 3", "192.168.24.2:80 Masq 1"], Duration::from_secs(10));
+    wait_dests(
+        "rs3 back",
+        &[
+            "192.168.22.2:80 Masq 1",
+            "192.168.23.2:80 Masq 3",
+            "192.168.24.2:80 Masq 1",
+        ],
+        Duration::from_secs(10),
+    );
     d.reload(&config("hard_shutdown = 0\n", 3, &all));
 
     // Everything down: the sorry server answers; one back: it goes.
@@ -261,13 +371,28 @@ fn lvsd_on_the_kernel_table() {
     assert_eq!(fetch(), "sorry");
     web[1] = Some(httpd("rs2"));
     // Back at weight 3 >> 5 = 1, as piranha's nanny re-adds a server (the ramp to 3 comes later).
-    wait_dests("sorry gone", &["192.168.23.2:80 Masq 1"], Duration::from_secs(10));
+    wait_dests(
+        "sorry gone",
+        &["192.168.23.2:80 Masq 1"],
+        Duration::from_secs(10),
+    );
 
     // kill -9 of a nanny with hard_shutdown = 0: restarted, the server stays.
-    let pid = status().virtual_servers[0].real_servers.iter().find(|r| r.name == "rs2").unwrap().nanny_pid.unwrap();
+    let pid = status().virtual_servers[0]
+        .real_servers
+        .iter()
+        .find(|r| r.name == "rs2")
+        .unwrap()
+        .nanny_pid
+        .unwrap();
     kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
     std::thread::sleep(Duration::from_secs(3));
-    let rs2 = status().virtual_servers[0].real_servers.iter().find(|r| r.name == "rs2").cloned().unwrap();
+    let rs2 = status().virtual_servers[0]
+        .real_servers
+        .iter()
+        .find(|r| r.name == "rs2")
+        .cloned()
+        .unwrap();
     assert_eq!(rs2.nanny_restarts, 1);
     assert!(rs2.nanny_pid.is_some_and(|p| p != pid));
     assert_eq!(dests(), ["192.168.23.2:80 Masq 1"]);
@@ -280,8 +405,14 @@ fn lvsd_on_the_kernel_table() {
 
     // hard_shutdown = 1: a nanny's death takes lvsd down, with its service only.
     let mut d = Lvsd::start(&config("hard_shutdown = 1\n", 3, &all));
-    wait_dests("restart", &["192.168.23.2:80 Masq 1"], Duration::from_secs(15));
-    let pid = status().virtual_servers[0].real_servers[0].nanny_pid.unwrap();
+    wait_dests(
+        "restart",
+        &["192.168.23.2:80 Masq 1"],
+        Duration::from_secs(15),
+    );
+    let pid = status().virtual_servers[0].real_servers[0]
+        .nanny_pid
+        .unwrap();
     kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
     assert_eq!(d.wait(), Some(1));
     assert!(!must("ipvsadm -Ln").contains("10.0.1.100"));

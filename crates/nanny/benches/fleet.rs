@@ -6,7 +6,7 @@
 //! under 5% of one core for all 1,000 together."
 //!
 //! Run with `cargo build --release -p nanny && cargo bench -p nanny --bench fleet`.
-//! Environment: `NANNIES` (1000), `SECONDS` (60), `INTERVAL` (1), `WARMUP` (5 seconds after
+//! Environment: `NANNIES` (1000), `SECONDS` (60), `INTERVAL` (1), `WARMUP` (20 seconds after
 //! the last spawn), `NANNY_BIN` (the nanny binary; by default the release binary that cargo
 //! builds next to this bench).
 //!
@@ -343,7 +343,7 @@ fn main() {
     let n: usize = env_or("NANNIES", 1000);
     let seconds: f64 = env_or("SECONDS", 60.0);
     let interval_s: String = env_or("INTERVAL", "1".to_string());
-    let warmup: f64 = env_or("WARMUP", 5.0);
+    let warmup: f64 = env_or("WARMUP", 20.0);
     let interval: f64 = interval_s.parse().unwrap_or_else(|_| {
         eprintln!("fleet: bad INTERVAL={interval_s}");
         std::process::exit(2);

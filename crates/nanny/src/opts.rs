@@ -568,9 +568,15 @@ mod tests {
 
     #[test]
     fn assume_up_takes_the_current_weight() {
-        assert_eq!(cfg(&["-h", "10.0.0.2", "--lvs", "--assume-up", "3"]).assume_up, Some(3));
+        assert_eq!(
+            cfg(&["-h", "10.0.0.2", "--lvs", "--assume-up", "3"]).assume_up,
+            Some(3)
+        );
         assert_eq!(cfg(&["-h", "10.0.0.2", "--lvs"]).assume_up, None);
-        assert_eq!(err(&["-h", "10.0.0.2", "--lvs", "--assume-up", "x"]), "bad weight -- x");
+        assert_eq!(
+            err(&["-h", "10.0.0.2", "--lvs", "--assume-up", "x"]),
+            "bad weight -- x"
+        );
     }
 
     #[test]
