@@ -51,3 +51,49 @@ fn every_lvscf_option_is_in_lvscf_8() {
         assert!(man.contains(&roff), "lvscf(8) does not document {opt}");
     }
 }
+
+/// Every `--long` and `-x` option named in a `--help` text.
+fn options(help: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in help
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+    {
+        for word in line.split([' ', ',', '=', '<', '[']) {
+            let name = word.trim_start_matches('-');
+            let is_option = word.starts_with('-')
+                && !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '?');
+            // A wrapped description can start with a word such as "--fos)": not an option.
+            if is_option && !out.contains(&word.to_string()) {
+                out.push(word.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_nanny_option_is_in_nanny_8() {
+    let man = page("nanny.8");
+    let opts = options(&nanny::opts::help());
+    assert!(opts.len() > 30, "{opts:?}");
+    for opt in opts {
+        let roff = opt.replace('-', "\\-");
+        assert!(man.contains(&roff), "nanny(8) does not document {opt}");
+    }
+}
+
+#[test]
+fn every_lvsd_option_is_in_lvsd_8() {
+    let man = page("lvsd.8");
+    let opts = options(&lvsd::opts::help());
+    assert!(opts.len() > 15, "{opts:?}");
+    for opt in opts {
+        let roff = opt.replace('-', "\\-");
+        assert!(man.contains(&roff), "lvsd(8) does not document {opt}");
+    }
+}

@@ -126,6 +126,11 @@ fn command() -> Command {
         .arg(flag("json", "json", "with --status: print the JSON report"))
 }
 
+/// Usage text for `--help`.
+pub fn help() -> String {
+    command().render_help().to_string()
+}
+
 /// Parse the argument vector (program name first).
 pub fn parse<I, T>(args: I) -> Result<Mode, UsageError>
 where

@@ -392,6 +392,15 @@ fn clap_message(e: &clap::Error) -> String {
     first.strip_prefix("error: ").unwrap_or(first).to_owned()
 }
 
+/// The configuration of a run from nanny's arguments, without the program name (for programs
+/// that build nanny command lines); `--help` and `--version` are errors here.
+pub fn config(args: &[&str]) -> Result<Config, UsageError> {
+    match parse(std::iter::once("nanny").chain(args.iter().copied()))? {
+        Parsed::Run(c) => Ok(*c),
+        Parsed::Print(_) => Err(UsageError("not a run: --help or --version".into())),
+    }
+}
+
 /// `ADDR:PORT` for log lines; IPv6 in brackets.
 pub fn host_port(addr: &str, port: u16) -> String {
     if addr.contains(':') {
@@ -406,12 +415,7 @@ mod tests {
     use super::*;
 
     fn cfg(args: &[&str]) -> Config {
-        let mut v = vec!["nanny"];
-        v.extend_from_slice(args);
-        match parse(v).unwrap() {
-            Parsed::Run(c) => *c,
-            Parsed::Print(p) => panic!("printed {p}"),
-        }
+        config(args).unwrap()
     }
 
     fn err(args: &[&str]) -> String {

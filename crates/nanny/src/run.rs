@@ -311,15 +311,9 @@ impl<'a, A: Apply> Runner<'a, A> {
 mod tests {
     use super::*;
     use crate::apply::DryRun;
-    use crate::opts::{Parsed, parse};
 
     fn cfg(args: &[&str]) -> Config {
-        let mut v = vec!["nanny"];
-        v.extend_from_slice(args);
-        match parse(v).unwrap() {
-            Parsed::Run(c) => *c,
-            Parsed::Print(_) => unreachable!(),
-        }
+        crate::opts::config(args).unwrap()
     }
 
     #[tokio::test]

@@ -5,16 +5,10 @@ use std::time::Duration;
 
 use ipvs::{FakeIpvs, Forward, IpvsTable, Service};
 use nanny::apply::Direct;
-use nanny::opts::{Parsed, parse};
 use nanny::run::Runner;
 
 fn config(args: &[&str]) -> nanny::opts::Config {
-    let mut v = vec!["nanny"];
-    v.extend_from_slice(args);
-    match parse(v).unwrap() {
-        Parsed::Run(c) => *c,
-        Parsed::Print(_) => unreachable!(),
-    }
+    nanny::opts::config(args).unwrap()
 }
 
 async fn listener() -> (tokio::task::JoinHandle<()>, u16) {
