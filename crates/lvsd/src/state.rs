@@ -12,7 +12,7 @@ pub fn format(ids: &[ServiceId]) -> String {
     ids.iter().map(|id| format!("{id}\n")).collect()
 }
 
-/// Read the lines written by [`format`]; unreadable lines are skipped.
+/// Read the lines written by [`format()`]; unreadable lines are skipped.
 pub fn parse(text: &str) -> Vec<ServiceId> {
     text.lines().filter_map(parse_line).collect()
 }
