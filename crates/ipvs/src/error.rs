@@ -54,6 +54,13 @@ pub enum IpvsError {
     Io(#[from] std::io::Error),
     #[error("malformed reply from the kernel: {0}")]
     Decode(String),
+    /// A table other than the kernel's cannot do this (the userspace data plane and
+    /// firewall marks, for example); the text says what and why.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A table other than the kernel's failed with a system error (binding a VIP).
+    #[error("{0}")]
+    System(std::io::Error),
 }
 
 impl IpvsError {
@@ -64,6 +71,8 @@ impl IpvsError {
             IpvsError::NoFamily => Some(errno::ENOPROTOOPT),
             IpvsError::Io(e) => e.raw_os_error(),
             IpvsError::Decode(_) => None,
+            IpvsError::Unsupported(_) => Some(errno::EOPNOTSUPP),
+            IpvsError::System(e) => e.raw_os_error(),
         }
     }
 }

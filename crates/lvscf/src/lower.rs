@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use crate::diag::{Category, Diagnostic};
 use crate::model::{
-    ConflictAction, Interface, LoadMonitor, LvsConfig, Network, Protocol, RealServer, Scheduler,
-    Service, VirtualServer,
+    ConflictAction, Dataplane, Interface, LoadMonitor, LvsConfig, Network, Protocol, RealServer,
+    Scheduler, Service, VirtualServer,
 };
 use crate::services::Services;
 use crate::span::Span;
@@ -44,6 +44,7 @@ pub const GLOBAL_KEYWORDS: &[&str] = &[
     "tcpfin_timeout",
     "udp_timeout",
     "hard_shutdown",
+    "dataplane",
     "active_cmd",
     "inactive_cmd",
     "ipvsadm",
@@ -952,6 +953,7 @@ impl<'a> Lowerer<'a> {
             "tcpfin_timeout" => set!(cfg.tcpfin_timeout, self.u32(t, key)),
             "udp_timeout" => set!(cfg.udp_timeout, self.u32(t, key)),
             "hard_shutdown" => set!(cfg.hard_shutdown, self.boolean(t, key)),
+            "dataplane" => set!(cfg.dataplane, self.choice(t, key, Dataplane::ALL)),
             "active_cmd" => set!(cfg.active_cmd, Some(Some(self.string(t)))),
             "inactive_cmd" => set!(cfg.inactive_cmd, Some(Some(self.string(t)))),
             "ipvsadm" => set!(cfg.ipvsadm, Some(self.string(t))),

@@ -226,6 +226,10 @@ keyword_enum!(
     }
 );
 keyword_enum!(
+    /// `dataplane` (extension): what carries the traffic of the virtual servers.
+    Dataplane { Auto = "auto", Ipvs = "ipvs", Userspace = "userspace" }
+);
+keyword_enum!(
     /// `reservation_conflict_action` for shared SCSI in FOS mode.
     ConflictAction { Nothing = "nothing", Preempt = "preempt" }
 );
@@ -313,6 +317,10 @@ pub struct LvsConfig {
     pub tcpfin_timeout: u32,
     pub udp_timeout: u32,
     pub hard_shutdown: bool,
+    /// Extension: the kernel's IPVS, the userspace data plane, or `auto` (IPVS when the
+    /// kernel has it).
+    #[serde(default = "default_dataplane")]
+    pub dataplane: Dataplane,
     pub active_cmd: Option<String>,
     pub inactive_cmd: Option<String>,
     pub ipvsadm: String,
@@ -351,6 +359,7 @@ impl Default for LvsConfig {
             tcpfin_timeout: 0,
             udp_timeout: 0,
             hard_shutdown: true,
+            dataplane: Dataplane::Auto,
             active_cmd: None,
             inactive_cmd: None,
             ipvsadm: "/sbin/ipvsadm".into(),
@@ -360,6 +369,10 @@ impl Default for LvsConfig {
             failover_services: Vec::new(),
         }
     }
+}
+
+fn default_dataplane() -> Dataplane {
+    Dataplane::Auto
 }
 
 impl LvsConfig {

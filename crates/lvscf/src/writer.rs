@@ -495,6 +495,13 @@ impl Writer<'_> {
         self.kv(
             g,
             "",
+            "dataplane",
+            Some(c.dataplane.to_string()),
+            c.dataplane != d.dataplane,
+        );
+        self.kv(
+            g,
+            "",
             "ipvsadm",
             Some(s(&c.ipvsadm, "ipvsadm")?),
             c.ipvsadm != d.ipvsadm,

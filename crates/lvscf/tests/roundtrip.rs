@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lvscf::{
-    ConflictAction, Host, Interface, LoadMonitor, LvsConfig, Netmask, Network, Protocol,
+    ConflictAction, Dataplane, Host, Interface, LoadMonitor, LvsConfig, Netmask, Network, Protocol,
     RealServer, Scheduler, Seconds, Service, Services, VirtualServer,
 };
 use proptest::prelude::*;
@@ -236,6 +236,7 @@ prop_compose! {
             any::<bool>(),
             proptest::collection::vec(virtual_server(), 0..3),
             proptest::collection::vec(virtual_server(), 0..2),
+            select(Dataplane::ALL.iter().map(|p| p.0).collect::<Vec<_>>()),
         ),
     ) -> LvsConfig {
         let (serial_no, service, primary, mut primary_private, primary_shared, backup, mut backup_private,
@@ -243,7 +244,7 @@ prop_compose! {
         let (rsh_command, network, nat_router, nat_nmask, debug_level, monitor_links, syncdaemon,
              syncd_iface, syncd_id, (tcp_timeout, tcpfin_timeout, udp_timeout), hard_shutdown,
              (active_cmd, inactive_cmd)) = b;
-        let (ipvsadm, reservation_conflict_action, sync, virtual_servers, failover_services) = c;
+        let (ipvsadm, reservation_conflict_action, sync, virtual_servers, failover_services, dataplane) = c;
         // Half the models follow the parser's copy rule (without primary_private, both
         // privates copy the publics); the others leave it to normalize().
         if copy && primary.is_some() && primary_private.is_none() {
@@ -255,7 +256,7 @@ prop_compose! {
             backup_shared, backup_active, heartbeat, heartbeat_port, keepalive, deadtime,
             rsh_command, network, nat_router, nat_nmask, debug_level, monitor_links, syncdaemon,
             syncd_iface, syncd_id, tcp_timeout, tcpfin_timeout, udp_timeout, hard_shutdown,
-            active_cmd, inactive_cmd, ipvsadm, reservation_conflict_action, sync,
+            dataplane, active_cmd, inactive_cmd, ipvsadm, reservation_conflict_action, sync,
             virtual_servers, failover_services,
         }
     }

@@ -53,9 +53,11 @@ impl Virtual {
 }
 
 /// The whole desired state.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
     pub timeouts: Timeouts,
+    /// Read at start-up only.
+    pub dataplane: lvscf::Dataplane,
     pub hard_shutdown: bool,
     pub virtuals: Vec<Virtual>,
     /// Position of each service in `virtuals` (a reload looks every service up twice).
@@ -279,6 +281,7 @@ impl Desired {
             });
         }
         Ok(Desired {
+            dataplane: cfg.dataplane,
             timeouts: Timeouts {
                 tcp: cfg.tcp_timeout,
                 tcp_fin: cfg.tcpfin_timeout,

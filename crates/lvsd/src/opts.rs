@@ -33,6 +33,8 @@ pub struct Opts {
     pub flush: bool,
     /// Keep the IPVS table in memory (no kernel) but run nannies as usual.
     pub memory_table: bool,
+    /// `--dataplane`: overrides the file's `dataplane`.
+    pub dataplane: Option<lvscf::Dataplane>,
     pub nanny: Option<String>,
     pub socket: PathBuf,
     pub state_file: PathBuf,
@@ -101,6 +103,11 @@ fn command() -> Command {
             "memory_table",
             "memory-table",
             "keep the IPVS table in memory, not in the kernel; nannies run as usual",
+        ))
+        .arg(value(
+            "dataplane",
+            "dataplane",
+            "auto, ipvs or userspace (overrides the file's dataplane)",
         ))
         .arg(value(
             "nanny",
@@ -181,6 +188,12 @@ where
         verbose: m.get_flag("verbose"),
         flush: m.get_flag("flush"),
         memory_table: m.get_flag("memory_table"),
+        dataplane: match m.get_one::<String>("dataplane") {
+            None => None,
+            Some(s) => Some(lvscf::Dataplane::from_keyword(s).ok_or_else(|| {
+                UsageError(format!("--dataplane is auto, ipvs or userspace, not {s}"))
+            })?),
+        },
         nanny: m.get_one::<String>("nanny").cloned(),
         socket,
         state_file: path("state_file", DEFAULT_STATE),
@@ -211,6 +224,22 @@ mod tests {
             panic!()
         };
         assert_eq!(o.config, PathBuf::from("/etc/lvs.cf"));
+    }
+
+    #[test]
+    fn dataplane_option() {
+        let Mode::Run(o) = parse(["lvsd", "--dataplane", "userspace"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.dataplane, Some(lvscf::Dataplane::Userspace));
+        let Mode::Run(o) = parse(["lvsd"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.dataplane, None);
+        assert_eq!(
+            parse(["lvsd", "--dataplane", "dpdk"]).unwrap_err().0,
+            "--dataplane is auto, ipvs or userspace, not dpdk"
+        );
     }
 
     #[test]

@@ -175,6 +175,9 @@ impl Shell {
                 return;
             }
         };
+        if new.dataplane != self.engine.desired.dataplane {
+            info!("dataplane changes take effect when lvsd starts again");
+        }
         let (plan, fx) = self.engine.reload(self.table.as_mut(), new, Instant::now());
         self.reloads += 1;
         debug!("reload plan: {plan:?}");

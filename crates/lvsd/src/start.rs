@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 
 use ipvs::{FakeIpvs, IpvsTable, NetlinkIpvs};
+use lvscf::Dataplane;
 use tracing::info;
 
 use crate::opts::{self, Mode, Opts};
@@ -63,17 +64,39 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    let table: Box<dyn IpvsTable> = if o.test_start || o.memory_table {
-        Box::new(FakeIpvs::new())
+    // Which table: in memory, the kernel's IPVS, or the userspace data plane (built once the
+    // runtime exists, after detaching).
+    let plane = o.dataplane.unwrap_or(desired.dataplane);
+    let mut notes = Vec::new();
+    let kernel: Option<Box<dyn IpvsTable>> = if o.test_start || o.memory_table {
+        Some(Box::new(FakeIpvs::new()))
     } else {
-        match NetlinkIpvs::new() {
-            Ok(t) => Box::new(t),
-            Err(e) => {
+        match (plane, NetlinkIpvs::new()) {
+            (Dataplane::Userspace, _) => None,
+            (_, Ok(t)) => Some(Box::new(t)),
+            (Dataplane::Auto, Err(e)) => {
+                notes.push(format!(
+                    "no IPVS in this kernel ({e}): using the userspace data plane"
+                ));
+                None
+            }
+            (_, Err(e)) => {
                 eprintln!("lvsd: Can't initialize ipvs: {e}");
                 return 1;
             }
         }
     };
+    if kernel.is_none()
+        && desired
+            .virtuals
+            .iter()
+            .any(|v| v.forward != ipvs::Forward::Masq)
+    {
+        notes.push(
+            "the userspace data plane proxies connections: direct routing and tunnelling act as NAT here"
+                .into(),
+        );
+    }
     detach(&o);
     let sinks: &[plog::Sink] = if o.nodaemon {
         &[plog::Sink::Stdout]
@@ -90,6 +113,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
             info!("cannot start the runtime: {e}");
             return 1;
         }
+    };
+    for n in &notes {
+        info!("{n}");
+    }
+    let table: Box<dyn IpvsTable> = match kernel {
+        Some(t) => t,
+        None => Box::new(uplane::Userspace::new(rt.handle().clone())),
     };
     let pidfile = (!o.nodaemon).then(|| o.pidfile.clone());
     let code = rt.block_on(async { Shell::new(o, desired, table).run().await });

@@ -49,6 +49,11 @@ struct Server {
 
 impl Server {
     fn start(port: u16) -> Server {
+        Server::named(port, "")
+    }
+
+    /// Answers `OK <name>`.
+    fn named(port: u16, name: &'static str) -> Server {
         let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
         l.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -57,7 +62,7 @@ impl Server {
             while !s.load(Ordering::SeqCst) {
                 match l.accept() {
                     Ok((mut c, _)) => {
-                        let _ = c.write_all(b"OK\n");
+                        let _ = c.write_all(format!("OK {name}\n").as_bytes());
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
@@ -158,6 +163,10 @@ fn config(hard_shutdown: u8, weight_b: u32) -> String {
 
 /// Start lvsd on `cfg` and wait for READY=1 on its notify socket.
 fn start(name: &str, cfg: &str) -> Lvsd {
+    start_with(name, cfg, &["--memory-table"])
+}
+
+fn start_with(name: &str, cfg: &str, extra: &[&str]) -> Lvsd {
     let dir = std::env::temp_dir().join(format!("lvsd-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -167,7 +176,9 @@ fn start(name: &str, cfg: &str) -> Lvsd {
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_lvsd"))
-        .args(["-n", "--memory-table", "--nanny", &nanny_bin(), "-c"])
+        .arg("-n")
+        .args(extra)
+        .args(["--nanny", &nanny_bin(), "-c"])
         .arg(dir.join("lvs.cf"))
         .arg("--socket")
         .arg(dir.join("lvsd.sock"))
@@ -436,4 +447,49 @@ fn errors_before_start() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Read one line from the VIP.
+fn through(vip: &str) -> String {
+    let mut s = std::net::TcpStream::connect(vip).unwrap();
+    s.set_read_timeout(Some(S(5))).unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    line.trim().to_owned()
+}
+
+#[test]
+fn userspace_dataplane_balances_and_drops_a_dead_server() {
+    if !root_or_skip() {
+        return;
+    }
+    in_netns(|| {
+        let a = Server::named(7201, "a");
+        let _b = Server::named(7202, "b");
+        let cfg = config(0, 1)
+            .replace(
+                "address = 192.0.2.10 eth0:1\n port = 80",
+                "address = 127.0.0.100 lo:1\n port = 8080\n scheduler = rr",
+            )
+            .replace(" sorry_server = 127.0.0.9\n", "");
+        let mut d = start_with("uplane", &cfg, &["--dataplane", "userspace"]);
+        d.until("both up", S(10), |s| {
+            s.virtual_servers[0].real_servers.iter().all(|r| r.in_table)
+        });
+        let mut got: Vec<String> = (0..4).map(|_| through("127.0.0.100:8080")).collect();
+        got.sort();
+        assert_eq!(got, ["OK a", "OK a", "OK b", "OK b"], "{}", d.output());
+        // A dead backend leaves rotation within about one interval (timeout = 1).
+        a.stop();
+        let t = Instant::now();
+        d.until("a out", S(5), |s| !real(s, "a").in_table);
+        assert!(t.elapsed() < S(3), "{:?}", t.elapsed());
+        for _ in 0..4 {
+            assert_eq!(through("127.0.0.100:8080"), "OK b");
+        }
+        d.signal(Signal::SIGTERM);
+        assert_eq!(d.wait(S(15)), Some(0), "{}", d.output());
+        // The VIP's port is free again: the listener went with the service.
+        assert!(std::net::TcpListener::bind("127.0.0.100:8080").is_ok());
+    });
 }

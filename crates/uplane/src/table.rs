@@ -1,0 +1,498 @@
+//! [`Userspace`]: an [`IpvsTable`] whose services are TCP and UDP forwarders in this process.
+//!
+//! The table is shared between the control side (lvsd's engine calling the trait's methods)
+//! and the forwarding tasks, behind one mutex that is held only to pick a destination or
+//! change the table. Byte and connection counters are atomics updated by the forwarders.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ipvs::error::errno;
+use ipvs::{
+    Daemon, Dest, Info, IpvsError, IpvsTable, Op, Protocol, Service, ServiceId, Stats, Timeouts,
+};
+use tokio::sync::watch;
+
+use crate::sched::{self, DestLoad, FlowKey, Scheduler};
+
+/// How long a removed destination's connections may go on before they are closed.
+pub const DRAIN: Duration = Duration::from_secs(60);
+
+/// Live counters of one destination (or one service), shared with its connections.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub active: AtomicU32,
+    pub inactive: AtomicU32,
+    pub conns: AtomicU64,
+    pub inpkts: AtomicU64,
+    pub outpkts: AtomicU64,
+    pub inbytes: AtomicU64,
+    pub outbytes: AtomicU64,
+}
+
+impl Counters {
+    fn stats(&self) -> Stats {
+        Stats {
+            conns: self.conns.load(Ordering::Relaxed),
+            inpkts: self.inpkts.load(Ordering::Relaxed),
+            outpkts: self.outpkts.load(Ordering::Relaxed),
+            inbytes: self.inbytes.load(Ordering::Relaxed),
+            outbytes: self.outbytes.load(Ordering::Relaxed),
+            ..Stats::default()
+        }
+    }
+}
+
+/// What a destination shares with its connections: counters and the drain-over switch.
+#[derive(Debug)]
+pub struct DestShared {
+    pub counters: Counters,
+    /// Becomes true when the destination's connections must close (drain over, or the
+    /// service was deleted).
+    pub kill: watch::Sender<bool>,
+}
+
+/// A destination in the table.
+#[derive(Debug)]
+pub struct DestEntry {
+    pub dest: Dest,
+    pub shared: Arc<DestShared>,
+}
+
+impl DestEntry {
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.dest.addr, self.dest.port)
+    }
+}
+
+/// A scheduled connection's destination.
+#[derive(Debug, Clone)]
+pub struct Picked {
+    pub addr: SocketAddr,
+    pub shared: Arc<DestShared>,
+}
+
+/// A service and what its forwarder needs.
+#[derive(Debug)]
+pub struct ServiceEntry {
+    pub service: Service,
+    pub dests: Vec<DestEntry>,
+    sched: Box<dyn Scheduler>,
+    /// Persistence templates: masked client address → destination, until the instant.
+    templates: HashMap<IpAddr, (SocketAddr, Instant)>,
+    pub counters: Arc<Counters>,
+    /// Dropping it (or sending true) stops the service's listener.
+    stop: watch::Sender<bool>,
+}
+
+/// What the forwarders share with the control side.
+#[derive(Debug, Default)]
+pub struct State {
+    pub services: Vec<ServiceEntry>,
+    pub timeouts: Timeouts,
+}
+
+impl State {
+    fn find(&self, id: ServiceId) -> Option<usize> {
+        self.services.iter().position(|s| s.service.id == id)
+    }
+
+    /// Choose a destination for a new connection to `id` from `client`.
+    pub fn schedule(&mut self, id: ServiceId, client: SocketAddr, now: Instant) -> Option<Picked> {
+        let i = self.find(id)?;
+        let e = &mut self.services[i];
+        let (vip, vport) = match id {
+            ServiceId::Addr { addr, port, .. } => (addr, port),
+            ServiceId::Fwmark { .. } => return None,
+        };
+        let persistent = e.service.is_persistent();
+        let key = masked(client.ip(), e.service.netmask);
+        if persistent
+            && let Some((to, until)) = e.templates.get(&key).copied()
+            && until > now
+            && let Some(d) = e.dests.iter().find(|d| d.addr() == to)
+        {
+            let picked = Picked {
+                addr: to,
+                shared: d.shared.clone(),
+            };
+            e.templates.insert(
+                key,
+                (to, now + Duration::from_secs(u64::from(e.service.timeout))),
+            );
+            return Some(picked);
+        }
+        let loads: Vec<DestLoad> = e
+            .dests
+            .iter()
+            .map(|d| DestLoad {
+                weight: d.dest.weight,
+                active: d.shared.counters.active.load(Ordering::Relaxed),
+                inactive: d.shared.counters.inactive.load(Ordering::Relaxed),
+            })
+            .collect();
+        let flow = FlowKey {
+            client: client.ip(),
+            client_port: client.port(),
+            vip,
+            vport,
+        };
+        let d = e.dests.get(e.sched.pick(&loads, &flow)?)?;
+        let picked = Picked {
+            addr: d.addr(),
+            shared: d.shared.clone(),
+        };
+        if persistent {
+            e.templates.insert(
+                key,
+                (
+                    picked.addr,
+                    now + Duration::from_secs(u64::from(e.service.timeout)),
+                ),
+            );
+        }
+        Some(picked)
+    }
+
+    /// The service's counters (for its forwarder).
+    pub fn service_counters(&self, id: ServiceId) -> Option<Arc<Counters>> {
+        self.find(id).map(|i| self.services[i].counters.clone())
+    }
+}
+
+/// The client address reduced to its persistence granularity.
+fn masked(ip: IpAddr, netmask: u32) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => IpAddr::from((u32::from(a) & netmask).to_be_bytes()),
+        IpAddr::V6(a) => {
+            let bits = netmask.min(128);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            IpAddr::from((u128::from(a) & mask).to_be_bytes())
+        }
+    }
+}
+
+/// The userspace data plane.
+#[derive(Debug, Clone)]
+pub struct Userspace {
+    state: Arc<Mutex<State>>,
+    rt: tokio::runtime::Handle,
+    drain: Duration,
+}
+
+fn err(op: Op, e: i32) -> IpvsError {
+    IpvsError::Kernel { op, errno: e }
+}
+
+impl Userspace {
+    /// A table whose forwarders run on `rt`.
+    pub fn new(rt: tokio::runtime::Handle) -> Userspace {
+        Userspace {
+            state: Arc::new(Mutex::new(State {
+                services: Vec::new(),
+                timeouts: Timeouts {
+                    tcp: 900,
+                    tcp_fin: 120,
+                    udp: 300,
+                },
+            })),
+            rt,
+            drain: DRAIN,
+        }
+    }
+
+    /// How long a removed destination's connections may go on ([`DRAIN`] by default).
+    pub fn with_drain(mut self, drain: Duration) -> Userspace {
+        self.drain = drain;
+        self
+    }
+
+    /// The shared state (for forwarders and tests).
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn start(&self, service: &Service, stop: watch::Receiver<bool>) -> Result<(), IpvsError> {
+        let ServiceId::Addr {
+            protocol,
+            addr,
+            port,
+        } = service.id
+        else {
+            return Err(IpvsError::Unsupported(
+                "firewall-mark services need the kernel's IPVS: the userspace data plane forwards TCP and UDP services only"
+                    .into(),
+            ));
+        };
+        let at = SocketAddr::new(addr, port);
+        let _guard = self.rt.enter();
+        match protocol {
+            Protocol::Tcp => {
+                let l = crate::tcp::listen(at).map_err(IpvsError::System)?;
+                self.rt
+                    .spawn(crate::tcp::serve(l, service.id, self.state.clone(), stop));
+            }
+            Protocol::Udp => {
+                let s = crate::udp::bind(at).map_err(IpvsError::System)?;
+                self.rt
+                    .spawn(crate::udp::serve(s, service.id, self.state.clone(), stop));
+            }
+            _ => {
+                return Err(IpvsError::Unsupported(format!(
+                    "{} services need the kernel's IPVS: the userspace data plane forwards TCP and UDP only",
+                    service.id
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_scheduler(op: Op, s: &Service) -> Result<Box<dyn Scheduler>, IpvsError> {
+    sched::by_name(&s.scheduler).ok_or_else(|| {
+        if s.scheduler.is_empty() {
+            err(op, errno::ENOENT)
+        } else {
+            IpvsError::Unsupported(format!(
+                "scheduler {} is not implemented by the userspace data plane (it has {})",
+                s.scheduler,
+                sched::NAMES.join(", ")
+            ))
+        }
+    })
+}
+
+impl IpvsTable for Userspace {
+    fn info(&mut self) -> Result<Info, IpvsError> {
+        Ok(Info {
+            version: 0x010201,
+            conn_tab_size: 4096,
+        })
+    }
+
+    fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
+        let st = self.state();
+        Ok(st
+            .services
+            .iter()
+            .map(|e| Service {
+                stats: e.counters.stats(),
+                ..e.service.clone()
+            })
+            .collect())
+    }
+
+    fn service(&mut self, id: ServiceId) -> Result<Service, IpvsError> {
+        let st = self.state();
+        let i = st.find(id).ok_or(err(Op::GetService, errno::ESRCH))?;
+        let e = &st.services[i];
+        Ok(Service {
+            stats: e.counters.stats(),
+            ..e.service.clone()
+        })
+    }
+
+    fn add_service(&mut self, s: &Service) -> Result<(), IpvsError> {
+        if self.state().find(s.id).is_some() {
+            return Err(err(Op::AddService, errno::EEXIST));
+        }
+        let sched = check_scheduler(Op::AddService, s)?;
+        let (stop, rx) = watch::channel(false);
+        self.start(s, rx)?;
+        let mut service = s.clone();
+        service.stats = Stats::default();
+        self.state().services.push(ServiceEntry {
+            service,
+            dests: Vec::new(),
+            sched,
+            templates: HashMap::new(),
+            counters: Arc::default(),
+            stop,
+        });
+        Ok(())
+    }
+
+    fn edit_service(&mut self, s: &Service) -> Result<(), IpvsError> {
+        let mut st = self.state();
+        let i = st.find(s.id).ok_or(err(Op::EditService, errno::ESRCH))?;
+        let e = &mut st.services[i];
+        if e.service.scheduler != s.scheduler {
+            e.sched = check_scheduler(Op::EditService, s)?;
+        }
+        if !s.is_persistent() {
+            e.templates.clear();
+        }
+        e.service = Service {
+            stats: Stats::default(),
+            ..s.clone()
+        };
+        Ok(())
+    }
+
+    fn del_service(&mut self, s: &Service) -> Result<(), IpvsError> {
+        let mut st = self.state();
+        let i = st.find(s.id).ok_or(err(Op::DelService, errno::ESRCH))?;
+        let e = st.services.remove(i);
+        let _ = e.stop.send(true);
+        for d in &e.dests {
+            let _ = d.shared.kill.send(true);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), IpvsError> {
+        let ids: Vec<Service> = self
+            .state()
+            .services
+            .iter()
+            .map(|e| e.service.clone())
+            .collect();
+        for s in ids {
+            self.del_service(&s)?;
+        }
+        Ok(())
+    }
+
+    fn zero(&mut self, s: Option<&Service>) -> Result<(), IpvsError> {
+        let st = self.state();
+        for e in st
+            .services
+            .iter()
+            .filter(|e| s.is_none_or(|s| s.id == e.service.id))
+        {
+            for c in std::iter::once(&*e.counters).chain(e.dests.iter().map(|d| &d.shared.counters))
+            {
+                for a in [&c.conns, &c.inpkts, &c.outpkts, &c.inbytes, &c.outbytes] {
+                    a.store(0, Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn dests(&mut self, id: ServiceId) -> Result<Vec<Dest>, IpvsError> {
+        let st = self.state();
+        let i = st.find(id).ok_or(err(Op::GetDests, errno::ESRCH))?;
+        Ok(st.services[i]
+            .dests
+            .iter()
+            .map(|d| Dest {
+                active_conns: d.shared.counters.active.load(Ordering::Relaxed),
+                inact_conns: d.shared.counters.inactive.load(Ordering::Relaxed),
+                stats: d.shared.counters.stats(),
+                ..d.dest.clone()
+            })
+            .collect())
+    }
+
+    fn add_dest(&mut self, s: &Service, d: &Dest) -> Result<(), IpvsError> {
+        let mut st = self.state();
+        let i = st.find(s.id).ok_or(err(Op::AddDest, errno::ESRCH))?;
+        let e = &mut st.services[i];
+        if e.dests
+            .iter()
+            .any(|x| x.dest.addr == d.addr && x.dest.port == d.port)
+        {
+            return Err(err(Op::AddDest, errno::EEXIST));
+        }
+        if d.weight < 0 {
+            return Err(err(Op::AddDest, errno::ERANGE));
+        }
+        let (kill, _) = watch::channel(false);
+        e.dests.push(DestEntry {
+            dest: Dest {
+                stats: Stats::default(),
+                ..d.clone()
+            },
+            shared: Arc::new(DestShared {
+                counters: Counters::default(),
+                kill,
+            }),
+        });
+        e.sched.reset();
+        Ok(())
+    }
+
+    fn edit_dest(&mut self, s: &Service, d: &Dest) -> Result<(), IpvsError> {
+        let mut st = self.state();
+        let i = st.find(s.id).ok_or(err(Op::EditDest, errno::ESRCH))?;
+        let e = &mut st.services[i];
+        let j = e
+            .dests
+            .iter()
+            .position(|x| x.dest.addr == d.addr && x.dest.port == d.port)
+            .ok_or(err(Op::EditDest, errno::ENOENT))?;
+        if d.weight < 0 {
+            return Err(err(Op::EditDest, errno::ERANGE));
+        }
+        // Weight, forwarding method and thresholds change in place; connections go on.
+        e.dests[j].dest = Dest {
+            stats: Stats::default(),
+            ..d.clone()
+        };
+        e.sched.reset();
+        Ok(())
+    }
+
+    fn del_dest(&mut self, s: &Service, d: &Dest) -> Result<(), IpvsError> {
+        let mut st = self.state();
+        let i = st.find(s.id).ok_or(err(Op::DelDest, errno::ESRCH))?;
+        let e = &mut st.services[i];
+        let j = e
+            .dests
+            .iter()
+            .position(|x| x.dest.addr == d.addr && x.dest.port == d.port)
+            .ok_or(err(Op::DelDest, errno::ENOENT))?;
+        let gone = e.dests.remove(j);
+        e.templates.retain(|_, (to, _)| *to != gone.addr());
+        e.sched.reset();
+        // Its connections drain, then close.
+        let shared = gone.shared;
+        let drain = self.drain;
+        self.rt.spawn(async move {
+            tokio::time::sleep(drain).await;
+            let _ = shared.kill.send(true);
+        });
+        Ok(())
+    }
+
+    fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
+        Ok(self.state().timeouts)
+    }
+
+    fn set_timeouts(&mut self, t: Timeouts) -> Result<(), IpvsError> {
+        let mut st = self.state();
+        let cur = st.timeouts;
+        st.timeouts = Timeouts {
+            tcp: if t.tcp == 0 { cur.tcp } else { t.tcp },
+            tcp_fin: if t.tcp_fin == 0 {
+                cur.tcp_fin
+            } else {
+                t.tcp_fin
+            },
+            udp: if t.udp == 0 { cur.udp } else { t.udp },
+        };
+        Ok(())
+    }
+
+    fn daemons(&mut self) -> Result<Vec<Daemon>, IpvsError> {
+        Ok(Vec::new())
+    }
+
+    fn start_daemon(&mut self, _d: &Daemon) -> Result<(), IpvsError> {
+        Err(IpvsError::Unsupported(
+            "connection synchronisation needs the kernel's IPVS".into(),
+        ))
+    }
+
+    fn stop_daemon(&mut self, _d: &Daemon) -> Result<(), IpvsError> {
+        Err(err(Op::StopDaemon, errno::ESRCH))
+    }
+}
