@@ -451,7 +451,7 @@ fn errors_before_start() {
 
 /// Read one line from the VIP.
 fn through(vip: &str) -> String {
-    let mut s = std::net::TcpStream::connect(vip).unwrap();
+    let s = std::net::TcpStream::connect(vip).unwrap();
     s.set_read_timeout(Some(S(5))).unwrap();
     let mut line = String::new();
     BufReader::new(s).read_line(&mut line).unwrap();
