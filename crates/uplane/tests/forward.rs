@@ -419,3 +419,62 @@ async fn resources_are_flat_after_a_hundred_thousand_connections() {
     assert!(f1 <= f0 + 5, "file descriptors {f0} → {f1}");
     assert!(r1 < r0 + 8 * 1024, "RSS {r0} → {r1} KiB");
 }
+
+/// Connect from a chosen loopback source address (127/8 is all local).
+async fn connect_from(src: IpAddr, at: SocketAddr) -> TcpStream {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind(SocketAddr::new(src, 0)).unwrap();
+    s.connect(at).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scheduler_over_600_connections() {
+    raise_fd_limit();
+    let (a, b, c) = (
+        named_backend("a").await,
+        named_backend("b").await,
+        named_backend("c").await,
+    );
+    let weights = [(a, 3), (b, 2), (c, 1)];
+    for name in uplane::sched::NAMES {
+        let (_t, _s, at) = service(name, &weights, None).await;
+        let mut m: HashMap<String, usize> = HashMap::new();
+        let mut held = Vec::new();
+        for i in 0..600u32 {
+            // Distinct client addresses, for the hashing schedulers.
+            let src = IpAddr::from([127, 1, (i / 250) as u8, (i % 250 + 1) as u8]);
+            let mut s = connect_from(src, at).await;
+            *m.entry(first_line(&mut s).await).or_default() += 1;
+            // The least-connection family counts open connections: keep them open.
+            held.push(s);
+        }
+        let got = (
+            m.get("a").copied().unwrap_or(0),
+            m.get("b").copied().unwrap_or(0),
+            m.get("c").copied().unwrap_or(0),
+        );
+        let within = |x: usize, want: usize, tol: usize| x.abs_diff(want) <= tol;
+        match *name {
+            // Exact shares: 3:2:1.
+            "rr" => assert_eq!(got, (200, 200, 200), "{name}"),
+            "wrr" | "wlc" | "sed" | "nq" => assert!(
+                within(got.0, 300, 2) && within(got.1, 200, 2) && within(got.2, 100, 2),
+                "{name}: {got:?}"
+            ),
+            // Least connections ignores weights: an even split of open connections.
+            "lc" => assert_eq!(got, (200, 200, 200), "{name}"),
+            // Buckets shared 3:2:1 over 600 hashed client addresses: within 10 percentage points.
+            "sh" => assert!(
+                within(got.0, 300, 60) && within(got.1, 200, 60) && within(got.2, 100, 60),
+                "{name}: {got:?}"
+            ),
+            // Destination hashing: one VIP, one destination for everyone.
+            "dh" => assert_eq!(
+                [got.0, got.1, got.2].iter().filter(|&&x| x == 600).count(),
+                1,
+                "{name}: {got:?}"
+            ),
+            other => panic!("untested scheduler {other}"),
+        }
+    }
+}
