@@ -229,7 +229,7 @@ fn demo(args: &[std::ffi::OsString]) -> anyhow::Result<()> {
         if seconds.is_some_and(|s| t >= s) {
             break;
         }
-        if t >= 4 && t < 12 && !web2_down {
+        if (4..12).contains(&t) && !web2_down {
             println!("demo: stopping web2: its nanny takes it out of rotation at the next check");
             webs[1].stop();
             web2_down = true;
