@@ -104,10 +104,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
         &[plog::Sink::Syslog]
     };
     plog::init_with("lvs", "lvsd", sinks, o.verbose);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // The kernel forwards IPVS traffic, so lvsd itself needs one thread; the userspace data
+    // plane forwards in this process, on every core.
+    let builder = if kernel.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let rt = match { builder }.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             info!("cannot start the runtime: {e}");

@@ -15,8 +15,9 @@ use crate::table::{Counters, Picked, State};
 
 /// How long a destination may take to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Copy buffer per direction.
-const BUFFER: usize = 64 * 1024;
+/// Copy buffer per direction. Each connection zeroes two of them, so bigger costs short
+/// connections more than it gains long ones (measured in bench/README.md).
+const BUFFER: usize = 32 * 1024;
 
 /// Listen on `at`, also when the address is not (yet) on this host: pulse adds VIPs when the
 /// node becomes active.
@@ -46,9 +47,34 @@ fn reset(s: TcpStream) {
     drop(s);
 }
 
-/// Accept connections until `stop` turns true (the service was deleted).
+/// Accept connections until `stop` turns true (the service was deleted), with one accepting
+/// task per core so that connection set-up is not serialised on one thread.
 pub async fn serve(
     l: TcpListener,
+    id: ServiceId,
+    state: Arc<Mutex<State>>,
+    stop: watch::Receiver<bool>,
+) {
+    let l = Arc::new(l);
+    let n = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        tasks.push(tokio::spawn(accept_loop(
+            l.clone(),
+            id,
+            state.clone(),
+            stop.clone(),
+        )));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+async fn accept_loop(
+    l: Arc<TcpListener>,
     id: ServiceId,
     state: Arc<Mutex<State>>,
     mut stop: watch::Receiver<bool>,
