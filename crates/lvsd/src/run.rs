@@ -54,6 +54,8 @@ pub struct Shell {
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
     reloads: u64,
+    /// For the status report: `ipvs`, `userspace` or `memory`.
+    pub dataplane: String,
 }
 
 impl std::fmt::Debug for Shell {
@@ -74,6 +76,7 @@ impl Shell {
     pub fn new(opts: Opts, desired: Desired, table: Box<dyn IpvsTable>) -> Shell {
         let (tx, rx) = mpsc::unbounded_channel();
         let engine = Engine::new(desired, !opts.test_start);
+        let opts_memory = opts.test_start || opts.memory_table;
         Shell {
             opts,
             engine,
@@ -82,6 +85,11 @@ impl Shell {
             tx,
             rx,
             reloads: 0,
+            dataplane: if opts_memory {
+                "memory".into()
+            } else {
+                "ipvs".into()
+            },
         }
     }
 
@@ -185,7 +193,8 @@ impl Shell {
         self.write_state();
     }
 
-    fn status_json(&self) -> String {
+    fn status_json(&mut self) -> String {
+        let counters = status::table_counters(&self.engine, self.table.as_mut());
         let pids = &self.pids;
         let s = status::build(
             &self.engine,
@@ -193,6 +202,8 @@ impl Shell {
             self.reloads,
             Instant::now(),
             &|i| pids.get(&i).copied(),
+            &counters,
+            &self.dataplane,
         );
         serde_json::to_string(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }

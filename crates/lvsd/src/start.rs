@@ -121,12 +121,17 @@ pub fn main(args: Vec<OsString>) -> i32 {
     for n in &notes {
         info!("{n}");
     }
+    let userspace = kernel.is_none();
     let table: Box<dyn IpvsTable> = match kernel {
         Some(t) => t,
         None => Box::new(uplane::Userspace::new(rt.handle().clone())),
     };
     let pidfile = (!o.nodaemon).then(|| o.pidfile.clone());
-    let code = rt.block_on(async { Shell::new(o, desired, table).run().await });
+    let mut shell = Shell::new(o, desired, table);
+    if userspace {
+        shell.dataplane = "userspace".into();
+    }
+    let code = rt.block_on(async { shell.run().await });
     if let Some(p) = pidfile {
         let _ = std::fs::remove_file(p);
     }

@@ -25,6 +25,19 @@ pub struct RealStatus {
     pub since_secs: Option<f64>,
     /// Restarts after the nanny died (`hard_shutdown = 0`).
     pub nanny_restarts: u32,
+    /// Counters of the destination as the data plane (kernel or userspace) reports them;
+    /// absent when it is not in the table.
+    pub traffic: Option<Traffic>,
+}
+
+/// Connection and byte counters of a service or destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Traffic {
+    pub active_conns: u32,
+    pub inactive_conns: u32,
+    pub conns: u64,
+    pub inbytes: u64,
+    pub outbytes: u64,
 }
 
 /// One virtual service.
@@ -37,6 +50,8 @@ pub struct VirtualStatus {
     pub persistent: Option<u32>,
     pub sorry_server: Option<String>,
     pub sorry_active: bool,
+    /// The service's counters from the data plane.
+    pub traffic: Option<Traffic>,
     pub real_servers: Vec<RealStatus>,
 }
 
@@ -47,7 +62,37 @@ pub struct Status {
     pub config: String,
     pub reloads: u64,
     pub test_start: bool,
+    /// `ipvs`, `userspace` or `memory` (test start and `--memory-table`).
+    pub dataplane: String,
     pub virtual_servers: Vec<VirtualStatus>,
+}
+
+/// What the data plane reports, per service: the service's counters and its destinations'.
+pub type TableCounters =
+    std::collections::HashMap<ipvs::ServiceId, (Traffic, Vec<(std::net::IpAddr, u16, Traffic)>)>;
+
+/// Read the counters of every service lvsd owns from its table.
+pub fn table_counters(engine: &Engine, table: &mut dyn ipvs::IpvsTable) -> TableCounters {
+    let mut out = TableCounters::new();
+    for v in &engine.desired.virtuals {
+        let id = v.service.id;
+        let Ok(svc) = table.service(id) else { continue };
+        let t = |s: &ipvs::Stats, a: u32, i: u32| Traffic {
+            active_conns: a,
+            inactive_conns: i,
+            conns: s.conns,
+            inbytes: s.inbytes,
+            outbytes: s.outbytes,
+        };
+        let dests = table
+            .dests(id)
+            .unwrap_or_default()
+            .iter()
+            .map(|d| (d.addr, d.port, t(&d.stats, d.active_conns, d.inact_conns)))
+            .collect();
+        out.insert(id, (t(&svc.stats, 0, 0), dests));
+    }
+    out
 }
 
 /// Build the report; `pid_of` maps a nanny instance to its process id.
@@ -57,6 +102,8 @@ pub fn build(
     reloads: u64,
     now: Instant,
     pid_of: &dyn Fn(u64) -> Option<u32>,
+    counters: &TableCounters,
+    dataplane: &str,
 ) -> Status {
     let virtual_servers = engine
         .desired
@@ -64,7 +111,9 @@ pub fn build(
         .iter()
         .map(|v| {
             let vs = engine.virtuals.get(&v.service.id);
+            let c = counters.get(&v.service.id);
             VirtualStatus {
+                traffic: c.map(|c| c.0),
                 name: v.name.clone(),
                 service: v.service.id.to_string(),
                 scheduler: v.service.scheduler.clone(),
@@ -95,6 +144,11 @@ pub fn build(
                                 .and_then(|s| s.last_change)
                                 .map(|t| now.duration_since(t).as_secs_f64()),
                             nanny_restarts: st.map_or(0, |s| s.deaths),
+                            traffic: c.and_then(|c| {
+                                c.1.iter()
+                                    .find(|(a, p, _)| *a == r.addr && *p == r.port)
+                                    .map(|(_, _, t)| *t)
+                            }),
                         }
                     })
                     .collect(),
@@ -106,6 +160,7 @@ pub fn build(
         config: config.to_owned(),
         reloads,
         test_start: !engine.spawn_nannies,
+        dataplane: dataplane.to_owned(),
         virtual_servers,
     }
 }
@@ -115,9 +170,10 @@ pub fn render(s: &Status) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "lvsd pid {}, config {}, {} reload(s){}",
+        "lvsd pid {}, config {}, data plane {}, {} reload(s){}",
         s.pid,
         s.config,
+        s.dataplane,
         s.reloads,
         if s.test_start {
             ", test start (no nannies)"
@@ -134,11 +190,27 @@ pub fn render(s: &Status) -> String {
             let state = if v.sorry_active { "active" } else { "standby" };
             let _ = write!(out, " sorry {sorry} ({state})");
         }
+        if let Some(t) = v.traffic {
+            let _ = write!(
+                out,
+                ", {} conns, {} B in, {} B out",
+                t.conns, t.inbytes, t.outbytes
+            );
+        }
         out.push('\n');
         let _ = writeln!(
             out,
-            "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9}",
-            "server", "address", "health", "table", "weight", "config", "nanny", "since"
+            "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}",
+            "server",
+            "address",
+            "health",
+            "table",
+            "weight",
+            "config",
+            "nanny",
+            "since",
+            "active",
+            "conns"
         );
         for r in &v.real_servers {
             let addr = if r.address.contains(':') {
@@ -148,7 +220,7 @@ pub fn render(s: &Status) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9}",
+                "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}",
                 r.name,
                 addr,
                 r.health,
@@ -157,6 +229,8 @@ pub fn render(s: &Status) -> String {
                 r.configured_weight,
                 r.nanny_pid.map_or("-".into(), |p| p.to_string()),
                 r.since_secs.map_or("-".into(), |t| format!("{t:.0}s")),
+                r.traffic.map_or("-".into(), |t| t.active_conns.to_string()),
+                r.traffic.map_or("-".into(), |t| t.conns.to_string()),
             );
         }
     }

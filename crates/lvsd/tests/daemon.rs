@@ -479,6 +479,14 @@ fn userspace_dataplane_balances_and_drops_a_dead_server() {
         let mut got: Vec<String> = (0..4).map(|_| through("127.0.0.100:8080")).collect();
         got.sort();
         assert_eq!(got, ["OK a", "OK a", "OK b", "OK b"], "{}", d.output());
+        // The status shows the data plane's counters.
+        let s = d.status().unwrap();
+        assert_eq!(s.dataplane, "userspace");
+        assert_eq!(s.virtual_servers[0].traffic.map(|t| t.conns), Some(4));
+        assert_eq!(
+            real(&s, "a").traffic.map(|t| (t.conns, t.outbytes)),
+            Some((2, 10))
+        );
         // A dead backend leaves rotation within about one interval (timeout = 1).
         a.stop();
         let t = Instant::now();
