@@ -478,3 +478,126 @@ async fn every_scheduler_over_600_connections() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scheduler_over_300_udp_flows() {
+    raise_fd_limit();
+    async fn udp_named(name: &'static str) -> SocketAddr {
+        let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let at = s.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            while let Ok((_, peer)) = s.recv_from(&mut buf).await {
+                let _ = s.send_to(name.as_bytes(), peer).await;
+            }
+        });
+        at
+    }
+    let (a, b, c) = (
+        udp_named("a").await,
+        udp_named("b").await,
+        udp_named("c").await,
+    );
+    for name in uplane::sched::NAMES {
+        let ip = vip(20);
+        let port = UdpSocket::bind((ip, 0))
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut t = Userspace::new(tokio::runtime::Handle::current());
+        let s = Service::new(ServiceId::udp(ip, port)).scheduler(name);
+        t.add_service(&s).unwrap();
+        for (d, w) in [(a, 3), (b, 2), (c, 1)] {
+            t.add_dest(
+                &s,
+                &Dest::new(d.ip(), d.port()).forward(Forward::Masq).weight(w),
+            )
+            .unwrap();
+        }
+        let mut m: HashMap<String, usize> = HashMap::new();
+        let mut flows = Vec::new();
+        for i in 0..300u32 {
+            // A flow per client address and port; distinct addresses for the hashing schedulers.
+            let src = IpAddr::from([127, 2, (i / 250) as u8, (i % 250 + 1) as u8]);
+            let cl = UdpSocket::bind((src, 0)).await.unwrap();
+            cl.connect((ip, port)).await.unwrap();
+            cl.send(b"?").await.unwrap();
+            let mut buf = [0u8; 8];
+            let n = tokio::time::timeout(Duration::from_secs(5), cl.recv(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            *m.entry(String::from_utf8_lossy(&buf[..n]).into_owned())
+                .or_default() += 1;
+            // Flows stay open (until the UDP timeout) and count as inactive connections.
+            flows.push(cl);
+        }
+        let got = (
+            m.get("a").copied().unwrap_or(0),
+            m.get("b").copied().unwrap_or(0),
+            m.get("c").copied().unwrap_or(0),
+        );
+        let within = |x: usize, want: usize, tol: usize| x.abs_diff(want) <= tol;
+        match *name {
+            "rr" | "lc" => assert_eq!(got, (100, 100, 100), "{name}"),
+            "wrr" | "wlc" => assert!(
+                within(got.0, 150, 1) && within(got.1, 100, 1) && within(got.2, 50, 1),
+                "{name}: {got:?}"
+            ),
+            // UDP flows are never "active": expected delay (0+1)/weight puts all on the heaviest.
+            "sed" | "nq" => assert_eq!(got, (300, 0, 0), "{name}"),
+            "sh" => assert!(
+                within(got.0, 150, 35) && within(got.1, 100, 35) && within(got.2, 50, 35),
+                "{name}: {got:?}"
+            ),
+            "dh" => assert_eq!(
+                [got.0, got.1, got.2].iter().filter(|&&x| x == 300).count(),
+                1,
+                "{name}: {got:?}"
+            ),
+            other => panic!("untested scheduler {other}"),
+        }
+        assert_eq!(t.service(s.id).unwrap().stats.conns, 300);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistence_is_per_masked_network() {
+    let (a, b) = (named_backend("a").await, named_backend("b").await);
+    let ip = vip(21);
+    let port = free_port(ip).await;
+    let mut t = Userspace::new(tokio::runtime::Handle::current());
+    let mut s = Service::new(ServiceId::tcp(ip, port))
+        .scheduler("rr")
+        .persistent(300);
+    s.netmask = 0xffff_ff00;
+    t.add_service(&s).unwrap();
+    for d in [a, b] {
+        t.add_dest(&s, &Dest::new(d.ip(), d.port()).forward(Forward::Masq))
+            .unwrap();
+    }
+    let at = SocketAddr::new(ip, port);
+    let mut first = Vec::new();
+    for host in 1..=10u8 {
+        let mut c = connect_from(IpAddr::from([127, 3, 0, host]), at).await;
+        first.push(first_line(&mut c).await);
+    }
+    assert!(
+        first.iter().all(|n| *n == first[0]),
+        "one /24, one destination: {first:?}"
+    );
+    // Another /24 is a new client for the scheduler: round robin moves on.
+    let mut c = connect_from(IpAddr::from([127, 3, 1, 1]), at).await;
+    assert_ne!(first_line(&mut c).await, first[0]);
+    // Without persistence, the same clients spread.
+    s.flags = 0;
+    t.edit_service(&s).unwrap();
+    let mut names = std::collections::HashSet::new();
+    for host in 1..=4u8 {
+        let mut c = connect_from(IpAddr::from([127, 3, 0, host]), at).await;
+        names.insert(first_line(&mut c).await);
+    }
+    assert_eq!(names.len(), 2);
+}
