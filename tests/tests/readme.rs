@@ -46,52 +46,11 @@ fn ci_runs_exactly_the_readme_test_command() {
 }
 
 #[test]
-fn readme_demo_balances_and_drops_a_server() {
+fn readme_shows_the_demo() {
+    // The demo itself is run by crates/demo/tests/demo.rs.
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
     assert!(
         readme.contains("cargo run -q --bin piranha-demo"),
         "README.md no longer shows the demo"
     );
-    let o = Command::new(bin("piranha-demo"))
-        .args(["--seconds", "17"])
-        .current_dir(repo_root())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{out}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let rounds: Vec<&str> = out
-        .lines()
-        .filter(|l| l.starts_with("demo: round"))
-        .collect();
-    // Balanced over the three at first.
-    let balanced = |l: &&str| {
-        ["web1", "web2", "web3"]
-            .iter()
-            .all(|w| l.matches(w).count() == 2)
-    };
-    assert!(rounds.iter().any(balanced), "{out}");
-    // web2 out of rotation once its nanny noticed, then back.
-    let gone = out
-        .find("[inactive] shutting down 127.0.0.1:9002 due to connection failure")
-        .expect("web2 taken out");
-    let back = out.find("starting web2 again").expect("web2 restarted");
-    let between = &out[gone..back];
-    assert!(
-        between
-            .lines()
-            .filter(|l| l.starts_with("demo: round"))
-            .all(|l| !l.contains("web2")),
-        "{between}"
-    );
-    let after = &out[back..];
-    assert!(
-        after.contains("[ active ] making 127.0.0.1:9002 available"),
-        "{out}"
-    );
-    assert!(out.contains("lvs: shutting down due to signal 15"), "{out}");
 }
