@@ -1,0 +1,557 @@
+//! pulse's state machine (LVS mode, spec §2.5), with time injected.
+//!
+//! The shell feeds [`Input`]s with the current instant and carries out the returned
+//! [`Action`]s; between inputs it waits until [`Machine::next_deadline`] and then feeds
+//! [`Input::Tick`]. Nothing here reads a clock or touches a socket.
+
+use std::time::{Duration, Instant};
+
+use crate::wire::{Magic, Mode};
+
+/// The fixed parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// This node owns the `primary` address.
+    pub master: bool,
+    /// There is a backup director (`backup_active = 1`): heartbeats are exchanged.
+    pub backup_active: bool,
+    pub keepalive: Duration,
+    pub deadtime: Duration,
+    /// `--forceactive`.
+    pub force_active: bool,
+    pub mode: Mode,
+}
+
+/// What happens to the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// A deadline may have passed.
+    Tick,
+    /// An accepted heartbeat from the partner.
+    Heartbeat(Magic),
+    /// lvsd (or fos) exited.
+    ChildExited,
+    LinkFailure,
+    LinkRestored,
+    /// SIGTERM or SIGINT.
+    Terminate(i32),
+}
+
+/// What the shell must do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Log(String),
+    /// Become active: `active_cmd`, lvsd (wait for readiness), sync daemon master, VIPs up,
+    /// gratuitous ARPs.
+    Activate,
+    /// Become inactive: `inactive_cmd`, sync daemon backup, stop lvsd, VIPs down.
+    Deactivate,
+    /// The start-up steps of an inactive node: `inactive_cmd` and sync daemon backup.
+    StartInactive,
+    /// Both nodes are active and this one is the master: `active_cmd` and ARPs again.
+    ResendArps,
+    /// Send this heartbeat now (on every heartbeat socket).
+    Send(Magic),
+    Exit(i32),
+}
+
+/// The state of one node.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    cfg: Config,
+    active: bool,
+    childfail: bool,
+    linkfail: bool,
+    next_send: Instant,
+    need_heartbeat: Instant,
+}
+
+fn log(s: &str) -> Action {
+    Action::Log(s.to_owned())
+}
+
+impl Machine {
+    /// Start: the role line, then active (`--forceactive`) or inactive.
+    pub fn start(cfg: Config, now: Instant) -> (Machine, Vec<Action>) {
+        let mut fx = Vec::new();
+        let m = Machine {
+            next_send: now + cfg.keepalive,
+            need_heartbeat: now + cfg.deadtime,
+            active: false,
+            childfail: false,
+            linkfail: false,
+            cfg,
+        };
+        let mut m = m;
+        if m.cfg.master {
+            fx.push(log("STARTING PULSE AS MASTER"));
+        } else if !m.cfg.backup_active {
+            fx.push(log(
+                "We are backup node and backup is marked inactive -- exiting pulse",
+            ));
+            fx.push(Action::Exit(255));
+            return (m, fx);
+        } else {
+            fx.push(log("STARTING PULSE AS BACKUP"));
+        }
+        if m.cfg.force_active {
+            fx.push(log("Forced active on startup: activating lvs"));
+            fx.push(Action::Activate);
+            m.active = true;
+        } else {
+            fx.push(Action::StartInactive);
+        }
+        (m, fx)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    pub fn childfail(&self) -> bool {
+        self.childfail
+    }
+
+    pub fn linkfail(&self) -> bool {
+        self.linkfail
+    }
+
+    /// When to feed the next [`Input::Tick`].
+    pub fn next_deadline(&self) -> Instant {
+        self.next_send.min(self.need_heartbeat)
+    }
+
+    fn magic(&self) -> Magic {
+        self.cfg.mode.magic(self.active)
+    }
+
+    fn may_activate(&self) -> bool {
+        !self.active && !self.linkfail && !self.childfail
+    }
+
+    /// Feed one input.
+    pub fn on(&mut self, input: Input, now: Instant) -> Vec<Action> {
+        let mut fx = Vec::new();
+        match input {
+            Input::Tick => {
+                if now >= self.next_send {
+                    if self.cfg.backup_active {
+                        fx.push(Action::Send(self.magic()));
+                    }
+                    self.next_send = now + self.cfg.keepalive;
+                }
+                if now >= self.need_heartbeat {
+                    if self.may_activate() {
+                        fx.push(log("partner dead: activating lvs"));
+                        fx.push(Action::Activate);
+                        self.active = true;
+                    }
+                    self.need_heartbeat = now + self.cfg.deadtime;
+                }
+            }
+            Input::Heartbeat(m) => {
+                self.need_heartbeat = now + self.cfg.deadtime;
+                match m {
+                    Magic::Running | Magic::FosRunning | Magic::StopMe => {
+                        self.childfail = false;
+                        if self.active && !self.cfg.master {
+                            // One last RUNNING so the master re-ARPs, then step down.
+                            fx.push(Action::Send(self.magic()));
+                            fx.push(log("partner active: deactivating LVS"));
+                            fx.push(Action::Deactivate);
+                            self.active = false;
+                        } else if self.active {
+                            fx.push(log("partner active: resending arps"));
+                            fx.push(Action::ResendArps);
+                        }
+                        // Inactive: the partner stays active; no automatic fail-back.
+                    }
+                    Magic::Stopped | Magic::FosStopped => {
+                        if self.may_activate() {
+                            fx.push(log(if self.cfg.master {
+                                "backup inactive: activating lvs"
+                            } else {
+                                "primary inactive: activating lvs"
+                            }));
+                            fx.push(Action::Activate);
+                            self.active = true;
+                        }
+                    }
+                    Magic::Hold | Magic::Held => {}
+                }
+            }
+            Input::ChildExited => {
+                if self.active {
+                    fx.push(Action::Deactivate);
+                    self.active = false;
+                }
+                // Sending STOPPED from now on lets the partner take over; this node waits for
+                // a RUNNING heartbeat before it may activate again.
+                self.childfail = true;
+            }
+            Input::LinkFailure => {
+                if !self.linkfail {
+                    fx.push(log("Local NIC link failure: Pulse disabled"));
+                }
+                self.linkfail = true;
+                if self.active {
+                    fx.push(log("local link failure: deactivating LVS"));
+                    fx.push(Action::Deactivate);
+                    self.active = false;
+                }
+            }
+            Input::LinkRestored => {
+                if self.linkfail {
+                    fx.push(log("Local NIC link(s) restored: Pulse enabled"));
+                }
+                self.linkfail = false;
+            }
+            Input::Terminate(sig) => {
+                fx.push(Action::Log(format!("Terminating due to signal {sig}")));
+                if self.active {
+                    self.active = false;
+                    // Tell the partner at once instead of letting it wait for deadtime.
+                    if self.cfg.backup_active {
+                        fx.push(Action::Send(self.magic()));
+                    }
+                    fx.push(Action::Deactivate);
+                }
+                fx.push(Action::Exit(0));
+            }
+        }
+        fx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(master: bool) -> Config {
+        Config {
+            master,
+            backup_active: true,
+            keepalive: Duration::from_secs(2),
+            deadtime: Duration::from_secs(5),
+            force_active: false,
+            mode: Mode::Lvs,
+        }
+    }
+
+    fn t0() -> Instant {
+        Instant::now()
+    }
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn has(fx: &[Action], a: &Action) -> bool {
+        fx.contains(a)
+    }
+
+    #[test]
+    fn start_up_roles() {
+        let now = t0();
+        let (m, fx) = Machine::start(cfg(true), now);
+        assert_eq!(fx, [log("STARTING PULSE AS MASTER"), Action::StartInactive]);
+        assert!(!m.is_active());
+        assert_eq!(m.next_deadline(), now + s(2));
+        let (_, fx) = Machine::start(
+            Config {
+                force_active: true,
+                ..cfg(false)
+            },
+            now,
+        );
+        assert_eq!(
+            fx,
+            [
+                log("STARTING PULSE AS BACKUP"),
+                log("Forced active on startup: activating lvs"),
+                Action::Activate
+            ]
+        );
+        let (_, fx) = Machine::start(
+            Config {
+                backup_active: false,
+                ..cfg(false)
+            },
+            now,
+        );
+        assert_eq!(fx.last(), Some(&Action::Exit(255)));
+    }
+
+    #[test]
+    fn heartbeats_every_keepalive_with_the_state_magic() {
+        let now = t0();
+        let (mut m, _) = Machine::start(cfg(true), now);
+        assert!(m.on(Input::Tick, now + s(1)).is_empty());
+        assert_eq!(
+            m.on(Input::Tick, now + s(2)),
+            [Action::Send(Magic::Stopped)]
+        );
+        assert_eq!(m.next_deadline(), now + s(4));
+        // No backup: nothing is sent, and the master activates after deadtime.
+        let (mut m, _) = Machine::start(
+            Config {
+                backup_active: false,
+                ..cfg(true)
+            },
+            now,
+        );
+        assert!(m.on(Input::Tick, now + s(2)).is_empty());
+        let fx = m.on(Input::Tick, now + s(5));
+        assert_eq!(fx, [log("partner dead: activating lvs"), Action::Activate]);
+    }
+
+    #[test]
+    fn partner_dead_after_deadtime_without_heartbeats() {
+        let now = t0();
+        let (mut m, _) = Machine::start(cfg(false), now);
+        m.on(Input::Heartbeat(Magic::Running), now + s(3));
+        // deadtime counts from the last accepted heartbeat.
+        assert!(!has(&m.on(Input::Tick, now + s(5)), &Action::Activate));
+        let fx = m.on(Input::Tick, now + s(8));
+        assert!(has(&fx, &Action::Activate), "{fx:?}");
+        assert!(m.is_active());
+        assert_eq!(
+            m.on(Input::Tick, now + s(10)),
+            [Action::Send(Magic::Running)]
+        );
+    }
+
+    #[test]
+    fn stopped_partner_is_replaced_by_either_role() {
+        let now = t0();
+        for master in [true, false] {
+            let (mut m, _) = Machine::start(cfg(master), now);
+            let fx = m.on(Input::Heartbeat(Magic::Stopped), now + s(1));
+            let line = if master {
+                "backup inactive: activating lvs"
+            } else {
+                "primary inactive: activating lvs"
+            };
+            assert_eq!(fx, [log(line), Action::Activate]);
+        }
+    }
+
+    #[test]
+    fn both_active_the_backup_yields_and_the_master_rearps() {
+        let now = t0();
+        let (mut b, _) = Machine::start(
+            Config {
+                force_active: true,
+                ..cfg(false)
+            },
+            now,
+        );
+        let fx = b.on(Input::Heartbeat(Magic::Running), now + s(1));
+        assert_eq!(
+            fx,
+            [
+                Action::Send(Magic::Running),
+                log("partner active: deactivating LVS"),
+                Action::Deactivate
+            ]
+        );
+        assert!(!b.is_active());
+        let (mut m, _) = Machine::start(
+            Config {
+                force_active: true,
+                ..cfg(true)
+            },
+            now,
+        );
+        assert_eq!(
+            m.on(Input::Heartbeat(Magic::Running), now + s(1)),
+            [log("partner active: resending arps"), Action::ResendArps]
+        );
+        assert!(m.is_active());
+    }
+
+    #[test]
+    fn no_automatic_failback() {
+        let now = t0();
+        // The old primary comes back and hears the backup running: it stays inactive.
+        let (mut m, _) = Machine::start(cfg(true), now);
+        for i in 1..20 {
+            let fx = m.on(Input::Heartbeat(Magic::Running), now + s(i));
+            assert!(fx.is_empty(), "{fx:?}");
+            m.on(Input::Tick, now + s(i));
+        }
+        assert!(!m.is_active());
+    }
+
+    #[test]
+    fn childfail_inhibits_until_a_running_heartbeat() {
+        let now = t0();
+        let (mut m, _) = Machine::start(
+            Config {
+                force_active: true,
+                ..cfg(true)
+            },
+            now,
+        );
+        assert_eq!(m.on(Input::ChildExited, now + s(1)), [Action::Deactivate]);
+        assert!(m.childfail());
+        // It now sends STOPPED; the partner's STOPPED or silence does not bring it back.
+        assert_eq!(
+            m.on(Input::Tick, now + s(2)),
+            [Action::Send(Magic::Stopped)]
+        );
+        assert!(
+            m.on(Input::Heartbeat(Magic::Stopped), now + s(3))
+                .is_empty()
+        );
+        assert!(!has(&m.on(Input::Tick, now + s(20)), &Action::Activate));
+        // A RUNNING heartbeat clears it; a later trigger may activate again.
+        m.on(Input::Heartbeat(Magic::Running), now + s(21));
+        assert!(!m.childfail());
+        assert!(has(
+            &m.on(Input::Heartbeat(Magic::Stopped), now + s(22)),
+            &Action::Activate
+        ));
+    }
+
+    #[test]
+    fn linkfail_deactivates_and_inhibits() {
+        let now = t0();
+        let (mut m, _) = Machine::start(
+            Config {
+                force_active: true,
+                ..cfg(true)
+            },
+            now,
+        );
+        let fx = m.on(Input::LinkFailure, now + s(1));
+        assert_eq!(
+            fx,
+            [
+                log("Local NIC link failure: Pulse disabled"),
+                log("local link failure: deactivating LVS"),
+                Action::Deactivate
+            ]
+        );
+        assert!(
+            m.on(Input::LinkFailure, now + s(2)).is_empty(),
+            "logged once per episode"
+        );
+        assert!(!has(&m.on(Input::Tick, now + s(30)), &Action::Activate));
+        assert_eq!(
+            m.on(Input::LinkRestored, now + s(31)),
+            [log("Local NIC link(s) restored: Pulse enabled")]
+        );
+        // Restored links do not activate by themselves; the next trigger does.
+        assert!(has(&m.on(Input::Tick, now + s(40)), &Action::Activate));
+    }
+
+    #[test]
+    fn terminate_sends_stopped_at_once_when_active() {
+        let now = t0();
+        let (mut m, _) = Machine::start(
+            Config {
+                force_active: true,
+                ..cfg(true)
+            },
+            now,
+        );
+        assert_eq!(
+            m.on(Input::Terminate(15), now + s(1)),
+            [
+                log("Terminating due to signal 15"),
+                Action::Send(Magic::Stopped),
+                Action::Deactivate,
+                Action::Exit(0)
+            ]
+        );
+        let (mut m, _) = Machine::start(cfg(false), now);
+        assert_eq!(
+            m.on(Input::Terminate(2), now),
+            [log("Terminating due to signal 2"), Action::Exit(0)]
+        );
+    }
+
+    #[test]
+    fn hold_and_held_only_count_as_liveness() {
+        let now = t0();
+        let (mut m, _) = Machine::start(cfg(false), now);
+        assert!(m.on(Input::Heartbeat(Magic::Hold), now + s(4)).is_empty());
+        assert!(m.on(Input::Heartbeat(Magic::Held), now + s(8)).is_empty());
+        assert!(!has(&m.on(Input::Tick, now + s(12)), &Action::Activate));
+        assert!(has(&m.on(Input::Tick, now + s(13)), &Action::Activate));
+    }
+
+    /// Two machines wired back to back, with heartbeats delivered instantly.
+    fn pair(now: Instant, fa: bool, fb: bool) -> (Machine, Machine) {
+        let (a, _) = Machine::start(
+            Config {
+                force_active: fa,
+                ..cfg(true)
+            },
+            now,
+        );
+        let (b, _) = Machine::start(
+            Config {
+                force_active: fb,
+                ..cfg(false)
+            },
+            now,
+        );
+        (a, b)
+    }
+
+    fn run(a: &mut Machine, b: &mut Machine, from: Instant, secs: u64, a_alive: bool) {
+        for ms in (0..secs * 1000).step_by(100) {
+            let now = from + Duration::from_millis(ms);
+            let mut to_b = Vec::new();
+            let mut to_a = Vec::new();
+            if a_alive {
+                for x in a.on(Input::Tick, now) {
+                    if let Action::Send(m) = x {
+                        to_b.push(m);
+                    }
+                }
+            }
+            for x in b.on(Input::Tick, now) {
+                if let Action::Send(m) = x {
+                    to_a.push(m);
+                }
+            }
+            for m in to_b {
+                for x in b.on(Input::Heartbeat(m), now) {
+                    if let Action::Send(m) = x
+                        && a_alive
+                    {
+                        a.on(Input::Heartbeat(m), now);
+                    }
+                }
+            }
+            if a_alive {
+                for m in to_a {
+                    a.on(Input::Heartbeat(m), now);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exactly_one_active_after_a_simultaneous_start() {
+        let now = t0();
+        let (mut a, mut b) = pair(now, false, false);
+        run(&mut a, &mut b, now, 30, true);
+        assert_eq!(u8::from(a.is_active()) + u8::from(b.is_active()), 1);
+        // The survivor takes over when the active one goes silent.
+        let (mut x, mut y) = if a.is_active() { (a, b) } else { (b, a) };
+        run(&mut x, &mut y, now + s(30), 10, false);
+        assert!(y.is_active());
+    }
+
+    #[test]
+    fn forced_primary_wins_back() {
+        let now = t0();
+        let (mut a, mut b) = pair(now, true, true);
+        run(&mut a, &mut b, now, 10, true);
+        assert!(a.is_active() && !b.is_active());
+    }
+}
