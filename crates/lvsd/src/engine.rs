@@ -26,7 +26,6 @@ pub enum Effect {
     /// Start a nanny with this command line; its lines and exit come back tagged `instance`.
     Spawn {
         instance: u64,
-        key: RealKey,
         argv: Vec<String>,
         /// `virtual/server` names for the `create_monitor …` log line.
         label: String,
@@ -102,8 +101,12 @@ pub fn backoff(deaths: u32) -> Duration {
     Duration::from_secs(1u64 << deaths.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
-fn named(id: ServiceId) -> Service {
-    Service::named(id)
+/// An operation whose target is already gone (ENOENT, ESRCH) has done what was wanted.
+fn gone_is_fine(r: Result<(), IpvsError>, errno: i32) -> Result<(), IpvsError> {
+    match r {
+        Err(e) if e.errno() == Some(errno) => Ok(()),
+        r => r,
+    }
 }
 
 impl Engine {
@@ -164,7 +167,6 @@ impl Engine {
         }
         fx.push(Effect::Spawn {
             instance: self.next_instance,
-            key,
             argv,
             label: format!("{}/{}", v.name, r.name),
         });
@@ -235,7 +237,11 @@ impl Engine {
                 .unwrap_or_default();
             for id in existing {
                 if self.desired.virtual_by_id(id).is_some() || owned.contains(&id) {
-                    Self::log_ipvs(&mut fx, &id.to_string(), table.del_service(&named(id)));
+                    Self::log_ipvs(
+                        &mut fx,
+                        &id.to_string(),
+                        table.del_service(&Service::named(id)),
+                    );
                 }
             }
         }
@@ -262,7 +268,7 @@ impl Engine {
             return fx;
         };
         let dest = |w: i32| Dest::new(key.1, key.2).forward(v.forward).weight(w);
-        let svc = named(key.0);
+        let svc = Service::named(key.0);
         let name = v.name.clone();
         let st = self.reals.get_mut(&key).expect("found above");
         match r.op {
@@ -285,10 +291,8 @@ impl Engine {
             }
             Some(Op::Delete) => {
                 if st.in_table {
-                    let res = match table.del_dest(&svc, &dest(0)) {
-                        Err(e) if e.errno() == Some(ipvs::error::errno::ENOENT) => Ok(()),
-                        r => r,
-                    };
+                    let res =
+                        gone_is_fine(table.del_dest(&svc, &dest(0)), ipvs::error::errno::ENOENT);
                     Self::log_ipvs(&mut fx, &name, res);
                 }
                 st.in_table = false;
@@ -336,13 +340,12 @@ impl Engine {
             return;
         }
         let (name, forward, port) = (v.name.clone(), v.forward, v.port);
-        let svc = named(id);
+        let svc = Service::named(id);
         if let Some(old) = vstate.sorry_on {
-            let res = table.del_dest(&svc, &Dest::new(old, port).forward(forward));
-            let res = match res {
-                Err(e) if e.errno() == Some(ipvs::error::errno::ENOENT) => Ok(()),
-                r => r,
-            };
+            let res = gone_is_fine(
+                table.del_dest(&svc, &Dest::new(old, port).forward(forward)),
+                ipvs::error::errno::ENOENT,
+            );
             Self::log_ipvs(fx, &name, res);
             fx.push(Effect::Log(format!(
                 "Virtual Server {name}: {up} real servers; deactivate sorry_server {old}"
@@ -449,10 +452,10 @@ impl Engine {
             .map(|v| v.name.clone())
             .unwrap_or_else(|| id.to_string());
         fx.push(Effect::Log(format!("shutting down virtual service {name}")));
-        let res = match table.del_service(&named(id)) {
-            Err(e) if e.errno() == Some(ipvs::error::errno::ESRCH) => Ok(()),
-            r => r,
-        };
+        let res = gone_is_fine(
+            table.del_service(&Service::named(id)),
+            ipvs::error::errno::ESRCH,
+        );
         Self::log_ipvs(fx, &name, res);
     }
 
@@ -505,7 +508,7 @@ impl Engine {
                 let key = (c.id, *addr, *port);
                 self.kill(&key, &mut fx);
                 if self.reals.remove(&key).is_some_and(|s| s.in_table) {
-                    let res = table.del_dest(&named(c.id), &Dest::new(*addr, *port));
+                    let res = table.del_dest(&Service::named(c.id), &Dest::new(*addr, *port));
                     Self::log_ipvs(&mut fx, &v.name, res);
                 }
             }
@@ -517,7 +520,11 @@ impl Engine {
                         let d = Dest::new(r.addr, r.port)
                             .forward(v.forward)
                             .weight(st.weight);
-                        Self::log_ipvs(&mut fx, &v.name, table.edit_dest(&named(c.id), &d));
+                        Self::log_ipvs(
+                            &mut fx,
+                            &v.name,
+                            table.edit_dest(&Service::named(c.id), &d),
+                        );
                     }
                 }
             }
@@ -530,7 +537,7 @@ impl Engine {
                     && serving
                 {
                     let d = Dest::new(ch.addr, ch.port).forward(v.forward).weight(w);
-                    if Self::log_ipvs(&mut fx, &v.name, table.edit_dest(&named(c.id), &d))
+                    if Self::log_ipvs(&mut fx, &v.name, table.edit_dest(&Service::named(c.id), &d))
                         && let Some(st) = self.reals.get_mut(&key)
                     {
                         st.weight = w;
@@ -551,7 +558,7 @@ impl Engine {
                 if let Some(vs) = self.virtuals.get_mut(&c.id)
                     && let Some(addr) = vs.sorry_on.take()
                 {
-                    let res = table.del_dest(&named(c.id), &Dest::new(addr, o.port));
+                    let res = table.del_dest(&Service::named(c.id), &Dest::new(addr, o.port));
                     Self::log_ipvs(&mut fx, &v.name, res);
                 }
             }

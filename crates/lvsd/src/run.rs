@@ -307,11 +307,11 @@ impl Shell {
                 }
                 _ = hup.recv() => self.reload(),
                 _ = term.recv() => {
-                    info!("shutting down due to signal {}", libc_signal(Signal::SIGTERM));
+                    info!("shutting down due to signal {}", Signal::SIGTERM as i32);
                     return self.shutdown(0).await;
                 }
                 _ = int.recv() => {
-                    info!("shutting down due to signal {}", libc_signal(Signal::SIGINT));
+                    info!("shutting down due to signal {}", Signal::SIGINT as i32);
                     return self.shutdown(0).await;
                 }
                 conn = accept(&listener) => {
@@ -326,10 +326,6 @@ impl Shell {
             }
         }
     }
-}
-
-fn libc_signal(s: Signal) -> i32 {
-    s as i32
 }
 
 async fn accept(l: &Option<UnixListener>) -> std::io::Result<tokio::net::UnixStream> {

@@ -163,6 +163,11 @@ impl State {
     }
 }
 
+/// Lock the shared state; a panicked forwarder does not make the table unusable.
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The client address reduced to its persistence granularity.
 fn masked(ip: IpAddr, netmask: u32) -> IpAddr {
     match ip {
@@ -216,7 +221,7 @@ impl Userspace {
 
     /// The shared state (for forwarders and tests).
     pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     fn start(&self, service: &Service, stop: watch::Receiver<bool>) -> Result<(), IpvsError> {

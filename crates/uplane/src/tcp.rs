@@ -11,7 +11,7 @@ use nix::sys::socket::{setsockopt, sockopt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
-use crate::table::{Counters, Picked, State};
+use crate::table::{Counters, Picked, State, lock};
 
 /// How long a destination may take to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,10 +30,6 @@ pub fn listen(at: SocketAddr) -> io::Result<TcpListener> {
     setsockopt(&sock, sockopt::IpFreebind, &true).map_err(io::Error::from)?;
     sock.bind(at)?;
     sock.listen(1024)
-}
-
-fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Close with a reset (what a client sees when IPVS has no destination or it died).

@@ -14,7 +14,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::table::{Counters, DestShared, State};
+use crate::table::{Counters, DestShared, State, lock};
 
 /// Bind `at`, also when the address is not (yet) on this host.
 pub fn bind(at: SocketAddr) -> io::Result<UdpSocket> {
@@ -45,10 +45,6 @@ struct Flow {
     /// Milliseconds since `epoch` of the last datagram either way.
     last: Arc<AtomicU64>,
     replies: JoinHandle<()>,
-}
-
-fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Forward datagrams until `stop` turns true.
