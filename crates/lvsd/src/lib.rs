@@ -13,7 +13,6 @@
 pub mod desired;
 pub mod diff;
 pub mod engine;
-pub mod notify;
 pub mod opts;
 pub mod run;
 pub mod start;

@@ -19,7 +19,8 @@ use tracing::{debug, info};
 use crate::desired::{Desired, MonitorOptions};
 use crate::engine::{Effect, Engine};
 use crate::opts::Opts;
-use crate::{notify, state, status};
+use crate::{state, status};
+use plog::notify;
 
 enum Event {
     Line(u64, String),

@@ -10,22 +10,9 @@ use crate::opts::{self, Mode, Opts};
 use crate::run::{self, Shell};
 
 fn detach(o: &Opts) {
-    use nix::fcntl::{OFlag, open};
-    use nix::sys::stat::Mode as FMode;
-    if o.nodaemon {
-        return;
+    if !o.nodaemon {
+        plog::notify::detach(!o.nofork, &o.pidfile);
     }
-    if o.nofork {
-        let _ = nix::unistd::setsid();
-        if let Ok(fd) = open("/dev/null", OFlag::O_RDWR, FMode::empty()) {
-            let _ = nix::unistd::dup2_stdin(&fd);
-            let _ = nix::unistd::dup2_stdout(&fd);
-            let _ = nix::unistd::dup2_stderr(&fd);
-        }
-    } else {
-        let _ = nix::unistd::daemon(false, false);
-    }
-    let _ = std::fs::write(&o.pidfile, format!("{}\n", std::process::id()));
 }
 
 /// Run lvsd with these arguments; returns the exit status.

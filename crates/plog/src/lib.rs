@@ -10,6 +10,10 @@
 //!   or full syslog socket drops the line rather than blocking the daemon.
 //!
 //! `debug!` events are printed only when verbose logging is on (piranha's `-v`).
+//!
+//! [`notify`] is the other thing every daemon says to its supervisor: that it is ready.
+
+pub mod notify;
 
 use std::fmt::Write as _;
 use std::io::Write as _;

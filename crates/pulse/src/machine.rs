@@ -3,6 +3,11 @@
 //! The shell feeds [`Input`]s with the current instant and carries out the returned
 //! [`Action`]s; between inputs it waits until [`Machine::next_deadline`] and then feeds
 //! [`Input::Tick`]. Nothing here reads a clock or touches a socket.
+//!
+//! One deliberate change from piranha: after a simultaneous start the backup does not take a
+//! STOPPED heartbeat as its cue to activate (the master does, a keepalive later it says
+//! RUNNING), so the two are never active together; the backup still takes over at once from a
+//! master that steps down, and from one that stays inactive for a whole `deadtime`.
 
 use std::time::{Duration, Instant};
 
@@ -64,6 +69,10 @@ pub struct Machine {
     linkfail: bool,
     next_send: Instant,
     need_heartbeat: Instant,
+    /// The partner's last heartbeat said it was active.
+    partner_was_active: bool,
+    /// Since when the partner has said, without a break, that it is inactive.
+    partner_stopped_since: Option<Instant>,
 }
 
 fn log(s: &str) -> Action {
@@ -80,6 +89,8 @@ impl Machine {
             active: false,
             childfail: false,
             linkfail: false,
+            partner_was_active: false,
+            partner_stopped_since: None,
             cfg,
         };
         let mut m = m;
@@ -102,6 +113,19 @@ impl Machine {
             fx.push(Action::StartInactive);
         }
         (m, fx)
+    }
+
+    /// New timers or backup setting after a reload. The role stays; the next heartbeat goes
+    /// out no later than one new `keepalive` from now, and the partner gets a full new
+    /// `deadtime`.
+    pub fn reconfigure(&mut self, cfg: Config, now: Instant) {
+        self.next_send = self.next_send.min(now + cfg.keepalive);
+        self.need_heartbeat = now + cfg.deadtime;
+        self.cfg = Config {
+            master: self.cfg.master,
+            force_active: self.cfg.force_active,
+            ..cfg
+        };
     }
 
     pub fn is_active(&self) -> bool {
@@ -153,6 +177,8 @@ impl Machine {
                 self.need_heartbeat = now + self.cfg.deadtime;
                 match m {
                     Magic::Running | Magic::FosRunning | Magic::StopMe => {
+                        self.partner_was_active = true;
+                        self.partner_stopped_since = None;
                         self.childfail = false;
                         if self.active && !self.cfg.master {
                             // One last RUNNING so the master re-ARPs, then step down.
@@ -167,7 +193,17 @@ impl Machine {
                         // Inactive: the partner stays active; no automatic fail-back.
                     }
                     Magic::Stopped | Magic::FosStopped => {
-                        if self.may_activate() {
+                        let stepped_down = std::mem::replace(&mut self.partner_was_active, false);
+                        let since = *self.partner_stopped_since.get_or_insert(now);
+                        // The master takes over from a stopped partner at once. The backup does
+                        // when the master has just stepped down (it was active) or has stayed
+                        // inactive for a whole deadtime (it cannot activate: CHILDFAIL,
+                        // LINKFAIL); not when both have just started, which is the master's
+                        // turn. piranha let both activate then (bz593730, its DELAY option).
+                        let turn = self.cfg.master
+                            || stepped_down
+                            || now.duration_since(since) >= self.cfg.deadtime;
+                        if self.may_activate() && turn {
                             fx.push(log(if self.cfg.master {
                                 "backup inactive: activating lvs"
                             } else {
@@ -181,6 +217,9 @@ impl Machine {
                 }
             }
             Input::ChildExited => {
+                fx.push(log(
+                    "CHILDFAIL: inactive until the partner's next RUNNING heartbeat",
+                ));
                 if self.active {
                     fx.push(Action::Deactivate);
                     self.active = false;
@@ -306,6 +345,32 @@ mod tests {
     }
 
     #[test]
+    fn reconfigure_changes_timers_not_role() {
+        let now = t0();
+        let (mut m, _) = Machine::start(cfg(true), now);
+        m.reconfigure(
+            Config {
+                master: false,
+                keepalive: Duration::from_millis(100),
+                deadtime: Duration::from_millis(300),
+                ..cfg(true)
+            },
+            now + s(1),
+        );
+        assert_eq!(m.next_deadline(), now + s(1) + Duration::from_millis(100));
+        assert_eq!(
+            m.on(Input::Tick, now + s(1) + Duration::from_millis(100)),
+            [Action::Send(Magic::Stopped)]
+        );
+        let fx = m.on(Input::Tick, now + s(1) + Duration::from_millis(300));
+        assert_eq!(fx.last(), Some(&Action::Activate));
+        assert!(fx.contains(&log("partner dead: activating lvs")));
+        // Still the master: a RUNNING partner makes it re-announce, not step down.
+        let fx = m.on(Input::Heartbeat(Magic::Running), now + s(2));
+        assert_eq!(fx.last(), Some(&Action::ResendArps));
+    }
+
+    #[test]
     fn partner_dead_after_deadtime_without_heartbeats() {
         let now = t0();
         let (mut m, _) = Machine::start(cfg(false), now);
@@ -324,16 +389,34 @@ mod tests {
     #[test]
     fn stopped_partner_is_replaced_by_either_role() {
         let now = t0();
-        for master in [true, false] {
-            let (mut m, _) = Machine::start(cfg(master), now);
-            let fx = m.on(Input::Heartbeat(Magic::Stopped), now + s(1));
-            let line = if master {
-                "backup inactive: activating lvs"
-            } else {
-                "primary inactive: activating lvs"
-            };
-            assert_eq!(fx, [log(line), Action::Activate]);
+        let (mut m, _) = Machine::start(cfg(true), now);
+        let fx = m.on(Input::Heartbeat(Magic::Stopped), now + s(1));
+        assert_eq!(
+            fx,
+            [log("backup inactive: activating lvs"), Action::Activate]
+        );
+        // The backup: at once when the master steps down from active...
+        let (mut m, _) = Machine::start(cfg(false), now);
+        m.on(Input::Heartbeat(Magic::Running), now + s(1));
+        let fx = m.on(Input::Heartbeat(Magic::Stopped), now + s(2));
+        assert_eq!(
+            fx,
+            [log("primary inactive: activating lvs"), Action::Activate]
+        );
+        // ...but not while both have just started inactive: that is the master's turn...
+        let (mut m, _) = Machine::start(cfg(false), now);
+        for i in 1..=4 {
+            assert!(
+                m.on(Input::Heartbeat(Magic::Stopped), now + s(i))
+                    .is_empty()
+            );
         }
+        // ...unless the master stays inactive for a whole deadtime (it cannot activate).
+        let fx = m.on(Input::Heartbeat(Magic::Stopped), now + s(6));
+        assert_eq!(
+            fx,
+            [log("primary inactive: activating lvs"), Action::Activate]
+        );
     }
 
     #[test]
@@ -393,7 +476,13 @@ mod tests {
             },
             now,
         );
-        assert_eq!(m.on(Input::ChildExited, now + s(1)), [Action::Deactivate]);
+        assert_eq!(
+            m.on(Input::ChildExited, now + s(1)),
+            [
+                log("CHILDFAIL: inactive until the partner's next RUNNING heartbeat"),
+                Action::Deactivate
+            ]
+        );
         assert!(m.childfail());
         // It now sends STOPPED; the partner's STOPPED or silence does not bring it back.
         assert_eq!(
@@ -503,7 +592,12 @@ mod tests {
 
     fn run(a: &mut Machine, b: &mut Machine, from: Instant, secs: u64, a_alive: bool) {
         for ms in (0..secs * 1000).step_by(100) {
-            let now = from + Duration::from_millis(ms);
+            run_step(a, b, from + Duration::from_millis(ms), a_alive);
+        }
+    }
+
+    fn run_step(a: &mut Machine, b: &mut Machine, now: Instant, a_alive: bool) {
+        {
             let mut to_b = Vec::new();
             let mut to_a = Vec::new();
             if a_alive {
@@ -539,7 +633,13 @@ mod tests {
     fn exactly_one_active_after_a_simultaneous_start() {
         let now = t0();
         let (mut a, mut b) = pair(now, false, false);
-        run(&mut a, &mut b, now, 30, true);
+        // Never both active, not even for a moment (piranha's were, bz593730).
+        for i in 0..300 {
+            let step = now + Duration::from_millis(100 * i);
+            run_step(&mut a, &mut b, step, true);
+            assert!(!(a.is_active() && b.is_active()), "both active at {i}");
+        }
+        assert!(a.is_active() && !b.is_active(), "the master is the one");
         assert_eq!(u8::from(a.is_active()) + u8::from(b.is_active()), 1);
         // The survivor takes over when the active one goes silent.
         let (mut x, mut y) = if a.is_active() { (a, b) } else { (b, a) };

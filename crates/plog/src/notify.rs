@@ -1,4 +1,4 @@
-//! Readiness: `READY=1` to the socket named by `NOTIFY_SOCKET`.
+//! Readiness: `READY=1` to the socket named by `NOTIFY_SOCKET`; and leaving the terminal.
 //!
 //! This is systemd's protocol (`Type=notify`), and pulse uses the same one: it starts lvsd with
 //! `NOTIFY_SOCKET` pointing at its own datagram socket and waits for `READY=1`. piranha used a
@@ -22,4 +22,24 @@ pub fn notify(msg: &str) -> std::io::Result<bool> {
         sock.send_to(msg.as_bytes(), &path)?;
     }
     Ok(true)
+}
+
+/// Leave the terminal as a daemon and write `pidfile`. With `fork`, fork and let the parent
+/// exit (a daemon started by hand or by an init script); without, stay the same process (when
+/// a supervisor such as pulse waits on it) but still start a new session and drop the
+/// terminal.
+pub fn detach(fork: bool, pidfile: &std::path::Path) {
+    use nix::fcntl::{OFlag, open};
+    use nix::sys::stat::Mode;
+    if fork {
+        let _ = nix::unistd::daemon(false, false);
+    } else {
+        let _ = nix::unistd::setsid();
+        if let Ok(fd) = open("/dev/null", OFlag::O_RDWR, Mode::empty()) {
+            let _ = nix::unistd::dup2_stdin(&fd);
+            let _ = nix::unistd::dup2_stdout(&fd);
+            let _ = nix::unistd::dup2_stderr(&fd);
+        }
+    }
+    let _ = std::fs::write(pidfile, format!("{}\n", std::process::id()));
 }

@@ -1,0 +1,1048 @@
+//! The I/O shell around the [`Machine`]: heartbeat sockets, the clock, signals, link events
+//! and the status socket feed it; an executor task carries out what it decides (commands,
+//! lvsd, the sync daemon, addresses, announcements) one step after another, so the heartbeat
+//! keeps beating while lvsd starts.
+#![allow(unsafe_code)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{debug, info};
+
+use crate::machine::{Action, Config, Input, Machine};
+use crate::opts::Opts;
+use crate::settings::{Settings, Vip};
+use crate::status::{ChildStatus, Status};
+use crate::wire::{self, Magic, Mode};
+
+/// Something that happened outside the main loop.
+#[derive(Debug)]
+pub enum Event {
+    Datagram {
+        private: bool,
+        from: SocketAddr,
+        data: Vec<u8>,
+    },
+    ChildExited {
+        generation: u64,
+        pid: u32,
+        how: String,
+    },
+    Links {
+        down: Vec<&'static str>,
+    },
+}
+
+/// Work for the executor, done in order.
+#[derive(Debug)]
+enum Job {
+    StartInactive,
+    Activate(u64),
+    Deactivate,
+    ResendArps,
+    Reconfigure(Box<Settings>),
+    ForwardHup,
+    Flush(oneshot::Sender<()>),
+}
+
+/// State shared with the status socket.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub status: Status,
+    pub last_heard: Option<Instant>,
+}
+
+fn lock(s: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The heartbeat sockets: bound to this node's public and private addresses.
+#[derive(Debug)]
+struct Sockets {
+    public: Arc<UdpSocket>,
+    private: Option<Arc<UdpSocket>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Sockets {
+    fn drop(&mut self) {
+        for r in &self.readers {
+            r.abort();
+        }
+    }
+}
+
+fn bind_std(ip: IpAddr, port: u16) -> std::io::Result<std::net::UdpSocket> {
+    // std sockets are opened with SOCK_CLOEXEC, so lvsd and commands do not inherit them.
+    let s = std::net::UdpSocket::bind((ip, port))?;
+    s.set_nonblocking(true)?;
+    Ok(s)
+}
+
+/// Bind the heartbeat sockets (before detaching, so a failure reaches the terminal).
+pub fn bind(settings: &Settings) -> std::io::Result<Vec<std::net::UdpSocket>> {
+    let mut v = vec![bind_std(settings.own, settings.port)?];
+    if let Some(p) = settings.own_private {
+        v.push(bind_std(p, settings.port)?);
+    }
+    Ok(v)
+}
+
+fn reader(sock: Arc<UdpSocket>, private: bool, tx: mpsc::UnboundedSender<Event>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = [0u8; 64];
+        loop {
+            match sock.recv_from(&mut buf).await {
+                Ok((n, from)) => {
+                    let data = buf[..n].to_vec();
+                    if tx
+                        .send(Event::Datagram {
+                            private,
+                            from,
+                            data,
+                        })
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {}
+                Err(e) => {
+                    info!("recvfrom() failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    })
+}
+
+impl Sockets {
+    fn new(
+        std: Vec<std::net::UdpSocket>,
+        tx: &mpsc::UnboundedSender<Event>,
+    ) -> std::io::Result<Sockets> {
+        let mut it = std.into_iter();
+        let public = Arc::new(UdpSocket::from_std(
+            it.next()
+                .ok_or_else(|| std::io::Error::other("no socket"))?,
+        )?);
+        let private = match it.next() {
+            Some(s) => Some(Arc::new(UdpSocket::from_std(s)?)),
+            None => None,
+        };
+        let mut readers = Vec::new();
+        // piranha served the private socket first; here both are read concurrently.
+        if let Some(p) = &private {
+            readers.push(reader(p.clone(), true, tx.clone()));
+        }
+        readers.push(reader(public.clone(), false, tx.clone()));
+        Ok(Sockets {
+            public,
+            private,
+            readers,
+        })
+    }
+}
+
+fn machine_config(s: &Settings, force_active: bool) -> Config {
+    Config {
+        master: s.master,
+        backup_active: s.backup_active,
+        keepalive: s.keepalive,
+        deadtime: s.deadtime,
+        force_active,
+        mode: s.mode,
+    }
+}
+
+fn magic_name(m: Magic) -> &'static str {
+    match m {
+        Magic::Running | Magic::FosRunning => "active",
+        Magic::Stopped | Magic::FosStopped => "inactive",
+        Magic::StopMe => "stopme",
+        Magic::Hold => "hold",
+        Magic::Held => "held",
+    }
+}
+
+/// The running daemon.
+pub struct Daemon {
+    opts: Opts,
+    settings: Settings,
+    machine: Machine,
+    sockets: Sockets,
+    tx: mpsc::UnboundedSender<Event>,
+    rx: mpsc::UnboundedReceiver<Event>,
+    jobs: mpsc::UnboundedSender<Job>,
+    shared: Arc<Mutex<Shared>>,
+    /// The lvsd generation pulse wants running; an exit of any other is expected.
+    generation: u64,
+    wanted: Option<u64>,
+    links: Option<JoinHandle<()>>,
+    exit: Option<i32>,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Daemon {
+    /// Set up inside the runtime: sockets, executor, status socket, link watch.
+    pub fn new(
+        opts: Opts,
+        settings: Settings,
+        socks: Vec<std::net::UdpSocket>,
+        status_listener: Option<std::os::unix::net::UnixListener>,
+    ) -> std::io::Result<Daemon> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let sockets = Sockets::new(socks, &tx)?;
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        {
+            let mut sh = lock(&shared);
+            let st = &mut sh.status;
+            st.pid = std::process::id();
+            st.mode = match settings.mode {
+                Mode::Lvs => "lvs",
+                Mode::Fos => "fos",
+            }
+            .into();
+            st.role = if settings.master { "master" } else { "backup" }.into();
+            st.state = "inactive".into();
+        }
+        let (jobs, jrx) = mpsc::unbounded_channel();
+        let netif = if opts.norun {
+            None
+        } else {
+            match netif::Netif::new() {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    info!("{e}: addresses will not be changed");
+                    None
+                }
+            }
+        };
+        let exec = Executor {
+            opts: opts.clone(),
+            settings: settings.clone(),
+            netif,
+            events: tx.clone(),
+            shared: shared.clone(),
+            child: None,
+            arps: None,
+            held: Vec::new(),
+        };
+        tokio::spawn(exec.run(jrx));
+        if let Some(l) = status_listener {
+            serve_status(l, shared.clone())?;
+        }
+        let (machine, _) =
+            Machine::start(machine_config(&settings, opts.force_active), Instant::now());
+        let mut d = Daemon {
+            opts,
+            settings,
+            machine,
+            sockets,
+            tx,
+            rx,
+            jobs,
+            shared,
+            generation: 0,
+            wanted: None,
+            links: None,
+            exit: None,
+        };
+        d.watch_links();
+        Ok(d)
+    }
+
+    fn watch_links(&mut self) {
+        if let Some(h) = self.links.take() {
+            h.abort();
+        }
+        if !self.settings.monitor_links || self.opts.norun {
+            return;
+        }
+        let mut watched: Vec<(IpAddr, &'static str)> = vec![(self.settings.own, "Primary")];
+        if let Some(p) = self.settings.own_private {
+            watched.push((p, "Private"));
+        }
+        let tx = self.tx.clone();
+        self.links = Some(tokio::spawn(async move {
+            if let Err(e) = watch_links(watched, tx).await {
+                info!("cannot monitor links: {e}");
+            }
+        }));
+    }
+
+    /// Run until a signal or a fatal error; returns the exit status.
+    pub async fn run(mut self) -> i32 {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("signal handler");
+        let mut int = signal(SignalKind::interrupt()).expect("signal handler");
+        let mut hup = signal(SignalKind::hangup()).expect("signal handler");
+        let mut usr1 = signal(SignalKind::user_defined1()).expect("signal handler");
+        let mut usr2 = signal(SignalKind::user_defined2()).expect("signal handler");
+        for n in self.settings.notes.clone() {
+            info!("{n}");
+        }
+        // The start-up line and the first decision.
+        let (machine, fx) = Machine::start(
+            machine_config(&self.settings, self.opts.force_active),
+            Instant::now(),
+        );
+        self.machine = machine;
+        self.carry_out(fx).await;
+        match plog::notify::notify("READY=1") {
+            Ok(_) => {}
+            Err(e) => info!("cannot notify readiness: {e}"),
+        }
+        while self.exit.is_none() {
+            let deadline = tokio::time::Instant::from_std(self.machine.next_deadline());
+            let input = tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => Some(Input::Tick),
+                Some(ev) = self.rx.recv() => self.event(ev),
+                _ = term.recv() => Some(Input::Terminate(15)),
+                _ = int.recv() => Some(Input::Terminate(2)),
+                _ = hup.recv() => { self.reload().await; None }
+                _ = usr1.recv() => { info!("ignoring signal 10 (SIGUSR1)"); None }
+                _ = usr2.recv() => { info!("ignoring signal 12 (SIGUSR2)"); None }
+            };
+            if let Some(i) = input {
+                let fx = self.machine.on(i, Instant::now());
+                self.carry_out(fx).await;
+            }
+        }
+        self.exit.unwrap_or(0)
+    }
+
+    /// Turn an outside event into a machine input.
+    fn event(&mut self, ev: Event) -> Option<Input> {
+        match ev {
+            Event::Datagram {
+                private,
+                from,
+                data,
+            } => {
+                if !self.settings.is_partner(from.ip()) {
+                    debug!("Unexpected heartbeat from {}", from.ip());
+                    lock(&self.shared).status.heartbeats_rejected += 1;
+                    return None;
+                }
+                match wire::decode(&data, self.settings.mode) {
+                    Ok(m) => {
+                        let mut sh = lock(&self.shared);
+                        sh.last_heard = Some(Instant::now());
+                        sh.status.partner_state = Some(magic_name(m).into());
+                        sh.status.heartbeats_received += 1;
+                        drop(sh);
+                        if !private || self.sockets.private.is_some() {
+                            return Some(Input::Heartbeat(m));
+                        }
+                        None
+                    }
+                    Err(r) => {
+                        lock(&self.shared).status.heartbeats_rejected += 1;
+                        info!("{r}");
+                        if let wire::Rejected::Incompatible(v) = r {
+                            debug!("heartbeat from {from} carried {v:#010x}");
+                        }
+                        None
+                    }
+                }
+            }
+            Event::ChildExited {
+                generation,
+                pid,
+                how,
+            } => {
+                info!("Child process {pid} {how}");
+                if self.wanted == Some(generation) {
+                    self.wanted = None;
+                    Some(Input::ChildExited)
+                } else {
+                    None
+                }
+            }
+            Event::Links { down } => {
+                if down.is_empty() {
+                    Some(Input::LinkRestored)
+                } else {
+                    for d in down {
+                        info!("{d} NIC: link down");
+                    }
+                    Some(Input::LinkFailure)
+                }
+            }
+        }
+    }
+
+    async fn send(&mut self, m: Magic) {
+        let bytes = m.encode();
+        let port = self.settings.port;
+        let mut sent = 0;
+        if let Some(p) = self.settings.partner {
+            match self.sockets.public.send_to(&bytes, (p, port)).await {
+                Ok(_) => sent += 1,
+                Err(e) => debug!("Warning -- failed to send heartbeat (public if): {e}"),
+            }
+        }
+        if let (Some(s), Some(p)) = (&self.sockets.private, self.settings.partner_private) {
+            match s.send_to(&bytes, (p, port)).await {
+                Ok(_) => sent += 1,
+                Err(e) => debug!("Warning -- failed to send heartbeat (private if): {e}"),
+            }
+        }
+        lock(&self.shared).status.heartbeats_sent += sent;
+    }
+
+    async fn carry_out(&mut self, fx: Vec<Action>) {
+        for a in fx {
+            match a {
+                Action::Log(s) => info!("{s}"),
+                Action::Send(m) => self.send(m).await,
+                Action::Activate => {
+                    self.generation += 1;
+                    self.wanted = Some(self.generation);
+                    let _ = self.jobs.send(Job::Activate(self.generation));
+                }
+                Action::Deactivate => {
+                    self.wanted = None;
+                    let _ = self.jobs.send(Job::Deactivate);
+                }
+                Action::StartInactive => {
+                    let _ = self.jobs.send(Job::StartInactive);
+                }
+                Action::ResendArps => {
+                    let _ = self.jobs.send(Job::ResendArps);
+                }
+                Action::Exit(code) => {
+                    // Let the executor finish (lvsd stopped, addresses down), within reason.
+                    let (done, wait) = oneshot::channel();
+                    let _ = self.jobs.send(Job::Flush(done));
+                    let limit = self.opts.child_timeout * 2 + Duration::from_secs(5);
+                    if tokio::time::timeout(limit, wait).await.is_err() {
+                        info!("giving up waiting for the shutdown steps");
+                    }
+                    self.exit = Some(code);
+                }
+            }
+        }
+        self.publish();
+    }
+
+    fn publish(&self) {
+        let mut sh = lock(&self.shared);
+        let st = &mut sh.status;
+        st.state = if self.machine.is_active() {
+            "active"
+        } else {
+            "inactive"
+        }
+        .into();
+        let mut flags = Vec::new();
+        if self.machine.childfail() {
+            flags.push("CHILDFAIL".to_owned());
+        }
+        if self.machine.linkfail() {
+            flags.push("LINKFAIL".to_owned());
+        }
+        if self.opts.norun {
+            flags.push("NORUN".to_owned());
+        }
+        if !self.settings.backup_active {
+            flags.push("NOBACKUP".to_owned());
+        }
+        st.flags = flags;
+        st.own = self.settings.own.to_string();
+        st.partner = self.settings.partner.map(|p| p.to_string());
+        st.keepalive_ms = self.settings.keepalive.as_millis() as u64;
+        st.deadtime_ms = self.settings.deadtime.as_millis() as u64;
+    }
+
+    /// SIGHUP: re-read lvs.cf; apply what changed to pulse, and pass the signal to lvsd.
+    async fn reload(&mut self) {
+        info!("rereading configuration file");
+        let new = match load_settings(&self.opts.config).await {
+            Ok(s) => s,
+            Err(e) => {
+                info!("{e}");
+                info!("keeping the running configuration");
+                return;
+            }
+        };
+        if new.master != self.settings.master {
+            info!("the new file would change this node's role; restart pulse to change roles");
+            return;
+        }
+        if new.mode != self.settings.mode {
+            info!("the new file changes the service type; restart pulse to change it");
+            return;
+        }
+        if (new.own, new.own_private, new.port)
+            != (
+                self.settings.own,
+                self.settings.own_private,
+                self.settings.port,
+            )
+        {
+            match bind(&new).and_then(|s| Sockets::new(s, &self.tx)) {
+                Ok(s) => self.sockets = s,
+                Err(e) => {
+                    info!("cannot create heartbeat socket: {e}; keeping the running configuration");
+                    return;
+                }
+            }
+        }
+        let links_changed = (new.monitor_links, new.own, new.own_private)
+            != (
+                self.settings.monitor_links,
+                self.settings.own,
+                self.settings.own_private,
+            );
+        self.machine
+            .reconfigure(machine_config(&new, self.opts.force_active), Instant::now());
+        self.settings = new.clone();
+        if links_changed {
+            self.watch_links();
+        }
+        let _ = self.jobs.send(Job::Reconfigure(Box::new(new)));
+        let _ = self.jobs.send(Job::ForwardHup);
+        lock(&self.shared).status.reloads += 1;
+        self.publish();
+    }
+}
+
+/// Read lvs.cf and build the settings against this host's addresses.
+pub async fn load_settings(path: &std::path::Path) -> Result<Settings, String> {
+    let loaded = lvscf::load(path).map_err(|e| e.to_string())?;
+    let Some(cfg) = loaded.parsed.config() else {
+        return Err(loaded.render().trim_end().to_owned());
+    };
+    let local = local_addresses().await;
+    crate::settings::build(cfg, &path.display().to_string(), &local, &|h| h.resolve())
+}
+
+/// This host's addresses (empty when netlink is unavailable, which makes it the backup).
+pub async fn local_addresses() -> Vec<IpAddr> {
+    match netif::Netif::new() {
+        Ok(n) => n
+            .addresses()
+            .await
+            .map(|v| v.into_iter().map(|a| a.ip).collect())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+async fn watch_links(
+    watched: Vec<(IpAddr, &'static str)>,
+    tx: mpsc::UnboundedSender<Event>,
+) -> netif::Result<()> {
+    let mut watch = netif::LinkWatch::new()?;
+    let nif = netif::Netif::new()?;
+    let addrs = nif.addresses().await?;
+    // The device of each watched address; an address on no device counts as up (as piranha).
+    let devices: Vec<(u32, &'static str)> = watched
+        .iter()
+        .filter_map(|(ip, what)| addrs.iter().find(|a| a.ip == *ip).map(|a| (a.index, *what)))
+        .collect();
+    let mut state: std::collections::HashMap<u32, bool> = nif
+        .links()
+        .await?
+        .into_iter()
+        .filter(|l| devices.iter().any(|(i, _)| *i == l.index))
+        .map(|l| (l.index, l.is_up()))
+        .collect();
+    let down = |state: &std::collections::HashMap<u32, bool>| -> Vec<&'static str> {
+        devices
+            .iter()
+            .filter(|(i, _)| state.get(i) == Some(&false))
+            .map(|(_, w)| *w)
+            .collect()
+    };
+    let mut last = down(&state);
+    if !last.is_empty() {
+        let _ = tx.send(Event::Links { down: last.clone() });
+    }
+    while let Some(l) = watch.next().await {
+        if !devices.iter().any(|(i, _)| *i == l.index) || l.slave {
+            continue;
+        }
+        state.insert(l.index, l.is_up());
+        let now = down(&state);
+        if now != last {
+            last = now.clone();
+            if tx.send(Event::Links { down: now }).is_err() {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serve_status(
+    l: std::os::unix::net::UnixListener,
+    shared: Arc<Mutex<Shared>>,
+) -> std::io::Result<()> {
+    l.set_nonblocking(true)?;
+    let l = tokio::net::UnixListener::from_std(l)?;
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut c, _)) = l.accept().await {
+            let text = {
+                let sh = lock(&shared);
+                let mut st = sh.status.clone();
+                st.partner_last_heard_ms = sh.last_heard.map(|t| t.elapsed().as_millis() as u64);
+                serde_json::to_string(&st).unwrap_or_default()
+            };
+            tokio::spawn(async move {
+                let _ = c.write_all(text.as_bytes()).await;
+                let _ = c.write_all(b"\n").await;
+            });
+        }
+    });
+    Ok(())
+}
+
+/// The supervised program, watched by its own task.
+#[derive(Debug)]
+struct Child {
+    pid: u32,
+    stop: oneshot::Sender<oneshot::Sender<()>>,
+}
+
+/// Carries out activation and deactivation steps in order (spec §2.6).
+struct Executor {
+    opts: Opts,
+    settings: Settings,
+    netif: Option<netif::Netif>,
+    events: mpsc::UnboundedSender<Event>,
+    shared: Arc<Mutex<Shared>>,
+    child: Option<Child>,
+    arps: Option<JoinHandle<()>>,
+    held: Vec<Vip>,
+}
+
+fn vip_text(v: &Vip) -> String {
+    format!("{}/{} {}", v.ip, v.prefix, v.device)
+}
+
+impl Executor {
+    async fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        while let Some(j) = jobs.recv().await {
+            match j {
+                Job::StartInactive => {
+                    self.command(self.settings.inactive_cmd.clone());
+                    self.sync_daemon(false);
+                    self.clean_stale().await;
+                }
+                Job::Activate(generation) => self.activate(generation).await,
+                Job::Deactivate => self.deactivate().await,
+                Job::ResendArps => {
+                    self.command(self.settings.active_cmd.clone());
+                    self.announce();
+                }
+                Job::Reconfigure(s) => self.reconfigure(*s).await,
+                Job::ForwardHup => {
+                    // Never kill(0, …): with no child there is nobody to tell (§7.2 #1).
+                    if let Some(c) = &self.child
+                        && c.pid > 0
+                    {
+                        let _ = kill(Pid::from_raw(c.pid as i32), Signal::SIGHUP);
+                    }
+                }
+                Job::Flush(done) => {
+                    let _ = done.send(());
+                }
+            }
+            self.publish();
+        }
+    }
+
+    fn publish(&self) {
+        let mut sh = lock(&self.shared);
+        sh.status.vips = self.held.iter().map(vip_text).collect();
+        if self.child.is_none() {
+            sh.status.child = None;
+        }
+    }
+
+    /// `active_cmd`/`inactive_cmd`: split into words, run without a shell, not waited for.
+    fn command(&self, cmd: Option<String>) {
+        let Some(cmd) = cmd else { return };
+        let argv = nanny::exec::split_words(&cmd);
+        let Some((prog, args)) = argv.split_first() else {
+            return;
+        };
+        if self.opts.norun {
+            info!("test mode: not running {cmd}");
+            return;
+        }
+        debug!("DEBUG -- Executing '{cmd}'");
+        let mut c = tokio::process::Command::new(prog);
+        c.args(args)
+            .stdin(Stdio::null())
+            .env_remove("NOTIFY_SOCKET");
+        match c.spawn() {
+            Ok(mut child) => {
+                let cmd = cmd.clone();
+                tokio::spawn(async move {
+                    if let Ok(st) = child.wait().await
+                        && !st.success()
+                    {
+                        info!("command {cmd} failed: {st}");
+                    }
+                });
+            }
+            Err(e) => info!("cannot run {prog}: {e}"),
+        }
+    }
+
+    /// The IPVS connection synchronisation daemon in the role of this node.
+    fn sync_daemon(&self, master: bool) {
+        let Some((iface, id)) = &self.settings.sync else {
+            return;
+        };
+        if self.opts.norun {
+            info!("test mode: not starting the sync daemon");
+            return;
+        }
+        use ipvs::{Daemon, IpvsTable, NetlinkIpvs, SyncState};
+        let mut t = match NetlinkIpvs::new() {
+            Ok(t) => t,
+            Err(e) => {
+                info!("cannot reach IPVS for the sync daemon: {e}");
+                return;
+            }
+        };
+        for s in [SyncState::Backup, SyncState::Master] {
+            let _ = t.stop_daemon(&Daemon::new(s, iface, u32::from(*id)));
+        }
+        let state = if master {
+            SyncState::Master
+        } else {
+            SyncState::Backup
+        };
+        if let Err(e) = t.start_daemon(&Daemon::new(state, iface, u32::from(*id))) {
+            info!(
+                "cannot start the {} sync daemon on {iface}: {e}",
+                if master { "master" } else { "backup" }
+            );
+        }
+    }
+
+    async fn activate(&mut self, generation: u64) {
+        self.command(self.settings.active_cmd.clone());
+        if self.opts.norun {
+            info!("test mode: not starting {}", self.program().display());
+        } else if !self.start_child(generation).await {
+            // The main loop hears of it as a child failure and deactivates.
+            return;
+        }
+        self.sync_daemon(true);
+        if self.opts.norun {
+            info!(
+                "test mode: not bringing up {} addresses",
+                self.settings.floating().count()
+            );
+            return;
+        }
+        for v in self.settings.floating().cloned().collect::<Vec<_>>() {
+            self.up(&v).await;
+        }
+        self.announce();
+    }
+
+    async fn up(&mut self, v: &Vip) {
+        let Some(n) = &self.netif else { return };
+        match n.add_address(&v.device, v.ip, v.prefix).await {
+            Ok(_) => {
+                if !self.held.contains(v) {
+                    self.held.push(v.clone());
+                }
+            }
+            Err(e) => info!("cannot bring up {}: {e}", vip_text(v)),
+        }
+    }
+
+    async fn down(&mut self, v: &Vip) {
+        let Some(n) = &self.netif else { return };
+        if let Err(e) = n.del_address(&v.device, v.ip).await {
+            info!("cannot take down {}: {e}", vip_text(v));
+        }
+        self.held.retain(|h| h != v);
+    }
+
+    fn program(&self) -> PathBuf {
+        match self.settings.mode {
+            Mode::Lvs => self.opts.lvsd.clone(),
+            Mode::Fos => self.opts.fos.clone(),
+        }
+    }
+
+    /// Start lvsd and wait until it says it is ready; false if it did not.
+    async fn start_child(&mut self, generation: u64) -> bool {
+        let prog = self.program();
+        let name = format!("pulse-{}-{generation}", std::process::id());
+        let sock = match ready_socket(&name) {
+            Ok(s) => s,
+            Err(e) => {
+                info!("cannot create the readiness socket: {e}");
+                let _ = self.events.send(Event::ChildExited {
+                    generation,
+                    pid: 0,
+                    how: "was not started".into(),
+                });
+                return false;
+            }
+        };
+        let mut cmd = tokio::process::Command::new(&prog);
+        cmd.arg(if self.opts.nodaemon {
+            "--nodaemon"
+        } else {
+            "--nofork"
+        })
+        .arg("-c")
+        .arg(&self.opts.config);
+        if self.opts.verbose {
+            cmd.arg("-v");
+        }
+        cmd.env("NOTIFY_SOCKET", format!("@{name}"))
+            .stdin(Stdio::null())
+            .kill_on_drop(false);
+        // SAFETY: the closure runs in the child between fork and exec and only calls prctl(2),
+        // which is async-signal-safe; it allocates nothing and takes no lock.
+        unsafe {
+            cmd.pre_exec(|| {
+                // lvsd dies with pulse: an orphan would keep serving with nobody watching the
+                // partner, and block the next lvsd's status socket.
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
+            });
+        }
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                info!("cannot start {}: {e}", prog.display());
+                let _ = self.events.send(Event::ChildExited {
+                    generation,
+                    pid: 0,
+                    how: "was not started".into(),
+                });
+                return false;
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        let program = prog
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        lock(&self.shared).status.child = Some(ChildStatus {
+            program: program.clone(),
+            pid,
+            state: "starting".into(),
+        });
+        let mut buf = [0u8; 512];
+        let deadline = tokio::time::sleep(self.opts.child_timeout);
+        tokio::pin!(deadline);
+        let failure = loop {
+            tokio::select! {
+                r = sock.recv(&mut buf) => match r {
+                    Ok(n) if String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1") => break None,
+                    Ok(_) => continue,
+                    Err(e) => break Some(format!("readiness socket failed: {e}")),
+                },
+                st = child.wait() => break Some(exit_text(st)),
+                _ = &mut deadline => {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    info!("{program} did not become ready within {:?}: killed", self.opts.child_timeout);
+                    break Some("was killed: not ready in time".into());
+                }
+            }
+        };
+        if let Some(how) = failure {
+            lock(&self.shared).status.child = None;
+            let _ = self.events.send(Event::ChildExited {
+                generation,
+                pid,
+                how,
+            });
+            return false;
+        }
+        debug!("{program} (pid {pid}) is ready");
+        if let Some(c) = lock(&self.shared).status.child.as_mut() {
+            c.state = "ready".into();
+        }
+        let (stop, stop_rx) = oneshot::channel::<oneshot::Sender<()>>();
+        let events = self.events.clone();
+        let limit = self.opts.child_timeout;
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                st = child.wait() => {
+                    let _ = events.send(Event::ChildExited { generation, pid, how: exit_text(st) });
+                }
+                Ok(done) = stop_rx => {
+                    if let Some(c) = lock(&shared).status.child.as_mut() {
+                        c.state = "stopping".into();
+                    }
+                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+                    // piranha waited without a limit ("XXX need a timeout here").
+                    if tokio::time::timeout(limit, child.wait()).await.is_err() {
+                        info!("pid {pid} did not stop within {limit:?}: killed");
+                        let _ = child.start_kill();
+                        let _ = child.wait().await;
+                    }
+                    let _ = done.send(());
+                }
+            }
+        });
+        self.child = Some(Child { pid, stop });
+        true
+    }
+
+    async fn stop_child(&mut self) {
+        if let Some(c) = self.child.take() {
+            let (done, wait) = oneshot::channel();
+            if c.stop.send(done).is_ok() {
+                let _ = wait.await;
+            }
+            lock(&self.shared).status.child = None;
+        }
+    }
+
+    async fn deactivate(&mut self) {
+        if let Some(a) = self.arps.take() {
+            a.abort();
+        }
+        self.command(self.settings.inactive_cmd.clone());
+        self.sync_daemon(false);
+        self.stop_child().await;
+        for v in self.held.clone() {
+            self.down(&v).await;
+        }
+    }
+
+    /// Remove configured addresses a crashed pulse left behind (piranha kept them up).
+    async fn clean_stale(&mut self) {
+        let Some(n) = &self.netif else { return };
+        let Ok(addrs) = n.addresses().await else {
+            return;
+        };
+        for v in self.settings.floating().cloned().collect::<Vec<_>>() {
+            if addrs.iter().any(|a| a.ip == v.ip) {
+                info!(
+                    "removing stale address {} left from an earlier run",
+                    vip_text(&v)
+                );
+                self.down(&v).await;
+            }
+        }
+    }
+
+    /// Gratuitous ARPs (and neighbour advertisements) for every address held, in the
+    /// background: the first at once, then `arp_count - 1` more `arp_interval` apart.
+    fn announce(&mut self) {
+        if self.opts.norun {
+            info!("test mode: not sending gratuitous arps");
+            return;
+        }
+        let Some(n) = self.netif.clone() else { return };
+        if let Some(a) = self.arps.take() {
+            a.abort();
+        }
+        let vips = self.held.clone();
+        let count = self.opts.arp_count;
+        let interval = self.opts.arp_interval;
+        let what = match self.settings.mode {
+            Mode::Lvs => "lvs",
+            Mode::Fos => "fos",
+        };
+        self.arps = Some(tokio::spawn(async move {
+            let mut targets = Vec::new();
+            for v in &vips {
+                match n.link(&v.device).await {
+                    Ok(l) => match l.mac {
+                        Some(mac) => targets.push((l.index, mac, v.ip)),
+                        None => info!("{} has no hardware address: no arps for {}", l.name, v.ip),
+                    },
+                    Err(e) => info!("no arps for {}: {e}", v.ip),
+                }
+            }
+            for i in 0..count {
+                if i > 0 {
+                    tokio::time::sleep(interval).await;
+                }
+                for (index, mac, ip) in &targets {
+                    let r = match *ip {
+                        IpAddr::V4(a) => netif::announce::send_garp(*index, *mac, a),
+                        IpAddr::V6(a) => netif::announce::send_unsolicited_na(*index, *mac, a),
+                    };
+                    if let Err(e) = r {
+                        debug!("cannot announce {ip}: {e}");
+                    }
+                }
+            }
+            info!("gratuitous {what} arps finished");
+        }));
+    }
+
+    async fn reconfigure(&mut self, new: Settings) {
+        let old = std::mem::replace(&mut self.settings, new);
+        let active = self.child.is_some() || !self.held.is_empty();
+        if !active || self.opts.norun {
+            return;
+        }
+        let new_set: Vec<Vip> = self.settings.floating().cloned().collect();
+        for v in old.floating() {
+            if !new_set.contains(v) {
+                self.down(&v.clone()).await;
+            }
+        }
+        let mut added = false;
+        for v in &new_set {
+            if !self.held.contains(v) {
+                self.up(v).await;
+                added = true;
+            }
+        }
+        if added {
+            self.announce();
+        }
+        if old.sync != self.settings.sync {
+            self.sync_daemon(true);
+        }
+    }
+}
+
+fn exit_text(st: std::io::Result<std::process::ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match st {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(c), _) => format!("exited with status {c}"),
+            (None, Some(sig)) => format!("terminated with signal {sig}"),
+            _ => "exited".into(),
+        },
+        Err(e) => format!("could not be waited for: {e}"),
+    }
+}
+
+fn ready_socket(name: &str) -> std::io::Result<tokio::net::UnixDatagram> {
+    use std::os::linux::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    let s = std::os::unix::net::UnixDatagram::bind_addr(&addr)?;
+    s.set_nonblocking(true)?;
+    tokio::net::UnixDatagram::from_std(s)
+}

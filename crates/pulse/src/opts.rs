@@ -1,0 +1,289 @@
+//! pulse's command line: piranha's options (spec §2.1) and ours.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Arg, ArgAction, Command};
+
+pub const DEFAULT_SOCKET: &str = "/run/pulse.sock";
+pub const DEFAULT_PIDFILE: &str = "/var/run/pulse.pid";
+pub const DEFAULT_LVSD: &str = "/usr/sbin/lvsd";
+pub const DEFAULT_FOS: &str = "/usr/sbin/fos";
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Run(Opts),
+    /// `--status`: ask a running pulse.
+    Status {
+        socket: PathBuf,
+        json: bool,
+    },
+    Print(String),
+}
+
+/// Options of a running pulse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opts {
+    pub config: PathBuf,
+    pub nodaemon: bool,
+    /// `-t`/`--test-start`/`--norun`: heartbeats and decisions only; nothing is started,
+    /// plumbed or announced.
+    pub norun: bool,
+    pub verbose: bool,
+    pub force_active: bool,
+    pub lvsd: PathBuf,
+    pub fos: PathBuf,
+    pub socket: PathBuf,
+    pub pidfile: PathBuf,
+    /// Gratuitous ARPs (or neighbour advertisements) per address, and the time between them.
+    pub arp_count: u32,
+    pub arp_interval: Duration,
+    /// How long lvsd may take to report ready, and to stop.
+    pub child_timeout: Duration,
+}
+
+/// A usage error: pulse prints `pulse: <msg>` and exits 1, as piranha did.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn command() -> Command {
+    let flag = |id: &'static str, long: &'static str, help: &'static str| {
+        Arg::new(id)
+            .long(long)
+            .action(ArgAction::SetTrue)
+            .help(help)
+    };
+    let value = |id: &'static str, long: &'static str, help: &'static str| {
+        Arg::new(id)
+            .long(long)
+            .action(ArgAction::Set)
+            .num_args(1)
+            .help(help)
+    };
+    Command::new("pulse")
+        .disable_version_flag(true)
+        .args_override_self(true)
+        .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
+        .arg(
+            flag(
+                "nodaemon",
+                "nodaemon",
+                "stay in the foreground, log to stdout",
+            )
+            .short('n'),
+        )
+        .arg(
+            flag(
+                "test_start",
+                "test-start",
+                "exchange heartbeats and decide, but start, plumb and announce nothing",
+            )
+            .short('t'),
+        )
+        .arg(flag("norun", "norun", "the same as --test-start"))
+        .arg(
+            flag(
+                "verbose",
+                "verbose",
+                "verbose logs; passed on to lvsd and fos",
+            )
+            .short('v'),
+        )
+        .arg(flag(
+            "forceactive",
+            "forceactive",
+            "start in the active state",
+        ))
+        .arg(value("lvsd", "lvsd", "the lvsd program [/usr/sbin/lvsd]"))
+        .arg(value("fos", "fos", "the fos program [/usr/sbin/fos]"))
+        .arg(flag("version", "version", "print the version"))
+        .arg(value("socket", "socket", "status socket [/run/pulse.sock]"))
+        .arg(value(
+            "pidfile",
+            "pidfile",
+            "pid file of the daemon [/var/run/pulse.pid]",
+        ))
+        .arg(value(
+            "arp_count",
+            "arp-count",
+            "gratuitous ARPs sent per address on takeover [5]",
+        ))
+        .arg(value(
+            "arp_interval",
+            "arp-interval",
+            "seconds between them, fractions allowed [1]",
+        ))
+        .arg(value(
+            "child_timeout",
+            "child-timeout",
+            "seconds lvsd or fos may take to become ready or to stop [10]",
+        ))
+        .arg(flag(
+            "status",
+            "status",
+            "print the status of the running pulse",
+        ))
+        .arg(flag("json", "json", "with --status: print the JSON report"))
+        .arg(Arg::new("extra").num_args(0..).hide(true))
+}
+
+/// Usage text for `--help`.
+pub fn help() -> String {
+    command().render_help().to_string()
+}
+
+fn seconds(s: &str, what: &str) -> Result<Duration, UsageError> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
+        _ => Err(UsageError(format!(
+            "bad argument {what} {s}: seconds expected"
+        ))),
+    }
+}
+
+/// Parse the argument vector (program name first).
+pub fn parse<I, T>(args: I) -> Result<Mode, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let m = match command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            return Ok(Mode::Print(e.render().to_string()));
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("").trim();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            return Err(UsageError(format!("bad argument: {first}")));
+        }
+    };
+    if m.get_flag("version") {
+        return Ok(Mode::Print(format!(
+            "pulse version {} (Piranha in Rust)\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    if m.get_many::<String>("extra").is_some() {
+        return Err(UsageError("unexpected arguments".into()));
+    }
+    let path = |id: &str, default: &str| {
+        PathBuf::from(
+            m.get_one::<String>(id)
+                .map(String::as_str)
+                .unwrap_or(default),
+        )
+    };
+    let socket = path("socket", DEFAULT_SOCKET);
+    if m.get_flag("status") {
+        return Ok(Mode::Status {
+            socket,
+            json: m.get_flag("json"),
+        });
+    }
+    if m.get_flag("json") {
+        return Err(UsageError("--json goes with --status".into()));
+    }
+    let arp_count = match m.get_one::<String>("arp_count") {
+        None => 5,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| UsageError(format!("bad argument --arp-count {s}: 1 to 100")))?,
+    };
+    let secs = |id: &str, long: &str, default: f64| match m.get_one::<String>(id) {
+        None => Ok(Duration::from_secs_f64(default)),
+        Some(s) => seconds(s, long),
+    };
+    Ok(Mode::Run(Opts {
+        config: path("config", lvscf::DEFAULT_PATH),
+        nodaemon: m.get_flag("nodaemon"),
+        norun: m.get_flag("test_start") || m.get_flag("norun"),
+        verbose: m.get_flag("verbose"),
+        force_active: m.get_flag("forceactive"),
+        lvsd: path("lvsd", DEFAULT_LVSD),
+        fos: path("fos", DEFAULT_FOS),
+        socket,
+        pidfile: path("pidfile", DEFAULT_PIDFILE),
+        arp_count,
+        arp_interval: secs("arp_interval", "--arp-interval", 1.0)?,
+        child_timeout: secs("child_timeout", "--child-timeout", 10.0)?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Opts {
+        match parse(args.iter().copied()).unwrap() {
+            Mode::Run(o) => o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn piranha_options_and_defaults() {
+        let o = run(&["pulse"]);
+        assert_eq!(o.config, PathBuf::from("/etc/lvs.cf"));
+        assert_eq!(o.lvsd, PathBuf::from("/usr/sbin/lvsd"));
+        assert_eq!(o.fos, PathBuf::from("/usr/sbin/fos"));
+        assert!(!o.nodaemon && !o.norun && !o.verbose && !o.force_active);
+        assert_eq!((o.arp_count, o.arp_interval), (5, Duration::from_secs(1)));
+        let o = run(&[
+            "pulse",
+            "-c",
+            "/etc/sysconfig/ha/lvs.cf",
+            "-n",
+            "-v",
+            "--forceactive",
+            "--lvsd=/opt/lvsd",
+            "--fos",
+            "/opt/fos",
+        ]);
+        assert_eq!(o.config, PathBuf::from("/etc/sysconfig/ha/lvs.cf"));
+        assert!(o.nodaemon && o.verbose && o.force_active);
+        assert_eq!(o.lvsd, PathBuf::from("/opt/lvsd"));
+        assert_eq!(o.fos, PathBuf::from("/opt/fos"));
+        assert!(run(&["pulse", "-t"]).norun);
+        assert!(run(&["pulse", "--test-start"]).norun);
+        assert!(run(&["pulse", "--norun"]).norun);
+        let o = run(&["pulse", "--arp-count", "3", "--arp-interval", "0.2"]);
+        assert_eq!(
+            (o.arp_count, o.arp_interval),
+            (3, Duration::from_millis(200))
+        );
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert_eq!(
+            parse(["pulse", "extra"]).unwrap_err().0,
+            "unexpected arguments"
+        );
+        assert!(
+            parse(["pulse", "--bogus"])
+                .unwrap_err()
+                .0
+                .starts_with("bad argument")
+        );
+        assert!(parse(["pulse", "--arp-count", "0"]).is_err());
+        assert!(parse(["pulse", "--arp-interval", "x"]).is_err());
+        assert!(parse(["pulse", "--json"]).is_err());
+        assert_eq!(
+            parse(["pulse", "--status", "--json", "--socket", "/tmp/p.sock"]).unwrap(),
+            Mode::Status {
+                socket: "/tmp/p.sock".into(),
+                json: true
+            }
+        );
+        assert!(
+            matches!(parse(["pulse", "--version"]).unwrap(), Mode::Print(t) if t.starts_with("pulse version"))
+        );
+    }
+}

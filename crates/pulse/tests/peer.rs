@@ -1,0 +1,213 @@
+//! pulse against a peer that speaks piranha's raw heartbeat bytes (spec §2.3), in both roles;
+//! test mode's lack of side effects; start-up errors and their exit statuses.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const RUNNING: [u8; 4] = [0xda, 0xdb, 0xad, 0xbd];
+const STOPPED: [u8; 4] = [0xbd, 0xda, 0xbd, 0xad];
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A socket in node `n`'s namespace bound to `addr`.
+fn peer(lan: &Lan, n: &str, addr: &'static str) -> UdpSocket {
+    let u = in_ns(&lan.ns(n), move || UdpSocket::bind(addr).unwrap());
+    u.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    u
+}
+
+/// The next heartbeat received, with its sender.
+fn next(u: &UdpSocket, within: Duration) -> (Vec<u8>, std::net::SocketAddr) {
+    let t0 = Instant::now();
+    let mut buf = [0u8; 64];
+    loop {
+        if let Ok((n, from)) = u.recv_from(&mut buf) {
+            return (buf[..n].to_vec(), from);
+        }
+        assert!(t0.elapsed() < within, "no heartbeat within {within:?}");
+    }
+}
+
+/// Read heartbeats until one equals `want`.
+fn expect(u: &UdpSocket, want: [u8; 4], within: Duration) {
+    let t0 = Instant::now();
+    loop {
+        let (b, _) = next(u, within);
+        if b == want {
+            return;
+        }
+        assert!(
+            t0.elapsed() < within,
+            "no {want:02x?} within {within:?}, last {b:02x?}"
+        );
+    }
+}
+
+#[test]
+fn pairs_with_a_raw_piranha_backup() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan = Lan::new();
+    let cfg = lan.config("0.2", "1", "");
+    let d1 = lan.pulse("d1", &cfg, &["-t"]);
+    let u = peer(&lan, "d2", "10.7.0.2:539");
+    // Exactly 4 bytes, piranha's STOPPED in x86 order, from the bound address and port.
+    let (b, from) = next(&u, s(3));
+    assert_eq!(b, STOPPED);
+    assert_eq!(from.to_string(), "10.7.0.1:539");
+    // The backup says it is stopped: the master activates and says RUNNING.
+    u.send_to(&STOPPED, "10.7.0.1:539").unwrap();
+    expect(&u, RUNNING, s(3));
+    assert!(d1.log().contains("backup inactive: activating lvs"));
+    // A RUNNING backup while the master is active: the master re-announces, stays active.
+    u.send_to(&RUNNING, "10.7.0.1:539").unwrap();
+    d1.wait_log(s(3), "partner active: resending arps");
+    assert!(d1.active());
+    // Test mode: nothing started or plumbed.
+    let st = d1.status().unwrap();
+    assert!(st.child.is_none() && st.vips.is_empty() && st.flags.contains(&"NORUN".to_owned()));
+    assert!(!lan.has_vip("d1"));
+    assert!(d1.log().contains("test mode: not starting"));
+    assert!(!d1.log().contains("lvs: "), "lvsd ran in test mode");
+}
+
+#[test]
+fn pairs_with_a_raw_piranha_master() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan = Lan::new();
+    let cfg = lan.config("0.2", "1", "");
+    let d2 = lan.pulse("d2", &cfg, &["--test-start"]);
+    let u = peer(&lan, "d1", "10.7.0.1:539");
+    // The master is running: the backup stays inactive and says STOPPED.
+    let t0 = Instant::now();
+    while t0.elapsed() < s(2) {
+        u.send_to(&RUNNING, "10.7.0.2:539").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (b, from) = next(&u, s(2));
+    assert_eq!(
+        (b, from.to_string()),
+        (STOPPED.to_vec(), "10.7.0.2:539".to_owned())
+    );
+    assert_eq!(d2.status().unwrap().state, "inactive");
+    assert_eq!(
+        d2.status().unwrap().partner_state.as_deref(),
+        Some("active")
+    );
+    // The master falls silent: after deadtime the backup is active and says RUNNING.
+    let t0 = Instant::now();
+    d2.wait_for(s(5), "takeover", |s| s.state == "active");
+    assert!(t0.elapsed() < Duration::from_millis(1500));
+    assert!(d2.log().contains("partner dead: activating lvs"));
+    expect(&u, RUNNING, s(2));
+    // The master is back and running: the backup sends one last RUNNING at once, steps down.
+    u.send_to(&RUNNING, "10.7.0.2:539").unwrap();
+    let (b, _) = next(&u, Duration::from_millis(150));
+    assert_eq!(b, RUNNING, "the last heartbeat before stepping down");
+    d2.wait_for(s(3), "step down", |s| s.state == "inactive");
+    assert!(d2.log().contains("partner active: deactivating LVS"));
+    expect(&u, STOPPED, s(2));
+}
+
+fn pulse(lan: &Lan, n: &str, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lan.ns(n)])
+        .arg(env!("CARGO_BIN_EXE_pulse"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn start_up_errors_and_exit_statuses() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan = Lan::new();
+    let sock = lan.dir.join("x.sock");
+    let sock = sock.to_str().unwrap();
+    let (code, out) = pulse(&lan, "d1", &["--bogus"]);
+    assert_eq!(code, Some(1));
+    assert!(out.starts_with("pulse: bad argument"), "{out}");
+    let (code, out) = pulse(&lan, "d1", &["-n", "extra"]);
+    assert_eq!((code, out.trim()), (Some(1), "pulse: unexpected arguments"));
+    // A broken file: the diagnostics, exit 1.
+    let bad = lan.dir.join("bad.cf");
+    std::fs::write(&bad, "primary = 10.7.0.1\nkeepalive = x\n").unwrap();
+    let (code, out) = pulse(
+        &lan,
+        "d1",
+        &["-n", "-c", bad.to_str().unwrap(), "--socket", sock],
+    );
+    assert_eq!(code, Some(1));
+    assert!(out.contains("bad.cf:2:"), "{out}");
+    // The backup of a cluster without an active backup leaves with 255.
+    let cfg = lan.config("0.2", "1", "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("backup_active = 1", "backup_active = 0");
+    std::fs::write(&cfg, text).unwrap();
+    let (code, out) = pulse(
+        &lan,
+        "d2",
+        &["-n", "-t", "-c", cfg.to_str().unwrap(), "--socket", sock],
+    );
+    assert_eq!(code, Some(255), "{out}");
+    assert!(out.contains("We are backup node and backup is marked inactive -- exiting pulse"));
+    // A host that holds neither address cannot bind the heartbeat socket.
+    let cfg = lan.config("0.2", "1", "");
+    let (code, out) = pulse(
+        &lan,
+        "c",
+        &["-n", "-t", "-c", cfg.to_str().unwrap(), "--socket", sock],
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("pulse: cannot create heartbeat socket. running as root?"),
+        "{out}"
+    );
+    // --status with nobody there.
+    let (code, _) = pulse(&lan, "c", &["--status", "--socket", sock]);
+    assert_eq!(code, Some(3));
+    // --status of a running pulse, text and JSON.
+    let d1 = lan.pulse("d1", &cfg, &["-t"]);
+    let sock = d1.sock.to_str().unwrap().to_owned();
+    let (code, out) = pulse(&lan, "d1", &["--status", "--socket", &sock]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with(&format!("pulse {} (lvs): master ", d1.pid())),
+        "{out}"
+    );
+    assert!(out.contains("partner: 10.7.0.2"), "{out}");
+    let (code, out) = pulse(&lan, "d1", &["--status", "--json", "--socket", &sock]);
+    assert_eq!(code, Some(0));
+    let st: pulse::status::Status = serde_json::from_str(&out).unwrap();
+    assert_eq!(st.role, "master");
+    // A second pulse on the same socket is refused.
+    let (code, out) = pulse(
+        &lan,
+        "d1",
+        &["-n", "-t", "-c", cfg.to_str().unwrap(), "--socket", &sock],
+    );
+    assert_eq!(code, Some(1));
+    assert!(out.contains("another pulse answers"), "{out}");
+}
