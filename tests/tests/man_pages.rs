@@ -97,3 +97,14 @@ fn every_lvsd_option_is_in_lvsd_8() {
         assert!(man.contains(&roff), "lvsd(8) does not document {opt}");
     }
 }
+
+#[test]
+fn every_pulse_option_is_in_pulse_8() {
+    let man = page("pulse.8");
+    let opts = options(&pulse::opts::help());
+    assert!(opts.len() > 15, "{opts:?}");
+    for opt in opts {
+        let roff = opt.replace('-', "\\-");
+        assert!(man.contains(&roff), "pulse(8) does not document {opt}");
+    }
+}

@@ -138,17 +138,49 @@ impl Sockets {
             Some(s) => Some(Arc::new(UdpSocket::from_std(s)?)),
             None => None,
         };
+        Ok(Sockets::with(public, private, tx))
+    }
+
+    fn with(
+        public: Arc<UdpSocket>,
+        private: Option<Arc<UdpSocket>>,
+        tx: &mpsc::UnboundedSender<Event>,
+    ) -> Sockets {
         let mut readers = Vec::new();
         // piranha served the private socket first; here both are read concurrently.
         if let Some(p) = &private {
             readers.push(reader(p.clone(), true, tx.clone()));
         }
         readers.push(reader(public.clone(), false, tx.clone()));
-        Ok(Sockets {
+        Sockets {
             public,
             private,
             readers,
-        })
+        }
+    }
+
+    /// The sockets for `new`, keeping those whose address and port did not change (binding
+    /// them again would fail while they are open).
+    fn rebind(
+        &self,
+        old: &Settings,
+        new: &Settings,
+        tx: &mpsc::UnboundedSender<Event>,
+    ) -> std::io::Result<Sockets> {
+        let open = |ip: IpAddr| -> std::io::Result<Arc<UdpSocket>> {
+            Ok(Arc::new(UdpSocket::from_std(bind_std(ip, new.port)?)?))
+        };
+        let public = if (new.own, new.port) == (old.own, old.port) {
+            self.public.clone()
+        } else {
+            open(new.own)?
+        };
+        let private = match new.own_private {
+            None => None,
+            Some(p) if (Some(p), new.port) == (old.own_private, old.port) => self.private.clone(),
+            Some(p) => Some(open(p)?),
+        };
+        Ok(Sockets::with(public, private, tx))
     }
 }
 
@@ -497,7 +529,7 @@ impl Daemon {
                 self.settings.port,
             )
         {
-            match bind(&new).and_then(|s| Sockets::new(s, &self.tx)) {
+            match self.sockets.rebind(&self.settings, &new, &self.tx) {
                 Ok(s) => self.sockets = s,
                 Err(e) => {
                     info!("cannot create heartbeat socket: {e}; keeping the running configuration");

@@ -294,9 +294,15 @@ fn sighup_reloads_pulse_and_lvsd_and_keeps_a_broken_file_out() {
         .unwrap()
         .replace(VIP, "10.7.0.51")
         .replace("eth0:1", "eth0:2");
+    // And a private heartbeat path (only it changes: the public socket is kept).
+    lan.on("d1", "ip addr add 10.7.1.1/24 dev eth0");
+    lan.on("d2", "ip addr add 10.7.1.2/24 dev eth0");
     let new = format!(
         "{}virtual web2 {{{second}",
-        text.replace("keepalive = 0.2", "keepalive = 0.1")
+        text.replace("keepalive = 0.2", "keepalive = 0.1").replace(
+            "backup = 10.7.0.2\n",
+            "backup = 10.7.0.2\nprimary_private = 10.7.1.1\nbackup_private = 10.7.1.2\n"
+        )
     );
     std::fs::write(&cfg, &new).unwrap();
     d1.signal(Signal::SIGHUP);
@@ -307,6 +313,12 @@ fn sighup_reloads_pulse_and_lvsd_and_keeps_a_broken_file_out() {
             && s.reloads == 1
     });
     assert!(d1.log().contains("rereading configuration file"));
+    let sockets = lan.on("d1", "ss -uln");
+    assert!(
+        sockets.contains("10.7.1.1:539") && sockets.contains("10.7.0.1:539"),
+        "{sockets}\n{}",
+        d1.log()
+    );
     // lvsd got the signal too (the same process, now serving both addresses).
     assert_eq!(d1.status().unwrap().child.unwrap().pid, lvsd);
     d1.wait_log(s(5), "lvs: rereading configuration file");

@@ -158,7 +158,7 @@ impl Lan {
         std::thread::spawn(move || {
             while !s.load(Ordering::SeqCst) {
                 match l.accept() {
-                    Ok((mut c, _)) => {
+                    Ok((mut c, peer)) => {
                         std::thread::spawn(move || {
                             c.set_nonblocking(false).unwrap();
                             c.set_read_timeout(Some(Duration::from_millis(500)))
@@ -171,7 +171,11 @@ impl Lan {
                                     Ok(k) => got.extend_from_slice(&buf[..k]),
                                 }
                             }
-                            let _ = c.write_all(format!("HTTP/1.0 200 OK\r\n\r\n{n}\n").as_bytes());
+                            // The director that forwarded the request is the peer (a proxy).
+                            let _ = c.write_all(
+                                format!("HTTP/1.0 200 OK\r\n\r\n{n}\nvia {}\n", peer.ip())
+                                    .as_bytes(),
+                            );
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -183,15 +187,23 @@ impl Lan {
 
     /// One request from the client to the VIP: the name of the real server that answered.
     pub fn get(&self) -> Option<String> {
-        in_ns(&self.ns("c"), || {
+        self.get_via(Duration::from_millis(300)).map(|(server, _)| server)
+    }
+
+    /// One request: the real server and the director's address it came through.
+    pub fn get_via(&self, connect: Duration) -> Option<(String, String)> {
+        in_ns(&self.ns("c"), move || {
             let addr: SocketAddr = format!("{VIP}:80").parse().unwrap();
-            let mut c = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
+            let mut c = TcpStream::connect_timeout(&addr, connect).ok()?;
             c.set_read_timeout(Some(Duration::from_millis(700))).ok()?;
             c.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
             let mut s = String::new();
             c.read_to_string(&mut s).ok()?;
-            let body = s.split("\r\n\r\n").nth(1)?.trim().to_owned();
-            (!body.is_empty()).then_some(body)
+            let body = s.split("\r\n\r\n").nth(1)?;
+            let mut lines = body.lines();
+            let server = lines.next()?.trim().to_owned();
+            let via = lines.next()?.strip_prefix("via ")?.to_owned();
+            Some((server, via))
         })
     }
 

@@ -1,0 +1,250 @@
+//! pulse on the real kernel's IPVS, in the qemu VM: two directors (each a network namespace
+//! with its own IPVS table), a client on the public bridge, two real servers on the private
+//! bridge behind the floating NAT router address. Failover moves the VIP, the NAT router, the
+//! IPVS table and the sync daemon's role; the client is served before and after.
+
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use pulse::status::Status;
+
+const NAME: &str = "pulse_failover_on_the_kernel_table";
+
+fn must(cmd: &str) -> String {
+    let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn status(n: &str) -> Option<Status> {
+    let mut s = String::new();
+    UnixStream::connect(format!("/tmp/{n}.sock"))
+        .and_then(|mut c| c.read_to_string(&mut s))
+        .ok()?;
+    serde_json::from_str(&s).ok()
+}
+
+fn wait(what: &str, within: Duration, f: impl Fn() -> bool) {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < within,
+            "{what}: not within {within:?}\nd1: {:?}\nd2: {:?}\n{}",
+            status("d1"),
+            status("d2"),
+            must("cat /tmp/d1.log /tmp/d2.log")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn table(n: &str) -> String {
+    must(&format!("/sbin/ip netns exec {n} ipvsadm -Ln"))
+}
+
+fn fetch() -> Option<String> {
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("timeout 3 /sbin/ip netns exec client wget -q -O - http://10.0.1.100/")
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn pulse(n: &str) -> Child {
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "exec /sbin/ip netns exec {n} /bin/sh -c 'mount -t tmpfs tmpfs /run && exec /bin/pulse -n -v \
+             -c /tmp/lvs.cf --lvsd /bin/lvsd --socket /tmp/{n}.sock --arp-interval 0.2' > /tmp/{n}.log 2>&1"
+        ))
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+const CONFIG: &str = "serial_no = 1
+primary = 10.0.1.1
+backup = 10.0.1.2
+backup_active = 1
+service = lvs
+keepalive = 0.5
+deadtime = 2
+network = nat
+nat_router = 192.168.5.254 eth1:1
+nat_nmask = 255.255.255.0
+dataplane = ipvs
+syncdaemon = 1
+syncd_iface = eth1
+syncd_id = 9
+virtual web {
+    active = 1
+    address = 10.0.1.100 eth0:1
+    port = 80
+    send = \"GET / HTTP/1.0\\r\\n\\r\\n\"
+    expect = \"HTTP\"
+    scheduler = rr
+    timeout = 1
+    reentry = 1
+    client_monitor = /bin/nanny
+    server rs1 {
+        address = 192.168.5.11
+        active = 1
+    }
+    server rs2 {
+        address = 192.168.5.12
+        active = 1
+    }
+}
+";
+
+#[test]
+fn pulse_failover_on_the_kernel_table() {
+    if !vmtest::in_guest() {
+        if vmtest::require() {
+            let dir = std::path::Path::new(env!("CARGO_BIN_EXE_pulse"));
+            let mut guest = vmtest::Guest::self_test(NAME)
+                .bin(env!("CARGO_BIN_EXE_pulse"), "pulse")
+                .bin(dir.with_file_name("lvsd"), "lvsd")
+                .bin(dir.with_file_name("nanny"), "nanny");
+            // Four unstripped debug binaries unpack into the guest's RAM.
+            guest.memory_mb = 1536;
+            guest.modules.push("bridge".into());
+            let out = guest.run_ok();
+            assert!(
+                out.script.contains("test result: ok. 1 passed"),
+                "{}\n{}",
+                out.script,
+                out.console
+            );
+        }
+        return;
+    }
+    // Two bridges in a switch namespace: public (directors, client), private (directors,
+    // real servers).
+    must(
+        "/sbin/ip netns add sw && /sbin/ip -n sw link add br0 type bridge && /sbin/ip -n sw link add br1 type bridge \
+         && /sbin/ip -n sw link set br0 up && /sbin/ip -n sw link set br1 up",
+    );
+    let mut port = 0;
+    let mut plug = |ns: &str, dev: &str, br: &str, addr: &str| {
+        port += 1;
+        must(&format!(
+            "/sbin/ip -n sw link add p{port} type veth peer name {dev} netns {ns} \
+             && /sbin/ip -n sw link set p{port} master {br} up \
+             && /sbin/ip -n {ns} addr add {addr} dev {dev} && /sbin/ip -n {ns} link set {dev} up"
+        ));
+    };
+    for (i, d) in ["d1", "d2"].iter().enumerate() {
+        must(&format!(
+            "/sbin/ip netns add {d} && /sbin/ip -n {d} link set lo up \
+             && /sbin/ip netns exec {d} /bin/sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'"
+        ));
+        plug(d, "eth0", "br0", &format!("10.0.1.{}/24", i + 1));
+        plug(d, "eth1", "br1", &format!("192.168.5.{}/24", i + 1));
+    }
+    must("/sbin/ip netns add client && /sbin/ip -n client link set lo up");
+    plug("client", "eth0", "br0", "10.0.1.50/24");
+    let mut web = Vec::new();
+    for (i, rs) in ["rs1", "rs2"].iter().enumerate() {
+        must(&format!(
+            "/sbin/ip netns add {rs} && /sbin/ip -n {rs} link set lo up \
+             && mkdir -p /tmp/www-{rs} && echo {rs} > /tmp/www-{rs}/index.html"
+        ));
+        plug(rs, "eth0", "br1", &format!("192.168.5.{}/24", 11 + i));
+        // Replies go back through the floating NAT router address.
+        must(&format!(
+            "/sbin/ip -n {rs} route add default via 192.168.5.254"
+        ));
+        web.push(
+            Command::new("/sbin/ip")
+                .args(["netns", "exec", rs, "httpd", "-f", "-p", "80", "-h"])
+                .arg(format!("/tmp/www-{rs}"))
+                .spawn()
+                .unwrap(),
+        );
+    }
+    std::fs::write("/tmp/lvs.cf", CONFIG).unwrap();
+    let mut d1 = pulse("d1");
+    let d2 = pulse("d2");
+    let active = |n: &str| status(n).is_some_and(|s| s.state == "active" && s.vips.len() == 2);
+    wait("d1 active", Duration::from_secs(30), || active("d1"));
+    wait("d1's table", Duration::from_secs(30), || {
+        let t = table("d1");
+        t.contains("TCP  10.0.1.100:80 rr")
+            && t.contains("192.168.5.11:80")
+            && t.contains("192.168.5.12:80")
+    });
+    assert!(!table("d2").contains("10.0.1.100"), "{}", table("d2"));
+    assert!(status("d2").is_some_and(|s| s.state == "inactive" && s.vips.is_empty()));
+    // The sync daemon: master on the active director, backup on the other.
+    let daemons = || {
+        format!(
+            "d1: {}d2: {}",
+            must("/sbin/ip netns exec d1 ipvsadm -L --daemon"),
+            must("/sbin/ip netns exec d2 ipvsadm -L --daemon")
+        )
+    };
+    wait("sync daemons", Duration::from_secs(10), || {
+        let d = daemons();
+        let (d1, d2) = d.split_once("d2: ").unwrap();
+        d1.contains("master sync daemon (mcast=eth1, syncid=9,")
+            && !d1.contains("backup")
+            && d2.contains("backup sync daemon (mcast=eth1, syncid=9,")
+            && !d2.contains("master")
+    });
+    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
+    got.sort();
+    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d1"));
+
+    // The active director's pulse dies: lvsd goes with it and empties d1's table; d2 takes
+    // the VIP, the NAT router and the service.
+    let _ = kill(Pid::from_raw(d1_pid()), Signal::SIGKILL);
+    let _ = d1.wait();
+    let t0 = Instant::now();
+    wait("d2 active", Duration::from_secs(30), || active("d2"));
+    let took = t0.elapsed();
+    wait("d2's table", Duration::from_secs(30), || {
+        let t = table("d2");
+        t.contains("TCP  10.0.1.100:80 rr")
+            && t.contains("192.168.5.11:80")
+            && t.contains("192.168.5.12:80")
+    });
+    wait(
+        "d1's table emptied by its lvsd",
+        Duration::from_secs(10),
+        || !table("d1").contains("10.0.1.100"),
+    );
+    wait(
+        "d2's sync daemon is master",
+        Duration::from_secs(10),
+        || must("/sbin/ip netns exec d2 ipvsadm -L --daemon").contains("master sync daemon"),
+    );
+    wait("served through d2", Duration::from_secs(30), || {
+        fetch().is_some()
+    });
+    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
+    got.sort();
+    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d2"));
+    eprintln!("kill -9 on the kernel table: d2 active after {took:?}");
+    drop(d2);
+    for mut w in web {
+        let _ = w.kill();
+    }
+}
+
+/// pulse's pid in d1 (the shell wrappers exec into it).
+fn d1_pid() -> i32 {
+    status("d1").map(|s| s.pid as i32).expect("d1 answers")
+}
