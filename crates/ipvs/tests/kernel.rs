@@ -4,7 +4,7 @@
 //! inside the VM (`vmtest::in_guest()`) it does the real work.
 
 use std::net::IpAddr;
-use std::process::Command;
+use vmtest::must as sh;
 
 use ipvs::{
     Daemon, Dest, Forward, IpvsError, IpvsTable, NetlinkIpvs, Protocol, Service, ServiceId,
@@ -15,16 +15,6 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-fn sh(cmd: &str) -> String {
-    let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Boot the VM running `name` of this executable, or return false when the VM cannot run.
 fn on_host(name: &str) -> bool {
     if vmtest::in_guest() {
@@ -32,11 +22,7 @@ fn on_host(name: &str) -> bool {
     }
     if vmtest::require() {
         let out = vmtest::Guest::self_test(name).run_ok();
-        assert!(
-            out.script.contains("test result: ok. 1 passed"),
-            "guest side failed:\n{}",
-            out.console
-        );
+        out.assert_self_test_passed();
     }
     true
 }

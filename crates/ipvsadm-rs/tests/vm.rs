@@ -3,6 +3,7 @@
 //! exit with the same status, and leave the same table behind.
 
 use std::process::Command;
+use vmtest::must;
 
 /// Interfaces and addresses the cases use (real servers must be routable).
 const NET: &str = "/sbin/ip link add v0 type veth peer name v1 && /sbin/ip addr add 192.168.10.254/24 dev v0 \
@@ -435,11 +436,7 @@ fn same_output_status_and_table_as_the_real_ipvsadm() {
             // the host's two cores with another guest: minutes, not seconds.
             g.timeout = std::time::Duration::from_secs(900);
             let out = g.run_ok();
-            assert!(
-                out.script.contains("test result: ok. 1 passed"),
-                "{}",
-                out.console
-            );
+            out.assert_self_test_passed();
         }
         return;
     }
@@ -542,19 +539,6 @@ fn same_connections(a: &str, b: &str) -> bool {
         })
 }
 
-/// Run `cmd` in the guest and fail loudly when it fails.
-fn must(cmd: &str) -> String {
-    let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd}: {}{}",
-        text,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
 /// A web server in namespace `ns` that answers with its own name.
 fn web_server(ns: &str) {
     must(&format!(
@@ -580,11 +564,7 @@ fn traffic_through_a_vip_programmed_by_ipvsadm_rs() {
                 .bin(env!("CARGO_BIN_EXE_ipvsadm-rs"), "ipvsadm-rs");
             g.modules.extend(["bridge".to_string()]);
             let out = g.run_ok();
-            assert!(
-                out.script.contains("test result: ok. 1 passed"),
-                "{}",
-                out.console
-            );
+            out.assert_self_test_passed();
         }
         return;
     }

@@ -8,7 +8,8 @@
 //! - [`diff`]: the pure difference between two desired states.
 //! - [`engine`]: the state machine that owns the table (no I/O besides the table it is given).
 //! - [`run`]: processes, pipes, signals, the status socket; [`start`] is the binary's body.
-//! - [`status`], [`state`], [`notify`]: the status report, the owned-services file, readiness.
+//! - [`status`], [`state`]: the status report, the owned-services file (readiness goes
+//!   through `plog::notify`).
 
 pub mod desired;
 pub mod diff;

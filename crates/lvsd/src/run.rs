@@ -1,6 +1,5 @@
 //! The I/O shell around the [`Engine`]: nanny processes and their pipes, signals, the status
 //! socket, the state and pid files, readiness, and the clock.
-#![allow(unsafe_code)]
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -104,14 +103,8 @@ impl Shell {
             .stdout(Stdio::piped())
             .env_remove("NOTIFY_SOCKET")
             .kill_on_drop(false);
-        // SAFETY: the closure runs in the child between fork and exec and only calls prctl(2),
-        // which is async-signal-safe; it allocates nothing and touches no lock.
-        unsafe {
-            cmd.pre_exec(|| {
-                // Nannies die with lvsd, as piranha's did (PR_SET_PDEATHSIG).
-                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
-            });
-        }
+        // Nannies die with lvsd, as piranha's did.
+        plog::notify::die_with_parent(cmd.as_std_mut());
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {

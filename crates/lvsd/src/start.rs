@@ -38,11 +38,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         eprintln!("lvsd: another lvsd answers on {}", o.socket.display());
         return 1;
     }
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
-        None,
-    );
+    plog::notify::unblock_signals();
     // Configuration and IPVS problems are reported on the terminal, before detaching.
     let desired = match run::load(&o) {
         Ok(d) => d,

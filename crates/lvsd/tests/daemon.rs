@@ -11,20 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use vmtest::root_or_skip;
 
 use lvsd::status::{RealStatus, Status};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-
-fn root_or_skip() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(!ci, "these tests need root (network namespaces)");
-    eprintln!("SKIPPED: not root");
-    false
-}
 
 fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::spawn(move || {

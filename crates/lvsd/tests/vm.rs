@@ -6,23 +6,13 @@ use std::net::TcpStream;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use vmtest::must;
 
 use lvsd::status::Status;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 const NAME: &str = "lvsd_on_the_kernel_table";
-
-fn must(cmd: &str) -> String {
-    let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
 
 /// `ipvsadm -Ln` rows of the VIP's service as "addr fwd weight", sorted.
 fn dests() -> Vec<String> {
@@ -202,12 +192,7 @@ fn lvsd_on_the_kernel_table() {
                     "nanny",
                 )
                 .run_ok();
-            assert!(
-                out.script.contains("test result: ok. 1 passed"),
-                "{}\n{}",
-                out.script,
-                out.console
-            );
+            out.assert_self_test_passed();
         }
         return;
     }

@@ -72,11 +72,7 @@ fn detach(cfg: &Config) {
 pub fn main(args: Vec<OsString>) -> i32 {
     // A parent that blocked signals (a shell's trap, a supervisor) passes its mask on through
     // exec; nanny must still hear SIGTERM and the override signals.
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
-        None,
-    );
+    plog::notify::unblock_signals();
     let cfg = match opts::parse(args) {
         Ok(Parsed::Run(c)) => *c,
         Ok(Parsed::Print(text)) => {

@@ -7,28 +7,9 @@ use std::net::IpAddr;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use vmtest::{must as sh, root_or_skip};
 
 use netif::{LinkWatch, Netif, announce};
-
-fn root_or_skip() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(!ci, "these tests need root (network namespaces)");
-    eprintln!("SKIPPED: not root");
-    false
-}
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 

@@ -43,3 +43,27 @@ pub fn detach(fork: bool, pidfile: &std::path::Path) {
     }
     let _ = std::fs::write(pidfile, format!("{}\n", std::process::id()));
 }
+
+/// Start with no signal blocked: a parent that blocked some (a shell's trap, a supervisor)
+/// passes its mask on through exec, and a daemon must still hear SIGTERM and SIGHUP.
+pub fn unblock_signals() {
+    use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}
+
+/// Make the child `cmd` will start receive SIGTERM when this process dies
+/// (`PR_SET_PDEATHSIG`), so nannies never outlive lvsd and lvsd never outlives pulse. The
+/// signal follows the thread that forks: spawn from a thread that lives as long as the
+/// process (the daemons spawn from their main thread).
+#[allow(unsafe_code)]
+pub fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only calls prctl(2),
+    // which is async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                .map_err(std::io::Error::from)
+        });
+    }
+}

@@ -39,7 +39,8 @@ impl Prober {
             let addr: SocketAddr = format!("{VIP}:80").parse().unwrap();
             while !s.load(Ordering::SeqCst) {
                 let got = (|| {
-                    let mut c = TcpStream::connect_timeout(&addr, Duration::from_millis(50)).ok()?;
+                    let mut c =
+                        TcpStream::connect_timeout(&addr, Duration::from_millis(50)).ok()?;
                     c.set_read_timeout(Some(Duration::from_millis(200))).ok()?;
                     c.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
                     let mut t = String::new();
@@ -108,13 +109,28 @@ fn scenario(ka: &str, dt: &str, term: bool, trials: usize) -> Vec<Duration> {
         let other = 1 - active;
         // Steady: served through the active one, the other has heard it.
         let t0 = Instant::now();
-        while probe.log.lock().unwrap().last().is_none_or(|(t, v)| v != IP[active] || t.elapsed() > Duration::from_millis(100)) {
-            assert!(t0.elapsed() < Duration::from_secs(30), "not served through {}", NAME[active]);
+        while probe
+            .log
+            .lock()
+            .unwrap()
+            .last()
+            .is_none_or(|(t, v)| v != IP[active] || t.elapsed() > Duration::from_millis(100))
+        {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "not served through {}",
+                NAME[active]
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        nodes[other].as_ref().unwrap().wait_for(Duration::from_secs(30), "a heard partner", |s| {
-            s.state == "inactive" && s.partner_state.as_deref() == Some("active") && s.heartbeats_received >= 3
-        });
+        nodes[other]
+            .as_ref()
+            .unwrap()
+            .wait_for(Duration::from_secs(30), "a heard partner", |s| {
+                s.state == "inactive"
+                    && s.partner_state.as_deref() == Some("active")
+                    && s.heartbeats_received >= 3
+            });
         // Let the heartbeat phase fall where it may.
         std::thread::sleep(Duration::from_millis(rand_ms(1000)));
         let victim = nodes[active].take().unwrap();
@@ -128,7 +144,12 @@ fn scenario(ka: &str, dt: &str, term: bool, trials: usize) -> Vec<Duration> {
             .gap(event, IP[active], IP[other], Duration::from_secs(30))
             .expect("no reply through the new active director");
         out.push(gap);
-        eprintln!("  {} -> {}: {:.3} s", NAME[active], NAME[other], gap.as_secs_f64());
+        eprintln!(
+            "  {} -> {}: {:.3} s",
+            NAME[active],
+            NAME[other],
+            gap.as_secs_f64()
+        );
         drop(victim);
         nodes[active] = Some(lan.pulse(NAME[active], &cfg, &[]));
         active = other;
@@ -150,8 +171,7 @@ fn pct(v: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("failover bench: needs root (network namespaces); skipped");
+    if !root_or_skip() {
         return;
     }
     let trials: usize = std::env::var("FAILOVER_TRIALS")
@@ -159,9 +179,30 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
     let rows = [
-        ("(a) kill -9, keepalive 1, deadtime 3", "1", "3", false, 3.2, "3.61 s"),
-        ("(b) kill -9, keepalive 0.1, deadtime 0.3", "0.1", "0.3", false, 0.4, "0.36 s"),
-        ("(c) SIGTERM, keepalive 1, deadtime 3", "1", "3", true, 0.1, "0.61 s (v2/v3 at 1 s), 61 ms at 0.1 s"),
+        (
+            "(a) kill -9, keepalive 1, deadtime 3",
+            "1",
+            "3",
+            false,
+            3.2,
+            "3.61 s",
+        ),
+        (
+            "(b) kill -9, keepalive 0.1, deadtime 0.3",
+            "0.1",
+            "0.3",
+            false,
+            0.4,
+            "0.36 s",
+        ),
+        (
+            "(c) SIGTERM, keepalive 1, deadtime 3",
+            "1",
+            "3",
+            true,
+            0.1,
+            "0.61 s (v2/v3 at 1 s), 61 ms at 0.1 s",
+        ),
     ];
     let mut table = Vec::new();
     for (name, ka, dt, term, target, keepalived) in rows {
@@ -181,7 +222,9 @@ fn main() {
             if pct(&v, 0.99) <= target { "pass" } else { "MISSED" },
         ));
     }
-    println!("| scenario | trials | min s | p50 s | mean s | p90 s | p99 s | max s | target p99 s | | keepalived (peers.md F.2) |");
+    println!(
+        "| scenario | trials | min s | p50 s | mean s | p90 s | p99 s | max s | target p99 s | | keepalived (peers.md F.2) |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in table {
         println!("{r}");

@@ -2,7 +2,6 @@
 //! and the status socket feed it; an executor task carries out what it decides (commands,
 //! lvsd, the sync daemon, addresses, announcements) one step after another, so the heartbeat
 //! keeps beating while lvsd starts.
-#![allow(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -854,15 +853,9 @@ impl Executor {
         cmd.env("NOTIFY_SOCKET", format!("@{name}"))
             .stdin(Stdio::null())
             .kill_on_drop(false);
-        // SAFETY: the closure runs in the child between fork and exec and only calls prctl(2),
-        // which is async-signal-safe; it allocates nothing and takes no lock.
-        unsafe {
-            cmd.pre_exec(|| {
-                // lvsd dies with pulse: an orphan would keep serving with nobody watching the
-                // partner, and block the next lvsd's status socket.
-                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
-            });
-        }
+        // lvsd dies with pulse: an orphan would keep serving with nobody watching the
+        // partner, and block the next lvsd's status socket.
+        plog::notify::die_with_parent(cmd.as_std_mut());
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {

@@ -27,11 +27,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if let Ok(p) = std::fs::canonicalize(&o.config) {
         o.config = p;
     }
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
-        None,
-    );
+    plog::notify::unblock_signals();
     // The file and this host's addresses, read in a runtime of their own: the daemon's runtime
     // is created only after fork.
     let settings = match tokio::runtime::Builder::new_current_thread()

@@ -112,15 +112,7 @@ fn one_active_failover_on_kill9_no_failback_and_forceactive() {
     d2.wait_log(s(2), "partner active: deactivating LVS");
     d1.wait_for(s(10), "active d1", |s| s.state == "active");
     assert!(!lan.has_vip("d2") && lan.has_vip("d1"));
-    let t0 = Instant::now();
-    while lan.neigh("c", VIP) != Some(lan.mac("d1")) {
-        assert!(
-            t0.elapsed() < s(5),
-            "client still sends to {:?}",
-            lan.neigh("c", VIP)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    lan.wait_client_sends_to("d1", s(5));
     assert!(lan.served_within(s(10)).is_some());
     assert_eq!(d2.stop(), Some(0));
     assert_eq!(d1.stop(), Some(0));
@@ -193,15 +185,7 @@ fn cut_heartbeat_path_both_active_then_one() {
     assert!(d2.log().contains("partner active: deactivating LVS"));
     d1.wait_log(s(5), "partner active: resending arps");
     assert!(d1.active());
-    let t0 = Instant::now();
-    while lan.neigh("c", VIP) != Some(lan.mac("d1")) {
-        assert!(
-            t0.elapsed() < s(5),
-            "client still sends to {:?}",
-            lan.neigh("c", VIP)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    lan.wait_client_sends_to("d1", s(5));
     assert!(lan.served_within(s(10)).is_some());
 }
 

@@ -7,23 +7,13 @@ use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use vmtest::must;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pulse::status::Status;
 
 const NAME: &str = "pulse_failover_on_the_kernel_table";
-
-fn must(cmd: &str) -> String {
-    let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
 
 fn status(n: &str) -> Option<Status> {
     let mut s = String::new();
@@ -122,12 +112,7 @@ fn pulse_failover_on_the_kernel_table() {
             guest.memory_mb = 1536;
             guest.modules.push("bridge".into());
             let out = guest.run_ok();
-            assert!(
-                out.script.contains("test result: ok. 1 passed"),
-                "{}\n{}",
-                out.script,
-                out.console
-            );
+            out.assert_self_test_passed();
         }
         return;
     }

@@ -45,6 +45,46 @@ pub const IPVS_MODULES: &[&str] = &[
     "veth",
 ];
 
+/// Whether this runs under CI (`CI` set to anything but empty, `false` or `0`): there, a test
+/// that cannot run is a failure, not a skip.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Root is needed for network namespaces: true as root; otherwise skip with a message, or fail
+/// under CI. (Read from /proc so the harness needs no libc binding.)
+pub fn root_or_skip() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("");
+    if euid == "0" {
+        return true;
+    }
+    assert!(!under_ci(), "these tests need root (network namespaces)");
+    eprintln!("SKIPPED: not root, no network namespaces");
+    false
+}
+
+/// Run a shell command (on the host or in the guest); its stdout, or a panic with its output
+/// when it fails.
+pub fn must(cmd: &str) -> String {
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("/bin/sh");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 /// True inside the guest (set by [`Guest::self_test`]).
 pub fn in_guest() -> bool {
     std::env::var_os("VMTEST_GUEST").is_some()
@@ -444,6 +484,19 @@ pub struct Output {
     pub script: String,
     /// The scenario's exit status.
     pub status: Option<i32>,
+}
+
+impl Output {
+    /// For [`Guest::self_test`]: the one test run in the guest passed; otherwise panic with
+    /// the scenario's output and the console.
+    pub fn assert_self_test_passed(&self) {
+        assert!(
+            self.script.contains("test result: ok. 1 passed"),
+            "the guest side failed:\n{}\n{}",
+            self.script,
+            self.console
+        );
+    }
 }
 
 impl Output {

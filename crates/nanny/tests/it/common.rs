@@ -5,17 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-
-/// Root is needed for network namespaces. Skip locally without it; fail under CI.
-pub fn root_or_skip() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(!ci, "these tests need root (network namespaces)");
-    eprintln!("SKIPPED: not root, no network namespaces");
-    false
-}
+pub use vmtest::{must as sh, root_or_skip};
 
 /// Whether a program is installed; under CI a missing one fails the test.
 pub fn have(prog: &str, apt: &str) -> bool {
@@ -43,18 +33,6 @@ pub fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T 
     })
     .join()
     .unwrap_or_else(|e| std::panic::resume_unwind(e))
-}
-
-/// Run a shell command, panicking with its output if it fails.
-pub fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
-    assert!(
-        out.status.success(),
-        "{cmd}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 type Lines = Arc<(Mutex<Vec<(Duration, String)>>, Condvar)>;

@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+pub use vmtest::{must as sh, root_or_skip};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -27,27 +28,6 @@ pub const NODES: [(&str, &str); 5] = [
     ("r1", "10.7.0.11"),
     ("r2", "10.7.0.12"),
 ];
-
-pub fn root_or_skip() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(!ci, "these tests need root (network namespaces)");
-    eprintln!("SKIPPED: not root");
-    false
-}
-
-pub fn sh(cmd: &str) -> String {
-    let out = Command::new("/bin/sh").arg("-c").arg(cmd).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
 
 /// A sibling binary of the test's pulse (cargo builds all of the workspace's binaries for
 /// `cargo test --workspace`).
@@ -136,6 +116,19 @@ impl Lan {
             .map(|s| s.to_string())
     }
 
+    /// Wait until the client's neighbour entry for the VIP is director `n`'s MAC.
+    pub fn wait_client_sends_to(&self, n: &str, within: Duration) {
+        let t0 = Instant::now();
+        while self.neigh("c", VIP) != Some(self.mac(n)) {
+            assert!(
+                t0.elapsed() < within,
+                "the client still sends to {:?}, not {n}",
+                self.neigh("c", VIP)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn has_vip(&self, n: &str) -> bool {
         sh(&format!("ip -n {} -o addr show", self.ns(n))).contains(&format!(" {VIP}/"))
     }
@@ -187,7 +180,8 @@ impl Lan {
 
     /// One request from the client to the VIP: the name of the real server that answered.
     pub fn get(&self) -> Option<String> {
-        self.get_via(Duration::from_millis(300)).map(|(server, _)| server)
+        self.get_via(Duration::from_millis(300))
+            .map(|(server, _)| server)
     }
 
     /// One request: the real server and the director's address it came through.
