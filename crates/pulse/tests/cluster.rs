@@ -124,7 +124,30 @@ fn sigterm_hands_over_at_once_and_childfail_moves_service() {
         return;
     }
     let mut lan = Lan::new();
-    let (_cfg, d1, d2) = cluster(&mut lan, "");
+    // The commands write to each director's private /run.
+    let (_cfg, d1, d2) = cluster(
+        &mut lan,
+        "active_cmd = \"/bin/sh -c 'echo active >> /run/cmds'\"\n\
+         inactive_cmd = \"/bin/sh -c 'echo inactive >> /run/cmds'\"",
+    );
+    let cmds = |p: &Pulse| {
+        std::fs::read_to_string(format!("/proc/{}/root/run/cmds", p.pid())).unwrap_or_default()
+    };
+    let wait_cmds = |p: &Pulse, want: &str| {
+        let t0 = Instant::now();
+        while cmds(p) != want {
+            assert!(
+                t0.elapsed() < s(5),
+                "{}: commands ran {:?}, not {want:?}",
+                p.name,
+                cmds(p)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // inactive_cmd at start-up, active_cmd on activation.
+    wait_cmds(&d1, "inactive\nactive\n");
+    wait_cmds(&d2, "inactive\n");
     // lvsd killed on the active node: CHILDFAIL there, the partner takes over.
     let lvsd = d1.status().unwrap().child.unwrap().pid;
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(lvsd as i32), Signal::SIGKILL).unwrap();
@@ -140,6 +163,8 @@ fn sigterm_hands_over_at_once_and_childfail_moves_service() {
     );
     assert!(d1.log().contains("CHILDFAIL"), "{}", d1.log());
     assert!(lan.served_within(s(10)).is_some());
+    wait_cmds(&d1, "inactive\nactive\ninactive\n");
+    wait_cmds(&d2, "inactive\nactive\n");
     // d2's RUNNING clears the flag; d1 stays backup.
     d1.wait_for(s(5), "CHILDFAIL cleared", |s| s.flags.is_empty());
     assert_eq!(d1.status().unwrap().state, "inactive");
