@@ -5,7 +5,7 @@
 //! `eth0:1` labels, link state (piranha's `monitor_links`) and the default gateway (fos's
 //! network check). All of it goes through rtnetlink here, so no daemon runs `ifconfig` or `ip`.
 //! [`announce`] sends the gratuitous ARPs and unsolicited neighbour advertisements that move a
-//! floating address's traffic to this host.
+//! floating address's traffic to this host; [`ping`] asks the gateway whether the network works.
 
 use std::io;
 use std::net::IpAddr;
@@ -17,6 +17,7 @@ use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 
 pub mod announce;
+pub mod ping;
 
 /// What went wrong, with the operation it was for.
 #[derive(Debug, thiserror::Error)]

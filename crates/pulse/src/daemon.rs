@@ -38,15 +38,21 @@ pub enum Event {
     Links {
         down: Vec<&'static str>,
     },
+    /// FOS: whether the default gateway answered.
+    Gateway(bool),
 }
 
 /// Work for the executor, done in order.
 #[derive(Debug)]
 enum Job {
-    StartInactive,
+    /// With the generation of the monitor fos (FOS mode).
+    StartInactive(u64),
     Activate(u64),
-    Deactivate,
+    Deactivate(u64),
     ResendArps,
+    RestartServices(u64),
+    StartMonitors(u64),
+    Shutdown,
     Reconfigure(Box<Settings>),
     ForwardHup,
     Flush(oneshot::Sender<()>),
@@ -183,14 +189,16 @@ impl Sockets {
     }
 }
 
-fn machine_config(s: &Settings, force_active: bool) -> Config {
+fn machine_config(s: &Settings, o: &Opts) -> Config {
     Config {
         master: s.master,
         backup_active: s.backup_active,
         keepalive: s.keepalive,
         deadtime: s.deadtime,
-        force_active,
+        force_active: o.force_active,
         mode: s.mode,
+        max_failovers: o.max_failovers,
+        failover_window: o.failover_window,
     }
 }
 
@@ -219,6 +227,8 @@ pub struct Daemon {
     wanted: Option<u64>,
     links: Option<JoinHandle<()>>,
     exit: Option<i32>,
+    /// FOS: when to ask the gateway again during a network fault.
+    recheck: Option<tokio::time::Instant>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -278,8 +288,7 @@ impl Daemon {
         if let Some(l) = status_listener {
             serve_status(l, shared.clone())?;
         }
-        let (machine, _) =
-            Machine::start(machine_config(&settings, opts.force_active), Instant::now());
+        let (machine, _) = Machine::start(machine_config(&settings, &opts), Instant::now());
         let mut d = Daemon {
             opts,
             settings,
@@ -293,6 +302,7 @@ impl Daemon {
             wanted: None,
             links: None,
             exit: None,
+            recheck: None,
         };
         d.watch_links();
         Ok(d)
@@ -329,10 +339,8 @@ impl Daemon {
             info!("{n}");
         }
         // The start-up line and the first decision.
-        let (machine, fx) = Machine::start(
-            machine_config(&self.settings, self.opts.force_active),
-            Instant::now(),
-        );
+        let (machine, fx) =
+            Machine::start(machine_config(&self.settings, &self.opts), Instant::now());
         self.machine = machine;
         self.carry_out(fx).await;
         match plog::notify::notify("READY=1") {
@@ -341,12 +349,18 @@ impl Daemon {
         }
         while self.exit.is_none() {
             let deadline = tokio::time::Instant::from_std(self.machine.next_deadline());
+            let recheck = self.recheck;
             let input = tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => Some(Input::Tick),
+                _ = async { tokio::time::sleep_until(recheck.unwrap()).await }, if recheck.is_some() => {
+                    self.recheck = None;
+                    self.check_gateway();
+                    None
+                }
                 Some(ev) = self.rx.recv() => self.event(ev),
                 _ = term.recv() => Some(Input::Terminate(15)),
                 _ = int.recv() => Some(Input::Terminate(2)),
-                _ = hup.recv() => { self.reload().await; None }
+                _ = hup.recv() => { self.reload().await.then_some(Input::Reloaded) }
                 _ = usr1.recv() => { info!("ignoring signal 10 (SIGUSR1)"); None }
                 _ = usr2.recv() => { info!("ignoring signal 12 (SIGUSR2)"); None }
             };
@@ -406,6 +420,7 @@ impl Daemon {
                     None
                 }
             }
+            Event::Gateway(up) => Some(Input::Gateway(up)),
             Event::Links { down } => {
                 if down.is_empty() {
                     Some(Input::LinkRestored)
@@ -444,19 +459,41 @@ impl Daemon {
                 Action::Log(s) => info!("{s}"),
                 Action::Send(m) => self.send(m).await,
                 Action::Activate => {
-                    self.generation += 1;
-                    self.wanted = Some(self.generation);
-                    let _ = self.jobs.send(Job::Activate(self.generation));
+                    let g = self.next_generation();
+                    let _ = self.jobs.send(Job::Activate(g));
                 }
                 Action::Deactivate => {
-                    self.wanted = None;
-                    let _ = self.jobs.send(Job::Deactivate);
+                    // LVS: no child from now on; FOS: the monitor fos.
+                    let g = if self.settings.mode == Mode::Fos {
+                        self.next_generation()
+                    } else {
+                        self.wanted = None;
+                        0
+                    };
+                    let _ = self.jobs.send(Job::Deactivate(g));
                 }
                 Action::StartInactive => {
-                    let _ = self.jobs.send(Job::StartInactive);
+                    let g = self.next_generation();
+                    if self.settings.mode == Mode::Lvs {
+                        self.wanted = None;
+                    }
+                    let _ = self.jobs.send(Job::StartInactive(g));
                 }
                 Action::ResendArps => {
                     let _ = self.jobs.send(Job::ResendArps);
+                }
+                Action::RestartServices => {
+                    let g = self.next_generation();
+                    let _ = self.jobs.send(Job::RestartServices(g));
+                }
+                Action::StartMonitors => {
+                    let g = self.next_generation();
+                    let _ = self.jobs.send(Job::StartMonitors(g));
+                }
+                Action::CheckGateway => self.check_gateway(),
+                Action::Shutdown => {
+                    self.wanted = None;
+                    let _ = self.jobs.send(Job::Shutdown);
                 }
                 Action::Exit(code) => {
                     // Let the executor finish (lvsd stopped, addresses down), within reason.
@@ -470,7 +507,32 @@ impl Daemon {
                 }
             }
         }
+        if self.machine.network_fault() && self.recheck.is_none() {
+            self.recheck = Some(tokio::time::Instant::now() + Duration::from_secs(2));
+        }
         self.publish();
+    }
+
+    fn next_generation(&mut self) -> u64 {
+        self.generation += 1;
+        self.wanted = Some(self.generation);
+        self.generation
+    }
+
+    /// Ping the default gateway (up to 3 times, 1 s each) in the background; the answer
+    /// comes back as [`Event::Gateway`].
+    fn check_gateway(&self) {
+        let tx = self.tx.clone();
+        let norun = self.opts.norun;
+        tokio::spawn(async move {
+            let up = if norun {
+                info!("test mode: taking the gateway as reachable");
+                true
+            } else {
+                gateway_answers().await
+            };
+            let _ = tx.send(Event::Gateway(up));
+        });
     }
 
     fn publish(&self) {
@@ -495,6 +557,15 @@ impl Daemon {
         if !self.settings.backup_active {
             flags.push("NOBACKUP".to_owned());
         }
+        if self.machine.failpartner() {
+            flags.push("FAILPARTNER".to_owned());
+        }
+        if self.machine.network_fault() {
+            flags.push("NETWORKFAULT".to_owned());
+        }
+        if self.machine.held() {
+            flags.push("HOLDDOWN".to_owned());
+        }
         st.flags = flags;
         st.own = self.settings.own.to_string();
         st.partner = self.settings.partner.map(|p| p.to_string());
@@ -503,23 +574,24 @@ impl Daemon {
     }
 
     /// SIGHUP: re-read lvs.cf; apply what changed to pulse, and pass the signal to lvsd.
-    async fn reload(&mut self) {
+    /// Whether the new file was taken.
+    async fn reload(&mut self) -> bool {
         info!("rereading configuration file");
         let new = match load_settings(&self.opts.config).await {
             Ok(s) => s,
             Err(e) => {
                 info!("{e}");
                 info!("keeping the running configuration");
-                return;
+                return false;
             }
         };
         if new.master != self.settings.master {
             info!("the new file would change this node's role; restart pulse to change roles");
-            return;
+            return false;
         }
         if new.mode != self.settings.mode {
             info!("the new file changes the service type; restart pulse to change it");
-            return;
+            return false;
         }
         if (new.own, new.own_private, new.port)
             != (
@@ -532,7 +604,7 @@ impl Daemon {
                 Ok(s) => self.sockets = s,
                 Err(e) => {
                     info!("cannot create heartbeat socket: {e}; keeping the running configuration");
-                    return;
+                    return false;
                 }
             }
         }
@@ -543,7 +615,7 @@ impl Daemon {
                 self.settings.own_private,
             );
         self.machine
-            .reconfigure(machine_config(&new, self.opts.force_active), Instant::now());
+            .reconfigure(machine_config(&new, &self.opts), Instant::now());
         self.settings = new.clone();
         if links_changed {
             self.watch_links();
@@ -552,6 +624,7 @@ impl Daemon {
         let _ = self.jobs.send(Job::ForwardHup);
         lock(&self.shared).status.reloads += 1;
         self.publish();
+        true
     }
 }
 
@@ -623,6 +696,22 @@ async fn watch_links(
     Ok(())
 }
 
+async fn gateway_answers() -> bool {
+    let gw = match netif::Netif::new() {
+        Ok(n) => n.default_gateway().await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(std::net::IpAddr::V4(gw)) = gw else {
+        info!("no default gateway to check");
+        return false;
+    };
+    tokio::task::spawn_blocking(move || {
+        (0..3).any(|_| netif::ping::echo(gw, Duration::from_secs(1)).unwrap_or(false))
+    })
+    .await
+    .unwrap_or(false)
+}
+
 fn serve_status(
     l: std::os::unix::net::UnixListener,
     shared: Arc<Mutex<Shared>>,
@@ -674,16 +763,40 @@ impl Executor {
     async fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
         while let Some(j) = jobs.recv().await {
             match j {
-                Job::StartInactive => {
-                    self.command(self.settings.inactive_cmd.clone());
-                    self.sync_daemon(false);
-                    self.clean_stale().await;
+                Job::StartInactive(g) => {
+                    if self.fos() {
+                        self.clean_stale().await;
+                        self.start_fos("--monitor", g).await;
+                    } else {
+                        self.command(self.settings.inactive_cmd.clone());
+                        self.sync_daemon(false);
+                        self.clean_stale().await;
+                    }
                 }
                 Job::Activate(generation) => self.activate(generation).await,
-                Job::Deactivate => self.deactivate().await,
+                Job::Deactivate(g) => {
+                    self.deactivate().await;
+                    if self.fos() {
+                        self.start_fos("--monitor", g).await;
+                    }
+                }
+                Job::Shutdown => {
+                    if self.fos() || self.child.is_some() || !self.held.is_empty() {
+                        self.deactivate().await;
+                    }
+                }
                 Job::ResendArps => {
                     self.command(self.settings.active_cmd.clone());
                     self.announce();
+                }
+                Job::RestartServices(g) => {
+                    self.stop_child().await;
+                    self.announce();
+                    self.start_fos("--active", g).await;
+                }
+                Job::StartMonitors(g) => {
+                    self.stop_child().await;
+                    self.start_fos("--monitor", g).await;
                 }
                 Job::Reconfigure(s) => self.reconfigure(*s).await,
                 Job::ForwardHup => {
@@ -774,7 +887,40 @@ impl Executor {
         }
     }
 
+    fn fos(&self) -> bool {
+        self.settings.mode == Mode::Fos
+    }
+
+    /// FOS: start `fos --active` or `fos --monitor` (not waited for: `--active` runs the
+    /// start commands, which take what they take).
+    async fn start_fos(&mut self, role: &'static str, generation: u64) {
+        if self.opts.norun {
+            info!("test mode: not starting fos {role}");
+            return;
+        }
+        let mut cmd = self.child_command(role);
+        self.spawn_child(&mut cmd, generation, None).await;
+    }
+
     async fn activate(&mut self, generation: u64) {
+        if self.fos() {
+            // piranha (activateFosServices): the old fos goes, addresses up and announced,
+            // then fos --active.
+            self.stop_child().await;
+            if self.opts.norun {
+                info!(
+                    "test mode: not bringing up {} addresses",
+                    self.settings.floating().count()
+                );
+            } else {
+                for v in self.settings.floating().cloned().collect::<Vec<_>>() {
+                    self.up(&v).await;
+                }
+                self.announce();
+            }
+            self.start_fos("--active", generation).await;
+            return;
+        }
         self.command(self.settings.active_cmd.clone());
         if self.opts.norun {
             info!("test mode: not starting {}", self.program().display());
@@ -823,23 +969,12 @@ impl Executor {
         }
     }
 
-    /// Start lvsd and wait until it says it is ready; false if it did not.
-    async fn start_child(&mut self, generation: u64) -> bool {
-        let prog = self.program();
-        let name = format!("pulse-{}-{generation}", std::process::id());
-        let sock = match ready_socket(&name) {
-            Ok(s) => s,
-            Err(e) => {
-                info!("cannot create the readiness socket: {e}");
-                let _ = self.events.send(Event::ChildExited {
-                    generation,
-                    pid: 0,
-                    how: "was not started".into(),
-                });
-                return false;
-            }
-        };
-        let mut cmd = tokio::process::Command::new(&prog);
+    /// The child's command line: `[ROLE] --nofork|--nodaemon -c FILE [-v]`.
+    fn child_command(&self, role: &str) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(self.program());
+        if !role.is_empty() {
+            cmd.arg(role);
+        }
         cmd.arg(if self.opts.nodaemon {
             "--nodaemon"
         } else {
@@ -850,21 +985,51 @@ impl Executor {
         if self.opts.verbose {
             cmd.arg("-v");
         }
-        cmd.env("NOTIFY_SOCKET", format!("@{name}"))
-            .stdin(Stdio::null())
-            .kill_on_drop(false);
-        // lvsd dies with pulse: an orphan would keep serving with nobody watching the
-        // partner, and block the next lvsd's status socket.
+        cmd.stdin(Stdio::null()).kill_on_drop(false);
+        // The child dies with pulse: an orphaned lvsd would keep serving with nobody watching
+        // the partner, and block the next lvsd's status socket; an orphaned fos the same.
         plog::notify::die_with_parent(cmd.as_std_mut());
+        cmd.env_remove("NOTIFY_SOCKET");
+        cmd
+    }
+
+    fn child_failed(&self, generation: u64, pid: u32, how: &str) {
+        let _ = self.events.send(Event::ChildExited {
+            generation,
+            pid,
+            how: how.to_owned(),
+        });
+    }
+
+    /// Start lvsd and wait until it says it is ready; false if it did not.
+    async fn start_child(&mut self, generation: u64) -> bool {
+        let name = format!("pulse-{}-{generation}", std::process::id());
+        let sock = match ready_socket(&name) {
+            Ok(s) => s,
+            Err(e) => {
+                info!("cannot create the readiness socket: {e}");
+                self.child_failed(generation, 0, "was not started");
+                return false;
+            }
+        };
+        let mut cmd = self.child_command("");
+        cmd.env("NOTIFY_SOCKET", format!("@{name}"));
+        self.spawn_child(&mut cmd, generation, Some(sock)).await
+    }
+
+    /// Spawn the child and watch it; with a readiness socket, wait for `READY=1` first.
+    async fn spawn_child(
+        &mut self,
+        cmd: &mut tokio::process::Command,
+        generation: u64,
+        ready: Option<tokio::net::UnixDatagram>,
+    ) -> bool {
+        let prog = self.program();
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
                 info!("cannot start {}: {e}", prog.display());
-                let _ = self.events.send(Event::ChildExited {
-                    generation,
-                    pid: 0,
-                    how: "was not started".into(),
-                });
+                self.child_failed(generation, 0, "was not started");
                 return false;
             }
         };
@@ -881,38 +1046,43 @@ impl Executor {
         let mut buf = [0u8; 512];
         let deadline = tokio::time::sleep(self.opts.child_timeout);
         tokio::pin!(deadline);
-        let failure = loop {
-            tokio::select! {
-                r = sock.recv(&mut buf) => match r {
-                    Ok(n) if String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1") => break None,
-                    Ok(_) => continue,
-                    Err(e) => break Some(format!("readiness socket failed: {e}")),
-                },
-                st = child.wait() => break Some(exit_text(st)),
-                _ = &mut deadline => {
-                    let _ = child.start_kill();
-                    let _ = child.wait().await;
-                    info!("{program} did not become ready within {:?}: killed", self.opts.child_timeout);
-                    break Some("was killed: not ready in time".into());
+        let failure = if let Some(sock) = ready {
+            loop {
+                tokio::select! {
+                    r = sock.recv(&mut buf) => match r {
+                        Ok(n) if String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1") => break None,
+                        Ok(_) => continue,
+                        Err(e) => break Some(format!("readiness socket failed: {e}")),
+                    },
+                    st = child.wait() => break Some(exit_text(st)),
+                    _ = &mut deadline => {
+                        let _ = child.start_kill();
+                        let _ = child.wait().await;
+                        info!("{program} did not become ready within {:?}: killed", self.opts.child_timeout);
+                        break Some("was killed: not ready in time".into());
+                    }
                 }
             }
+        } else {
+            None
         };
         if let Some(how) = failure {
             lock(&self.shared).status.child = None;
-            let _ = self.events.send(Event::ChildExited {
-                generation,
-                pid,
-                how,
-            });
+            self.child_failed(generation, pid, &how);
             return false;
         }
-        debug!("{program} (pid {pid}) is ready");
+        debug!("{program} (pid {pid}) is running");
         if let Some(c) = lock(&self.shared).status.child.as_mut() {
             c.state = "ready".into();
         }
         let (stop, stop_rx) = oneshot::channel::<oneshot::Sender<()>>();
         let events = self.events.clone();
-        let limit = self.opts.child_timeout;
+        // fos --active runs every stop_cmd on SIGTERM (60 s each by default).
+        let limit = if self.fos() {
+            self.opts.child_timeout.max(Duration::from_secs(70))
+        } else {
+            self.opts.child_timeout
+        };
         let shared = self.shared.clone();
         tokio::spawn(async move {
             tokio::select! {
@@ -952,8 +1122,10 @@ impl Executor {
         if let Some(a) = self.arps.take() {
             a.abort();
         }
-        self.command(self.settings.inactive_cmd.clone());
-        self.sync_daemon(false);
+        if !self.fos() {
+            self.command(self.settings.inactive_cmd.clone());
+            self.sync_daemon(false);
+        }
         self.stop_child().await;
         for v in self.held.clone() {
             self.down(&v).await;

@@ -42,6 +42,10 @@ pub struct Opts {
     pub arp_interval: Duration,
     /// How long lvsd may take to report ready, and to stop.
     pub child_timeout: Duration,
+    /// FOS hold-down: at most this many takeovers for failed services (0: no limit)...
+    pub max_failovers: u32,
+    /// ...within this time.
+    pub failover_window: Duration,
 }
 
 /// A usage error: pulse prints `pulse: <msg>` and exits 1, as piranha did.
@@ -121,6 +125,16 @@ fn command() -> Command {
             "child-timeout",
             "seconds lvsd or fos may take to become ready or to stop [10]",
         ))
+        .arg(value(
+            "max_failovers",
+            "max-failovers",
+            "FOS: takeovers for failed services allowed within the window; 0 for no limit [3]",
+        ))
+        .arg(value(
+            "failover_window",
+            "failover-window",
+            "FOS: the window of --max-failovers, in seconds [600]",
+        ))
         .arg(flag(
             "status",
             "status",
@@ -137,7 +151,7 @@ pub fn help() -> String {
 
 fn seconds(s: &str, what: &str) -> Result<Duration, UsageError> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
+        Ok(v) if v.is_finite() && (0.0..=86400.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
         _ => Err(UsageError(format!(
             "bad argument {what} {s}: seconds expected"
         ))),
@@ -196,6 +210,12 @@ where
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| UsageError(format!("bad argument --arp-count {s}: 1 to 100")))?,
     };
+    let max_failovers = match m.get_one::<String>("max_failovers") {
+        None => 3,
+        Some(s) => s
+            .parse::<u32>()
+            .map_err(|_| UsageError(format!("bad argument --max-failovers {s}: a count")))?,
+    };
     let secs = |id: &str, long: &str, default: f64| match m.get_one::<String>(id) {
         None => Ok(Duration::from_secs_f64(default)),
         Some(s) => seconds(s, long),
@@ -213,6 +233,8 @@ where
         arp_count,
         arp_interval: secs("arp_interval", "--arp-interval", 1.0)?,
         child_timeout: secs("child_timeout", "--child-timeout", 10.0)?,
+        max_failovers,
+        failover_window: secs("failover_window", "--failover-window", 600.0)?,
     }))
 }
 
@@ -235,6 +257,10 @@ mod tests {
         assert_eq!(o.fos, PathBuf::from("/usr/sbin/fos"));
         assert!(!o.nodaemon && !o.norun && !o.verbose && !o.force_active);
         assert_eq!((o.arp_count, o.arp_interval), (5, Duration::from_secs(1)));
+        assert_eq!(
+            (o.max_failovers, o.failover_window),
+            (3, Duration::from_secs(600))
+        );
         let o = run(&[
             "pulse",
             "-c",

@@ -1,0 +1,276 @@
+//! fos's command line: piranha's options (spec §5.1) and ours.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Arg, ArgAction, Command};
+
+pub const DEFAULT_PIDFILE: &str = "/var/run/fos.pid";
+
+/// Which half of failover services this process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `--monitor`/`-f`: watch the partner's services.
+    Monitor,
+    /// `--active`/`-F`: run the services here.
+    Active,
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Run(Opts),
+    Print(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opts {
+    pub config: PathBuf,
+    pub role: Role,
+    pub nodaemon: bool,
+    pub nofork: bool,
+    pub verbose: bool,
+    /// `-t`: run no command and no monitor.
+    pub test_start: bool,
+    /// The monitor program, instead of each block's `client_monitor`.
+    pub nanny: Option<String>,
+    pub command_timeout: Duration,
+    /// How many times a failing `start_cmd` is tried.
+    pub start_attempts: u32,
+    pub retry_delay: Duration,
+    pub pidfile: PathBuf,
+}
+
+/// A usage error: printed as `fos: <msg>`, exit 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn command() -> Command {
+    let flag = |id: &'static str, long: &'static str, help: &'static str| {
+        Arg::new(id)
+            .long(long)
+            .action(ArgAction::SetTrue)
+            .help(help)
+    };
+    let value = |id: &'static str, long: &'static str, help: &'static str| {
+        Arg::new(id)
+            .long(long)
+            .action(ArgAction::Set)
+            .num_args(1)
+            .help(help)
+    };
+    Command::new("fos")
+        .disable_version_flag(true)
+        .args_override_self(true)
+        .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
+        .arg(
+            flag(
+                "nodaemon",
+                "nodaemon",
+                "stay in the foreground, log to stdout",
+            )
+            .short('n'),
+        )
+        .arg(flag(
+            "nofork",
+            "nofork",
+            "do not fork, but leave the terminal (pulse passes this)",
+        ))
+        .arg(
+            flag(
+                "monitor",
+                "monitor",
+                "monitor the partner's services (the inactive node)",
+            )
+            .short('f'),
+        )
+        .arg(
+            flag(
+                "active",
+                "active",
+                "run the services here (the active node)",
+            )
+            .short('F'),
+        )
+        .arg(flag("verbose", "verbose", "verbose logs; passed on to nanny").short('v'))
+        .arg(flag("test_start", "test-start", "run no command and no monitor").short('t'))
+        .arg(flag("version", "version", "print the version"))
+        .arg(value(
+            "nanny",
+            "nanny",
+            "the monitor program, instead of each client_monitor",
+        ))
+        .arg(value(
+            "command_timeout",
+            "command-timeout",
+            "seconds a start_cmd or stop_cmd may run [60]",
+        ))
+        .arg(value(
+            "start_attempts",
+            "start-attempts",
+            "times a failing start_cmd is tried [3]",
+        ))
+        .arg(value(
+            "retry_delay",
+            "retry-delay",
+            "seconds between two tries [2]",
+        ))
+        .arg(value(
+            "pidfile",
+            "pidfile",
+            "pid file of the daemon [/var/run/fos.pid]",
+        ))
+        .arg(Arg::new("extra").num_args(0..).hide(true))
+}
+
+/// Usage text for `--help`.
+pub fn help() -> String {
+    command().render_help().to_string()
+}
+
+fn seconds(s: &str, what: &str) -> Result<Duration, UsageError> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86400.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
+        _ => Err(UsageError(format!(
+            "bad argument {what} {s}: seconds expected"
+        ))),
+    }
+}
+
+/// Parse the argument vector (program name first).
+pub fn parse<I, T>(args: I) -> Result<Mode, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let m = match command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            return Ok(Mode::Print(e.render().to_string()));
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("").trim();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            return Err(UsageError(format!("bad argument: {first}")));
+        }
+    };
+    if m.get_flag("version") {
+        return Ok(Mode::Print(format!(
+            "fos version {} (Piranha in Rust)\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    if m.get_many::<String>("extra").is_some() {
+        return Err(UsageError("unexpected arguments".into()));
+    }
+    let role = match (m.get_flag("monitor"), m.get_flag("active")) {
+        (true, true) => return Err(UsageError("Cannot specifiy both -f and -F!".into())),
+        (true, false) => Role::Monitor,
+        (false, true) => Role::Active,
+        (false, false) => {
+            return Err(UsageError(
+                "Either --monitor (-f) or --active (-F) required!".into(),
+            ));
+        }
+    };
+    let secs = |id: &str, long: &str, default: f64| match m.get_one::<String>(id) {
+        None => Ok(Duration::from_secs_f64(default)),
+        Some(s) => seconds(s, long),
+    };
+    let start_attempts = match m.get_one::<String>("start_attempts") {
+        None => 3,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| UsageError(format!("bad argument --start-attempts {s}: 1 to 100")))?,
+    };
+    Ok(Mode::Run(Opts {
+        config: PathBuf::from(
+            m.get_one::<String>("config")
+                .map(String::as_str)
+                .unwrap_or(lvscf::DEFAULT_PATH),
+        ),
+        role,
+        nodaemon: m.get_flag("nodaemon"),
+        nofork: m.get_flag("nofork"),
+        verbose: m.get_flag("verbose"),
+        test_start: m.get_flag("test_start"),
+        nanny: m.get_one::<String>("nanny").cloned(),
+        command_timeout: secs("command_timeout", "--command-timeout", 60.0)?,
+        start_attempts,
+        retry_delay: secs("retry_delay", "--retry-delay", 2.0)?,
+        pidfile: PathBuf::from(
+            m.get_one::<String>("pidfile")
+                .map(String::as_str)
+                .unwrap_or(DEFAULT_PIDFILE),
+        ),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Opts {
+        match parse(args.iter().copied()).unwrap() {
+            Mode::Run(o) => o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn piranha_options() {
+        let o = run(&[
+            "fos",
+            "--monitor",
+            "-c",
+            "/etc/sysconfig/ha/lvs.cf",
+            "-n",
+            "-v",
+        ]);
+        assert_eq!(o.role, Role::Monitor);
+        assert_eq!(o.config, PathBuf::from("/etc/sysconfig/ha/lvs.cf"));
+        assert!(o.nodaemon && o.verbose && !o.nofork && !o.test_start);
+        let o = run(&["fos", "-F", "--nofork", "-t"]);
+        assert_eq!(o.role, Role::Active);
+        assert!(o.nofork && o.test_start);
+        assert_eq!(o.config, PathBuf::from("/etc/lvs.cf"));
+        assert_eq!(o.command_timeout, Duration::from_secs(60));
+        assert_eq!(
+            (o.start_attempts, o.retry_delay),
+            (3, Duration::from_secs(2))
+        );
+        let o = run(&["fos", "-f", "--start-attempts", "5", "--retry-delay", "0.5"]);
+        assert_eq!(
+            (o.start_attempts, o.retry_delay),
+            (5, Duration::from_millis(500))
+        );
+    }
+
+    #[test]
+    fn piranha_errors() {
+        assert_eq!(
+            parse(["fos", "-f", "-F"]).unwrap_err().0,
+            "Cannot specifiy both -f and -F!"
+        );
+        assert_eq!(
+            parse(["fos"]).unwrap_err().0,
+            "Either --monitor (-f) or --active (-F) required!"
+        );
+        assert_eq!(
+            parse(["fos", "-f", "x"]).unwrap_err().0,
+            "unexpected arguments"
+        );
+        assert!(
+            parse(["fos", "--bogus"])
+                .unwrap_err()
+                .0
+                .starts_with("bad argument")
+        );
+        assert!(parse(["fos", "-f", "--start-attempts", "0"]).is_err());
+    }
+}
