@@ -1,0 +1,267 @@
+//! fos as a process: piranha's usage errors, both modes with real commands (stop before start,
+//! a failing start retried and reported, stop on SIGTERM), and a monitor whose exit ends fos.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+fn fos() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fos"))
+}
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fos-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A fos file whose one service's commands append to `log` in `d`.
+fn config(d: &Path, start: &str, monitor: &str) -> PathBuf {
+    let log = d.join("log");
+    let text = format!(
+        "primary = 192.0.2.1\nbackup = 192.0.2.2\nbackup_active = 1\nservice = fos\n\
+         failover web {{\n    active = 1\n    address = 192.0.2.50 eth0:1\n    port = 8080\n\
+         \x20   timeout = 1\n    client_monitor = {monitor}\n\
+         \x20   start_cmd = \"/bin/sh -c '{start}'\"\n\
+         \x20   stop_cmd = \"/bin/sh -c 'echo stop >> {}'\"\n}}\n",
+        log.display()
+    );
+    let p = d.join("lvs.cf");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+struct Running {
+    child: Child,
+    out: Arc<Mutex<String>>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = fos()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = Arc::new(Mutex::new(String::new()));
+        for r in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                for l in BufReader::new(r).lines().map_while(Result::ok) {
+                    let mut o = out.lock().unwrap();
+                    o.push_str(&l);
+                    o.push('\n');
+                }
+            });
+        }
+        Running { child, out }
+    }
+
+    fn wait_for(&self, needle: &str, within: Duration) {
+        let t0 = Instant::now();
+        while !self.out.lock().unwrap().contains(needle) {
+            assert!(
+                t0.elapsed() < within,
+                "no `{needle}`:\n{}",
+                self.out.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn exit(&mut self, within: Duration) -> Option<i32> {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(
+                t0.elapsed() < within,
+                "fos still runs:\n{}",
+                self.out.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn output(args: &[&str]) -> (Option<i32>, String) {
+    let o = fos().args(args).output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+#[test]
+fn piranhas_usage_errors() {
+    assert_eq!(
+        output(&["-f", "-F"]),
+        (Some(1), "fos: Cannot specifiy both -f and -F!\n".into())
+    );
+    assert_eq!(
+        output(&[]),
+        (
+            Some(1),
+            "fos: Either --monitor (-f) or --active (-F) required!\n".into()
+        )
+    );
+    let d = dir("usage");
+    let cf = config(&d, "true", "/bin/true");
+    let lvs = d.join("lvs-mode.cf");
+    std::fs::write(
+        &lvs,
+        std::fs::read_to_string(&cf)
+            .unwrap()
+            .replace("service = fos", "service = lvs")
+            .replace("failover web", "virtual web")
+            .replace("    start_cmd", "    #")
+            .replace("    stop_cmd", "    #"),
+    )
+    .unwrap();
+    let (code, out) = output(&["-f", "-n", "-c", lvs.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("Service type is not \"fos\" in"), "{out}");
+    let (code, out) = output(&["-f", "-n", "-c", "/nonexistent/lvs.cf"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.starts_with("fos: cannot read /nonexistent/lvs.cf"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn active_stops_then_starts_retries_a_failing_start_and_stops_on_term() {
+    let d = dir("active");
+    let log = d.join("log");
+    // The first two starts fail, the third works.
+    let count = d.join("count");
+    let start = format!(
+        "echo start >> {l}; echo x >> {c}; test $(wc -l < {c}) -ge 3",
+        l = log.display(),
+        c = count.display()
+    );
+    let cf = config(&d, &start, "/bin/true");
+    let mut f = Running::start(&[
+        "--active",
+        "-n",
+        "-c",
+        cf.to_str().unwrap(),
+        "--start-attempts",
+        "3",
+        "--retry-delay",
+        "0.1",
+    ]);
+    f.wait_for(
+        "Starting local service 192.0.2.50:8080 ...",
+        Duration::from_secs(5),
+    );
+    f.wait_for(
+        "Failed to start service 192.0.2.50:8080! (exit status 1)",
+        Duration::from_secs(5),
+    );
+    let t0 = Instant::now();
+    while std::fs::read_to_string(&log).unwrap_or_default() != "stop\nstart\nstart\nstart\n" {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            std::fs::read_to_string(&log)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!f.out.lock().unwrap().contains("DID NOT START"));
+    kill(Pid::from_raw(f.child.id() as i32), Signal::SIGTERM).unwrap();
+    assert_eq!(f.exit(Duration::from_secs(5)), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "stop\nstart\nstart\nstart\nstop\n"
+    );
+    f.wait_for("will now exit to notify pulse...", Duration::from_secs(1));
+
+    // A start that never works: tried, reported loudly, and fos stays up.
+    std::fs::remove_file(&log).unwrap();
+    let cf = config(
+        &d,
+        &format!("echo start >> {}; exit 7", log.display()),
+        "/bin/true",
+    );
+    let f = Running::start(&[
+        "-F",
+        "-n",
+        "-c",
+        cf.to_str().unwrap(),
+        "--start-attempts",
+        "2",
+        "--retry-delay",
+        "0.1",
+    ]);
+    f.wait_for(
+        "SERVICE 192.0.2.50:8080 DID NOT START after 2 attempts",
+        Duration::from_secs(5),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "stop\nstart\nstart\n"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let mut f = f;
+    assert!(f.child.try_wait().unwrap().is_none(), "fos left");
+    drop(f);
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn a_monitor_exit_is_a_failover_condition() {
+    let d = dir("monitor");
+    let log = d.join("log");
+    // The monitor program gets nanny's arguments; this one records them and exits.
+    let mon = d.join("monitor.sh");
+    std::fs::write(
+        &mon,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {}\nsleep 0.3\nexit 0\n",
+            d.join("args").display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", mon.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let cf = config(&d, "true", mon.to_str().unwrap());
+    let mut f = Running::start(&["--monitor", "-n", "-v", "-c", cf.to_str().unwrap()]);
+    assert_eq!(f.exit(Duration::from_secs(10)), Some(0));
+    let out = f.out.lock().unwrap().clone();
+    assert!(out.contains("Stopping local services (if any)"), "{out}");
+    assert!(
+        out.contains("Monitor for service 192.0.2.50:8080 exited. This is a failover condition!"),
+        "{out}"
+    );
+    assert!(out.contains("will now exit to notify pulse..."), "{out}");
+    // stop_cmd ran first; the monitor got piranha's FOS arguments against the VIP.
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "stop\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("args")).unwrap().trim(),
+        "-c -h 192.0.2.50 -V 192.0.2.1 -p 8080 -v -t 1 --nodaemon --fos"
+    );
+    let _ = std::fs::remove_dir_all(d);
+}
