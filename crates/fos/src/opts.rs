@@ -4,7 +4,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Arg, ArgAction, Command};
+use clap::{Arg, Command};
+use cliargs::{flag, value};
 
 pub const DEFAULT_PIDFILE: &str = "/var/run/fos.pid";
 
@@ -48,22 +49,8 @@ pub struct Opts {
 pub struct UsageError(pub String);
 
 fn command() -> Command {
-    let flag = |id: &'static str, long: &'static str, help: &'static str| {
-        Arg::new(id)
-            .long(long)
-            .action(ArgAction::SetTrue)
-            .help(help)
-    };
-    let value = |id: &'static str, long: &'static str, help: &'static str| {
-        Arg::new(id)
-            .long(long)
-            .action(ArgAction::Set)
-            .num_args(1)
-            .help(help)
-    };
     Command::new("fos")
         .disable_version_flag(true)
-        .args_override_self(true)
         .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
         .arg(
             flag(
@@ -130,32 +117,16 @@ pub fn help() -> String {
     command().render_help().to_string()
 }
 
-fn seconds(s: &str, what: &str) -> Result<Duration, UsageError> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=86400.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
-        _ => Err(UsageError(format!(
-            "bad argument {what} {s}: seconds expected"
-        ))),
-    }
-}
-
 /// Parse the argument vector (program name first).
 pub fn parse<I, T>(args: I) -> Result<Mode, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match command().try_get_matches_from(args) {
-        Ok(m) => m,
-        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
-            return Ok(Mode::Print(e.render().to_string()));
-        }
-        Err(e) => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("").trim();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            return Err(UsageError(format!("bad argument: {first}")));
-        }
+    let m = match cliargs::parse(command(), args) {
+        Ok(cliargs::Parsed::Matches(m)) => m,
+        Ok(cliargs::Parsed::Help(text)) => return Ok(Mode::Print(text)),
+        Err(e) => return Err(UsageError(format!("bad argument: {e}"))),
     };
     if m.get_flag("version") {
         return Ok(Mode::Print(format!(
@@ -176,18 +147,11 @@ where
             ));
         }
     };
-    let secs = |id: &str, long: &str, default: f64| match m.get_one::<String>(id) {
-        None => Ok(Duration::from_secs_f64(default)),
-        Some(s) => seconds(s, long),
+    let secs = |id: &str, long: &str, default: f64| {
+        cliargs::seconds_or(&m, id, long, default, 86400.0).map_err(UsageError)
     };
-    let start_attempts = match m.get_one::<String>("start_attempts") {
-        None => 3,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| UsageError(format!("bad argument --start-attempts {s}: 1 to 100")))?,
-    };
+    let start_attempts = cliargs::count_or(&m, "start_attempts", "--start-attempts", 3, 1..=100)
+        .map_err(UsageError)?;
     Ok(Mode::Run(Opts {
         config: PathBuf::from(
             m.get_one::<String>("config")

@@ -1,21 +1,9 @@
 //! The binary's body: parse, load, detach, log, run.
 
 use std::ffi::OsString;
-use std::net::IpAddr;
 
 use crate::opts::{self, Mode};
 use crate::plan::{self, MonitorOptions};
-
-async fn local_addresses() -> Vec<IpAddr> {
-    match netif::Netif::new() {
-        Ok(n) => n
-            .addresses()
-            .await
-            .map(|v| v.into_iter().map(|a| a.ip).collect())
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    }
-}
 
 /// Run fos with these arguments; returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -50,7 +38,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(local_addresses()),
+        Ok(rt) => rt.block_on(netif::local_addresses()),
         Err(_) => Vec::new(),
     };
     let mo = MonitorOptions {
@@ -70,12 +58,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if !o.nodaemon {
         plog::notify::detach(!o.nofork, &o.pidfile);
     }
-    let sinks: &[plog::Sink] = if o.nodaemon {
-        &[plog::Sink::Stdout]
-    } else {
-        &[plog::Sink::Syslog]
-    };
-    plog::init("fos", sinks, o.verbose);
+    plog::init("fos", plog::daemon_sinks(o.nodaemon), o.verbose);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

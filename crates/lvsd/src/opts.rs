@@ -3,7 +3,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Arg, ArgAction, Command};
+use clap::Command;
+use cliargs::{flag, value};
 
 /// Default places.
 pub const DEFAULT_SOCKET: &str = "/run/lvsd.sock";
@@ -47,22 +48,8 @@ pub struct Opts {
 pub struct UsageError(pub String);
 
 fn command() -> Command {
-    let flag = |id: &'static str, long: &'static str, help: &'static str| {
-        Arg::new(id)
-            .long(long)
-            .action(ArgAction::SetTrue)
-            .help(help)
-    };
-    let value = |id: &'static str, long: &'static str, help: &'static str| {
-        Arg::new(id)
-            .long(long)
-            .action(ArgAction::Set)
-            .num_args(1)
-            .help(help)
-    };
     Command::new("lvsd")
         .disable_version_flag(true)
-        .args_override_self(true)
         .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
         .arg(
             flag(
@@ -144,18 +131,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match command().try_get_matches_from(args) {
-        Ok(m) => m,
-        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
-            return Ok(Mode::Print(e.render().to_string()));
-        }
-        Err(e) => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("").trim();
-            return Err(UsageError(
-                first.strip_prefix("error: ").unwrap_or(first).to_owned(),
-            ));
-        }
+    let m = match cliargs::parse(command(), args) {
+        Ok(cliargs::Parsed::Matches(m)) => m,
+        Ok(cliargs::Parsed::Help(text)) => return Ok(Mode::Print(text)),
+        Err(e) => return Err(UsageError(e)),
     };
     if m.get_flag("version") {
         return Ok(Mode::Print(format!(

@@ -81,12 +81,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         );
     }
     detach(&o);
-    let sinks: &[plog::Sink] = if o.nodaemon {
-        &[plog::Sink::Stdout]
-    } else {
-        &[plog::Sink::Syslog]
-    };
-    plog::init_with("lvs", "lvsd", sinks, o.verbose);
+    plog::init_with("lvs", "lvsd", plog::daemon_sinks(o.nodaemon), o.verbose);
     // The kernel forwards IPVS traffic, so lvsd itself needs one thread; the userspace data
     // plane forwards in this process, on every core.
     let builder = if kernel.is_some() {

@@ -260,6 +260,19 @@ impl Netif {
     }
 }
 
+/// This host's addresses; empty when netlink cannot be reached (the caller then holds none,
+/// which makes a director the backup).
+pub async fn local_addresses() -> Vec<IpAddr> {
+    match Netif::new() {
+        Ok(n) => n
+            .addresses()
+            .await
+            .map(|v| v.into_iter().map(|a| a.ip).collect())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// A stream of link changes (`ip monitor link`).
 #[derive(Debug)]
 pub struct LinkWatch {

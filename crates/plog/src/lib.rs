@@ -26,6 +26,15 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
+/// A daemon's sinks: stdout in the foreground (`-n`), syslog otherwise.
+pub fn daemon_sinks(foreground: bool) -> &'static [Sink] {
+    if foreground {
+        &[Sink::Stdout]
+    } else {
+        &[Sink::Syslog]
+    }
+}
+
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sink {

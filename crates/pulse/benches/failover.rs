@@ -157,19 +157,6 @@ fn scenario(ka: &str, dt: &str, term: bool, trials: usize) -> Vec<Duration> {
     out
 }
 
-fn rand_ms(max: u64) -> u64 {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
-    n % max
-}
-
-fn pct(v: &[Duration], p: f64) -> f64 {
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[i].as_secs_f64()
-}
-
 fn main() {
     if !root_or_skip() {
         return;

@@ -634,20 +634,8 @@ pub async fn load_settings(path: &std::path::Path) -> Result<Settings, String> {
     let Some(cfg) = loaded.parsed.config() else {
         return Err(loaded.render().trim_end().to_owned());
     };
-    let local = local_addresses().await;
+    let local = netif::local_addresses().await;
     crate::settings::build(cfg, &path.display().to_string(), &local, &|h| h.resolve())
-}
-
-/// This host's addresses (empty when netlink is unavailable, which makes it the backup).
-pub async fn local_addresses() -> Vec<IpAddr> {
-    match netif::Netif::new() {
-        Ok(n) => n
-            .addresses()
-            .await
-            .map(|v| v.into_iter().map(|a| a.ip).collect())
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    }
 }
 
 async fn watch_links(

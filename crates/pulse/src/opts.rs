@@ -4,7 +4,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Arg, ArgAction, Command};
+use clap::{Arg, Command};
+use cliargs::{flag, value};
 
 pub const DEFAULT_SOCKET: &str = "/run/pulse.sock";
 pub const DEFAULT_PIDFILE: &str = "/var/run/pulse.pid";
@@ -54,22 +55,8 @@ pub struct Opts {
 pub struct UsageError(pub String);
 
 fn command() -> Command {
-    let flag = |id: &'static str, long: &'static str, help: &'static str| {
-        Arg::new(id)
-            .long(long)
-            .action(ArgAction::SetTrue)
-            .help(help)
-    };
-    let value = |id: &'static str, long: &'static str, help: &'static str| {
-        Arg::new(id)
-            .long(long)
-            .action(ArgAction::Set)
-            .num_args(1)
-            .help(help)
-    };
     Command::new("pulse")
         .disable_version_flag(true)
-        .args_override_self(true)
         .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
         .arg(
             flag(
@@ -149,32 +136,16 @@ pub fn help() -> String {
     command().render_help().to_string()
 }
 
-fn seconds(s: &str, what: &str) -> Result<Duration, UsageError> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=86400.0).contains(&v) => Ok(Duration::from_secs_f64(v)),
-        _ => Err(UsageError(format!(
-            "bad argument {what} {s}: seconds expected"
-        ))),
-    }
-}
-
 /// Parse the argument vector (program name first).
 pub fn parse<I, T>(args: I) -> Result<Mode, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match command().try_get_matches_from(args) {
-        Ok(m) => m,
-        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
-            return Ok(Mode::Print(e.render().to_string()));
-        }
-        Err(e) => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("").trim();
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            return Err(UsageError(format!("bad argument: {first}")));
-        }
+    let m = match cliargs::parse(command(), args) {
+        Ok(cliargs::Parsed::Matches(m)) => m,
+        Ok(cliargs::Parsed::Help(text)) => return Ok(Mode::Print(text)),
+        Err(e) => return Err(UsageError(format!("bad argument: {e}"))),
     };
     if m.get_flag("version") {
         return Ok(Mode::Print(format!(
@@ -202,23 +173,12 @@ where
     if m.get_flag("json") {
         return Err(UsageError("--json goes with --status".into()));
     }
-    let arp_count = match m.get_one::<String>("arp_count") {
-        None => 5,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| UsageError(format!("bad argument --arp-count {s}: 1 to 100")))?,
-    };
-    let max_failovers = match m.get_one::<String>("max_failovers") {
-        None => 3,
-        Some(s) => s
-            .parse::<u32>()
-            .map_err(|_| UsageError(format!("bad argument --max-failovers {s}: a count")))?,
-    };
-    let secs = |id: &str, long: &str, default: f64| match m.get_one::<String>(id) {
-        None => Ok(Duration::from_secs_f64(default)),
-        Some(s) => seconds(s, long),
+    let u = UsageError;
+    let arp_count = cliargs::count_or(&m, "arp_count", "--arp-count", 5, 1..=100).map_err(u)?;
+    let max_failovers =
+        cliargs::count_or(&m, "max_failovers", "--max-failovers", 3, 0..=u32::MAX).map_err(u)?;
+    let secs = |id: &str, long: &str, default: f64| {
+        cliargs::seconds_or(&m, id, long, default, 86400.0).map_err(UsageError)
     };
     Ok(Mode::Run(Opts {
         config: path("config", lvscf::DEFAULT_PATH),

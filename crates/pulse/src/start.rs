@@ -64,12 +64,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if !o.nodaemon {
         plog::notify::detach(true, &o.pidfile);
     }
-    let sinks: &[plog::Sink] = if o.nodaemon {
-        &[plog::Sink::Stdout]
-    } else {
-        &[plog::Sink::Syslog]
-    };
-    plog::init("pulse", sinks, o.verbose);
+    plog::init("pulse", plog::daemon_sinks(o.nodaemon), o.verbose);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -5,6 +5,8 @@
 //! servers and the client are threads of the test that entered their namespace.
 #![allow(dead_code)]
 
+pub mod fos;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -405,4 +407,19 @@ impl Drop for Pulse {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Benchmarks: a pseudo-random number of milliseconds below `max` (the clock's nanoseconds).
+pub fn rand_ms(max: u64) -> u64 {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    n % max.max(1)
+}
+
+/// Benchmarks: the `p` quantile (0 to 1) of sorted durations, in seconds.
+pub fn pct(v: &[Duration], p: f64) -> f64 {
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i].as_secs_f64()
 }
