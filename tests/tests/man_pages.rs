@@ -108,3 +108,14 @@ fn every_pulse_option_is_in_pulse_8() {
         assert!(man.contains(&roff), "pulse(8) does not document {opt}");
     }
 }
+
+#[test]
+fn every_fos_option_is_in_fos_8() {
+    let man = page("fos.8");
+    let opts = options(&fos::opts::help());
+    assert!(opts.len() > 15, "{opts:?}");
+    for opt in opts {
+        let roff = opt.replace('-', "\\-");
+        assert!(man.contains(&roff), "fos(8) does not document {opt}");
+    }
+}

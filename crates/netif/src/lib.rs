@@ -241,18 +241,31 @@ impl Netif {
             .map_err(nl("setting the link up"))
     }
 
-    /// The first IPv4 default route's gateway, as `ip route show` lists it first.
-    pub async fn default_gateway(&self) -> Result<Option<IpAddr>> {
-        let mut msg = RouteMessage::default();
-        msg.header.address_family = AddressFamily::Inet;
-        let mut s = self.handle.route().get(msg).execute();
-        while let Some(r) = s.try_next().await.map_err(nl("listing routes"))? {
-            if r.header.destination_prefix_length != 0 {
-                continue;
-            }
-            for a in &r.attributes {
-                if let RouteAttribute::Gateway(RouteAddress::Inet(g)) = a {
-                    return Ok(Some(IpAddr::V4(*g)));
+    /// The default gateway, as `ip route show` lists it first: IPv4's, else IPv6's. With it,
+    /// the device of the route (needed to reach a link-local IPv6 gateway).
+    pub async fn default_gateway(&self) -> Result<Option<(IpAddr, u32)>> {
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut msg = RouteMessage::default();
+            msg.header.address_family = family;
+            let mut s = self.handle.route().get(msg).execute();
+            while let Some(r) = s.try_next().await.map_err(nl("listing routes"))? {
+                if r.header.destination_prefix_length != 0 {
+                    continue;
+                }
+                let mut gw = None;
+                let mut oif = 0;
+                for a in &r.attributes {
+                    match a {
+                        RouteAttribute::Gateway(RouteAddress::Inet(g)) => gw = Some(IpAddr::V4(*g)),
+                        RouteAttribute::Gateway(RouteAddress::Inet6(g)) => {
+                            gw = Some(IpAddr::V6(*g))
+                        }
+                        RouteAttribute::Oif(i) => oif = *i,
+                        _ => {}
+                    }
+                }
+                if let Some(g) = gw {
+                    return Ok(Some((g, oif)));
                 }
             }
         }

@@ -1,7 +1,7 @@
-//! One ICMP echo, from the program itself (piranha's fos ran `/bin/ping`).
+//! One ICMP (or ICMPv6) echo, from the program itself (piranha's pulse ran `/bin/ping`).
 
-use std::io::{self, Read};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::io;
+use std::net::{IpAddr, SocketAddrV4, SocketAddrV6};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -30,15 +30,34 @@ pub fn echo_request(id: u16, seq: u16) -> [u8; 16] {
     p
 }
 
-/// Whether `dest` answers one echo request within `timeout` (needs CAP_NET_RAW).
-pub fn echo(dest: Ipv4Addr, timeout: Duration) -> io::Result<bool> {
-    let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))?;
+/// Whether `dest` answers one echo request within `timeout` (needs CAP_NET_RAW). `scope` is
+/// the device index for a link-local IPv6 address.
+pub fn echo(dest: IpAddr, scope: u32, timeout: Duration) -> io::Result<bool> {
+    let (sock, to) = match dest {
+        IpAddr::V4(a) => (
+            Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))?,
+            SockAddr::from(SocketAddrV4::new(a, 0)),
+        ),
+        IpAddr::V6(a) => (
+            Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?,
+            SockAddr::from(SocketAddrV6::new(a, 0, 0, scope)),
+        ),
+    };
     let id = (std::process::id() & 0xffff) as u16;
-    let seq = (Instant::now().elapsed().subsec_nanos() & 0xffff) as u16;
-    sock.send_to(
-        &echo_request(id, seq),
-        &SockAddr::from(SocketAddrV4::new(dest, 0)),
-    )?;
+    let seq = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        & 0xffff) as u16;
+    let mut req = echo_request(id, seq);
+    if dest.is_ipv6() {
+        // ICMPv6 echo request; the kernel computes the checksum over the pseudo-header.
+        req[0] = 128;
+        req[2..4].copy_from_slice(&[0, 0]);
+    }
+    sock.send_to(&req, &to)?;
+    // std's socket reads into initialised bytes and returns the sender (a raw socket gives one
+    // like any datagram socket).
+    let sock = std::net::UdpSocket::from(sock);
     let deadline = Instant::now() + timeout;
     let mut buf = [0u8; 1500];
     loop {
@@ -47,8 +66,8 @@ pub fn echo(dest: Ipv4Addr, timeout: Duration) -> io::Result<bool> {
             return Ok(false);
         }
         sock.set_read_timeout(Some(left))?;
-        let n = match (&sock).read(&mut buf) {
-            Ok(n) => n,
+        let (n, from) = match sock.recv_from(&mut buf) {
+            Ok(x) => x,
             Err(e)
                 if matches!(
                     e.kind(),
@@ -59,15 +78,16 @@ pub fn echo(dest: Ipv4Addr, timeout: Duration) -> io::Result<bool> {
             }
             Err(e) => return Err(e),
         };
-        // A raw ICMP socket hands over the IP header too.
-        let ihl = usize::from(buf[0] & 0x0f) * 4;
-        let Some(icmp) = buf.get(ihl..n) else {
-            continue;
+        let from_ip = Some(from.ip());
+        // A raw ICMP socket hands over the IPv4 header too; ICMPv6 comes without it.
+        let (icmp, reply) = match dest {
+            IpAddr::V4(_) => (buf.get(usize::from(buf[0] & 0x0f) * 4..n), 0),
+            IpAddr::V6(_) => (buf.get(..n), 129),
         };
-        let src = Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]);
-        if src == dest
+        let Some(icmp) = icmp else { continue };
+        if from_ip == Some(dest)
             && icmp.len() >= 8
-            && icmp[0] == 0
+            && icmp[0] == reply
             && icmp[4..6] == id.to_be_bytes()
             && icmp[6..8] == seq.to_be_bytes()
         {

@@ -232,6 +232,34 @@ fn link_events_and_default_gateway() {
         }
         (gw, seen)
     });
-    assert_eq!(gw, Some(ip("10.9.0.2")));
+    assert_eq!(gw.map(|g| g.0), Some(ip("10.9.0.2")));
     assert_eq!(events, [false, true]);
+}
+
+#[test]
+fn echo_v4_and_v6_and_an_ipv6_only_gateway() {
+    if !root_or_skip() {
+        return;
+    }
+    let p = Pair::new();
+    sh(&format!(
+        "ip -n {} -6 route add default via fd09::2",
+        p.ns("a")
+    ));
+    let (gw, v4, v6, none) = p.run("a", |n| async move {
+        let gw = n.default_gateway().await.unwrap();
+        let t = Duration::from_secs(1);
+        let v4 = netif::ping::echo(ip("10.9.0.2"), 0, t).unwrap();
+        let v6 = netif::ping::echo(ip("fd09::2"), 0, t).unwrap();
+        let t0 = Instant::now();
+        let none = netif::ping::echo(ip("10.9.0.77"), 0, Duration::from_millis(300)).unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(1));
+        (gw, v4, v6, none)
+    });
+    assert_eq!(
+        gw.map(|g| g.0),
+        Some(ip("fd09::2")),
+        "no IPv4 default: the IPv6 one"
+    );
+    assert!(v4 && v6 && !none);
 }

@@ -283,6 +283,9 @@ impl Daemon {
             child: None,
             arps: None,
             held: Vec::new(),
+            last_fos: None,
+            fos_backoff: Duration::ZERO,
+            active: false,
         };
         tokio::spawn(exec.run(jrx));
         if let Some(l) = status_listener {
@@ -360,7 +363,7 @@ impl Daemon {
                 Some(ev) = self.rx.recv() => self.event(ev),
                 _ = term.recv() => Some(Input::Terminate(15)),
                 _ = int.recv() => Some(Input::Terminate(2)),
-                _ = hup.recv() => { self.reload().await.then_some(Input::Reloaded) }
+                _ = hup.recv() => { self.reload().await; None }
                 _ = usr1.recv() => { info!("ignoring signal 10 (SIGUSR1)"); None }
                 _ = usr2.recv() => { info!("ignoring signal 12 (SIGUSR2)"); None }
             };
@@ -413,6 +416,22 @@ impl Daemon {
                 how,
             } => {
                 info!("Child process {pid} {how}");
+                if self.wanted == Some(generation)
+                    && pid == 0
+                    && self.settings.mode == Mode::Fos
+                    && !self.machine.network_fault()
+                {
+                    // fos could not be started here: a local problem, not the partner's
+                    // service failing. Try again (the executor spaces the attempts).
+                    let g = self.next_generation();
+                    let job = if self.machine.is_active() {
+                        Job::RestartServices(g)
+                    } else {
+                        Job::StartMonitors(g)
+                    };
+                    let _ = self.jobs.send(job);
+                    return None;
+                }
                 if self.wanted == Some(generation) {
                     self.wanted = None;
                     Some(Input::ChildExited)
@@ -614,6 +633,7 @@ impl Daemon {
                 self.settings.own,
                 self.settings.own_private,
             );
+        let fos_changed = new.mode == Mode::Fos && new.fos_blocks != self.settings.fos_blocks;
         self.machine
             .reconfigure(machine_config(&new, &self.opts), Instant::now());
         self.settings = new.clone();
@@ -623,6 +643,23 @@ impl Daemon {
         let _ = self.jobs.send(Job::Reconfigure(Box::new(new)));
         let _ = self.jobs.send(Job::ForwardHup);
         lock(&self.shared).status.reloads += 1;
+        // The hold-down ends with a reload; changed failover blocks need fos started again.
+        let fx = self.machine.on(Input::Reloaded, Instant::now());
+        let monitors = fx.contains(&Action::StartMonitors);
+        self.carry_out(fx).await;
+        if fos_changed && !monitors {
+            let again = if self.machine.is_active() {
+                Some(Action::RestartServices)
+            } else if !self.machine.network_fault() && !self.machine.held() {
+                Some(Action::StartMonitors)
+            } else {
+                None
+            };
+            if let Some(a) = again {
+                info!("the failover services changed: starting fos again");
+                self.carry_out(vec![a]).await;
+            }
+        }
         self.publish();
         true
     }
@@ -689,12 +726,12 @@ async fn gateway_answers() -> bool {
         Ok(n) => n.default_gateway().await.ok().flatten(),
         Err(_) => None,
     };
-    let Some(std::net::IpAddr::V4(gw)) = gw else {
+    let Some((gw, oif)) = gw else {
         info!("no default gateway to check");
         return false;
     };
     tokio::task::spawn_blocking(move || {
-        (0..3).any(|_| netif::ping::echo(gw, Duration::from_secs(1)).unwrap_or(false))
+        (0..3).any(|_| netif::ping::echo(gw, oif, Duration::from_secs(1)).unwrap_or(false))
     })
     .await
     .unwrap_or(false)
@@ -729,6 +766,10 @@ fn serve_status(
 struct Child {
     pid: u32,
     stop: oneshot::Sender<oneshot::Sender<()>>,
+    /// Cleared by the watcher when the child exits, so no signal goes to a reused pid.
+    alive: Arc<std::sync::atomic::AtomicBool>,
+    /// Set by the watcher when the child exits on its own with a failure status.
+    failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Carries out activation and deactivation steps in order (spec §2.6).
@@ -741,6 +782,12 @@ struct Executor {
     child: Option<Child>,
     arps: Option<JoinHandle<()>>,
     held: Vec<Vip>,
+    /// FOS: when the last fos was started and whether it still runs, and the pause before
+    /// the next start when fos keeps dying on its own.
+    last_fos: Option<(Instant, Arc<std::sync::atomic::AtomicBool>)>,
+    fos_backoff: Duration,
+    /// The last activation has not been undone.
+    active: bool,
 }
 
 fn vip_text(v: &Vip) -> String {
@@ -788,9 +835,12 @@ impl Executor {
                 }
                 Job::Reconfigure(s) => self.reconfigure(*s).await,
                 Job::ForwardHup => {
-                    // Never kill(0, …): with no child there is nobody to tell (§7.2 #1).
+                    // Never kill(0, …): with no child there is nobody to tell (§7.2 #1). fos
+                    // is not told: it would take SIGHUP as the end of its services.
                     if let Some(c) = &self.child
                         && c.pid > 0
+                        && !self.fos()
+                        && c.alive.load(std::sync::atomic::Ordering::SeqCst)
                     {
                         let _ = kill(Pid::from_raw(c.pid as i32), Signal::SIGHUP);
                     }
@@ -886,11 +936,36 @@ impl Executor {
             info!("test mode: not starting fos {role}");
             return;
         }
+        // A fos that fails at once (a wrong --fos, a broken file) must not be restarted in a
+        // tight loop: 1 s, doubling to 30 s, while it keeps failing within 5 s. One that pulse
+        // stopped, or that ended normally (a monitor's failover condition), starts at once.
+        let crashed = self.last_fos.as_ref().is_some_and(|(t, failed)| {
+            t.elapsed() < Duration::from_secs(5) && failed.load(std::sync::atomic::Ordering::SeqCst)
+        });
+        self.fos_backoff = if crashed {
+            (self.fos_backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(30))
+        } else {
+            Duration::ZERO
+        };
+        if !self.fos_backoff.is_zero() {
+            info!(
+                "fos keeps exiting: starting it again in {:?}",
+                self.fos_backoff
+            );
+            tokio::time::sleep(self.fos_backoff).await;
+        }
+        let started = Instant::now();
         let mut cmd = self.child_command(role);
         self.spawn_child(&mut cmd, generation, None).await;
+        let failed = match &self.child {
+            Some(c) => c.failed.clone(),
+            None => Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        };
+        self.last_fos = Some((started, failed));
     }
 
     async fn activate(&mut self, generation: u64) {
+        self.active = true;
         if self.fos() {
             // piranha (activateFosServices): the old fos goes, addresses up and announced,
             // then fos --active.
@@ -1072,9 +1147,16 @@ impl Executor {
             self.opts.child_timeout
         };
         let shared = self.shared.clone();
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, fail_flag) = (alive.clone(), failed.clone());
         tokio::spawn(async move {
             tokio::select! {
                 st = child.wait() => {
+                    flag.store(false, std::sync::atomic::Ordering::SeqCst);
+                    if !st.as_ref().is_ok_and(|s| s.success()) {
+                        fail_flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
                     let _ = events.send(Event::ChildExited { generation, pid, how: exit_text(st) });
                 }
                 Ok(done) = stop_rx => {
@@ -1092,7 +1174,12 @@ impl Executor {
                 }
             }
         });
-        self.child = Some(Child { pid, stop });
+        self.child = Some(Child {
+            pid,
+            stop,
+            alive,
+            failed,
+        });
         true
     }
 
@@ -1107,6 +1194,7 @@ impl Executor {
     }
 
     async fn deactivate(&mut self) {
+        self.active = false;
         if let Some(a) = self.arps.take() {
             a.abort();
         }
@@ -1186,8 +1274,9 @@ impl Executor {
 
     async fn reconfigure(&mut self, new: Settings) {
         let old = std::mem::replace(&mut self.settings, new);
-        let active = self.child.is_some() || !self.held.is_empty();
-        if !active || self.opts.norun {
+        // Only the active node holds addresses (in FOS mode the inactive one has a child too:
+        // its monitor).
+        if !self.active || self.opts.norun {
             return;
         }
         let new_set: Vec<Vip> = self.settings.floating().cloned().collect();

@@ -43,6 +43,8 @@ pub struct Settings {
     pub monitor_links: bool,
     /// Notes for the log (settings piranha corrected at start-up).
     pub notes: Vec<String>,
+    /// FOS: the failover blocks as read, to tell whether a reload changed them.
+    pub fos_blocks: String,
 }
 
 impl Settings {
@@ -154,6 +156,11 @@ pub fn build(
         inactive_cmd: cfg.inactive_cmd.clone(),
         monitor_links: cfg.monitor_links && backup_active,
         notes,
+        fos_blocks: if mode == Mode::Fos {
+            format!("{:?}", cfg.failover_services)
+        } else {
+            String::new()
+        },
     })
 }
 

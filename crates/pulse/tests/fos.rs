@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::fos::*;
 use common::*;
+use nix::sys::signal::Signal;
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -96,7 +97,7 @@ fn no_takeover_without_the_gateway_and_recovery_when_it_returns() {
     // The network comes back: d2 notices by itself, restarts its monitor, and takes over.
     lan.on("d2", "nft delete table inet gw");
     d2.wait_log(s(10), "Network fault seems to be fixed");
-    wait_page(&lan, "d2", s(20));
+    wait_page(&lan, "d2", s(30));
     assert!(d2.active());
 }
 
@@ -143,4 +144,88 @@ fn hold_down_ends_the_ping_pong_of_a_service_that_never_starts() {
     assert!(before.0 != before.1, "exactly one active: {before:?}");
     std::thread::sleep(s(8));
     assert_eq!(states(), before, "the cluster still moves");
+}
+
+#[test]
+fn sighup_moves_nothing_and_changed_blocks_restart_fos_in_place() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan = fos_lan();
+    let cfg = fos_config(&lan, 1, None);
+    let (d1, d2) = started(&lan, &cfg, &[]);
+    d2.wait_log(s(10), "Remote service 10.7.0.50:8080 is available");
+    let fos1 = d1.status().unwrap().child.unwrap().pid;
+    let fos2 = d2.status().unwrap().child.unwrap().pid;
+    // The same file: pulse re-reads it; fos is neither signalled nor restarted.
+    d1.signal(Signal::SIGHUP);
+    d2.signal(Signal::SIGHUP);
+    d1.wait_for(s(5), "reload", |s| s.reloads == 1);
+    d2.wait_for(s(5), "reload", |s| s.reloads == 1);
+    std::thread::sleep(s(2));
+    assert_eq!(
+        d1.status().unwrap().child.unwrap().pid,
+        fos1,
+        "{}",
+        d1.log()
+    );
+    assert_eq!(d2.status().unwrap().child.unwrap().pid, fos2);
+    assert!(
+        !d2.log().contains("checking network connectivity"),
+        "{}",
+        d2.log()
+    );
+    assert_eq!(page(&lan).as_deref(), Some("d1"));
+    // A changed block: fos starts again in its role on both nodes; nothing fails over.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("timeout = 1", "timeout = 2")).unwrap();
+    d1.signal(Signal::SIGHUP);
+    d2.signal(Signal::SIGHUP);
+    d1.wait_for(s(10), "new fos", |s| {
+        s.child.as_ref().is_some_and(|c| c.pid != fos1)
+    });
+    d2.wait_for(s(10), "new monitor", |s| {
+        s.child.as_ref().is_some_and(|c| c.pid != fos2)
+    });
+    d1.wait_log(s(2), "the failover services changed: starting fos again");
+    wait_page(&lan, "d1", s(10));
+    std::thread::sleep(s(3));
+    assert!(d1.active() && !d2.active());
+    assert!(
+        !d2.log().contains("checking network connectivity"),
+        "{}",
+        d2.log()
+    );
+    // The new monitor runs with the new interval.
+    let cmdlines = sh(&format!(
+        "for p in $(ip netns pids {}); do tr '\\0' ' ' < /proc/$p/cmdline; echo; done",
+        lan.ns("d2")
+    ));
+    let monitor = cmdlines
+        .lines()
+        .find(|l| l.contains("--fos") && l.contains("nanny"));
+    assert!(monitor.is_some_and(|l| l.contains(" -t 2 ")), "{cmdlines}");
+}
+
+#[test]
+fn a_fos_that_cannot_start_is_retried_slowly_and_moves_nothing() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan = fos_lan();
+    let cfg = fos_config(&lan, 1, None);
+    // No partner: after deadtime this node activates, and fos cannot start in either role.
+    let d2 = lan.pulse("d2", &cfg, &["--fos", "/nonexistent/fos"]);
+    std::thread::sleep(s(6));
+    let log = d2.log();
+    let attempts = log.matches("cannot start /nonexistent/fos").count();
+    assert!(
+        (2..=8).contains(&attempts),
+        "{attempts} attempts in 6 s:\n{log}"
+    );
+    assert!(
+        log.contains("fos keeps exiting: starting it again in"),
+        "{log}"
+    );
+    assert!(!log.contains("checking network connectivity"), "{log}");
 }
