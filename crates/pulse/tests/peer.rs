@@ -67,7 +67,7 @@ fn pairs_with_a_raw_piranha_backup() {
     // The backup says it is stopped: the master activates and says RUNNING.
     u.send_to(&STOPPED, "10.7.0.1:539").unwrap();
     expect(&u, RUNNING, s(3));
-    assert!(d1.log().contains("backup inactive: activating lvs"));
+    d1.wait_log(s(3), "backup inactive: activating lvs");
     // A RUNNING backup while the master is active: the master re-announces, stays active.
     u.send_to(&RUNNING, "10.7.0.1:539").unwrap();
     d1.wait_log(s(3), "partner active: resending arps");
@@ -76,7 +76,7 @@ fn pairs_with_a_raw_piranha_backup() {
     let st = d1.status().unwrap();
     assert!(st.child.is_none() && st.vips.is_empty() && st.flags.contains(&"NORUN".to_owned()));
     assert!(!lan.has_vip("d1"));
-    assert!(d1.log().contains("test mode: not starting"));
+    d1.wait_log(s(3), "test mode: not starting");
     assert!(!d1.log().contains("lvs: "), "lvsd ran in test mode");
 }
 
@@ -109,14 +109,14 @@ fn pairs_with_a_raw_piranha_master() {
     let t0 = Instant::now();
     d2.wait_for(s(5), "takeover", |s| s.state == "active");
     assert!(t0.elapsed() < Duration::from_millis(1500));
-    assert!(d2.log().contains("partner dead: activating lvs"));
+    d2.wait_log(s(3), "partner dead: activating lvs");
     expect(&u, RUNNING, s(2));
     // The master is back and running: the backup sends one last RUNNING at once, steps down.
     u.send_to(&RUNNING, "10.7.0.2:539").unwrap();
     let (b, _) = next(&u, Duration::from_millis(150));
     assert_eq!(b, RUNNING, "the last heartbeat before stepping down");
     d2.wait_for(s(3), "step down", |s| s.state == "inactive");
-    assert!(d2.log().contains("partner active: deactivating LVS"));
+    d2.wait_log(s(3), "partner active: deactivating LVS");
     expect(&u, STOPPED, s(2));
 }
 
