@@ -98,18 +98,24 @@ pub async fn run(opts: &Opts, services: &[Service]) -> i32 {
     stop_all(services, opts).await;
     match opts.role {
         Role::Active => {
-            for s in services {
-                if !start_one(s, opts).await {
-                    info!(
-                        "SERVICE {} DID NOT START after {} attempts: it is down on this node. \
-                         fos stays active rather than moving every service away; see fos(8)",
-                        s.label(),
-                        opts.start_attempts
-                    );
+            let start = async {
+                for s in services {
+                    if !start_one(s, opts).await {
+                        info!(
+                            "SERVICE {} DID NOT START after {} attempts: it is down on this node. \
+                             fos stays active rather than moving every service away; see fos(8)",
+                            s.label(),
+                            opts.start_attempts
+                        );
+                    }
                 }
-            }
-            ready();
+                ready();
+                std::future::pending::<()>().await;
+            };
+            // A signal ends the starts too (pulse may be moving the services away meanwhile);
+            // then every stop_cmd runs.
             tokio::select! {
+                _ = start => {}
                 _ = term.recv() => info!("Terminating due to signal 15"),
                 _ = int.recv() => info!("Terminating due to signal 2"),
                 _ = hup.recv() => info!("Terminating due to signal 1"),
@@ -147,7 +153,7 @@ async fn monitor(
     hup: &mut tokio::signal::unix::Signal,
 ) {
     let mut set = JoinSet::new();
-    let mut pids = Vec::new();
+    let mut pids: Vec<(String, u32)> = Vec::new();
     for s in services {
         let Some((prog, args)) = s.monitor.split_first() else {
             continue;
@@ -162,7 +168,7 @@ async fn monitor(
             Ok(mut child) => {
                 let pid = child.id().unwrap_or(0);
                 info!("create_monitor for {} running as pid {pid}", s.label());
-                pids.push(pid);
+                pids.push((s.label(), pid));
                 let label = s.label();
                 set.spawn(async move {
                     let st = child.wait().await;
@@ -180,18 +186,29 @@ async fn monitor(
     tokio::select! {
         Some(Ok((label, _))) = set.join_next() => {
             info!("Monitor for service {label} exited. This is a failover condition!");
+            // That one is reaped: its pid may belong to someone else now.
+            pids.retain(|(l, _)| *l != label);
         }
         _ = term.recv() => info!("Terminating due to signal 15"),
         _ = int.recv() => info!("Terminating due to signal 2"),
         _ = hup.recv() => info!("Terminating due to signal 1"),
     }
-    for p in pids {
-        let _ = nix::sys::signal::kill(Pid::from_raw(p as i32), Signal::SIGTERM);
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
-        while set.join_next().await.is_some() {}
+    let signal_all = |sig: Signal, pids: &[(String, u32)]| {
+        for (_, p) in pids.iter().filter(|(_, p)| *p > 0) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(*p as i32), sig);
+        }
+    };
+    signal_all(Signal::SIGTERM, &pids);
+    let stopped = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok((label, _))) = set.join_next().await {
+            pids.retain(|(l, _)| *l != label);
+        }
     })
     .await;
+    if stopped.is_err() {
+        signal_all(Signal::SIGKILL, &pids);
+        while set.join_next().await.is_some() {}
+    }
 }
 
 #[cfg(test)]

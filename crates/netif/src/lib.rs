@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
 
 pub mod announce;
 pub mod ping;
@@ -249,19 +249,47 @@ impl Netif {
             msg.header.address_family = family;
             let mut s = self.handle.route().get(msg).execute();
             while let Some(r) = s.try_next().await.map_err(nl("listing routes"))? {
-                if r.header.destination_prefix_length != 0 {
+                // The main table's unicast default routes only (not a VRF's or a policy
+                // table's, not unreachable/blackhole defaults).
+                let table = r
+                    .attributes
+                    .iter()
+                    .find_map(|a| match a {
+                        RouteAttribute::Table(t) => Some(*t),
+                        _ => None,
+                    })
+                    .unwrap_or(u32::from(r.header.table));
+                if r.header.destination_prefix_length != 0
+                    || table != u32::from(libc::RT_TABLE_MAIN)
+                    || r.header.kind != RouteType::Unicast
+                {
                     continue;
                 }
-                let mut gw = None;
-                let mut oif = 0;
-                for a in &r.attributes {
-                    match a {
-                        RouteAttribute::Gateway(RouteAddress::Inet(g)) => gw = Some(IpAddr::V4(*g)),
-                        RouteAttribute::Gateway(RouteAddress::Inet6(g)) => {
-                            gw = Some(IpAddr::V6(*g))
+                let gateway = |attrs: &[RouteAttribute]| {
+                    attrs.iter().find_map(|a| match a {
+                        RouteAttribute::Gateway(RouteAddress::Inet(g)) => Some(IpAddr::V4(*g)),
+                        RouteAttribute::Gateway(RouteAddress::Inet6(g)) => Some(IpAddr::V6(*g)),
+                        _ => None,
+                    })
+                };
+                let mut gw = gateway(&r.attributes);
+                let mut oif = r
+                    .attributes
+                    .iter()
+                    .find_map(|a| match a {
+                        RouteAttribute::Oif(i) => Some(*i),
+                        _ => None,
+                    })
+                    .unwrap_or(0);
+                // An ECMP default names its gateways in its next hops.
+                if gw.is_none() {
+                    for a in &r.attributes {
+                        if let RouteAttribute::MultiPath(hops) = a
+                            && let Some(h) = hops.iter().find(|h| gateway(&h.attributes).is_some())
+                        {
+                            gw = gateway(&h.attributes);
+                            oif = h.interface_index;
                         }
-                        RouteAttribute::Oif(i) => oif = *i,
-                        _ => {}
                     }
                 }
                 if let Some(g) = gw {

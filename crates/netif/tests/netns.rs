@@ -263,3 +263,29 @@ fn echo_v4_and_v6_and_an_ipv6_only_gateway() {
     );
     assert!(v4 && v6 && !none);
 }
+
+#[test]
+fn default_gateway_of_the_main_table_and_of_an_ecmp_route() {
+    if !root_or_skip() {
+        return;
+    }
+    let p = Pair::new();
+    let b = p.ns("b");
+    // Only a policy table's default: there is no default gateway.
+    sh(&format!(
+        "ip -n {b} route add default via 10.9.0.1 table 100"
+    ));
+    assert_eq!(
+        p.run("b", |n| async move { n.default_gateway().await.unwrap() }),
+        None
+    );
+    // An ECMP default: its first next hop.
+    sh(&format!(
+        "ip -n {b} route add default nexthop via 10.9.0.1 nexthop via 10.9.0.3"
+    ));
+    let gw = p.run("b", |n| async move { n.default_gateway().await.unwrap() });
+    assert!(
+        matches!(gw, Some((g, i)) if (g == ip("10.9.0.1") || g == ip("10.9.0.3")) && i > 0),
+        "{gw:?}"
+    );
+}

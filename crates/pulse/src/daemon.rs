@@ -34,7 +34,11 @@ pub enum Event {
         generation: u64,
         pid: u32,
         how: String,
+        /// Not started, or ended with a failure status or a signal.
+        failed: bool,
     },
+    /// SIGHUP's reading of the file, done off the main loop (it may resolve host names).
+    Loaded(Result<Box<Settings>, String>),
     Links {
         down: Vec<&'static str>,
     },
@@ -229,6 +233,13 @@ pub struct Daemon {
     exit: Option<i32>,
     /// FOS: when to ask the gateway again during a network fault.
     recheck: Option<tokio::time::Instant>,
+    /// What the machine decided at start-up, carried out when [`Daemon::run`] starts.
+    startup: Vec<Action>,
+    /// A new configuration read after SIGHUP, to apply.
+    pending_reload: Option<Box<Settings>>,
+    /// `wanted`, for the executor (0: none), and a nudge that ends its back-off pause.
+    wanted_shared: Arc<std::sync::atomic::AtomicU64>,
+    nudge: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -274,7 +285,11 @@ impl Daemon {
                 }
             }
         };
+        let wanted_shared = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let nudge = Arc::new(tokio::sync::Notify::new());
         let exec = Executor {
+            wanted: wanted_shared.clone(),
+            nudge: nudge.clone(),
             opts: opts.clone(),
             settings: settings.clone(),
             netif,
@@ -291,7 +306,7 @@ impl Daemon {
         if let Some(l) = status_listener {
             serve_status(l, shared.clone())?;
         }
-        let (machine, _) = Machine::start(machine_config(&settings, &opts), Instant::now());
+        let (machine, startup) = Machine::start(machine_config(&settings, &opts), Instant::now());
         let mut d = Daemon {
             opts,
             settings,
@@ -306,6 +321,10 @@ impl Daemon {
             links: None,
             exit: None,
             recheck: None,
+            startup,
+            pending_reload: None,
+            wanted_shared,
+            nudge,
         };
         d.watch_links();
         Ok(d)
@@ -342,9 +361,7 @@ impl Daemon {
             info!("{n}");
         }
         // The start-up line and the first decision.
-        let (machine, fx) =
-            Machine::start(machine_config(&self.settings, &self.opts), Instant::now());
-        self.machine = machine;
+        let fx = std::mem::take(&mut self.startup);
         self.carry_out(fx).await;
         match plog::notify::notify("READY=1") {
             Ok(_) => {}
@@ -363,13 +380,16 @@ impl Daemon {
                 Some(ev) = self.rx.recv() => self.event(ev),
                 _ = term.recv() => Some(Input::Terminate(15)),
                 _ = int.recv() => Some(Input::Terminate(2)),
-                _ = hup.recv() => { self.reload().await; None }
+                _ = hup.recv() => { self.read_config(); None }
                 _ = usr1.recv() => { info!("ignoring signal 10 (SIGUSR1)"); None }
                 _ = usr2.recv() => { info!("ignoring signal 12 (SIGUSR2)"); None }
             };
             if let Some(i) = input {
                 let fx = self.machine.on(i, Instant::now());
                 self.carry_out(fx).await;
+            }
+            if let Some(new) = self.pending_reload.take() {
+                self.reload(*new).await;
             }
         }
         self.exit.unwrap_or(0)
@@ -414,15 +434,17 @@ impl Daemon {
                 generation,
                 pid,
                 how,
+                failed,
             } => {
                 info!("Child process {pid} {how}");
                 if self.wanted == Some(generation)
-                    && pid == 0
+                    && failed
                     && self.settings.mode == Mode::Fos
                     && !self.machine.network_fault()
                 {
-                    // fos could not be started here: a local problem, not the partner's
-                    // service failing. Try again (the executor spaces the attempts).
+                    // fos could not start or failed here (a broken file, a name that did not
+                    // resolve): a local problem, not the partner's service failing, which fos
+                    // says with status 0. Try again (the executor spaces the attempts).
                     let g = self.next_generation();
                     let job = if self.machine.is_active() {
                         Job::RestartServices(g)
@@ -440,6 +462,16 @@ impl Daemon {
                 }
             }
             Event::Gateway(up) => Some(Input::Gateway(up)),
+            Event::Loaded(r) => {
+                match r {
+                    Ok(new) => self.pending_reload = Some(new),
+                    Err(e) => {
+                        info!("{e}");
+                        info!("keeping the running configuration");
+                    }
+                }
+                None
+            }
             Event::Links { down } => {
                 if down.is_empty() {
                     Some(Input::LinkRestored)
@@ -486,16 +518,18 @@ impl Daemon {
                     let g = if self.settings.mode == Mode::Fos {
                         self.next_generation()
                     } else {
-                        self.wanted = None;
+                        self.set_wanted(None);
                         0
                     };
                     let _ = self.jobs.send(Job::Deactivate(g));
                 }
                 Action::StartInactive => {
-                    let g = self.next_generation();
-                    if self.settings.mode == Mode::Lvs {
-                        self.wanted = None;
-                    }
+                    // FOS: the monitor fos; LVS: no child.
+                    let g = if self.settings.mode == Mode::Fos {
+                        self.next_generation()
+                    } else {
+                        0
+                    };
                     let _ = self.jobs.send(Job::StartInactive(g));
                 }
                 Action::ResendArps => {
@@ -511,14 +545,16 @@ impl Daemon {
                 }
                 Action::CheckGateway => self.check_gateway(),
                 Action::Shutdown => {
-                    self.wanted = None;
+                    self.set_wanted(None);
                     let _ = self.jobs.send(Job::Shutdown);
                 }
                 Action::Exit(code) => {
-                    // Let the executor finish (lvsd stopped, addresses down), within reason.
+                    // Let the executor finish (child stopped, addresses down), within the time
+                    // the child may take to stop.
                     let (done, wait) = oneshot::channel();
                     let _ = self.jobs.send(Job::Flush(done));
-                    let limit = self.opts.child_timeout * 2 + Duration::from_secs(5);
+                    let limit =
+                        stop_limit(&self.opts, self.settings.mode) + Duration::from_secs(10);
                     if tokio::time::timeout(limit, wait).await.is_err() {
                         info!("giving up waiting for the shutdown steps");
                     }
@@ -534,8 +570,28 @@ impl Daemon {
 
     fn next_generation(&mut self) -> u64 {
         self.generation += 1;
-        self.wanted = Some(self.generation);
+        self.set_wanted(Some(self.generation));
         self.generation
+    }
+
+    fn set_wanted(&mut self, g: Option<u64>) {
+        self.wanted = g;
+        self.wanted_shared
+            .store(g.unwrap_or(0), std::sync::atomic::Ordering::SeqCst);
+        // A change of plan ends a back-off pause in the executor.
+        self.nudge.notify_one();
+    }
+
+    /// SIGHUP: read the file on a task of its own (host names may take long to resolve, and
+    /// heartbeats must go on meanwhile); [`Event::Loaded`] brings the result.
+    fn read_config(&self) {
+        info!("rereading configuration file");
+        let tx = self.tx.clone();
+        let path = self.opts.config.clone();
+        tokio::spawn(async move {
+            let r = load_settings(&path).await.map(Box::new);
+            let _ = tx.send(Event::Loaded(r));
+        });
     }
 
     /// Ping the default gateway (up to 3 times, 1 s each) in the background; the answer
@@ -593,17 +649,8 @@ impl Daemon {
     }
 
     /// SIGHUP: re-read lvs.cf; apply what changed to pulse, and pass the signal to lvsd.
-    /// Whether the new file was taken.
-    async fn reload(&mut self) -> bool {
-        info!("rereading configuration file");
-        let new = match load_settings(&self.opts.config).await {
-            Ok(s) => s,
-            Err(e) => {
-                info!("{e}");
-                info!("keeping the running configuration");
-                return false;
-            }
-        };
+    /// Apply a configuration read after SIGHUP; whether it was taken.
+    async fn reload(&mut self, new: Settings) -> bool {
         if new.master != self.settings.master {
             info!("the new file would change this node's role; restart pulse to change roles");
             return false;
@@ -639,6 +686,11 @@ impl Daemon {
         self.settings = new.clone();
         if links_changed {
             self.watch_links();
+            if !self.settings.monitor_links && self.machine.linkfail() {
+                // Nobody watches the links any more: nothing will restore them.
+                let fx = self.machine.on(Input::LinkRestored, Instant::now());
+                self.carry_out(fx).await;
+            }
         }
         let _ = self.jobs.send(Job::Reconfigure(Box::new(new)));
         let _ = self.jobs.send(Job::ForwardHup);
@@ -701,10 +753,9 @@ async fn watch_links(
             .map(|(_, w)| *w)
             .collect()
     };
+    // The starting state, even "all up": it ends a LINKFAIL from before a reload.
     let mut last = down(&state);
-    if !last.is_empty() {
-        let _ = tx.send(Event::Links { down: last.clone() });
-    }
+    let _ = tx.send(Event::Links { down: last.clone() });
     while let Some(l) = watch.next().await {
         if !devices.iter().any(|(i, _)| *i == l.index) || l.slave {
             continue;
@@ -745,7 +796,16 @@ fn serve_status(
     let l = tokio::net::UnixListener::from_std(l)?;
     tokio::spawn(async move {
         use tokio::io::AsyncWriteExt;
-        while let Ok((mut c, _)) = l.accept().await {
+        loop {
+            let mut c = match l.accept().await {
+                Ok((c, _)) => c,
+                Err(e) => {
+                    // Out of descriptors, say: the socket itself is fine; try again later.
+                    debug!("status socket: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             let text = {
                 let sh = lock(&shared);
                 let mut st = sh.status.clone();
@@ -774,6 +834,9 @@ struct Child {
 
 /// Carries out activation and deactivation steps in order (spec §2.6).
 struct Executor {
+    /// The generation the main loop wants running (0: none), and its nudge.
+    wanted: Arc<std::sync::atomic::AtomicU64>,
+    nudge: Arc<tokio::sync::Notify>,
     opts: Opts,
     settings: Settings,
     netif: Option<netif::Netif>,
@@ -952,7 +1015,19 @@ impl Executor {
                 "fos keeps exiting: starting it again in {:?}",
                 self.fos_backoff
             );
-            tokio::time::sleep(self.fos_backoff).await;
+            // The pause ends early when the plan changes (a deactivation, say); then this fos
+            // may no longer be wanted.
+            let until = tokio::time::Instant::now() + self.fos_backoff;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break,
+                    _ = self.nudge.notified() => {
+                        if self.wanted.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                            return;
+                        }
+                    }
+                }
+            }
         }
         let started = Instant::now();
         let mut cmd = self.child_command(role);
@@ -965,8 +1040,8 @@ impl Executor {
     }
 
     async fn activate(&mut self, generation: u64) {
-        self.active = true;
         if self.fos() {
+            self.active = true;
             // piranha (activateFosServices): the old fos goes, addresses up and announced,
             // then fos --active.
             self.stop_child().await;
@@ -991,6 +1066,8 @@ impl Executor {
             // The main loop hears of it as a child failure and deactivates.
             return;
         }
+        // Active from here on: a reload now brings new addresses up.
+        self.active = true;
         self.sync_daemon(true);
         if self.opts.norun {
             info!(
@@ -1061,23 +1138,31 @@ impl Executor {
             generation,
             pid,
             how: how.to_owned(),
+            failed: true,
         });
     }
 
     /// Start lvsd and wait until it says it is ready; false if it did not.
     async fn start_child(&mut self, generation: u64) -> bool {
-        let name = format!("pulse-{}-{generation}", std::process::id());
-        let sock = match ready_socket(&name) {
+        // A socket file only root can use, beside the status socket: an abstract name could
+        // be taken, or spoken to, by anyone on the host.
+        let path = self
+            .opts
+            .socket
+            .with_file_name(format!(".pulse-ready-{}-{generation}", std::process::id()));
+        let sock = match ready_socket(&path) {
             Ok(s) => s,
             Err(e) => {
-                info!("cannot create the readiness socket: {e}");
+                info!("cannot create the readiness socket {}: {e}", path.display());
                 self.child_failed(generation, 0, "was not started");
                 return false;
             }
         };
         let mut cmd = self.child_command("");
-        cmd.env("NOTIFY_SOCKET", format!("@{name}"));
-        self.spawn_child(&mut cmd, generation, Some(sock)).await
+        cmd.env("NOTIFY_SOCKET", &path);
+        let ok = self.spawn_child(&mut cmd, generation, Some(sock)).await;
+        let _ = std::fs::remove_file(&path);
+        ok
     }
 
     /// Spawn the child and watch it; with a readiness socket, wait for `READY=1` first.
@@ -1141,11 +1226,7 @@ impl Executor {
         let (stop, stop_rx) = oneshot::channel::<oneshot::Sender<()>>();
         let events = self.events.clone();
         // fos --active runs every stop_cmd on SIGTERM (60 s each by default).
-        let limit = if self.fos() {
-            self.opts.child_timeout.max(Duration::from_secs(70))
-        } else {
-            self.opts.child_timeout
-        };
+        let limit = stop_limit(&self.opts, self.settings.mode);
         let shared = self.shared.clone();
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -1154,10 +1235,9 @@ impl Executor {
             tokio::select! {
                 st = child.wait() => {
                     flag.store(false, std::sync::atomic::Ordering::SeqCst);
-                    if !st.as_ref().is_ok_and(|s| s.success()) {
-                        fail_flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                    }
-                    let _ = events.send(Event::ChildExited { generation, pid, how: exit_text(st) });
+                    let failed = !st.as_ref().is_ok_and(|s| s.success());
+                    fail_flag.store(failed, std::sync::atomic::Ordering::SeqCst);
+                    let _ = events.send(Event::ChildExited { generation, pid, how: exit_text(st), failed });
                 }
                 Ok(done) = stop_rx => {
                     if let Some(c) = lock(&shared).status.child.as_mut() {
@@ -1198,10 +1278,18 @@ impl Executor {
         if let Some(a) = self.arps.take() {
             a.abort();
         }
-        if !self.fos() {
-            self.command(self.settings.inactive_cmd.clone());
-            self.sync_daemon(false);
+        if self.fos() {
+            // The partner has taken over or is about to: the addresses go first, then fos
+            // stops the services (which may take long).
+            for v in self.held.clone() {
+                self.down(&v).await;
+            }
+            self.stop_child().await;
+            return;
         }
+        // piranha's order: inactive_cmd, sync daemon backup, lvsd stopped, addresses down.
+        self.command(self.settings.inactive_cmd.clone());
+        self.sync_daemon(false);
         self.stop_child().await;
         for v in self.held.clone() {
             self.down(&v).await;
@@ -1313,10 +1401,20 @@ fn exit_text(st: std::io::Result<std::process::ExitStatus>) -> String {
     }
 }
 
-fn ready_socket(name: &str) -> std::io::Result<tokio::net::UnixDatagram> {
-    use std::os::linux::net::SocketAddrExt;
-    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
-    let s = std::os::unix::net::UnixDatagram::bind_addr(&addr)?;
+fn ready_socket(path: &std::path::Path) -> std::io::Result<tokio::net::UnixDatagram> {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_file(path);
+    let s = std::os::unix::net::UnixDatagram::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     s.set_nonblocking(true)?;
     tokio::net::UnixDatagram::from_std(s)
+}
+
+/// How long a child may take to stop: fos `--active` runs every `stop_cmd` on SIGTERM (60 s
+/// each by default).
+fn stop_limit(opts: &Opts, mode: Mode) -> Duration {
+    match mode {
+        Mode::Fos => opts.child_timeout.max(Duration::from_secs(70)),
+        Mode::Lvs => opts.child_timeout,
+    }
 }

@@ -267,6 +267,9 @@ impl Machine {
                     self.next_send = now + self.cfg.keepalive;
                 }
                 if now >= self.need_heartbeat {
+                    // Silence ends what the partner last said.
+                    self.partner_stopped_since = None;
+                    self.partner_was_active = false;
                     if self.active {
                         self.failpartner = false;
                     } else if self.may_activate() {
@@ -405,6 +408,10 @@ impl Machine {
             Input::LinkRestored => {
                 if self.linkfail {
                     fx.push(log("Local NIC link(s) restored: Pulse enabled"));
+                    // FOS: monitors that ended while the link was down were not restarted.
+                    if fos && !self.active && !self.network_fault && !self.held {
+                        fx.push(Action::StartMonitors);
+                    }
                 }
                 self.linkfail = false;
             }
@@ -1035,5 +1042,46 @@ mod tests {
             c.on(Input::Heartbeat(Magic::FosStopped), t + s(2));
             c.on(Input::Heartbeat(Magic::StopMe), t + s(3));
         }
+    }
+
+    #[test]
+    fn silence_resets_what_the_partner_said() {
+        let now = t0();
+        let (mut b, _) = Machine::start(cfg(false), now);
+        // The master says STOPPED for a while, then goes silent and the backup takes over.
+        b.on(Input::Heartbeat(Magic::Stopped), now + s(1));
+        b.on(Input::Heartbeat(Magic::Stopped), now + s(2));
+        let fx = b.on(Input::Tick, now + s(7));
+        assert!(fx.contains(&Action::Activate), "{fx:?}");
+        // The master restarts; both are fresh: its first STOPPED is not a cue to stay
+        // active or to count as a whole deadtime of STOPPED.
+        let (mut c, _) = Machine::start(cfg(false), now);
+        c.on(Input::Heartbeat(Magic::Stopped), now + s(1));
+        c.on(Input::Tick, now + s(6));
+        assert!(c.is_active());
+        let (mut d, _) = Machine::start(cfg(false), now);
+        d.on(Input::Heartbeat(Magic::Stopped), now + s(1));
+        d.on(Input::Heartbeat(Magic::Stopped), now + s(5));
+        // Silence (no heartbeat from 5 to 10 would activate; use a link failure to stay
+        // inactive) then a new STOPPED must not count the old run of STOPPED.
+        d.on(Input::LinkFailure, now + s(6));
+        d.on(Input::Tick, now + s(10));
+        d.on(Input::LinkRestored, now + s(11));
+        let fx = d.on(Input::Heartbeat(Magic::Stopped), now + s(12));
+        assert!(!fx.contains(&Action::Activate), "{fx:?}");
+    }
+
+    #[test]
+    fn fos_link_restored_restarts_the_monitors() {
+        let now = t0();
+        let (mut b, _) = Machine::start(fos(false), now);
+        b.on(Input::LinkFailure, now + s(1));
+        assert_eq!(
+            b.on(Input::LinkRestored, now + s(2)),
+            [
+                log("Local NIC link(s) restored: Pulse enabled"),
+                Action::StartMonitors
+            ]
+        );
     }
 }

@@ -53,9 +53,10 @@ impl Settings {
         self.vips.iter().chain(self.nat_router.as_ref())
     }
 
-    /// Whether a datagram from `ip` may be a heartbeat.
+    /// Whether a datagram from `ip` may be a heartbeat: from the partner's public address,
+    /// or its private one when this node has a private socket too (spec §2.3).
     pub fn is_partner(&self, ip: IpAddr) -> bool {
-        self.partner == Some(ip) || self.partner_private == Some(ip)
+        self.partner == Some(ip) || (self.own_private.is_some() && self.partner_private == Some(ip))
     }
 }
 

@@ -266,7 +266,7 @@ fn link_failure_hands_over() {
         return;
     }
     let mut lan = Lan::new();
-    let (_cfg, d1, d2) = cluster(&mut lan, "monitor_links = 1");
+    let (cfg, d1, d2) = cluster(&mut lan, "monitor_links = 1");
     lan.port("d1", false);
     d1.wait_for(s(5), "LINKFAIL", |s| {
         s.flags.contains(&"LINKFAIL".to_owned()) && s.state == "inactive" && s.vips.is_empty()
@@ -283,6 +283,37 @@ fn link_failure_hands_over() {
     std::thread::sleep(DEADTIME * 2);
     assert_eq!(d1.status().unwrap().state, "inactive", "no fail-back");
     assert!(d2.active());
+    // The link fails again, and the admin turns link monitoring off: nothing will report
+    // the link back, so the reload ends LINKFAIL itself.
+    lan.port("d1", false);
+    d1.wait_for(s(5), "LINKFAIL", |s| {
+        s.flags.contains(&"LINKFAIL".to_owned())
+    });
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("monitor_links = 1", "monitor_links = 0")).unwrap();
+    d1.signal(Signal::SIGHUP);
+    d1.wait_for(s(5), "LINKFAIL cleared", |s| {
+        s.reloads == 1 && s.flags.is_empty()
+    });
+    lan.port("d1", true);
+    // With the link back, exactly one director ends up active.
+    let t0 = Instant::now();
+    while d1.active() == d2.active() || lan.has_vip("d1") == lan.has_vip("d2") {
+        assert!(
+            t0.elapsed() < s(15),
+            "d1 {:?}\nd2 {:?}",
+            d1.status(),
+            d2.status()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // No readiness socket file is left behind.
+    let left: Vec<_> = std::fs::read_dir(&lan.dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".pulse-ready"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
