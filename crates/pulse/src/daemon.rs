@@ -1172,6 +1172,8 @@ impl Executor {
         generation: u64,
         ready: Option<tokio::net::UnixDatagram>,
     ) -> bool {
+        // One child at a time.
+        self.stop_child().await;
         let prog = self.program();
         let mut child = match cmd.spawn() {
             Ok(c) => c,
