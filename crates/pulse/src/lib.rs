@@ -10,15 +10,29 @@
 //!   at once;
 //! - [`settings`]: what pulse takes from lvs.cf, and the role (master or backup) from this
 //!   host's addresses;
+//! - [`reload`]: what a configuration read after SIGHUP changes, or why it is refused;
+//! - [`backoff`]: the pause before starting a fos that keeps failing at once;
 //! - [`opts`]: the command line.
 //!
-//! [`daemon`] is the I/O around them (sockets, signals, lvsd, addresses through the `netif`
-//! crate, gratuitous ARP, the status socket); [`start`] is the binary's body.
+//! The shell around them: [`daemon`] is the main loop (heartbeat sockets, signals, link
+//! events, the status socket) that feeds the machine; [`executor`] carries out its decisions
+//! in order (commands, lvsd or fos supervised, the sync daemon, addresses, announcements);
+//! [`wanted`] says which child generation is wanted, with the main loop as its one owner;
+//! [`system`] is every change to the system behind one trait, real or a dry run
+//! (`--test-start`); [`start`] is the binary's body.
 
+pub mod backoff;
 pub mod daemon;
+pub mod error;
+pub mod executor;
 pub mod machine;
 pub mod opts;
+pub mod reload;
 pub mod settings;
 pub mod start;
 pub mod status;
+pub mod system;
+pub mod wanted;
 pub mod wire;
+
+pub use error::Error;

@@ -44,8 +44,11 @@ pub enum Input {
     Tick,
     /// An accepted heartbeat from the partner.
     Heartbeat(Magic),
-    /// lvsd (or fos) exited.
-    ChildExited,
+    /// The child pulse wants running (lvsd, or fos in either role) exited; `failed`: it was
+    /// not started, or ended with a failure status or a signal.
+    ChildExited {
+        failed: bool,
+    },
     /// FOS: the answer to [`Action::CheckGateway`] (or to a later check during a network
     /// fault): whether the default gateway answered.
     Gateway(bool),
@@ -53,8 +56,11 @@ pub enum Input {
     LinkRestored,
     /// SIGTERM or SIGINT.
     Terminate(i32),
-    /// SIGHUP: a new configuration was read; clears the hold-down.
-    Reloaded,
+    /// SIGHUP: a new configuration was taken; clears the hold-down. `fos_changed`: the
+    /// failover blocks changed.
+    Reloaded {
+        fos_changed: bool,
+    },
 }
 
 /// What the shell must do, in order.
@@ -257,189 +263,240 @@ impl Machine {
     /// Feed one input.
     pub fn on(&mut self, input: Input, now: Instant) -> Vec<Action> {
         let mut fx = Vec::new();
-        let fos = self.cfg.mode == Mode::Fos;
         match input {
-            Input::Tick => {
-                if now >= self.next_send {
-                    if self.cfg.backup_active {
-                        fx.push(Action::Send(self.magic()));
-                    }
-                    self.next_send = now + self.cfg.keepalive;
-                }
-                if now >= self.need_heartbeat {
-                    // Silence ends what the partner last said.
-                    self.partner_stopped_since = None;
-                    self.partner_was_active = false;
-                    if self.active {
-                        self.failpartner = false;
-                    } else if self.may_activate() {
-                        self.activate(&mut fx, "partner dead");
-                    }
-                    self.need_heartbeat = now + self.cfg.deadtime;
-                }
-            }
-            Input::Heartbeat(m) => {
-                self.need_heartbeat = now + self.cfg.deadtime;
-                match m {
-                    Magic::StopMe if fos && self.active && self.cfg.master => {
-                        self.partner_was_active = true;
-                        self.partner_stopped_since = None;
-                        fx.push(log("PARTNER HAS TOLD US TO GO INACTIVE!"));
-                        self.deactivate(&mut fx);
-                    }
-                    Magic::Running | Magic::FosRunning | Magic::StopMe => {
-                        self.partner_was_active = true;
-                        self.partner_stopped_since = None;
-                        self.childfail = false;
-                        if self.active && !self.cfg.master {
-                            if fos && self.failpartner {
-                                fx.push(log("partner active: we want control!"));
-                            } else {
-                                // One last RUNNING so the master re-ARPs, then step down.
-                                fx.push(Action::Send(self.magic()));
-                                fx.push(Action::Log(format!(
-                                    "partner active: deactivating {}",
-                                    self.upper()
-                                )));
-                                self.deactivate(&mut fx);
-                            }
-                        } else if self.active && fos {
-                            fx.push(log("partner active"));
-                        } else if self.active {
-                            fx.push(log("partner active: resending arps"));
-                            fx.push(Action::ResendArps);
-                        }
-                        // Inactive: the partner stays active; no automatic fail-back.
-                    }
-                    Magic::Stopped | Magic::FosStopped => {
-                        self.failpartner = false;
-                        let stepped_down = std::mem::replace(&mut self.partner_was_active, false);
-                        let since = *self.partner_stopped_since.get_or_insert(now);
-                        // The master takes over from a stopped partner at once. The backup does
-                        // when the master has just stepped down (it was active) or has stayed
-                        // inactive for a whole deadtime (it cannot activate: CHILDFAIL,
-                        // LINKFAIL); not when both have just started, which is the master's
-                        // turn. piranha let both activate then (bz593730, its DELAY option).
-                        let turn = self.cfg.master
-                            || stepped_down
-                            || now.duration_since(since) >= self.cfg.deadtime;
-                        if self.may_activate() && turn {
-                            let why = if self.cfg.master {
-                                "backup inactive"
-                            } else {
-                                "primary inactive"
-                            };
-                            self.activate(&mut fx, why);
-                        }
-                    }
-                    Magic::Hold | Magic::Held => {}
-                }
-            }
-            Input::ChildExited if fos => {
-                if self.active {
-                    fx.push(log("fos process exited -- restarting it"));
-                    fx.push(Action::RestartServices);
-                } else if !self.checking {
-                    fx.push(log("fos process exited -- checking network connectivity"));
-                    fx.push(Action::CheckGateway);
-                    self.checking = true;
-                }
-            }
-            Input::ChildExited => {
-                fx.push(log(
-                    "CHILDFAIL: inactive until the partner's next RUNNING heartbeat",
-                ));
-                if self.active {
-                    self.deactivate(&mut fx);
-                }
-                // Sending STOPPED from now on lets the partner take over; this node waits for
-                // a RUNNING heartbeat before it may activate again.
-                self.childfail = true;
-            }
-            Input::Gateway(up) => {
-                self.checking = false;
-                if self.active {
-                    // The partner stopped or died meanwhile and this node took over.
-                } else if self.network_fault {
-                    if up {
-                        fx.push(log("Network fault seems to be fixed"));
-                        self.network_fault = false;
-                        fx.push(Action::StartMonitors);
-                    }
-                } else if !up {
-                    fx.push(log("remote service unavailable; gateway unavailable"));
-                    fx.push(log("I SEEM TO HAVE A NETWORK FAULT!"));
-                    self.network_fault = true;
-                } else if self.hold_down(now) {
-                    fx.push(Action::Log(format!(
-                        "HOLD-DOWN: {} takeovers for failed services within {} s; this node will not take over for a service failure again until pulse is reloaded or restarted",
-                        self.cfg.max_failovers,
-                        self.cfg.failover_window.as_secs()
-                    )));
-                    self.held = true;
-                } else if self.may_activate() {
-                    fx.push(log("remote service unavailable but we can see the gateway"));
-                    fx.push(log(
-                        "seems like a remote network fault; performing service failover",
-                    ));
-                    self.takeovers.push_back(now);
-                    self.failpartner = true;
-                    fx.push(log("Notifying partner WE are taking control!"));
-                    self.activate(&mut fx, "partner service failed");
-                    // Tell the partner at once.
-                    if self.cfg.backup_active {
-                        fx.push(Action::Send(Magic::StopMe));
-                    }
-                }
-            }
-            Input::LinkFailure => {
-                if !self.linkfail {
-                    fx.push(log("Local NIC link failure: Pulse disabled"));
-                }
-                self.linkfail = true;
-                if self.active {
-                    fx.push(Action::Log(format!(
-                        "local link failure: deactivating {}",
-                        self.upper()
-                    )));
-                    self.deactivate(&mut fx);
-                }
-            }
-            Input::LinkRestored => {
-                if self.linkfail {
-                    fx.push(log("Local NIC link(s) restored: Pulse enabled"));
-                    // FOS: monitors that ended while the link was down were not restarted.
-                    if fos && !self.active && !self.network_fault && !self.held {
-                        fx.push(Action::StartMonitors);
-                    }
-                }
-                self.linkfail = false;
-            }
-            Input::Reloaded => {
-                if self.held {
-                    fx.push(log("hold-down cleared"));
-                    if fos && !self.active {
-                        fx.push(Action::StartMonitors);
-                    }
-                }
-                self.held = false;
-                self.takeovers.clear();
-            }
-            Input::Terminate(sig) => {
-                fx.push(Action::Log(format!("Terminating due to signal {sig}")));
-                if self.active {
-                    self.active = false;
-                    self.failpartner = false;
-                    // Tell the partner at once instead of letting it wait for deadtime.
-                    if self.cfg.backup_active {
-                        fx.push(Action::Send(self.magic()));
-                    }
-                }
-                fx.push(Action::Shutdown);
-                fx.push(Action::Exit(0));
-            }
+            Input::Tick => self.tick(now, &mut fx),
+            Input::Heartbeat(m) => self.heartbeat(m, now, &mut fx),
+            Input::ChildExited { failed } => self.child_exited(failed, &mut fx),
+            Input::Gateway(up) => self.gateway(up, now, &mut fx),
+            Input::LinkFailure => self.link_failure(&mut fx),
+            Input::LinkRestored => self.link_restored(&mut fx),
+            Input::Reloaded { fos_changed } => self.reloaded(fos_changed, &mut fx),
+            Input::Terminate(sig) => self.terminate(sig, &mut fx),
         }
         fx
+    }
+
+    fn fos(&self) -> bool {
+        self.cfg.mode == Mode::Fos
+    }
+
+    fn tick(&mut self, now: Instant, fx: &mut Vec<Action>) {
+        if now >= self.next_send {
+            if self.cfg.backup_active {
+                fx.push(Action::Send(self.magic()));
+            }
+            self.next_send = now + self.cfg.keepalive;
+        }
+        if now >= self.need_heartbeat {
+            // Silence ends what the partner last said.
+            self.partner_stopped_since = None;
+            self.partner_was_active = false;
+            if self.active {
+                self.failpartner = false;
+            } else if self.may_activate() {
+                self.activate(fx, "partner dead");
+            }
+            self.need_heartbeat = now + self.cfg.deadtime;
+        }
+    }
+
+    fn heartbeat(&mut self, m: Magic, now: Instant, fx: &mut Vec<Action>) {
+        self.need_heartbeat = now + self.cfg.deadtime;
+        match m {
+            Magic::StopMe if self.fos() && self.active && self.cfg.master => {
+                self.partner_was_active = true;
+                self.partner_stopped_since = None;
+                fx.push(log("PARTNER HAS TOLD US TO GO INACTIVE!"));
+                self.deactivate(fx);
+            }
+            Magic::Running | Magic::FosRunning | Magic::StopMe => self.partner_running(fx),
+            Magic::Stopped | Magic::FosStopped => self.partner_stopped(now, fx),
+            Magic::Hold | Magic::Held => {}
+        }
+    }
+
+    /// The partner says it is active.
+    fn partner_running(&mut self, fx: &mut Vec<Action>) {
+        self.partner_was_active = true;
+        self.partner_stopped_since = None;
+        self.childfail = false;
+        if self.active && !self.cfg.master {
+            if self.fos() && self.failpartner {
+                fx.push(log("partner active: we want control!"));
+            } else {
+                // One last RUNNING so the master re-ARPs, then step down.
+                fx.push(Action::Send(self.magic()));
+                fx.push(Action::Log(format!(
+                    "partner active: deactivating {}",
+                    self.upper()
+                )));
+                self.deactivate(fx);
+            }
+        } else if self.active && self.fos() {
+            fx.push(log("partner active"));
+        } else if self.active {
+            fx.push(log("partner active: resending arps"));
+            fx.push(Action::ResendArps);
+        }
+        // Inactive: the partner stays active; no automatic fail-back.
+    }
+
+    /// The partner says it is inactive.
+    fn partner_stopped(&mut self, now: Instant, fx: &mut Vec<Action>) {
+        self.failpartner = false;
+        let stepped_down = std::mem::replace(&mut self.partner_was_active, false);
+        let since = *self.partner_stopped_since.get_or_insert(now);
+        // The master takes over from a stopped partner at once. The backup does when the
+        // master has just stepped down (it was active) or has stayed inactive for a whole
+        // deadtime (it cannot activate: CHILDFAIL, LINKFAIL); not when both have just started,
+        // which is the master's turn. piranha let both activate then (bz593730, its DELAY
+        // option).
+        let turn =
+            self.cfg.master || stepped_down || now.duration_since(since) >= self.cfg.deadtime;
+        if self.may_activate() && turn {
+            let why = if self.cfg.master {
+                "backup inactive"
+            } else {
+                "primary inactive"
+            };
+            self.activate(fx, why);
+        }
+    }
+
+    fn child_exited(&mut self, failed: bool, fx: &mut Vec<Action>) {
+        if !self.fos() {
+            fx.push(log(
+                "CHILDFAIL: inactive until the partner's next RUNNING heartbeat",
+            ));
+            if self.active {
+                self.deactivate(fx);
+            }
+            // Sending STOPPED from now on lets the partner take over; this node waits for a
+            // RUNNING heartbeat before it may activate again.
+            self.childfail = true;
+            return;
+        }
+        if failed && !self.network_fault {
+            // fos could not start or failed here (a broken file, a name that did not
+            // resolve): a local problem, not the partner's service failing, which a monitor
+            // fos says with status 0. Start it again in the same role (the shell spaces the
+            // attempts).
+            fx.push(if self.active {
+                Action::RestartServices
+            } else {
+                Action::StartMonitors
+            });
+        } else if self.active {
+            fx.push(log("fos process exited -- restarting it"));
+            fx.push(Action::RestartServices);
+        } else if !self.checking {
+            fx.push(log("fos process exited -- checking network connectivity"));
+            fx.push(Action::CheckGateway);
+            self.checking = true;
+        }
+    }
+
+    fn gateway(&mut self, up: bool, now: Instant, fx: &mut Vec<Action>) {
+        self.checking = false;
+        if self.active {
+            // The partner stopped or died meanwhile and this node took over.
+        } else if self.network_fault {
+            if up {
+                fx.push(log("Network fault seems to be fixed"));
+                self.network_fault = false;
+                fx.push(Action::StartMonitors);
+            }
+        } else if !up {
+            fx.push(log("remote service unavailable; gateway unavailable"));
+            fx.push(log("I SEEM TO HAVE A NETWORK FAULT!"));
+            self.network_fault = true;
+        } else if self.hold_down(now) {
+            fx.push(Action::Log(format!(
+                "HOLD-DOWN: {} takeovers for failed services within {} s; this node will not take over for a service failure again until pulse is reloaded or restarted",
+                self.cfg.max_failovers,
+                self.cfg.failover_window.as_secs()
+            )));
+            self.held = true;
+        } else if self.may_activate() {
+            fx.push(log("remote service unavailable but we can see the gateway"));
+            fx.push(log(
+                "seems like a remote network fault; performing service failover",
+            ));
+            self.takeovers.push_back(now);
+            self.failpartner = true;
+            fx.push(log("Notifying partner WE are taking control!"));
+            self.activate(fx, "partner service failed");
+            // Tell the partner at once.
+            if self.cfg.backup_active {
+                fx.push(Action::Send(Magic::StopMe));
+            }
+        }
+    }
+
+    fn link_failure(&mut self, fx: &mut Vec<Action>) {
+        if !self.linkfail {
+            fx.push(log("Local NIC link failure: Pulse disabled"));
+        }
+        self.linkfail = true;
+        if self.active {
+            fx.push(Action::Log(format!(
+                "local link failure: deactivating {}",
+                self.upper()
+            )));
+            self.deactivate(fx);
+        }
+    }
+
+    fn link_restored(&mut self, fx: &mut Vec<Action>) {
+        if self.linkfail {
+            fx.push(log("Local NIC link(s) restored: Pulse enabled"));
+            // FOS: monitors that ended while the link was down were not restarted.
+            if self.fos() && !self.active && !self.network_fault && !self.held {
+                fx.push(Action::StartMonitors);
+            }
+        }
+        self.linkfail = false;
+    }
+
+    /// A reload ends the hold-down; changed failover blocks need fos started again in its
+    /// role (once, even when the hold-down's end already restarts the monitors).
+    fn reloaded(&mut self, fos_changed: bool, fx: &mut Vec<Action>) {
+        let mut monitors = false;
+        if self.held {
+            fx.push(log("hold-down cleared"));
+            if self.fos() && !self.active {
+                fx.push(Action::StartMonitors);
+                monitors = true;
+            }
+        }
+        self.held = false;
+        self.takeovers.clear();
+        if !(fos_changed && self.fos()) || monitors {
+            return;
+        }
+        let again = if self.active {
+            Action::RestartServices
+        } else if !self.network_fault {
+            Action::StartMonitors
+        } else {
+            return;
+        };
+        fx.push(log("the failover services changed: starting fos again"));
+        fx.push(again);
+    }
+
+    fn terminate(&mut self, sig: i32, fx: &mut Vec<Action>) {
+        fx.push(Action::Log(format!("Terminating due to signal {sig}")));
+        if self.active {
+            self.active = false;
+            self.failpartner = false;
+            // Tell the partner at once instead of letting it wait for deadtime.
+            if self.cfg.backup_active {
+                fx.push(Action::Send(self.magic()));
+            }
+        }
+        fx.push(Action::Shutdown);
+        fx.push(Action::Exit(0));
     }
 
     /// Whether another takeover for a failed service would pass the hold-down limit.
@@ -460,628 +517,4 @@ impl Machine {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(master: bool) -> Config {
-        Config {
-            master,
-            backup_active: true,
-            keepalive: Duration::from_secs(2),
-            deadtime: Duration::from_secs(5),
-            force_active: false,
-            mode: Mode::Lvs,
-            max_failovers: 3,
-            failover_window: Duration::from_secs(600),
-        }
-    }
-
-    fn t0() -> Instant {
-        Instant::now()
-    }
-
-    fn s(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
-
-    fn has(fx: &[Action], a: &Action) -> bool {
-        fx.contains(a)
-    }
-
-    #[test]
-    fn start_up_roles() {
-        let now = t0();
-        let (m, fx) = Machine::start(cfg(true), now);
-        assert_eq!(fx, [log("STARTING PULSE AS MASTER"), Action::StartInactive]);
-        assert!(!m.is_active());
-        assert_eq!(m.next_deadline(), now + s(2));
-        let (_, fx) = Machine::start(
-            Config {
-                force_active: true,
-                ..cfg(false)
-            },
-            now,
-        );
-        assert_eq!(
-            fx,
-            [
-                log("STARTING PULSE AS BACKUP"),
-                log("Forced active on startup: activating lvs"),
-                Action::Activate
-            ]
-        );
-        let (_, fx) = Machine::start(
-            Config {
-                backup_active: false,
-                ..cfg(false)
-            },
-            now,
-        );
-        assert_eq!(fx.last(), Some(&Action::Exit(255)));
-    }
-
-    #[test]
-    fn heartbeats_every_keepalive_with_the_state_magic() {
-        let now = t0();
-        let (mut m, _) = Machine::start(cfg(true), now);
-        assert!(m.on(Input::Tick, now + s(1)).is_empty());
-        assert_eq!(
-            m.on(Input::Tick, now + s(2)),
-            [Action::Send(Magic::Stopped)]
-        );
-        assert_eq!(m.next_deadline(), now + s(4));
-        // No backup: nothing is sent, and the master activates after deadtime.
-        let (mut m, _) = Machine::start(
-            Config {
-                backup_active: false,
-                ..cfg(true)
-            },
-            now,
-        );
-        assert!(m.on(Input::Tick, now + s(2)).is_empty());
-        let fx = m.on(Input::Tick, now + s(5));
-        assert_eq!(fx, [log("partner dead: activating lvs"), Action::Activate]);
-    }
-
-    #[test]
-    fn reconfigure_changes_timers_not_role() {
-        let now = t0();
-        let (mut m, _) = Machine::start(cfg(true), now);
-        m.reconfigure(
-            Config {
-                master: false,
-                keepalive: Duration::from_millis(100),
-                deadtime: Duration::from_millis(300),
-                ..cfg(true)
-            },
-            now + s(1),
-        );
-        assert_eq!(m.next_deadline(), now + s(1) + Duration::from_millis(100));
-        assert_eq!(
-            m.on(Input::Tick, now + s(1) + Duration::from_millis(100)),
-            [Action::Send(Magic::Stopped)]
-        );
-        let fx = m.on(Input::Tick, now + s(1) + Duration::from_millis(300));
-        assert_eq!(fx.last(), Some(&Action::Activate));
-        assert!(fx.contains(&log("partner dead: activating lvs")));
-        // Still the master: a RUNNING partner makes it re-announce, not step down.
-        let fx = m.on(Input::Heartbeat(Magic::Running), now + s(2));
-        assert_eq!(fx.last(), Some(&Action::ResendArps));
-    }
-
-    #[test]
-    fn partner_dead_after_deadtime_without_heartbeats() {
-        let now = t0();
-        let (mut m, _) = Machine::start(cfg(false), now);
-        m.on(Input::Heartbeat(Magic::Running), now + s(3));
-        // deadtime counts from the last accepted heartbeat.
-        assert!(!has(&m.on(Input::Tick, now + s(5)), &Action::Activate));
-        let fx = m.on(Input::Tick, now + s(8));
-        assert!(has(&fx, &Action::Activate), "{fx:?}");
-        assert!(m.is_active());
-        assert_eq!(
-            m.on(Input::Tick, now + s(10)),
-            [Action::Send(Magic::Running)]
-        );
-    }
-
-    #[test]
-    fn stopped_partner_is_replaced_by_either_role() {
-        let now = t0();
-        let (mut m, _) = Machine::start(cfg(true), now);
-        let fx = m.on(Input::Heartbeat(Magic::Stopped), now + s(1));
-        assert_eq!(
-            fx,
-            [log("backup inactive: activating lvs"), Action::Activate]
-        );
-        // The backup: at once when the master steps down from active...
-        let (mut m, _) = Machine::start(cfg(false), now);
-        m.on(Input::Heartbeat(Magic::Running), now + s(1));
-        let fx = m.on(Input::Heartbeat(Magic::Stopped), now + s(2));
-        assert_eq!(
-            fx,
-            [log("primary inactive: activating lvs"), Action::Activate]
-        );
-        // ...but not while both have just started inactive: that is the master's turn...
-        let (mut m, _) = Machine::start(cfg(false), now);
-        for i in 1..=4 {
-            assert!(
-                m.on(Input::Heartbeat(Magic::Stopped), now + s(i))
-                    .is_empty()
-            );
-        }
-        // ...unless the master stays inactive for a whole deadtime (it cannot activate).
-        let fx = m.on(Input::Heartbeat(Magic::Stopped), now + s(6));
-        assert_eq!(
-            fx,
-            [log("primary inactive: activating lvs"), Action::Activate]
-        );
-    }
-
-    #[test]
-    fn both_active_the_backup_yields_and_the_master_rearps() {
-        let now = t0();
-        let (mut b, _) = Machine::start(
-            Config {
-                force_active: true,
-                ..cfg(false)
-            },
-            now,
-        );
-        let fx = b.on(Input::Heartbeat(Magic::Running), now + s(1));
-        assert_eq!(
-            fx,
-            [
-                Action::Send(Magic::Running),
-                log("partner active: deactivating LVS"),
-                Action::Deactivate
-            ]
-        );
-        assert!(!b.is_active());
-        let (mut m, _) = Machine::start(
-            Config {
-                force_active: true,
-                ..cfg(true)
-            },
-            now,
-        );
-        assert_eq!(
-            m.on(Input::Heartbeat(Magic::Running), now + s(1)),
-            [log("partner active: resending arps"), Action::ResendArps]
-        );
-        assert!(m.is_active());
-    }
-
-    #[test]
-    fn no_automatic_failback() {
-        let now = t0();
-        // The old primary comes back and hears the backup running: it stays inactive.
-        let (mut m, _) = Machine::start(cfg(true), now);
-        for i in 1..20 {
-            let fx = m.on(Input::Heartbeat(Magic::Running), now + s(i));
-            assert!(fx.is_empty(), "{fx:?}");
-            m.on(Input::Tick, now + s(i));
-        }
-        assert!(!m.is_active());
-    }
-
-    #[test]
-    fn childfail_inhibits_until_a_running_heartbeat() {
-        let now = t0();
-        let (mut m, _) = Machine::start(
-            Config {
-                force_active: true,
-                ..cfg(true)
-            },
-            now,
-        );
-        assert_eq!(
-            m.on(Input::ChildExited, now + s(1)),
-            [
-                log("CHILDFAIL: inactive until the partner's next RUNNING heartbeat"),
-                Action::Deactivate
-            ]
-        );
-        assert!(m.childfail());
-        // It now sends STOPPED; the partner's STOPPED or silence does not bring it back.
-        assert_eq!(
-            m.on(Input::Tick, now + s(2)),
-            [Action::Send(Magic::Stopped)]
-        );
-        assert!(
-            m.on(Input::Heartbeat(Magic::Stopped), now + s(3))
-                .is_empty()
-        );
-        assert!(!has(&m.on(Input::Tick, now + s(20)), &Action::Activate));
-        // A RUNNING heartbeat clears it; a later trigger may activate again.
-        m.on(Input::Heartbeat(Magic::Running), now + s(21));
-        assert!(!m.childfail());
-        assert!(has(
-            &m.on(Input::Heartbeat(Magic::Stopped), now + s(22)),
-            &Action::Activate
-        ));
-    }
-
-    #[test]
-    fn linkfail_deactivates_and_inhibits() {
-        let now = t0();
-        let (mut m, _) = Machine::start(
-            Config {
-                force_active: true,
-                ..cfg(true)
-            },
-            now,
-        );
-        let fx = m.on(Input::LinkFailure, now + s(1));
-        assert_eq!(
-            fx,
-            [
-                log("Local NIC link failure: Pulse disabled"),
-                log("local link failure: deactivating LVS"),
-                Action::Deactivate
-            ]
-        );
-        assert!(
-            m.on(Input::LinkFailure, now + s(2)).is_empty(),
-            "logged once per episode"
-        );
-        assert!(!has(&m.on(Input::Tick, now + s(30)), &Action::Activate));
-        assert_eq!(
-            m.on(Input::LinkRestored, now + s(31)),
-            [log("Local NIC link(s) restored: Pulse enabled")]
-        );
-        // Restored links do not activate by themselves; the next trigger does.
-        assert!(has(&m.on(Input::Tick, now + s(40)), &Action::Activate));
-    }
-
-    #[test]
-    fn terminate_sends_stopped_at_once_when_active() {
-        let now = t0();
-        let (mut m, _) = Machine::start(
-            Config {
-                force_active: true,
-                ..cfg(true)
-            },
-            now,
-        );
-        assert_eq!(
-            m.on(Input::Terminate(15), now + s(1)),
-            [
-                log("Terminating due to signal 15"),
-                Action::Send(Magic::Stopped),
-                Action::Shutdown,
-                Action::Exit(0)
-            ]
-        );
-        let (mut m, _) = Machine::start(cfg(false), now);
-        assert_eq!(
-            m.on(Input::Terminate(2), now),
-            [
-                log("Terminating due to signal 2"),
-                Action::Shutdown,
-                Action::Exit(0)
-            ]
-        );
-    }
-
-    #[test]
-    fn hold_and_held_only_count_as_liveness() {
-        let now = t0();
-        let (mut m, _) = Machine::start(cfg(false), now);
-        assert!(m.on(Input::Heartbeat(Magic::Hold), now + s(4)).is_empty());
-        assert!(m.on(Input::Heartbeat(Magic::Held), now + s(8)).is_empty());
-        assert!(!has(&m.on(Input::Tick, now + s(12)), &Action::Activate));
-        assert!(has(&m.on(Input::Tick, now + s(13)), &Action::Activate));
-    }
-
-    /// Two machines wired back to back, with heartbeats delivered instantly.
-    fn pair(now: Instant, fa: bool, fb: bool) -> (Machine, Machine) {
-        let (a, _) = Machine::start(
-            Config {
-                force_active: fa,
-                ..cfg(true)
-            },
-            now,
-        );
-        let (b, _) = Machine::start(
-            Config {
-                force_active: fb,
-                ..cfg(false)
-            },
-            now,
-        );
-        (a, b)
-    }
-
-    fn run(a: &mut Machine, b: &mut Machine, from: Instant, secs: u64, a_alive: bool) {
-        for ms in (0..secs * 1000).step_by(100) {
-            run_step(a, b, from + Duration::from_millis(ms), a_alive);
-        }
-    }
-
-    fn run_step(a: &mut Machine, b: &mut Machine, now: Instant, a_alive: bool) {
-        {
-            let mut to_b = Vec::new();
-            let mut to_a = Vec::new();
-            if a_alive {
-                for x in a.on(Input::Tick, now) {
-                    if let Action::Send(m) = x {
-                        to_b.push(m);
-                    }
-                }
-            }
-            for x in b.on(Input::Tick, now) {
-                if let Action::Send(m) = x {
-                    to_a.push(m);
-                }
-            }
-            for m in to_b {
-                for x in b.on(Input::Heartbeat(m), now) {
-                    if let Action::Send(m) = x
-                        && a_alive
-                    {
-                        a.on(Input::Heartbeat(m), now);
-                    }
-                }
-            }
-            if a_alive {
-                for m in to_a {
-                    a.on(Input::Heartbeat(m), now);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn exactly_one_active_after_a_simultaneous_start() {
-        let now = t0();
-        let (mut a, mut b) = pair(now, false, false);
-        // Never both active, not even for a moment (piranha's were, bz593730).
-        for i in 0..300 {
-            let step = now + Duration::from_millis(100 * i);
-            run_step(&mut a, &mut b, step, true);
-            assert!(!(a.is_active() && b.is_active()), "both active at {i}");
-        }
-        assert!(a.is_active() && !b.is_active(), "the master is the one");
-        assert_eq!(u8::from(a.is_active()) + u8::from(b.is_active()), 1);
-        // The survivor takes over when the active one goes silent.
-        let (mut x, mut y) = if a.is_active() { (a, b) } else { (b, a) };
-        run(&mut x, &mut y, now + s(30), 10, false);
-        assert!(y.is_active());
-    }
-
-    #[test]
-    fn forced_primary_wins_back() {
-        let now = t0();
-        let (mut a, mut b) = pair(now, true, true);
-        run(&mut a, &mut b, now, 10, true);
-        assert!(a.is_active() && !b.is_active());
-    }
-
-    fn fos(master: bool) -> Config {
-        Config {
-            mode: Mode::Fos,
-            max_failovers: 2,
-            ..cfg(master)
-        }
-    }
-
-    #[test]
-    fn fos_start_up() {
-        let now = t0();
-        let (m, fx) = Machine::start(fos(false), now);
-        assert_eq!(
-            fx,
-            [
-                log("STARTING PULSE AS BACKUP"),
-                log("Starting Failover Service Monitors"),
-                Action::StartInactive
-            ]
-        );
-        assert!(!m.is_active());
-        let (m, fx) = Machine::start(
-            Config {
-                backup_active: false,
-                ..fos(true)
-            },
-            now,
-        );
-        assert_eq!(
-            fx,
-            [
-                log("STARTING PULSE AS MASTER"),
-                log("Warning: FOS backup node not defined -- skipping checks"),
-                Action::Activate
-            ]
-        );
-        assert!(m.is_active());
-    }
-
-    /// A backup whose monitor saw the partner's service fail, and the gateway answer.
-    fn fos_takeover(m: &mut Machine, at: Instant) -> Vec<Action> {
-        let fx = m.on(Input::ChildExited, at);
-        assert_eq!(
-            fx,
-            [
-                log("fos process exited -- checking network connectivity"),
-                Action::CheckGateway
-            ]
-        );
-        // A second exit while the check runs asks nothing more.
-        assert!(m.on(Input::ChildExited, at).is_empty());
-        m.on(Input::Gateway(true), at)
-    }
-
-    #[test]
-    fn fos_service_failure_moves_with_stopme() {
-        let now = t0();
-        let (mut b, _) = Machine::start(fos(false), now);
-        let fx = fos_takeover(&mut b, now + s(1));
-        assert_eq!(
-            fx,
-            [
-                log("remote service unavailable but we can see the gateway"),
-                log("seems like a remote network fault; performing service failover"),
-                log("Notifying partner WE are taking control!"),
-                log("partner service failed: activating fos"),
-                Action::Activate,
-                Action::Send(Magic::StopMe)
-            ]
-        );
-        assert!(b.is_active() && b.failpartner());
-        assert_eq!(b.on(Input::Tick, now + s(3)), [Action::Send(Magic::StopMe)]);
-        // The master is still active and says so: the backup wants control and stays.
-        assert_eq!(
-            b.on(Input::Heartbeat(Magic::FosRunning), now + s(3)),
-            [log("partner active: we want control!")]
-        );
-        // The active master told to go: it deactivates (and starts its monitors).
-        let (mut m, _) = Machine::start(
-            Config {
-                force_active: true,
-                ..fos(true)
-            },
-            now,
-        );
-        assert_eq!(
-            m.on(Input::Heartbeat(Magic::StopMe), now + s(2)),
-            [
-                log("PARTNER HAS TOLD US TO GO INACTIVE!"),
-                Action::Deactivate
-            ]
-        );
-        assert!(!m.is_active());
-        // Its STOPPED clears the backup's FAILPARTNER: RUNNING from then on.
-        assert!(
-            b.on(Input::Heartbeat(Magic::FosStopped), now + s(4))
-                .is_empty()
-        );
-        assert!(!b.failpartner());
-        assert_eq!(
-            b.on(Input::Tick, now + s(5)),
-            [Action::Send(Magic::FosRunning)]
-        );
-        // fos exiting on the active node is restarted there.
-        assert_eq!(
-            b.on(Input::ChildExited, now + s(6)),
-            [
-                log("fos process exited -- restarting it"),
-                Action::RestartServices
-            ]
-        );
-    }
-
-    #[test]
-    fn fos_network_fault_then_recovery_by_itself() {
-        let now = t0();
-        let (mut b, _) = Machine::start(fos(false), now);
-        b.on(Input::ChildExited, now + s(1));
-        assert_eq!(
-            b.on(Input::Gateway(false), now + s(2)),
-            [
-                log("remote service unavailable; gateway unavailable"),
-                log("I SEEM TO HAVE A NETWORK FAULT!")
-            ]
-        );
-        assert!(b.network_fault() && !b.is_active());
-        assert!(b.on(Input::Gateway(false), now + s(3)).is_empty());
-        assert_eq!(
-            b.on(Input::Gateway(true), now + s(4)),
-            [
-                log("Network fault seems to be fixed"),
-                Action::StartMonitors
-            ]
-        );
-        assert!(!b.network_fault());
-        // The restarted monitor fails again, the gateway answers: now it takes over.
-        let fx = fos_takeover(&mut b, now + s(5));
-        assert!(fx.contains(&Action::Activate), "{fx:?}");
-    }
-
-    #[test]
-    fn fos_hold_down_stops_the_ping_pong() {
-        let now = t0();
-        let (mut b, _) = Machine::start(fos(false), now);
-        for round in 0..2u64 {
-            let t = now + s(10 * round);
-            assert!(fos_takeover(&mut b, t + s(1)).contains(&Action::Activate));
-            // The partner stops, then takes over again with STOPME.
-            b.on(Input::Heartbeat(Magic::FosStopped), t + s(2));
-            let fx = b.on(Input::Heartbeat(Magic::StopMe), t + s(3));
-            assert!(fx.contains(&Action::Deactivate), "{fx:?}");
-        }
-        let fx = fos_takeover(&mut b, now + s(30));
-        assert_eq!(fx.len(), 1, "{fx:?}");
-        assert!(
-            matches!(&fx[0], Action::Log(l) if l == "HOLD-DOWN: 2 takeovers for failed services within 600 s; \
-                this node will not take over for a service failure again until pulse is reloaded or restarted"),
-            "{fx:?}"
-        );
-        assert!(b.held() && !b.is_active());
-        // Held, it still replaces a partner that stops or dies.
-        let fx = b.on(Input::Heartbeat(Magic::FosStopped), now + s(31));
-        assert!(fx.contains(&Action::Activate), "{fx:?}");
-        b.on(Input::Heartbeat(Magic::StopMe), now + s(32));
-        // A reload clears the hold-down and restarts the monitors.
-        assert_eq!(
-            b.on(Input::Reloaded, now + s(40)),
-            [log("hold-down cleared"), Action::StartMonitors]
-        );
-        assert!(!b.held());
-        // Outside the window, old takeovers no longer count.
-        let (mut c, _) = Machine::start(
-            Config {
-                failover_window: Duration::from_secs(20),
-                ..fos(false)
-            },
-            now,
-        );
-        for round in 0..4u64 {
-            let t = now + s(30 * round);
-            assert!(fos_takeover(&mut c, t + s(1)).contains(&Action::Activate));
-            c.on(Input::Heartbeat(Magic::FosStopped), t + s(2));
-            c.on(Input::Heartbeat(Magic::StopMe), t + s(3));
-        }
-    }
-
-    #[test]
-    fn silence_resets_what_the_partner_said() {
-        let now = t0();
-        let (mut b, _) = Machine::start(cfg(false), now);
-        // The master says STOPPED for a while, then goes silent and the backup takes over.
-        b.on(Input::Heartbeat(Magic::Stopped), now + s(1));
-        b.on(Input::Heartbeat(Magic::Stopped), now + s(2));
-        let fx = b.on(Input::Tick, now + s(7));
-        assert!(fx.contains(&Action::Activate), "{fx:?}");
-        // The master restarts; both are fresh: its first STOPPED is not a cue to stay
-        // active or to count as a whole deadtime of STOPPED.
-        let (mut c, _) = Machine::start(cfg(false), now);
-        c.on(Input::Heartbeat(Magic::Stopped), now + s(1));
-        c.on(Input::Tick, now + s(6));
-        assert!(c.is_active());
-        let (mut d, _) = Machine::start(cfg(false), now);
-        d.on(Input::Heartbeat(Magic::Stopped), now + s(1));
-        d.on(Input::Heartbeat(Magic::Stopped), now + s(5));
-        // Silence (no heartbeat from 5 to 10 would activate; use a link failure to stay
-        // inactive) then a new STOPPED must not count the old run of STOPPED.
-        d.on(Input::LinkFailure, now + s(6));
-        d.on(Input::Tick, now + s(10));
-        d.on(Input::LinkRestored, now + s(11));
-        let fx = d.on(Input::Heartbeat(Magic::Stopped), now + s(12));
-        assert!(!fx.contains(&Action::Activate), "{fx:?}");
-    }
-
-    #[test]
-    fn fos_link_restored_restarts_the_monitors() {
-        let now = t0();
-        let (mut b, _) = Machine::start(fos(false), now);
-        b.on(Input::LinkFailure, now + s(1));
-        assert_eq!(
-            b.on(Input::LinkRestored, now + s(2)),
-            [
-                log("Local NIC link(s) restored: Pulse enabled"),
-                Action::StartMonitors
-            ]
-        );
-    }
-}
+mod tests;

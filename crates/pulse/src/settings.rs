@@ -3,10 +3,12 @@
 //! and the floating addresses to take over.
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use lvscf::{Host, LvsConfig, Network, Service};
 
+use crate::error::Error;
 use crate::wire::Mode;
 
 /// A floating address and where it goes.
@@ -71,17 +73,21 @@ pub fn build(
     config_path: &str,
     local: &[IpAddr],
     resolve: &dyn Fn(&Host) -> std::io::Result<IpAddr>,
-) -> Result<Settings, String> {
-    let addr = |h: &Option<Host>, what: &str| -> Result<Option<IpAddr>, String> {
+) -> Result<Settings, Error> {
+    let resolved = |h: &Host, what: &dyn Fn() -> String| -> Result<IpAddr, Error> {
+        resolve(h).map_err(|source| Error::Resolve {
+            what: what(),
+            source,
+        })
+    };
+    let addr = |h: &Option<Host>, what: &str| -> Result<Option<IpAddr>, Error> {
         match h {
             None => Ok(None),
             Some(h) if h.is_unspecified() => Ok(None),
-            Some(h) => resolve(h)
-                .map(Some)
-                .map_err(|e| format!("cannot resolve {what}: {e}")),
+            Some(h) => resolved(h, &|| what.to_owned()).map(Some),
         }
     };
-    let primary = addr(&cfg.primary, "primary")?.ok_or("no primary address in the file")?;
+    let primary = addr(&cfg.primary, "primary")?.ok_or(Error::NoPrimary)?;
     let primary_private = addr(&cfg.primary_private, "primary_private")?;
     let backup = addr(&cfg.backup, "backup")?;
     let backup_private = addr(&cfg.backup_private, "backup_private")?;
@@ -95,8 +101,7 @@ pub fn build(
     let (own, own_private, partner, partner_private) = if master {
         (primary, primary_private, backup, backup_private)
     } else {
-        let own = backup
-            .ok_or("this host does not hold the primary address, and no backup is defined")?;
+        let own = backup.ok_or(Error::NoBackup)?;
         (own, backup_private, Some(primary), primary_private)
     };
     // As piranha: a private socket only when the private address differs from the public one.
@@ -108,15 +113,15 @@ pub fn build(
     };
     let blocks: Vec<_> = cfg.selected_blocks().iter().filter(|b| b.active).collect();
     if blocks.is_empty() {
-        return Err(format!(
-            "no active {kind} services defined in {config_path}"
-        ));
+        return Err(Error::NoActiveServices {
+            kind,
+            path: config_path.to_owned(),
+        });
     }
     let mut vips: Vec<Vip> = Vec::new();
     for b in &blocks {
         let Some(a) = &b.address else { continue };
-        let ip = resolve(&a.address)
-            .map_err(|e| format!("cannot resolve the address of {}: {e}", b.name))?;
+        let ip = resolved(&a.address, &|| format!("the address of {}", b.name))?;
         if vips.iter().any(|v| v.ip == ip) {
             continue;
         }
@@ -128,7 +133,7 @@ pub fn build(
     }
     let nat_router = match (&cfg.network, &cfg.nat_router) {
         (Network::Nat, Some(r)) if !r.address.is_unspecified() => {
-            let ip = resolve(&r.address).map_err(|e| format!("cannot resolve nat_router: {e}"))?;
+            let ip = resolved(&r.address, &|| "nat_router".to_owned())?;
             Some(Vip {
                 device: r.device.clone(),
                 ip,
@@ -163,6 +168,25 @@ pub fn build(
             String::new()
         },
     })
+}
+
+/// Read lvs.cf and build the settings against this host's addresses.
+///
+/// Reading the file and resolving its host names block (a slow name server can take many
+/// seconds), so they run on tokio's blocking pool: the caller's thread, which carries the
+/// heartbeats, is never held up by them.
+pub async fn load(path: &Path) -> Result<Settings, Error> {
+    let local = netif::local_addresses().await;
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let loaded = lvscf::load(&path)?;
+        let Some(cfg) = loaded.parsed.config() else {
+            return Err(Error::Invalid(loaded.render().trim_end().to_owned()));
+        };
+        build(cfg, &path.display().to_string(), &local, &|h| h.resolve())
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
 }
 
 #[cfg(test)]
@@ -286,7 +310,9 @@ virtual off {
             v.active = false;
         }
         assert_eq!(
-            build(&c, "/etc/lvs.cf", &[ip("10.0.0.1")], &res).unwrap_err(),
+            build(&c, "/etc/lvs.cf", &[ip("10.0.0.1")], &res)
+                .unwrap_err()
+                .to_string(),
             "no active lvs services defined in /etc/lvs.cf"
         );
     }

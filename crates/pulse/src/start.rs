@@ -34,8 +34,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())
-        .and_then(|rt| rt.block_on(daemon::load_settings(&o.config)))
-    {
+        .and_then(|rt| {
+            rt.block_on(crate::settings::load(&o.config))
+                .map_err(|e| e.to_string())
+        }) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pulse: {e}");

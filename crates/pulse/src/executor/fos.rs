@@ -1,0 +1,53 @@
+//! FOS: starting `fos --active` or `fos --monitor`, spaced by the [`Backoff`] when it keeps
+//! failing at once.
+//!
+//! [`Backoff`]: crate::backoff::Backoff
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use tracing::info;
+
+use super::Executor;
+
+impl Executor {
+    /// Start fos in `role` (not waited for: `--active` runs the start commands, which take
+    /// what they take).
+    pub(super) async fn start_fos(&mut self, role: &'static str, generation: u64) {
+        if !self.system.launches(&format!("fos {role}")) {
+            return;
+        }
+        let last_failed = self.last_fos_failed.load(Ordering::SeqCst);
+        let pause = self.fos_backoff.before_start(Instant::now(), last_failed);
+        if !pause.is_zero() {
+            info!("fos keeps exiting: starting it again in {pause:?}");
+            if !self.pause_while_wanted(pause, generation).await {
+                return;
+            }
+        }
+        self.fos_backoff.started(Instant::now());
+        let mut cmd = self.child_command(role);
+        self.spawn_child(&mut cmd, generation, None).await;
+        self.last_fos_failed = match &self.child {
+            Some(c) => c.failed.clone(),
+            None => Arc::new(AtomicBool::new(true)),
+        };
+    }
+
+    /// Wait `pause`, ending early when the plan changes; whether `generation` is still the
+    /// one wanted.
+    async fn pause_while_wanted(&mut self, pause: std::time::Duration, generation: u64) -> bool {
+        let until = tokio::time::Instant::now() + pause;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return true,
+                r = self.wanted.changed() => {
+                    if r.is_err() || *self.wanted.borrow_and_update() != Some(generation) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+}
