@@ -66,31 +66,46 @@ fn default_prefix(ip: IpAddr) -> u8 {
     if ip.is_ipv4() { 32 } else { 128 }
 }
 
-/// Build the settings. `local` lists this host's addresses; `resolve` turns a host name into
-/// an address.
-pub fn build(
-    cfg: &LvsConfig,
-    config_path: &str,
-    local: &[IpAddr],
-    resolve: &dyn Fn(&Host) -> std::io::Result<IpAddr>,
-) -> Result<Settings, Error> {
-    let resolved = |h: &Host, what: &dyn Fn() -> String| -> Result<IpAddr, Error> {
-        resolve(h).map_err(|source| Error::Resolve {
+/// Host names resolved one way, with the keyword in the message when one fails.
+struct Resolver<'a> {
+    resolve: &'a dyn Fn(&Host) -> std::io::Result<IpAddr>,
+}
+
+impl Resolver<'_> {
+    fn ip(&self, h: &Host, what: impl FnOnce() -> String) -> Result<IpAddr, Error> {
+        (self.resolve)(h).map_err(|source| Error::Resolve {
             what: what(),
             source,
         })
-    };
-    let addr = |h: &Option<Host>, what: &str| -> Result<Option<IpAddr>, Error> {
+    }
+
+    /// An optional address; `0.0.0.0` counts as none.
+    fn opt(&self, h: &Option<Host>, what: &str) -> Result<Option<IpAddr>, Error> {
         match h {
             None => Ok(None),
             Some(h) if h.is_unspecified() => Ok(None),
-            Some(h) => resolved(h, &|| what.to_owned()).map(Some),
+            Some(h) => self.ip(h, || what.to_owned()).map(Some),
         }
-    };
-    let primary = addr(&cfg.primary, "primary")?.ok_or(Error::NoPrimary)?;
-    let primary_private = addr(&cfg.primary_private, "primary_private")?;
-    let backup = addr(&cfg.backup, "backup")?;
-    let backup_private = addr(&cfg.backup_private, "backup_private")?;
+    }
+}
+
+/// The heartbeat addresses: this node's and the partner's.
+#[derive(Debug)]
+struct Peers {
+    master: bool,
+    backup_active: bool,
+    own: IpAddr,
+    own_private: Option<IpAddr>,
+    partner: Option<IpAddr>,
+    partner_private: Option<IpAddr>,
+    notes: Vec<String>,
+}
+
+fn peers(cfg: &LvsConfig, local: &[IpAddr], r: &Resolver<'_>) -> Result<Peers, Error> {
+    let primary = r.opt(&cfg.primary, "primary")?.ok_or(Error::NoPrimary)?;
+    let primary_private = r.opt(&cfg.primary_private, "primary_private")?;
+    let backup = r.opt(&cfg.backup, "backup")?;
+    let backup_private = r.opt(&cfg.backup_private, "backup_private")?;
     let mut notes = Vec::new();
     let mut backup_active = cfg.backup_active;
     if backup_active && backup.is_none() {
@@ -107,6 +122,60 @@ pub fn build(
     // As piranha: a private socket only when the private address differs from the public one.
     let own_private = own_private.filter(|p| *p != own);
     let partner_private = partner_private.filter(|p| Some(*p) != partner);
+    Ok(Peers {
+        master,
+        backup_active,
+        own,
+        own_private,
+        partner: partner.filter(|_| backup_active),
+        partner_private: partner_private.filter(|_| backup_active),
+        notes,
+    })
+}
+
+/// The unique addresses of the active blocks, in file order, and the NAT router.
+fn floating(
+    cfg: &LvsConfig,
+    blocks: &[&lvscf::VirtualServer],
+    r: &Resolver<'_>,
+) -> Result<(Vec<Vip>, Option<Vip>), Error> {
+    let mut vips: Vec<Vip> = Vec::new();
+    for b in blocks {
+        let Some(a) = &b.address else { continue };
+        let ip = r.ip(&a.address, || format!("the address of {}", b.name))?;
+        if vips.iter().any(|v| v.ip == ip) {
+            continue;
+        }
+        vips.push(Vip {
+            device: a.device.clone(),
+            ip,
+            prefix: b.vip_nmask.map_or(default_prefix(ip), |m| m.prefix_len()),
+        });
+    }
+    let nat_router = match (&cfg.network, &cfg.nat_router) {
+        (Network::Nat, Some(n)) if !n.address.is_unspecified() => {
+            let ip = r.ip(&n.address, || "nat_router".to_owned())?;
+            Some(Vip {
+                device: n.device.clone(),
+                ip,
+                prefix: cfg.nat_nmask.map_or(default_prefix(ip), |m| m.prefix_len()),
+            })
+        }
+        _ => None,
+    };
+    Ok((vips, nat_router))
+}
+
+/// Build the settings. `local` lists this host's addresses; `resolve` turns a host name into
+/// an address.
+pub fn build(
+    cfg: &LvsConfig,
+    config_path: &str,
+    local: &[IpAddr],
+    resolve: &dyn Fn(&Host) -> std::io::Result<IpAddr>,
+) -> Result<Settings, Error> {
+    let r = Resolver { resolve };
+    let p = peers(cfg, local, &r)?;
     let (mode, kind) = match cfg.service {
         Service::Lvs => (Mode::Lvs, "lvs"),
         Service::Fos => (Mode::Fos, "fos"),
@@ -118,38 +187,15 @@ pub fn build(
             path: config_path.to_owned(),
         });
     }
-    let mut vips: Vec<Vip> = Vec::new();
-    for b in &blocks {
-        let Some(a) = &b.address else { continue };
-        let ip = resolved(&a.address, &|| format!("the address of {}", b.name))?;
-        if vips.iter().any(|v| v.ip == ip) {
-            continue;
-        }
-        vips.push(Vip {
-            device: a.device.clone(),
-            ip,
-            prefix: b.vip_nmask.map_or(default_prefix(ip), |m| m.prefix_len()),
-        });
-    }
-    let nat_router = match (&cfg.network, &cfg.nat_router) {
-        (Network::Nat, Some(r)) if !r.address.is_unspecified() => {
-            let ip = resolved(&r.address, &|| "nat_router".to_owned())?;
-            Some(Vip {
-                device: r.device.clone(),
-                ip,
-                prefix: cfg.nat_nmask.map_or(default_prefix(ip), |m| m.prefix_len()),
-            })
-        }
-        _ => None,
-    };
+    let (vips, nat_router) = floating(cfg, &blocks, &r)?;
     Ok(Settings {
         mode,
-        master,
-        backup_active,
-        own,
-        own_private,
-        partner: if backup_active { partner } else { None },
-        partner_private: if backup_active { partner_private } else { None },
+        master: p.master,
+        backup_active: p.backup_active,
+        own: p.own,
+        own_private: p.own_private,
+        partner: p.partner,
+        partner_private: p.partner_private,
         port: cfg.heartbeat_port,
         keepalive: cfg.keepalive.as_duration(),
         deadtime: cfg.deadtime.as_duration(),
@@ -160,8 +206,8 @@ pub fn build(
             .then(|| (cfg.syncd_iface.clone(), cfg.syncd_id)),
         active_cmd: cfg.active_cmd.clone(),
         inactive_cmd: cfg.inactive_cmd.clone(),
-        monitor_links: cfg.monitor_links && backup_active,
-        notes,
+        monitor_links: cfg.monitor_links && p.backup_active,
+        notes: p.notes,
         fos_blocks: if mode == Mode::Fos {
             format!("{:?}", cfg.failover_services)
         } else {
