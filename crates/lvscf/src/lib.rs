@@ -35,6 +35,7 @@ pub mod services;
 pub mod span;
 pub mod syntax;
 pub mod value;
+pub mod words;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,7 @@ pub use model::*;
 pub use services::Services;
 pub use span::Span;
 pub use syntax::SyntaxTree;
+pub use words::split_words;
 pub use writer::{WriteError, WriteOptions};
 
 /// Where piranha in Rust looks for its configuration by default.
@@ -148,6 +150,12 @@ pub enum LoadError {
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `lvscf FILE` with `-` for the file.
+    #[error("cannot read standard input: {source}")]
+    Stdin {
         #[source]
         source: std::io::Error,
     },
