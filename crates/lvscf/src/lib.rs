@@ -29,11 +29,14 @@ pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+pub mod keywords;
 pub mod lower;
 pub mod model;
 pub mod services;
+pub mod source;
 pub mod span;
 pub mod syntax;
+pub mod trivia;
 pub mod value;
 pub mod words;
 pub mod writer;
@@ -41,11 +44,12 @@ pub mod writer;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Category, Diagnostic, Renderer, Severity};
-pub use lower::{SourceMap, Trivia};
 pub use model::*;
 pub use services::Services;
+pub use source::SourceMap;
 pub use span::Span;
 pub use syntax::SyntaxTree;
+pub use trivia::Trivia;
 pub use words::split_words;
 pub use writer::{WriteError, WriteOptions};
 

@@ -24,6 +24,7 @@ use nom::bytes::complete::{take_till, take_till1, take_while};
 use nom::{IResult, Parser};
 
 use crate::diag::{Category, Diagnostic};
+use crate::keywords::BLOCK_KEYWORDS;
 use crate::span::{self, Span};
 
 /// Input of the nom parsers: bytes of the source text. Every delimiter of lvs.cf is ASCII, so
@@ -430,10 +431,6 @@ fn tokenize(
     }
     Ok(LineKind::Tokens { eq, comment })
 }
-
-/// Block keywords known to the syntax stage: a header line may lack its `{` (reported) when it
-/// starts with one of these.
-const BLOCK_KEYWORDS: [&str; 3] = ["virtual", "failover", "server"];
 
 /// Items of the open blocks wait on one shared stack and move into an exactly sized `Vec`
 /// when their block closes: no per-block growth, no slack capacity.

@@ -15,8 +15,9 @@
 
 use std::fmt::Write as _;
 
-use crate::lower::{Anchor, BlockRef, SourceMap, Trivia};
 use crate::model::{LoadMonitor, LvsConfig, Netmask, RealServer, VirtualServer};
+use crate::source::{BlockRef, SourceMap};
+use crate::trivia::{Anchor, Trivia};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WriteError {
