@@ -66,7 +66,7 @@ pub fn build(
             .map_err(|e| format!("cannot resolve the address of {}: {e}", b.name))?;
         let words = |c: &Option<String>| {
             c.as_deref()
-                .map(nanny::exec::split_words)
+                .map(lvscf::split_words)
                 .filter(|w| !w.is_empty())
         };
         let mut m: Vec<String> = Vec::with_capacity(24);

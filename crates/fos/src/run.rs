@@ -216,7 +216,7 @@ mod tests {
     use super::*;
 
     fn argv(s: &str) -> Vec<String> {
-        nanny::exec::split_words(s)
+        lvscf::split_words(s)
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -9,8 +9,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use crate::diag::Diagnostic;
-use crate::lower::{BlockRef, BlockSource, KeySpans, SourceMap};
 use crate::model::{Host, LvsConfig, Netmask, Network, Service, VirtualServer};
+use crate::source::{BlockRef, BlockSource, KeySpans, SourceMap};
 use crate::span::Span;
 
 /// Run every check. `partial` says the model comes from a file with errors: checks about the

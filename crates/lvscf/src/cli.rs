@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::span::LineIndex;
-use crate::{Loaded, Parsed, Renderer, WriteOptions, diag, writer};
+use crate::{LoadError, Loaded, Parsed, Renderer, WriteOptions, diag, writer};
 
 /// Exit status: the file is valid (or `fmt --check` found it canonical).
 pub const EXIT_OK: u8 = 0;
@@ -85,12 +85,13 @@ impl FileArg {
     }
 }
 
-fn read(path: &Path) -> Result<Loaded, String> {
+/// The file to work on; `-` is standard input.
+fn read(path: &Path) -> Result<Loaded, LoadError> {
     if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
+            .map_err(|source| LoadError::Stdin { source })?;
         let text = crate::text_of(bytes);
         let parsed = crate::parse(&text);
         return Ok(Loaded {
@@ -99,7 +100,7 @@ fn read(path: &Path) -> Result<Loaded, String> {
             parsed,
         });
     }
-    crate::load(path).map_err(|e| e.to_string())
+    crate::load(path)
 }
 
 /// Run a parsed command line; returns the exit status.
@@ -123,7 +124,7 @@ pub fn run_keep(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> (u8, Opt
                 let doc = serde_json::json!({
                     "file": path.display().to_string(),
                     "valid": false,
-                    "error": e,
+                    "error": e.to_string(),
                     "diagnostics": [],
                 });
                 let _ = writeln!(out, "{doc:#}");

@@ -29,22 +29,28 @@ pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+pub mod keywords;
 pub mod lower;
 pub mod model;
 pub mod services;
+pub mod source;
 pub mod span;
 pub mod syntax;
+pub mod trivia;
 pub mod value;
+pub mod words;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
 
 pub use diag::{Category, Diagnostic, Renderer, Severity};
-pub use lower::{SourceMap, Trivia};
 pub use model::*;
 pub use services::Services;
+pub use source::SourceMap;
 pub use span::Span;
 pub use syntax::SyntaxTree;
+pub use trivia::Trivia;
+pub use words::split_words;
 pub use writer::{WriteError, WriteOptions};
 
 /// Where piranha in Rust looks for its configuration by default.
@@ -148,6 +154,12 @@ pub enum LoadError {
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `lvscf FILE` with `-` for the file.
+    #[error("cannot read standard input: {source}")]
+    Stdin {
         #[source]
         source: std::io::Error,
     },

@@ -1,50 +1,19 @@
 //! External commands: the check program (`-e`) and the load command (`-U`).
 //!
 //! Piranha split these strings on single spaces and replaced `%h`/`%p` only as whole tokens.
-//! Here runs of blanks separate words, `'…'` and `"…"` group words (the quotes are removed the
-//! same way for both), and `%h`/`%p` are replaced anywhere (`%h:80` works). There is still no
-//! shell. The command runs in its own process group, which is killed when the timeout expires,
+//! Here the words are lvs.cf's ([`lvscf::split_words`]: runs of blanks separate words, `'…'`
+//! and `"…"` group words), and `%h`/`%p` are replaced anywhere (`%h:80` works). There is still
+//! no shell. The command runs in its own process group, which is killed when the timeout expires,
 //! so a script's own children die with it.
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use lvscf::split_words;
 use tokio::io::AsyncReadExt;
 
 /// Output kept from a command; the rest is read and dropped.
 pub const MAX_OUTPUT: usize = 64 * 1024;
-
-/// Split a command string into words.
-pub fn split_words(s: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    for c in s.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => cur.push(c),
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
-                in_word = true;
-            }
-            None if c == ' ' || c == '\t' => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            None => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    words
-}
 
 /// Replace `%h` with the host and `%p` with the port, inside words too; `%%` is a literal `%`.
 pub fn substitute(word: &str, host: &str, port: u16) -> String {
@@ -230,20 +199,6 @@ pub fn load_argv(cmd: &str, host: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_and_quotes() {
-        assert_eq!(
-            split_words("  /bin/check  %h   %p "),
-            ["/bin/check", "%h", "%p"]
-        );
-        assert_eq!(
-            split_words(r#"sh -c 'echo "a b"' "x y"''"#),
-            ["sh", "-c", r#"echo "a b""#, "x y"]
-        );
-        assert_eq!(split_words("a ''"), ["a", ""]);
-        assert!(split_words("   ").is_empty());
-    }
 
     #[test]
     fn substitution_inside_words() {

@@ -25,7 +25,7 @@ pub fn probe(cfg: &Config) -> Probe {
         send: cfg.send.clone(),
         expect: Expect::new(cfg.expect.as_deref(), cfg.regex),
         expect_raw: cfg.expect.clone(),
-        program: cfg.program.as_deref().map(exec::split_words),
+        program: cfg.program.as_deref().map(lvscf::split_words),
         regex: cfg.regex,
         timeout: cfg.interval,
     }
