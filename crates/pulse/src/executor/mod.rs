@@ -174,7 +174,7 @@ impl Executor {
     /// `active_cmd`/`inactive_cmd`: split into words, run without a shell, not waited for.
     fn command(&self, cmd: Option<String>) {
         let Some(cmd) = cmd else { return };
-        let argv = nanny::exec::split_words(&cmd);
+        let argv = lvscf::split_words(&cmd);
         if argv.is_empty() {
             return;
         }
