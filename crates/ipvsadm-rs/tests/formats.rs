@@ -579,7 +579,7 @@ TCP 14:58  ESTABLISHED 10.0.0.2:41234     207.175.44.110:80  192.168.10.1:80
         "IPVS connection entries\npro expire state       source             virtual            destination\n"
     );
     assert_eq!(
-        list::connections("", f).unwrap_err(),
+        list::connections("", f).unwrap_err().to_string(),
         "unexpected input from /proc/net/ip_vs_conn"
     );
     // IPv6 rows: the kernel's %pI6 is the full form; compressed text reads the same.
