@@ -7,7 +7,7 @@ use ipvs::consts::{IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 use ipvs::{Forward, TunnelType, tun_flags};
 
 use super::addr::{atoi, c_name, fwmark, number, parse_addr};
-use super::table::{Cmd, Key, opt};
+use super::table::{Cmd, DaemonKey, DestKey, Key, SvcKey, opt};
 use super::{DestSpec, Fail, Svc, fail};
 use crate::names;
 
@@ -104,15 +104,27 @@ fn daemon_state(v: Option<&str>) -> Option<ipvs::SyncState> {
     }
 }
 
+/// One option after the command: ipvsadm's `parse_options` switch.
 pub(super) fn option(e: &mut Draft, key: Key, val: Option<String>) -> Result<(), Fail> {
-    let v = val.clone().unwrap_or_default();
     match key {
         Key::Cmd(_) | Key::Help | Key::Version => unreachable!("handled by the caller"),
-        Key::Tcp | Key::Udp | Key::Sctp => {
+        Key::Svc(k) => service_option(e, k, val),
+        Key::Dest(k) => dest_option(e, k, val),
+        Key::Daemon(k) => daemon_option(e, k, val),
+        Key::Flag(o) => e.set_option(o),
+        Key::Sort => Ok(()),
+    }
+}
+
+/// The options of the virtual service.
+fn service_option(e: &mut Draft, key: SvcKey, val: Option<String>) -> Result<(), Fail> {
+    let v = val.clone().unwrap_or_default();
+    match key {
+        SvcKey::Tcp | SvcKey::Udp | SvcKey::Sctp => {
             e.set_option(opt::SERVICE)?;
             e.svc.protocol = match key {
-                Key::Tcp => IPPROTO_TCP,
-                Key::Udp => IPPROTO_UDP,
+                SvcKey::Tcp => IPPROTO_TCP,
+                SvcKey::Udp => IPPROTO_UDP,
                 _ => IPPROTO_SCTP,
             };
             let a = parse_addr(&v, e.svc.protocol)
@@ -128,25 +140,25 @@ pub(super) fn option(e: &mut Draft, key: Key, val: Option<String>) -> Result<(),
                 e.svc.port = port;
             }
         }
-        Key::Fwmark => {
+        SvcKey::Fwmark => {
             e.set_option(opt::SERVICE)?;
             e.svc.fwmark =
                 fwmark(&v).ok_or_else(|| fail(format!("invalid fwmark value `{v}' specified")))?;
             e.svc.af = ipvs::consts::AF_INET;
             e.svc.protocol = IPPROTO_TCP;
         }
-        Key::Ipv6 => {
+        SvcKey::Ipv6 => {
             if e.svc.fwmark == 0 {
                 return Err(fail("-6 used before -f\n"));
             }
             e.svc.af = ipvs::consts::AF_INET6;
             e.svc.netmask = 128;
         }
-        Key::Scheduler => {
+        SvcKey::Scheduler => {
             e.set_option(opt::SCHEDULER)?;
             e.svc.sched_name = c_name(&v);
         }
-        Key::Persistent => {
+        SvcKey::Persistent => {
             e.set_option(opt::PERSISTENT)?;
             e.svc.flags |= ipvs::consts::svc_flags::PERSISTENT;
             e.svc.timeout = match &val {
@@ -156,7 +168,7 @@ pub(super) fn option(e: &mut Draft, key: Key, val: Option<String>) -> Result<(),
                     as u32,
             };
         }
-        Key::Netmask => {
+        SvcKey::Netmask => {
             e.set_option(opt::NETMASK)?;
             if e.svc.af != ipvs::consts::AF_INET6 {
                 let m = names::inet_aton(&v)
@@ -170,7 +182,30 @@ pub(super) fn option(e: &mut Draft, key: Key, val: Option<String>) -> Result<(),
                     as u32;
             }
         }
-        Key::Server => {
+        SvcKey::Ops => {
+            e.set_option(opt::ONEPACKET)?;
+            e.svc.flags |= ipvs::consts::svc_flags::ONEPACKET;
+        }
+        SvcKey::Pe => {
+            e.set_option(opt::PE)?;
+            e.svc.pe_name = c_name(&v);
+        }
+        SvcKey::SchedFlags => {
+            e.set_option(opt::SCHED_FLAGS)?;
+            use ipvs::consts::svc_flags::{SCHED1, SCHED2, SCHED3};
+            e.svc.flags &= !(SCHED1 | SCHED2 | SCHED3);
+            e.svc.flags |= sched_flags(&v)?;
+            e.sched_flags_text = v;
+        }
+    }
+    Ok(())
+}
+
+/// The options of the real server.
+fn dest_option(e: &mut Draft, key: DestKey, val: Option<String>) -> Result<(), Fail> {
+    let v = val.unwrap_or_default();
+    match key {
+        DestKey::Server => {
             e.set_option(opt::SERVER)?;
             let a = parse_addr(&v, e.svc.protocol)
                 .ok_or_else(|| fail("illegal real server address[:port] specified"))?;
@@ -178,68 +213,75 @@ pub(super) fn option(e: &mut Draft, key: Key, val: Option<String>) -> Result<(),
             // Without a port, the real server listens on the virtual port (as set so far).
             e.dest.port = a.port.unwrap_or(e.svc.port);
         }
-        Key::Gatewaying | Key::Ipip | Key::Masquerading => {
+        DestKey::Gatewaying | DestKey::Ipip | DestKey::Masquerading => {
             e.set_option(opt::FORWARD)?;
             e.dest.forward = match key {
-                Key::Gatewaying => Forward::Route,
-                Key::Ipip => Forward::Tunnel,
+                DestKey::Gatewaying => Forward::Route,
+                DestKey::Ipip => Forward::Tunnel,
                 _ => Forward::Masq,
             };
         }
-        Key::Weight => {
+        DestKey::Weight => {
             e.set_option(opt::WEIGHT)?;
             e.dest.weight = number(&v, 0, i32::MAX.into())
                 .ok_or_else(|| fail("illegal weight specified"))?
                 as i32;
         }
-        Key::UThreshold => {
+        DestKey::UThreshold => {
             e.set_option(opt::UTHRESHOLD)?;
             e.dest.u_threshold = number(&v, 0, i32::MAX.into())
                 .ok_or_else(|| fail("illegal u_threshold specified"))?
                 as u32;
         }
-        Key::LThreshold => {
+        DestKey::LThreshold => {
             e.set_option(opt::LTHRESHOLD)?;
             e.dest.l_threshold = number(&v, 0, i32::MAX.into())
                 .ok_or_else(|| fail("illegal l_threshold specified"))?
                 as u32;
         }
-        Key::Connection => e.set_option(opt::CONNECTION)?,
-        Key::Numeric => e.set_option(opt::NUMERIC)?,
-        Key::McastInterface => {
+        DestKey::TunType => {
+            e.set_option(opt::TUN_TYPE)?;
+            e.dest.tun_type = match v.as_str() {
+                "ipip" => TunnelType::Ipip,
+                "gue" => TunnelType::Gue,
+                "gre" => TunnelType::Gre,
+                _ => return Err(fail("illegal tunnel type specified")),
+            };
+        }
+        DestKey::TunPort => {
+            e.set_option(opt::TUN_PORT)?;
+            e.dest.tun_port =
+                number(&v, 1, 65535).ok_or_else(|| fail("illegal tunnel port specified"))? as u16;
+        }
+        DestKey::TunNocsum => {
+            e.set_option(opt::TUN_NOCSUM)?;
+        }
+        DestKey::TunCsum => {
+            e.set_option(opt::TUN_CSUM)?;
+            e.dest.tun_flags |= tun_flags::CSUM;
+        }
+        DestKey::TunRemcsum => {
+            e.set_option(opt::TUN_REMCSUM)?;
+            e.dest.tun_flags |= tun_flags::REMCSUM;
+        }
+    }
+    Ok(())
+}
+
+/// The options of the sync daemon.
+fn daemon_option(e: &mut Draft, key: DaemonKey, val: Option<String>) -> Result<(), Fail> {
+    let v = val.unwrap_or_default();
+    match key {
+        DaemonKey::McastInterface => {
             e.set_option(opt::MCAST)?;
             e.daemon.mcast_ifn = c_name(&v);
         }
-        Key::SyncId => {
+        DaemonKey::SyncId => {
             e.set_option(opt::SYNCID)?;
             e.daemon.syncid =
                 number(&v, 0, 255).ok_or_else(|| fail("illegal syncid specified"))? as u32;
         }
-        Key::Timeout => e.set_option(opt::TIMEOUT)?,
-        Key::Daemon => e.set_option(opt::DAEMON)?,
-        Key::Stats => e.set_option(opt::STATS)?,
-        Key::Rate => e.set_option(opt::RATE)?,
-        Key::Thresholds => e.set_option(opt::THRESHOLDS)?,
-        Key::PersistentConn => e.set_option(opt::PERSISTENTCONN)?,
-        Key::NoSort => e.set_option(opt::NOSORT)?,
-        Key::Sort => {}
-        Key::Exact => e.set_option(opt::EXACT)?,
-        Key::Ops => {
-            e.set_option(opt::ONEPACKET)?;
-            e.svc.flags |= ipvs::consts::svc_flags::ONEPACKET;
-        }
-        Key::Pe => {
-            e.set_option(opt::PE)?;
-            e.svc.pe_name = c_name(&v);
-        }
-        Key::SchedFlags => {
-            e.set_option(opt::SCHED_FLAGS)?;
-            use ipvs::consts::svc_flags::{SCHED1, SCHED2, SCHED3};
-            e.svc.flags &= !(SCHED1 | SCHED2 | SCHED3);
-            e.svc.flags |= sched_flags(&v)?;
-            e.sched_flags_text = v;
-        }
-        Key::McastGroup => {
+        DaemonKey::McastGroup => {
             e.set_option(opt::MCAST_GROUP)?;
             if v.contains(':') {
                 match v.parse::<Ipv6Addr>() {
@@ -253,47 +295,21 @@ pub(super) fn option(e: &mut Draft, key: Key, val: Option<String>) -> Result<(),
                 }
             }
         }
-        Key::McastPort => {
+        DaemonKey::McastPort => {
             e.set_option(opt::MCAST_PORT)?;
             e.daemon.mcast_port =
                 number(&v, 1, 65535).ok_or_else(|| fail("illegal mcast-port specified"))? as u16;
         }
-        Key::McastTtl => {
+        DaemonKey::McastTtl => {
             e.set_option(opt::MCAST_TTL)?;
             e.daemon.mcast_ttl =
                 number(&v, 1, 255).ok_or_else(|| fail("illegal mcast-ttl specified"))? as u8;
         }
-        Key::SyncMaxlen => {
+        DaemonKey::SyncMaxlen => {
             e.set_option(opt::SYNC_MAXLEN)?;
             e.daemon.sync_maxlen = number(&v, 1, 65535 - 20 - 8)
                 .ok_or_else(|| fail("illegal sync-maxlen specified"))?
                 as u16;
-        }
-        Key::TunInfo => e.set_option(opt::TUN_INFO)?,
-        Key::TunType => {
-            e.set_option(opt::TUN_TYPE)?;
-            e.dest.tun_type = match v.as_str() {
-                "ipip" => TunnelType::Ipip,
-                "gue" => TunnelType::Gue,
-                "gre" => TunnelType::Gre,
-                _ => return Err(fail("illegal tunnel type specified")),
-            };
-        }
-        Key::TunPort => {
-            e.set_option(opt::TUN_PORT)?;
-            e.dest.tun_port =
-                number(&v, 1, 65535).ok_or_else(|| fail("illegal tunnel port specified"))? as u16;
-        }
-        Key::TunNocsum => {
-            e.set_option(opt::TUN_NOCSUM)?;
-        }
-        Key::TunCsum => {
-            e.set_option(opt::TUN_CSUM)?;
-            e.dest.tun_flags |= tun_flags::CSUM;
-        }
-        Key::TunRemcsum => {
-            e.set_option(opt::TUN_REMCSUM)?;
-            e.dest.tun_flags |= tun_flags::REMCSUM;
         }
     }
     Ok(())
