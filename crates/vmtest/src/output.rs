@@ -14,7 +14,7 @@ pub struct Output {
 }
 
 impl Output {
-    /// For [`Guest::self_test`]: the one test run in the guest passed; otherwise panic with
+    /// For [`Guest::self_test`](crate::Guest::self_test): the one test run in the guest passed; otherwise panic with
     /// the scenario's output and the console.
     pub fn assert_self_test_passed(&self) {
         assert!(

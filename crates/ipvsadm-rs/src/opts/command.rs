@@ -1,5 +1,5 @@
 //! What a checked command line asks for, with everything it needs: the typed result of
-//! [`check`](super::check), so running a command never looks at options again.
+//! the checks, so running a command never looks at options again.
 
 use ipvs::{Daemon, Dest, Service, Timeouts};
 

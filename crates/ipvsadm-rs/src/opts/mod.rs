@@ -4,11 +4,10 @@
 //! clap cannot reproduce popt here (the command must be the first option, `-p` takes an
 //! optional argument only when the next word does not start with `-`, errors have popt's and
 //! ipvsadm's texts), so this is a hand parser; see docs/DECISIONS.md.
-
 //!
-//! The stages, one module each: [`popt`] tokenizes with popt's rules over the option
-//! [`table`]; [`fill`] is ipvsadm's option handling (values read by [`addr`]); [`check`] runs
-//! the command × option matrix and the semantic checks and returns the typed [`Command`].
+//! The stages, one module each: `popt` tokenizes with popt's rules over the option `table`;
+//! `fill` is ipvsadm's option handling (values read by `addr`); `check` runs the command ×
+//! option matrix and the semantic checks and returns the typed [`Command`].
 
 mod addr;
 mod check;
