@@ -538,7 +538,7 @@ pub fn daemon_of(m: &IpvsMessage) -> Result<Daemon, DecodeError> {
     })
 }
 
-// ---- Replies built here: for tests and the fake kernel ------------------------------------
+// ---- Replies built here: for tests and the in-memory kernel ------------------------------------
 
 /// The attributes the kernel puts in a `NEW_SERVICE` reply (for tests of the decoder).
 pub fn service_reply_attrs(s: &Service) -> Vec<Attr> {

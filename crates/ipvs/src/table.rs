@@ -4,7 +4,7 @@ use crate::error::IpvsError;
 use crate::model::{Daemon, Dest, Info, Service, ServiceId, Timeouts};
 
 /// An IPVS table: the kernel's ([`crate::NetlinkIpvs`]) or an in-memory one
-/// ([`crate::FakeIpvs`]). Methods mirror libipvs; errors carry the kernel's errno.
+/// ([`crate::MemoryTable`]). Methods mirror libipvs; errors carry the kernel's errno.
 pub trait IpvsTable {
     fn info(&mut self) -> Result<Info, IpvsError>;
     /// Every service, in the kernel's (hash) order.

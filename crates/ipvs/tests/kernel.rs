@@ -141,7 +141,7 @@ fn client_programs_the_kernel_as_ipvsadm_sees_it() {
             .contains("  -> 192.168.10.1:80              Masq    0      0          0")
     );
 
-    // The kernel's errors, as the fake table answers them too.
+    // The kernel's errors, as the in-memory table answers them too.
     use ipvs::error::errno::*;
     assert_eq!(kernel_errno(k.add_service(&web)), EEXIST);
     assert_eq!(

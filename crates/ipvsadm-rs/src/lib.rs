@@ -6,11 +6,14 @@
 //! every command is also tested against the in-memory table, and against the real kernel in
 //! the qemu VM next to the real ipvsadm.
 
+mod error;
 pub mod list;
 pub mod names;
 pub mod opts;
 pub mod run;
 pub mod start;
+
+pub use error::Error;
 
 /// `-v`: names this program, and what it is compatible with.
 pub fn version_line() -> String {

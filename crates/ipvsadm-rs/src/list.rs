@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipvs::consts::svc_flags::{ONEPACKET, PERSISTENT, SCHED1, SCHED2, SCHED3};
 use ipvs::{Daemon, Dest, Forward, Info, Protocol, Service, ServiceId, Timeouts, TunnelType};
 
+use crate::Error;
 use crate::names;
 
 /// ipvsadm's `FMT_*` flags, as a struct.
@@ -528,12 +529,12 @@ fn conn_addr(s: &str) -> Option<IpAddr> {
     }
 }
 
-/// `list_conn`: the connection table from the text of /proc/net/ip_vs_conn. `Err` is the
-/// message ipvsadm prints before exiting 1.
-pub fn connections(proc_text: &str, f: Format) -> Result<String, String> {
+/// `list_conn`: the connection table from the text of /proc/net/ip_vs_conn. The error's text
+/// is the message ipvsadm prints before exiting 1.
+pub fn connections(proc_text: &str, f: Format) -> Result<String, Error> {
     let mut lines = proc_text.lines();
     if lines.next().is_none() {
-        return Err("unexpected input from /proc/net/ip_vs_conn".into());
+        return Err(Error::ConnInput);
     }
     let mut out = String::from("IPVS connection entries\n");
     if f.persistent_conn {

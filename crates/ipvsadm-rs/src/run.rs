@@ -3,10 +3,10 @@
 
 use std::io::{BufRead, Write};
 
-use ipvs::{Dest, IpvsError, IpvsTable, Op, Protocol, Service, ServiceId, Timeouts};
+use ipvs::{IpvsError, IpvsTable, Op, Service};
 
 use crate::list::{self, Format};
-use crate::opts::{self, Cmd, Entry, Fail, Parsed, opt};
+use crate::opts::{self, Command, Entry, Fail, ListOpts, Parsed};
 
 /// Where a run reads and writes.
 pub struct Io<'a> {
@@ -42,65 +42,6 @@ impl Outcome {
             Outcome::Return(r) => r as u8,
         }
     }
-}
-
-fn format_of(e: &Entry) -> Format {
-    Format {
-        numeric: e.has(opt::NUMERIC),
-        stats: e.has(opt::STATS),
-        rate: e.has(opt::RATE),
-        thresholds: e.has(opt::THRESHOLDS),
-        persistent_conn: e.has(opt::PERSISTENTCONN),
-        nosort: e.has(opt::NOSORT),
-        exact: e.has(opt::EXACT),
-        tun_info: e.has(opt::TUN_INFO),
-        rule: e.cmd == Cmd::Save,
-    }
-}
-
-/// The service the options name (or an all-zero one when none was given, as ipvsadm).
-pub fn service_of(e: &Entry) -> Option<Service> {
-    let s = &e.svc;
-    let id = if s.fwmark != 0 {
-        ServiceId::Fwmark {
-            mark: s.fwmark,
-            ipv6: s.af == ipvs::consts::AF_INET6,
-        }
-    } else {
-        ServiceId::Addr {
-            protocol: Protocol::from_number(s.protocol),
-            addr: s.addr?,
-            port: s.port,
-        }
-    };
-    Some(Service {
-        id,
-        scheduler: s.sched_name.clone(),
-        flags: s.flags,
-        timeout: s.timeout,
-        netmask: s.netmask,
-        pe_name: (!s.pe_name.is_empty()).then(|| s.pe_name.clone()),
-        stats: Default::default(),
-    })
-}
-
-fn dest_of(e: &Entry) -> Option<Dest> {
-    let d = &e.dest;
-    Some(Dest {
-        addr: d.addr?,
-        port: d.port,
-        forward: d.forward,
-        weight: d.weight,
-        u_threshold: d.u_threshold,
-        l_threshold: d.l_threshold,
-        tun_type: d.tun_type,
-        tun_port: d.tun_port,
-        tun_flags: d.tun_flags,
-        active_conns: 0,
-        inact_conns: 0,
-        persist_conns: 0,
-        stats: Default::default(),
-    })
 }
 
 /// `Try `ipvsadm -h' or 'ipvsadm --help' for more information.`
@@ -150,57 +91,51 @@ fn kernel_failed(io: &mut Io<'_>, err: &IpvsError) -> Outcome {
     Outcome::Return(-1)
 }
 
-/// `process_options` after parsing: do what the entry says.
+/// `process_options` after parsing: do what the command says.
 pub fn execute(e: &Entry, table: &mut dyn IpvsTable, io: &mut Io<'_>) -> Outcome {
-    let f = format_of(e);
-    let svc = service_of(e);
-    let result = match e.cmd {
-        Cmd::List => {
-            if e.has(opt::CONNECTION) {
-                return list_conn(io, f);
-            } else if e.has(opt::SERVICE) {
-                return list_service(table, io, svc.expect("a service was given"), f);
-            } else if e.has(opt::TIMEOUT) {
-                return match table.timeouts() {
-                    Ok(t) => {
-                        let _ = io.out.write_all(list::timeouts(&t).as_bytes());
-                        Outcome::Return(0)
-                    }
-                    // ipvsadm exits 1 without a word here.
-                    Err(_) => Outcome::Exit(1),
-                };
-            } else if e.has(opt::DAEMON) {
-                return match table.daemons() {
-                    Ok(d) => {
-                        let _ = io.out.write_all(list::daemons(&d).as_bytes());
-                        Outcome::Return(0)
-                    }
-                    Err(_) => Outcome::Exit(1),
-                };
-            }
-            return list_all(table, io, f);
-        }
-        Cmd::Save => return list_all(table, io, f),
-        Cmd::Restore => return restore(table, io),
-        Cmd::Flush => table.flush(),
-        Cmd::Add => table.add_service(&svc.expect("required")),
-        Cmd::Edit => table.edit_service(&svc.expect("required")),
-        Cmd::Del => table.del_service(&svc.expect("required")),
-        Cmd::Zero => table.zero(svc.as_ref()),
-        Cmd::AddDest => table.add_dest(&svc.expect("required"), &dest_of(e).expect("required")),
-        Cmd::EditDest => table.edit_dest(&svc.expect("required"), &dest_of(e).expect("required")),
-        Cmd::DelDest => table.del_dest(&svc.expect("required"), &dest_of(e).expect("required")),
-        Cmd::Timeout => table.set_timeouts(Timeouts {
-            tcp: e.timeouts[0],
-            tcp_fin: e.timeouts[1],
-            udp: e.timeouts[2],
-        }),
-        Cmd::StartDaemon => table.start_daemon(&e.daemon),
-        Cmd::StopDaemon => table.stop_daemon(&e.daemon),
+    let result = match &e.command {
+        Command::List(what) => return list(what, table, io),
+        Command::Save(f) => return list_all(table, io, *f),
+        Command::Restore => return restore(table, io),
+        Command::Flush => table.flush(),
+        Command::AddService(svc) => table.add_service(svc),
+        Command::EditService(svc) => table.edit_service(svc),
+        Command::DelService(svc) => table.del_service(svc),
+        Command::Zero(svc) => table.zero(svc.as_ref()),
+        Command::AddDest(svc, dest) => table.add_dest(svc, dest),
+        Command::EditDest(svc, dest) => table.edit_dest(svc, dest),
+        Command::DelDest(svc, dest) => table.del_dest(svc, dest),
+        Command::SetTimeouts(t) => table.set_timeouts(*t),
+        Command::StartDaemon(d) => table.start_daemon(d),
+        Command::StopDaemon(d) => table.stop_daemon(d),
     };
     match result {
         Ok(()) => Outcome::Return(0),
         Err(err) => kernel_failed(io, &err),
+    }
+}
+
+/// `-L` in its forms.
+fn list(what: &ListOpts, table: &mut dyn IpvsTable, io: &mut Io<'_>) -> Outcome {
+    match what {
+        ListOpts::Connections(f) => list_conn(io, *f),
+        ListOpts::Service(svc, f) => list_service(table, io, svc.clone(), *f),
+        ListOpts::Timeouts => match table.timeouts() {
+            Ok(t) => {
+                let _ = io.out.write_all(list::timeouts(&t).as_bytes());
+                Outcome::Return(0)
+            }
+            // ipvsadm exits 1 without a word here.
+            Err(_) => Outcome::Exit(1),
+        },
+        ListOpts::Daemons => match table.daemons() {
+            Ok(d) => {
+                let _ = io.out.write_all(list::daemons(&d).as_bytes());
+                Outcome::Return(0)
+            }
+            Err(_) => Outcome::Exit(1),
+        },
+        ListOpts::All(f) => list_all(table, io, *f),
     }
 }
 

@@ -1,12 +1,12 @@
 //! The command line on the host: popt's tokenizing, the command-first rule, the command ×
 //! option matrix, every validation message, kernel refusals and `-R`, run through
-//! `ipvsadm_rs::run::run` against the in-memory `FakeIpvs` (spec A.2–A.6).
+//! `ipvsadm_rs::run::run` against the in-memory `MemoryTable` (spec A.2–A.6).
 //!
 //! Every failing case asserts the exact stderr, an empty stdout and the exit status.
 
 use std::path::PathBuf;
 
-use ipvs::{FakeIpvs, SyncState};
+use ipvs::{MemoryTable, SyncState};
 use ipvsadm_rs::opts::{self, Parsed};
 use ipvsadm_rs::run::{Io, run};
 
@@ -33,7 +33,7 @@ fn words(line: &str) -> Vec<String> {
 }
 
 /// `ipvsadm <line>` with `stdin`, on `table`.
-fn ipvsadm_in(table: &mut FakeIpvs, line: &str, stdin: &str) -> Out {
+fn ipvsadm_in(table: &mut MemoryTable, line: &str, stdin: &str) -> Out {
     let args = words(line);
     let mut out = Vec::new();
     let mut err = Vec::new();
@@ -53,19 +53,19 @@ fn ipvsadm_in(table: &mut FakeIpvs, line: &str, stdin: &str) -> Out {
     }
 }
 
-fn ipvsadm(table: &mut FakeIpvs, line: &str) -> Out {
+fn ipvsadm(table: &mut MemoryTable, line: &str) -> Out {
     ipvsadm_in(table, line, "")
 }
 
 /// Run on `table` and expect success with nothing on stderr.
-fn ok(table: &mut FakeIpvs, line: &str) -> String {
+fn ok(table: &mut MemoryTable, line: &str) -> String {
     let r = ipvsadm(table, line);
     assert_eq!((r.status, r.err.as_str()), (0, ""), "ipvsadm {line}: {r:?}");
     r.out
 }
 
 /// Run on `table` and expect exactly `err` (one line, newline added) and `status`.
-fn fails_on(table: &mut FakeIpvs, line: &str, err: &str, status: u8) {
+fn fails_on(table: &mut MemoryTable, line: &str, err: &str, status: u8) {
     let r = ipvsadm(table, line);
     assert_eq!(
         (r.err.as_str(), r.status, r.out.as_str()),
@@ -76,12 +76,12 @@ fn fails_on(table: &mut FakeIpvs, line: &str, err: &str, status: u8) {
 
 /// On an empty table: a command-line error (status 2).
 fn bad(line: &str, err: &str) {
-    fails_on(&mut FakeIpvs::new(), line, err, 2);
+    fails_on(&mut MemoryTable::new(), line, err, 2);
 }
 
 /// On an empty table: the command-first rule (`tryhelp_exit(-1)`).
 fn tryhelp(line: &str) {
-    let r = ipvsadm(&mut FakeIpvs::new(), line);
+    let r = ipvsadm(&mut MemoryTable::new(), line);
     assert_eq!(
         (r.err.as_str(), r.status, r.out.as_str()),
         (TRYHELP, 255, ""),
@@ -90,13 +90,13 @@ fn tryhelp(line: &str) {
 }
 
 /// `-S -n` of the table: what it holds.
-fn save(table: &mut FakeIpvs) -> String {
+fn save(table: &mut MemoryTable) -> String {
     ok(table, "-S -n")
 }
 
 /// A table with `lines` run on it (each must succeed).
-fn table_with(lines: &[&str]) -> FakeIpvs {
-    let mut t = FakeIpvs::new();
+fn table_with(lines: &[&str]) -> MemoryTable {
+    let mut t = MemoryTable::new();
     for l in lines {
         ok(&mut t, l);
     }
@@ -127,7 +127,7 @@ fn the_first_option_must_be_a_command() {
 
 #[test]
 fn help_and_version_as_first_option() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let r = ipvsadm(&mut t, "-h");
     assert_eq!((r.status, r.err.as_str()), (0, ""));
     assert!(r.out.starts_with(&ipvsadm_rs::version_line()), "{}", r.out);
@@ -170,7 +170,7 @@ fn a_later_command_is_an_invalid_option() {
 
 #[test]
 fn popt_errors_after_the_command_exit_255_without_tryhelp() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     fails_on(&mut t, "-L --bogus", "--bogus: unknown option", 255);
     fails_on(&mut t, "-L -q", "-q: unknown option", 255);
     fails_on(&mut t, "-A -t", "-t: missing argument", 255);
@@ -203,7 +203,7 @@ fn popt_errors_after_the_command_exit_255_without_tryhelp() {
 /// popt drops one `=` before a short option's attached value.
 #[test]
 fn short_option_values_after_equals() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-A -t=10.1.1.1:80 -s=rr -p=60");
     assert_eq!(save(&mut t), "-A -t 10.1.1.1:80 -s rr -p 60\n");
 }
@@ -215,7 +215,7 @@ fn bundled_short_options() {
     assert_eq!(ok(&mut t, "-ln"), ok(&mut t, "-L -n"));
     assert_eq!(ok(&mut t, "-Sn"), "-A -t 10.1.1.1:80 -s rr\n");
     // A value in the same word, after a bundled command.
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-At 10.1.1.2:80");
     // Attached short values: -t10.1.1.1:80 -srr.
     ok(&mut t, "-A -t10.1.1.1:80 -srr");
@@ -228,7 +228,7 @@ fn bundled_short_options() {
 
 #[test]
 fn long_options_with_attached_values() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(
         &mut t,
         "--add-service --tcp-service=10.1.1.1:80 --scheduler=rr --persistent=30",
@@ -287,7 +287,7 @@ fn persistent_with_and_without_a_value() {
     assert_eq!(e.svc.timeout, 2678400);
     assert_ne!(e.svc.flags & ipvs::consts::svc_flags::PERSISTENT, 0);
 
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-A -t 10.1.1.1:80 -p -s rr");
     ok(&mut t, "-A -t 10.1.1.2:80 -s rr -p");
     ok(&mut t, "-A -t 10.1.1.3:80 -p 1");
@@ -658,7 +658,7 @@ fn matrix_sweep_every_cell() {
                     }
                     // Legal: whatever happens next, it is not a matrix error.
                     let line = format!("{base} {option}");
-                    let r = ipvsadm(&mut FakeIpvs::new(), &line);
+                    let r = ipvsadm(&mut MemoryTable::new(), &line);
                     assert!(
                         !r.err.contains("Illegal '")
                             && !r.err.contains("You need to supply")
@@ -894,7 +894,7 @@ fn daemon_options() {
     bad("--stop-daemon slave", "illegal start_daemon specified");
 
     // The edges that are accepted.
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(
         &mut t,
         "--start-daemon master --syncid 255 --mcast-port 65535 --mcast-ttl 255 --sync-maxlen 65507 --mcast-group ff02::1",
@@ -944,12 +944,12 @@ fn fwmark_values() {
     }
     bad("-A -f 0", "invalid fwmark value `0' specified");
     // -6 only after -f (the message has its own newline, then fail()'s).
-    let r = ipvsadm(&mut FakeIpvs::new(), "-A -6 -f 7");
+    let r = ipvsadm(&mut MemoryTable::new(), "-A -6 -f 7");
     assert_eq!((r.err.as_str(), r.status), ("-6 used before -f\n\n", 2));
-    let r = ipvsadm(&mut FakeIpvs::new(), "-A -t 10.1.1.1:80 -6");
+    let r = ipvsadm(&mut MemoryTable::new(), "-A -t 10.1.1.1:80 -6");
     assert_eq!((r.err.as_str(), r.status), ("-6 used before -f\n\n", 2));
     // 1..=UINT_MAX; ipvsadm 1.31 prints the mark with %d.
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-A -f 4294967295");
     ok(&mut t, "-A -f 1 -6");
     assert_eq!(save(&mut t), "-A -f -1 -s wlc\n-A -f 1 -6 -s wlc\n");
@@ -995,7 +995,7 @@ fn service_and_server_addresses() {
         "illegal virtual server address[:port] specified",
     );
     // Brackets around IPv4: the port must be inside them to count.
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     fails_on(
         &mut t,
         "-A -t [10.1.1.1]:80",
@@ -1009,7 +1009,7 @@ fn service_and_server_addresses() {
         "-A -t 10.1.1.1:0 -s wlc -p 360\n-A -t 10.1.1.2:81 -s wlc\n"
     );
     // Service names, per protocol; a bare IPv6 address; a zero port.
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-A -t 10.1.1.1:http -s wrr");
     ok(&mut t, "-A -u 10.1.1.1:domain");
     ok(&mut t, "-A -t 2001:db8::1 -p 10");
@@ -1040,7 +1040,7 @@ fn netmasks() {
         );
     }
     bad("-A -f 7 -6 -p -M 129", "illegal ipv6 netmask specified");
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-A -t 10.1.1.1:80 -p -M 255.0.255.0");
     ok(&mut t, "-A -t 10.1.1.2:80 -M 255.255.255.0");
     ok(&mut t, "-A -t [2001:db8::1]:80 -s dh -p 10 -M 64");
@@ -1067,13 +1067,13 @@ fn set_timeouts() {
         "invalid timeout value `2678401' specified",
     );
     fails_on(
-        &mut FakeIpvs::new(),
+        &mut MemoryTable::new(),
         "--set -1 0 0",
         "-1: unknown option",
         255,
     );
     bad("--set 1 2 3 4", "unexpected argument 4");
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     assert_eq!(
         ok(&mut t, "-L --timeout"),
         "Timeout (tcp tcpfin udp): 900 120 300\n"
@@ -1119,7 +1119,7 @@ fn scheduler_flags() {
         &format!("{a} -s sh -b mh-port"),
         "incompatible scheduler flag `mh-port'",
     );
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-A -t 10.1.1.1:80 -b sh-port -s sh");
     ok(&mut t, "-A -t 10.1.1.2:80 -s rr -b flag-1,flag-3");
     ok(&mut t, "-A -t 10.1.1.3:80 -s mh -b mh-fallback,mh-port");
@@ -1225,7 +1225,7 @@ fn semantic_checks() {
         "Different address family is allowed only for tunneling servers",
     );
     // Allowed: persistent zero port, fwmark, UDP and fwmark one-packet, IPv6 tunnel server.
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-A -t 10.1.1.1 -p 30");
     ok(&mut t, "-A -f 7");
     ok(&mut t, "-A -u 10.1.1.1:80 -o -s ovf");
@@ -1262,7 +1262,7 @@ fn list_option_conflicts() {
     // -c with --persistent-conn is the persistent connection listing, not a conflict; here the
     // connection file is missing.
     fails_on(
-        &mut FakeIpvs::new(),
+        &mut MemoryTable::new(),
         "-L -c --persistent-conn",
         &format!("cannot open file {}", no_conn_file().display()),
         1,
@@ -1278,8 +1278,8 @@ fn list_option_conflicts() {
 
 #[test]
 fn kernel_refusals() {
-    let mut t = FakeIpvs::new();
-    let k = |t: &mut FakeIpvs, line: &str, err: &str| fails_on(t, line, err, 255);
+    let mut t = MemoryTable::new();
+    let k = |t: &mut MemoryTable, line: &str, err: &str| fails_on(t, line, err, 255);
     k(&mut t, "-E -t 10.1.1.1:80 -s rr", "No such service");
     k(&mut t, "-D -t 10.1.1.1:80", "No such service");
     k(&mut t, "-Z -t 10.9.9.9:1", "No such service");
@@ -1359,7 +1359,7 @@ fn kernel_refusals() {
         "-A -t 10.1.1.1:80 -s wlc\n-a -t 10.1.1.1:80 -r 192.168.10.1:80 -g -w 1\n"
     );
     // A sync interface the kernel does not know: ENODEV through strerror.
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     t.interfaces = Some(vec!["eth0".into()]);
     k(
         &mut t,
@@ -1384,7 +1384,7 @@ fn list_failures_exit_1() {
 
 #[test]
 fn changes_reach_the_table() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     ok(&mut t, "-A -t 10.1.1.1:80 -s rr");
     ok(&mut t, "-a -t 10.1.1.1:80 -r 192.168.10.1 -m -w 2");
     ok(&mut t, "-a -t 10.1.1.1:80 -r 192.168.10.2:8080 -m");
@@ -1424,13 +1424,13 @@ fn changes_reach_the_table() {
 // ------------------------------------------------------------------------------------------
 // -R (A.5)
 
-fn restore(t: &mut FakeIpvs, stdin: &str) -> Out {
+fn restore(t: &mut MemoryTable, stdin: &str) -> Out {
     ipvsadm_in(t, "-R", stdin)
 }
 
 #[test]
 fn restore_applies_each_line() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let r = restore(
         &mut t,
         "-A -t 10.1.1.1:80 -s rr\nipvsadm -a -t 10.1.1.1:80 -r 192.168.10.1 -m\n  -A   -u 10.1.1.1:53  \n",
@@ -1450,7 +1450,7 @@ fn restore_applies_each_line() {
 
 #[test]
 fn restore_goes_on_after_a_kernel_error() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let r = restore(
         &mut t,
         "-A -t 10.1.1.1:80\n-A -t 10.1.1.1:80\n-a -t 10.9.9.9:80 -r 192.168.10.1\n-A -t 10.1.1.2:80\n",
@@ -1467,7 +1467,7 @@ fn restore_goes_on_after_a_kernel_error() {
 
 #[test]
 fn restore_status_is_the_last_lines() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let r = restore(&mut t, "-A -t 10.1.1.1:80\n-A -t 10.1.1.1:80\n");
     assert_eq!(
         (r.status, r.err.as_str()),
@@ -1483,7 +1483,7 @@ fn restore_status_is_the_last_lines() {
 
 #[test]
 fn restore_stops_at_a_parse_error() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let r = restore(
         &mut t,
         "-A -t 10.1.1.1:80\n-A -t 10.1.1.2:80 -w 1\n-A -t 10.1.1.3:80\n",
@@ -1497,7 +1497,7 @@ fn restore_stops_at_a_parse_error() {
     );
     assert_eq!(save(&mut t), "-A -t 10.1.1.1:80 -s wlc\n");
     // A popt error also ends it, with 255.
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let r = restore(&mut t, "-A -t 10.1.1.1:80 --bogus\n-A -t 10.1.1.3:80\n");
     assert_eq!(
         (r.status, r.err.as_str()),
@@ -1512,7 +1512,7 @@ fn restore_stops_at_a_parse_error() {
 
 #[test]
 fn nested_restore_is_refused() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let r = restore(&mut t, "-A -t 10.1.1.1:80\n-R\n-A -t 10.1.1.3:80\n");
     assert_eq!((r.status, r.err.as_str()), (255, TRYHELP));
     assert_eq!(save(&mut t), "-A -t 10.1.1.1:80 -s wlc\n");
@@ -1536,11 +1536,11 @@ fn restore_reads_what_save_writes() {
 -a -f 1 -r 192.168.10.4:0 -i -w 2 --tun-type gre --tun-csum
 -A -f 3 -6 -s mh -o -b mh-port
 ";
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let r = restore(&mut t, rules);
     assert_eq!((r.status, r.err.as_str()), (0, ""));
     let saved = save(&mut t);
-    let mut again = FakeIpvs::new();
+    let mut again = MemoryTable::new();
     let r = restore(&mut again, &saved);
     assert_eq!((r.status, r.err.as_str()), (0, ""));
     assert_eq!(save(&mut again), saved);
@@ -1555,7 +1555,7 @@ fn restore_reads_what_save_writes() {
 /// popt names the whole word of a bundle in its messages, as the real ipvsadm shows (VM).
 #[test]
 fn errors_in_a_bundle_name_the_whole_word() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     fails_on(&mut t, "-L -nq", "-nq: unknown option", 255);
     fails_on(&mut t, "-LA", "invalid option `-LA'", 2);
     fails_on(&mut t, "-L -A", "invalid option `-A'", 2);

@@ -1,5 +1,5 @@
 //! ipvsadm's listings on the host (spec A.7, A.8): exact strings anchored on the spec's
-//! verbatim renders, then insta snapshots of every format over a rich `FakeIpvs` table with
+//! verbatim renders, then insta snapshots of every format over a rich `MemoryTable` with
 //! live counters.
 //!
 //! Snapshots end every line with `$` (as `cat -A` does) so that the trailing spaces of
@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use ipvs::{
-    Dest, FakeIpvs, Forward, Info, Protocol, Service, ServiceId, Stats, Timeouts, TunnelType,
+    Dest, Forward, Info, MemoryTable, Protocol, Service, ServiceId, Stats, Timeouts, TunnelType,
 };
 use ipvsadm_rs::list::{self, Format};
 use ipvsadm_rs::run::{Io, run};
@@ -20,7 +20,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 /// `ipvsadm <line>` on `table`, reading connections from `conn_file`: (stdout, stderr, status).
-fn ipvsadm_conn(table: &mut FakeIpvs, line: &str, conn_file: PathBuf) -> (String, String, u8) {
+fn ipvsadm_conn(table: &mut MemoryTable, line: &str, conn_file: PathBuf) -> (String, String, u8) {
     let args: Vec<String> = line.split_whitespace().map(String::from).collect();
     let mut out = Vec::new();
     let mut err = Vec::new();
@@ -41,7 +41,7 @@ fn ipvsadm_conn(table: &mut FakeIpvs, line: &str, conn_file: PathBuf) -> (String
 }
 
 /// Run and expect success; the stdout.
-fn ok(table: &mut FakeIpvs, line: &str) -> String {
+fn ok(table: &mut MemoryTable, line: &str) -> String {
     let (out, err, status) = ipvsadm_conn(
         table,
         line,
@@ -226,8 +226,8 @@ fn verbatim_default_render() {
         "FWM  1 wlc\n  -> 192.168.10.1:0               Route   1      0          0         \n"
     );
 
-    // The same through the command line and the fake table: the spec's whole block.
-    let mut t = FakeIpvs::new();
+    // The same through the command line and the in-memory table: the spec's whole block.
+    let mut t = MemoryTable::new();
     for l in [
         "-A -t 207.175.44.110:80 -s rr -p",
         "-a -t 207.175.44.110:80 -r 192.168.10.2:80 -m",
@@ -450,7 +450,7 @@ fn timeouts_and_daemons() {
         }),
         "Timeout (tcp tcpfin udp): 900 120 300\n"
     );
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     assert_eq!(ok(&mut t, "-L --daemon"), "", "nothing when no daemon runs");
     ok(&mut t, "--start-daemon master");
     assert_eq!(
@@ -579,7 +579,7 @@ TCP 14:58  ESTABLISHED 10.0.0.2:41234     207.175.44.110:80  192.168.10.1:80
         "IPVS connection entries\npro expire state       source             virtual            destination\n"
     );
     assert_eq!(
-        list::connections("", f).unwrap_err(),
+        list::connections("", f).unwrap_err().to_string(),
         "unexpected input from /proc/net/ip_vs_conn"
     );
     // IPv6 rows: the kernel's %pI6 is the full form; compressed text reads the same.
@@ -649,7 +649,7 @@ fn persistent_conn_connection_rows() {
 /// `-S` in the spec's example form (A.8).
 #[test]
 fn verbatim_save_render() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     for l in [
         "-A -t 207.175.44.110:80 -s rr -p 360 -M 255.255.255.0",
         "-a -t 207.175.44.110:80 -r 192.168.10.1:80 -m -w 1",
@@ -683,7 +683,7 @@ fn verbatim_save_render() {
 /// spec's summary says non-fwmark services come first.
 #[test]
 fn service_order_follows_c_int_wraparound() {
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     for l in [
         "-A -t 10.0.0.1:80",
         "-A -t 220.0.0.1:80",
@@ -716,7 +716,7 @@ fn service_order_follows_c_int_wraparound() {
     // Ports are u16 promoted to int: no wrap.
     let p = |port| Service::new(ServiceId::tcp(ip("10.0.0.1"), port));
     assert_eq!(list::cmp_services(&p(65535), &p(1)), Greater);
-    // --nosort keeps the kernel's order (the fake's: insertion order).
+    // --nosort keeps the kernel's order (the in-memory table's: insertion order).
     let rows: Vec<String> = ok(&mut t, "-L -n --nosort")
         .lines()
         .skip(3)
@@ -743,7 +743,7 @@ fn many_far_apart_services_are_all_listed() {
         108, 130, 165, 98, 203, 128, 141, 16, 214, 50, 190, 137, 200, 81, 62, 191, 108, 146, 159,
         52, 221,
     ];
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     for (i, a) in firsts.iter().enumerate() {
         ok(&mut t, &format!("-A -t {a}.0.0.{}:80", i + 1));
     }
@@ -762,8 +762,8 @@ fn many_far_apart_services_are_all_listed() {
 /// One of everything: TCP/UDP/SCTP/fwmark/IPv6 services, persistence with masks, scheduler
 /// flags, one-packet, pe sip, every forwarding method, gue/gre/ipip tunnels, thresholds, and
 /// live counters large enough for every unit of print_largenum.
-fn rich() -> FakeIpvs {
-    let mut t = FakeIpvs::new();
+fn rich() -> MemoryTable {
+    let mut t = MemoryTable::new();
     for l in [
         "-A -t 207.175.44.110:80 -s rr -p 360 -M 255.255.255.0",
         "-a -t 207.175.44.110:80 -r 192.168.10.2:80 -m -w 3",

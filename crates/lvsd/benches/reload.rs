@@ -11,7 +11,7 @@
 //!
 //! Target from the issue: (b) and (c) issue only the operations the change needs (1 to 3)
 //! and finish in under 100 ms with the in-memory table. The operations are those recorded by
-//! [`FakeIpvs::log`] (one entry per successful change); nanny starts and stops are the
+//! [`MemoryTable::log`] (one entry per successful change); nanny starts and stops are the
 //! [`Effect::Spawn`] and [`Effect::Kill`] the engine returns.
 //!
 //! Under `cargo test --benches` (no `--bench` argument) a small file is used and only the
@@ -22,7 +22,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ipvs::FakeIpvs;
+use ipvs::MemoryTable;
 use lvsd::desired::{Desired, MonitorOptions};
 use lvsd::engine::{Effect, Engine};
 use nanny::monitor::{Op, Reason};
@@ -140,7 +140,7 @@ fn starts_stops(fx: &[Effect]) -> (usize, usize) {
 
 /// Every newly started nanny reports its server up at its configured weight (those started
 /// with `--assume-up` already are).
-fn all_up(engine: &mut Engine, table: &mut FakeIpvs, fx: &[Effect]) {
+fn all_up(engine: &mut Engine, table: &mut MemoryTable, fx: &[Effect]) {
     let now = Instant::now();
     for e in fx {
         let Effect::Spawn { instance, argv, .. } = e else {
@@ -181,7 +181,7 @@ impl Sample {
 /// A reload to `text`, timed; returns the sample, the effects and the operations done.
 fn reload(
     engine: &mut Engine,
-    table: &mut FakeIpvs,
+    table: &mut MemoryTable,
     text: &str,
 ) -> (Sample, Vec<Effect>, Vec<String>) {
     let before = table.log.len();
@@ -307,7 +307,7 @@ fn main() -> ExitCode {
     let mut start_all = Vec::new();
     let mut kept = None;
     for _ in 0..start_runs {
-        let mut table = FakeIpvs::new();
+        let mut table = MemoryTable::new();
         let t0 = Instant::now();
         let desired = load(&base);
         let t1 = Instant::now();
@@ -425,7 +425,7 @@ fn main() -> ExitCode {
     println!("Command: `{COMMAND}`\n");
     println!(
         "{n} virtual servers, {reals} real servers, lvs.cf of {} KiB; in-memory IPVS table \
-         (ipvs::FakeIpvs); {start_runs} runs for (a), {runs} for each reload case{}.\n",
+         (ipvs::MemoryTable); {start_runs} runs for (a), {runs} for each reload case{}.\n",
         base.len() / 1024,
         if bench {
             ""
@@ -451,7 +451,7 @@ fn main() -> ExitCode {
         .collect();
     println!("Sub-steps of (b), medians: {}.", steps.join(", "));
     println!(
-        "IPVS operations are FakeIpvs::log entries; set_timeouts is not logged there, hence the \
+        "IPVS operations are MemoryTable::log entries; set_timeouts is not logged there, hence the \
          +1 on start (reloads change no timeout here)."
     );
 

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use ipvs::{FakeIpvs, IpvsTable, NetlinkIpvs};
+use ipvs::{IpvsTable, MemoryTable, NetlinkIpvs};
 use lvscf::Dataplane;
 use tracing::info;
 
@@ -52,7 +52,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let plane = o.dataplane.unwrap_or(desired.dataplane);
     let mut notes = Vec::new();
     let kernel: Option<Box<dyn IpvsTable>> = if o.test_start || o.memory_table {
-        Some(Box::new(FakeIpvs::new()))
+        Some(Box::new(MemoryTable::new()))
     } else {
         match (plane, NetlinkIpvs::new()) {
             (Dataplane::Userspace, _) => None,

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use ipvs::{FakeIpvs, IpvsTable, Service, ServiceId};
+use ipvs::{IpvsTable, MemoryTable, Service, ServiceId};
 use lvsd::desired::{Desired, MonitorOptions};
 use lvsd::engine::{Effect, Engine};
 use nanny::monitor::{Op, Reason};
@@ -62,7 +62,7 @@ fn down() -> Report {
 
 /// Every newly spawned nanny reports its server up at its configured weight (those started
 /// with --assume-up already are).
-fn all_healthy(e: &mut Engine, t: &mut FakeIpvs, fx: &[Effect], now: Instant) {
+fn all_healthy(e: &mut Engine, t: &mut MemoryTable, fx: &[Effect], now: Instant) {
     for (i, argv) in spawns(fx) {
         if !argv.iter().any(|a| a == "--assume-up") {
             e.on_report(t, i, up(weight_of(&argv)), now);
@@ -71,7 +71,7 @@ fn all_healthy(e: &mut Engine, t: &mut FakeIpvs, fx: &[Effect], now: Instant) {
 }
 
 /// The table as comparable text: services with their destinations, sorted.
-fn table(t: &mut FakeIpvs) -> Vec<String> {
+fn table(t: &mut MemoryTable) -> Vec<String> {
     let mut out = Vec::new();
     for s in t.services().unwrap() {
         let mut dests: Vec<String> = t
@@ -114,7 +114,7 @@ fn start_builds_the_service_and_one_nanny_per_real_server() {
         " scheduler = rr\n",
         &(server("a", "10.0.1.1", 2) + &server("b", "10.0.1.2", 3)),
     ));
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let mut e = Engine::new(d, true);
     let fx = e.start(&mut t, &[], false, now);
     assert_eq!(logs(&fx)[0], "starting virtual service web active: 80");
@@ -166,7 +166,7 @@ fn start_builds_the_service_and_one_nanny_per_real_server() {
 #[test]
 fn start_keeps_foreign_services_and_removes_our_leftovers() {
     let now = Instant::now();
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let foreign = Service::new(ServiceId::tcp("198.51.100.1".parse().unwrap(), 22)).scheduler("rr");
     let stale_ours =
         Service::new(ServiceId::tcp("192.0.2.10".parse().unwrap(), 80)).scheduler("lc");
@@ -211,7 +211,7 @@ fn sorry_server_waits_for_verdicts_then_follows_them() {
         " sorry_server = 10.0.9.9\n timeout = 5\n",
         &(server("a", "10.0.1.1", 1) + &server("b", "10.0.1.2", 1)),
     ));
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let mut e = Engine::new(d, true);
     let sp = spawns(&e.start(&mut t, &[], false, now));
     // No blip: nothing before the nannies have spoken.
@@ -245,7 +245,7 @@ fn sorry_server_waits_for_verdicts_then_follows_them() {
         Some("  10.0.1.2:80 Masq w1")
     );
     // A nanny that never reports: decided at the deadline (2 × timeout + 1 s).
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let d = desired(&web(
         " sorry_server = 10.0.9.9\n timeout = 5\n",
         &server("a", "10.0.1.1", 1),
@@ -263,7 +263,7 @@ fn sorry_server_waits_for_verdicts_then_follows_them() {
 #[test]
 fn dead_nanny_with_and_without_hard_shutdown() {
     let now = Instant::now();
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let mut e = Engine::new(
         desired(
             &web(" hard_shutdown = 1\n", &server("a", "10.0.1.1", 4))
@@ -283,7 +283,7 @@ fn dead_nanny_with_and_without_hard_shutdown() {
         "network = nat\nhard_shutdown = 0\n",
         1,
     );
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let mut e = Engine::new(desired(&text), true);
     let sp = spawns(&e.start(&mut t, &[], false, now));
     e.on_report(&mut t, sp[0].0, up(4), now);
@@ -313,7 +313,7 @@ fn dead_nanny_with_and_without_hard_shutdown() {
 /// the plan, and checks the table equals a fresh start with `new`.
 fn reload_case(old: &str, new: &str) -> (Vec<String>, lvsd::diff::Plan, Vec<Effect>) {
     let now = Instant::now();
-    let mut t = FakeIpvs::new();
+    let mut t = MemoryTable::new();
     let mut e = Engine::new(desired(old), true);
     let fx = e.start(&mut t, &[], false, now);
     all_healthy(&mut e, &mut t, &fx, now);
@@ -321,7 +321,7 @@ fn reload_case(old: &str, new: &str) -> (Vec<String>, lvsd::diff::Plan, Vec<Effe
     let (plan, fx) = e.reload(&mut t, desired(new), now);
     all_healthy(&mut e, &mut t, &fx, now);
     let ops = t.log[before..].to_vec();
-    let mut fresh = FakeIpvs::new();
+    let mut fresh = MemoryTable::new();
     let mut f = Engine::new(desired(new), true);
     let ffx = f.start(&mut fresh, &[], false, now);
     all_healthy(&mut f, &mut fresh, &ffx, now);

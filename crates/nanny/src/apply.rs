@@ -165,7 +165,7 @@ impl<T: IpvsTable> Apply for Direct<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipvs::FakeIpvs;
+    use ipvs::MemoryTable;
 
     fn target() -> Target {
         Target {
@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn direct_changes_the_table_idempotently() {
-        let mut fake = FakeIpvs::new();
+        let mut fake = MemoryTable::new();
         let svc = Service::new(target().service).scheduler("wlc");
         fake.add_service(&svc).unwrap();
         let mut d = Direct {
@@ -233,7 +233,7 @@ mod tests {
     fn direct_reports_kernel_errors() {
         // No such virtual service: ipvsadm's wording comes back.
         let mut d = Direct {
-            table: FakeIpvs::new(),
+            table: MemoryTable::new(),
             target: target(),
         };
         let e = d.apply(Op::Add(1), Reason::Check, true).unwrap_err();

@@ -4,9 +4,12 @@
 //! [`ipvs::IpvsTable`] with TCP and UDP forwarders, so lvsd runs unchanged on top of it.
 //!
 //! - [`sched`]: the IPVS schedulers as pure functions of the destinations' state.
-//! - [`table`]: [`Userspace`], the table, shared with the forwarders [`tcp`] and [`udp`].
+//! - [`state`]: what the table and the forwarders share (services, destinations, counters).
+//! - [`table`]: [`Userspace`], the table; it starts a forwarder per service, [`tcp`] or
+//!   [`udp`], and both reach the table only through [`state`].
 
 pub mod sched;
+pub mod state;
 pub mod table;
 pub mod tcp;
 pub mod udp;

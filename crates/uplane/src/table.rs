@@ -5,10 +5,10 @@
 //! change the table. Byte and connection counters are atomics updated by the forwarders.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ipvs::error::errno;
 use ipvs::{
@@ -16,173 +16,11 @@ use ipvs::{
 };
 use tokio::sync::watch;
 
-use crate::sched::{self, DestLoad, FlowKey, Scheduler};
+use crate::sched::{self, Scheduler};
+use crate::state::{Counters, DestEntry, DestShared, ServiceEntry, State, lock};
 
 /// How long a removed destination's connections may go on before they are closed.
 pub const DRAIN: Duration = Duration::from_secs(60);
-
-/// Live counters of one destination (or one service), shared with its connections.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub active: AtomicU32,
-    pub inactive: AtomicU32,
-    pub conns: AtomicU64,
-    pub inpkts: AtomicU64,
-    pub outpkts: AtomicU64,
-    pub inbytes: AtomicU64,
-    pub outbytes: AtomicU64,
-}
-
-impl Counters {
-    fn stats(&self) -> Stats {
-        Stats {
-            conns: self.conns.load(Ordering::Relaxed),
-            inpkts: self.inpkts.load(Ordering::Relaxed),
-            outpkts: self.outpkts.load(Ordering::Relaxed),
-            inbytes: self.inbytes.load(Ordering::Relaxed),
-            outbytes: self.outbytes.load(Ordering::Relaxed),
-            ..Stats::default()
-        }
-    }
-}
-
-/// What a destination shares with its connections: counters and the drain-over switch.
-#[derive(Debug)]
-pub struct DestShared {
-    pub counters: Counters,
-    /// Becomes true when the destination's connections must close (drain over, or the
-    /// service was deleted).
-    pub kill: watch::Sender<bool>,
-}
-
-/// A destination in the table.
-#[derive(Debug)]
-pub struct DestEntry {
-    pub dest: Dest,
-    pub shared: Arc<DestShared>,
-}
-
-impl DestEntry {
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::new(self.dest.addr, self.dest.port)
-    }
-}
-
-/// A scheduled connection's destination.
-#[derive(Debug, Clone)]
-pub struct Picked {
-    pub addr: SocketAddr,
-    pub shared: Arc<DestShared>,
-}
-
-/// A service and what its forwarder needs.
-#[derive(Debug)]
-pub struct ServiceEntry {
-    pub service: Service,
-    pub dests: Vec<DestEntry>,
-    sched: Box<dyn Scheduler>,
-    /// Persistence templates: masked client address → destination, until the instant.
-    templates: HashMap<IpAddr, (SocketAddr, Instant)>,
-    pub counters: Arc<Counters>,
-    /// Dropping it (or sending true) stops the service's listener.
-    stop: watch::Sender<bool>,
-}
-
-/// What the forwarders share with the control side.
-#[derive(Debug, Default)]
-pub struct State {
-    pub services: Vec<ServiceEntry>,
-    pub timeouts: Timeouts,
-}
-
-impl State {
-    fn find(&self, id: ServiceId) -> Option<usize> {
-        self.services.iter().position(|s| s.service.id == id)
-    }
-
-    /// Choose a destination for a new connection to `id` from `client`.
-    pub fn schedule(&mut self, id: ServiceId, client: SocketAddr, now: Instant) -> Option<Picked> {
-        let i = self.find(id)?;
-        let e = &mut self.services[i];
-        let (vip, vport) = match id {
-            ServiceId::Addr { addr, port, .. } => (addr, port),
-            ServiceId::Fwmark { .. } => return None,
-        };
-        let persistent = e.service.is_persistent();
-        let key = masked(client.ip(), e.service.netmask);
-        if persistent
-            && let Some((to, until)) = e.templates.get(&key).copied()
-            && until > now
-            && let Some(d) = e.dests.iter().find(|d| d.addr() == to)
-        {
-            let picked = Picked {
-                addr: to,
-                shared: d.shared.clone(),
-            };
-            e.templates.insert(
-                key,
-                (to, now + Duration::from_secs(u64::from(e.service.timeout))),
-            );
-            return Some(picked);
-        }
-        let loads: Vec<DestLoad> = e
-            .dests
-            .iter()
-            .map(|d| DestLoad {
-                weight: d.dest.weight,
-                active: d.shared.counters.active.load(Ordering::Relaxed),
-                inactive: d.shared.counters.inactive.load(Ordering::Relaxed),
-            })
-            .collect();
-        let flow = FlowKey {
-            client: client.ip(),
-            client_port: client.port(),
-            vip,
-            vport,
-        };
-        let d = e.dests.get(e.sched.pick(&loads, &flow)?)?;
-        let picked = Picked {
-            addr: d.addr(),
-            shared: d.shared.clone(),
-        };
-        if persistent {
-            e.templates.insert(
-                key,
-                (
-                    picked.addr,
-                    now + Duration::from_secs(u64::from(e.service.timeout)),
-                ),
-            );
-        }
-        Some(picked)
-    }
-
-    /// The service's counters (for its forwarder).
-    pub fn service_counters(&self, id: ServiceId) -> Option<Arc<Counters>> {
-        self.find(id).map(|i| self.services[i].counters.clone())
-    }
-}
-
-/// Lock the shared state; a panicked forwarder does not make the table unusable.
-pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The client address reduced to its persistence granularity.
-fn masked(ip: IpAddr, netmask: u32) -> IpAddr {
-    match ip {
-        IpAddr::V4(a) => IpAddr::from((u32::from(a) & netmask).to_be_bytes()),
-        IpAddr::V6(a) => {
-            let bits = netmask.min(128);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            IpAddr::from((u128::from(a) & mask).to_be_bytes())
-        }
-    }
-}
 
 /// The userspace data plane.
 #[derive(Debug, Clone)]

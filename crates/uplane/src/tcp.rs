@@ -11,7 +11,7 @@ use nix::sys::socket::{setsockopt, sockopt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
-use crate::table::{Counters, Picked, State, lock};
+use crate::state::{Counters, Picked, State, lock};
 
 /// How long a destination may take to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

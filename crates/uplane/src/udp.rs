@@ -14,7 +14,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::table::{Counters, DestShared, State, lock};
+use crate::state::{Counters, DestShared, State, lock};
 
 /// Bind `at`, also when the address is not (yet) on this host.
 pub fn bind(at: SocketAddr) -> io::Result<UdpSocket> {

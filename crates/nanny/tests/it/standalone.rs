@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ipvs::{FakeIpvs, Forward, IpvsTable, Service};
+use ipvs::{Forward, IpvsTable, MemoryTable, Service};
 use nanny::apply::Direct;
 use nanny::run::Runner;
 
@@ -49,7 +49,7 @@ async fn standalone_lvs_adds_ramps_removes_and_cleans_up() {
         "220",
         "--lvs",
     ]);
-    let mut table = FakeIpvs::new();
+    let mut table = MemoryTable::new();
     let svc = Service::new(ipvs::ServiceId::tcp("10.1.1.1".parse().unwrap(), 21)).scheduler("wlc");
     table.add_service(&svc).unwrap();
     let target = nanny::start::target(&cfg).unwrap();
@@ -133,7 +133,7 @@ async fn standalone_exits_255_when_ipvs_refuses() {
     let mut r = Runner::new(
         &cfg,
         Direct {
-            table: FakeIpvs::new(),
+            table: MemoryTable::new(),
             target: target.clone(),
         },
         Some(target),
@@ -165,7 +165,7 @@ async fn fwmark_services_ignore_the_vip() {
         "220",
         "--lvs",
     ]);
-    let mut table = FakeIpvs::new();
+    let mut table = MemoryTable::new();
     let svc = Service::new(ipvs::ServiceId::Fwmark {
         mark: 7,
         ipv6: false,

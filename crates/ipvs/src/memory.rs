@@ -1,6 +1,8 @@
 //! An in-memory IPVS table that answers like the kernel: the same errno for the same mistake
 //! (`EEXIST`, `ESRCH`, `ENOENT`, `ERANGE`, `EINVAL`), the same orders, the same defaults.
-//! For unit tests of the crates above this one; the real kernel is tested in the VM.
+//! Used in production where the kernel's table must not be touched (lvsd's `--memory-table`
+//! and `--test-start`) and by the unit tests of the crates above this one; the real kernel is
+//! tested in the VM.
 
 use crate::consts::svc_flags;
 use crate::error::{IpvsError, Op, errno};
@@ -9,7 +11,7 @@ use crate::model::{
 };
 use crate::table::IpvsTable;
 
-/// Schedulers of the Debian 6.1 kernel the VM tests run (`twos` arrived in 6.2), so the fake
+/// Schedulers of the Debian 6.1 kernel the VM tests run (`twos` arrived in 6.2), so the table
 /// refuses what that kernel refuses.
 pub const KERNEL_SCHEDULERS: &[&str] = &[
     "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "none",
@@ -17,7 +19,7 @@ pub const KERNEL_SCHEDULERS: &[&str] = &[
 
 /// The in-memory table.
 #[derive(Debug, Clone)]
-pub struct FakeIpvs {
+pub struct MemoryTable {
     services: Vec<(Service, Vec<Dest>)>,
     timeouts: Timeouts,
     daemons: Vec<Daemon>,
@@ -27,9 +29,9 @@ pub struct FakeIpvs {
     pub log: Vec<String>,
 }
 
-impl Default for FakeIpvs {
+impl Default for MemoryTable {
     fn default() -> Self {
-        FakeIpvs {
+        MemoryTable {
             services: Vec::new(),
             timeouts: Timeouts {
                 tcp: 900,
@@ -47,9 +49,9 @@ fn err(op: Op, e: i32) -> IpvsError {
     IpvsError::Kernel { op, errno: e }
 }
 
-impl FakeIpvs {
-    pub fn new() -> FakeIpvs {
-        FakeIpvs::default()
+impl MemoryTable {
+    pub fn new() -> MemoryTable {
+        MemoryTable::default()
     }
 
     fn find(&self, id: ServiceId) -> Option<usize> {
@@ -103,7 +105,7 @@ impl FakeIpvs {
     }
 }
 
-impl IpvsTable for FakeIpvs {
+impl IpvsTable for MemoryTable {
     fn info(&mut self) -> Result<Info, IpvsError> {
         Ok(Info {
             version: 0x010201,
@@ -293,7 +295,7 @@ impl IpvsTable for FakeIpvs {
     }
 }
 
-impl FakeIpvs {
+impl MemoryTable {
     /// Set live counters of a destination (what traffic would do), for listing tests.
     pub fn set_counters(
         &mut self,
