@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::SignalKind;
 use tokio::task::JoinSet;
 use tracing::info;
 
@@ -87,11 +87,21 @@ async fn start_one(s: &Service, opts: &Opts) -> bool {
     false
 }
 
-/// Run the mode; returns the exit status.
+/// Run the mode; returns the exit status (1 when the signal handlers cannot be installed,
+/// before anything is stopped or started).
 pub async fn run(opts: &Opts, services: &[Service]) -> i32 {
-    let mut term = signal(SignalKind::terminate()).expect("signal handler");
-    let mut int = signal(SignalKind::interrupt()).expect("signal handler");
-    let mut hup = signal(SignalKind::hangup()).expect("signal handler");
+    let kinds = [
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::hangup(),
+    ];
+    let [mut term, mut int, mut hup] = match plog::daemon::signals(kinds) {
+        Ok(s) => s,
+        Err(e) => {
+            info!("{e}");
+            return 1;
+        }
+    };
     // Piranha: a service must never run on both nodes, so both modes stop the local copies
     // first.
     info!("Stopping local services (if any)");

@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::SignalKind;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
@@ -235,14 +235,15 @@ impl Shell {
 
     /// Build the table, start the nannies, signal readiness, then serve until stopped.
     pub async fn run(&mut self) -> i32 {
-        let (mut term, mut int, mut hup) = match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-            _ => {
-                info!("cannot install signal handlers");
+        let kinds = [
+            SignalKind::terminate(),
+            SignalKind::interrupt(),
+            SignalKind::hangup(),
+        ];
+        let [mut term, mut int, mut hup] = match plog::daemon::signals(kinds) {
+            Ok(s) => s,
+            Err(e) => {
+                info!("{e}");
                 return 1;
             }
         };
