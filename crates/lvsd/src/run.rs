@@ -2,7 +2,7 @@
 //! socket, the state and pid files, readiness, and the clock.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use tokio::signal::unix::SignalKind;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use crate::desired::{Desired, MonitorOptions};
+use crate::desired::{Desired, DesiredError, MonitorOptions};
 use crate::engine::{Effect, Engine};
 use crate::opts::Opts;
 use crate::{state, status};
@@ -24,25 +24,57 @@ use plog::notify;
 enum Event {
     Line(u64, String),
     Exit(u64, String),
+    /// A reload's reading of the file (and host name lookups) is done.
+    Loaded(Box<Result<Desired, LoadError>>),
 }
 
-/// Read and check the configuration; the error is what to log (diagnostics included).
-pub fn load(opts: &Opts) -> Result<Desired, String> {
-    let loaded = lvscf::load(&opts.config).map_err(|e| format!("lvsd: {e}"))?;
+/// Why the configuration cannot be used; the text is what lvsd prints or logs.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file cannot be read.
+    #[error("lvsd: {0}")]
+    Read(#[from] lvscf::LoadError),
+    /// The file has errors: piranha's line, then every diagnostic.
+    #[error("lvs: error parsing {} on line {line}.\n{diagnostics}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        diagnostics: String,
+    },
+    /// A host name that does not resolve, a service defined twice, ….
+    #[error("{0}")]
+    Desired(#[from] DesiredError),
+}
+
+/// Read and check the configuration, resolving its host names (this blocks: off the main
+/// loop once it runs).
+pub fn load(opts: &Opts) -> Result<Desired, LoadError> {
+    let loaded = lvscf::load(&opts.config)?;
     let Some(cfg) = loaded.parsed.config() else {
-        let line = loaded.first_error_line().unwrap_or(0);
-        return Err(format!(
-            "lvs: error parsing {} on line {line}.\n{}",
-            opts.config.display(),
-            loaded.render().trim_end()
-        ));
+        return Err(LoadError::Parse {
+            path: opts.config.clone(),
+            line: loaded.first_error_line().unwrap_or(0),
+            diagnostics: loaded.render().trim_end().to_owned(),
+        });
     };
     let mopts = MonitorOptions {
         verbose: opts.verbose,
         foreground: opts.nodaemon,
         nanny: opts.nanny.clone(),
     };
-    Desired::build(cfg, &mopts, &|h| h.resolve()).map_err(|e| e.to_string())
+    Ok(Desired::build(cfg, &mopts, &|h| h.resolve())?)
+}
+
+/// Where a reload stands: the file is read (and its names resolved) on a blocking thread, so
+/// the loop keeps serving nannies, ticks and the status socket meanwhile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Reading {
+    #[default]
+    Idle,
+    /// A reading is under way.
+    Busy,
+    /// …and another SIGHUP came during it: that reading is stale, read again when it ends.
+    Again,
 }
 
 /// The running daemon.
@@ -54,6 +86,7 @@ pub struct Shell {
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
     reloads: u64,
+    reading: Reading,
     /// For the status report: `ipvs`, `userspace` or `memory`.
     pub dataplane: String,
 }
@@ -85,6 +118,7 @@ impl Shell {
             tx,
             rx,
             reloads: 0,
+            reading: Reading::Idle,
             dataplane: if opts_memory {
                 "memory".into()
             } else {
@@ -167,12 +201,41 @@ impl Shell {
         }
     }
 
+    /// SIGHUP: read the file on a blocking thread; during a reading, only note that the file
+    /// must be read again (several SIGHUPs meanwhile make one more reading: the latest file
+    /// wins).
     fn reload(&mut self) {
+        match self.reading {
+            Reading::Idle => self.read_file(),
+            Reading::Busy | Reading::Again => {
+                debug!("reload requested while the file is being read: reading it again after");
+                self.reading = Reading::Again;
+            }
+        }
+    }
+
+    fn read_file(&mut self) {
         info!("rereading configuration file");
-        let new = match load(&self.opts) {
+        self.reading = Reading::Busy;
+        let opts = self.opts.clone();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Event::Loaded(Box::new(load(&opts))));
+        });
+    }
+
+    /// A reading ended: apply it, unless a newer SIGHUP made it stale.
+    fn loaded(&mut self, read: Result<Desired, LoadError>) {
+        if self.reading == Reading::Again {
+            debug!("dropping a stale reading of the file");
+            self.read_file();
+            return;
+        }
+        self.reading = Reading::Idle;
+        let new = match read {
             Ok(d) => d,
             Err(e) => {
-                log_lines(&e);
+                log_lines(&e.to_string());
                 info!("keeping the running configuration");
                 return;
             }
@@ -210,7 +273,7 @@ impl Shell {
                 Ok(Some(Event::Exit(i, _))) => {
                     self.pids.remove(&i);
                 }
-                Ok(Some(Event::Line(..))) => {}
+                Ok(Some(Event::Line(..) | Event::Loaded(_))) => {}
                 Ok(None) => break,
                 Err(_) => {
                     for pid in self.pids.values() {
@@ -290,6 +353,10 @@ impl Shell {
                         Event::Exit(i, status) => {
                             self.pids.remove(&i);
                             self.engine.on_exit(self.table.as_mut(), i, &status, Instant::now())
+                        }
+                        Event::Loaded(read) => {
+                            self.loaded(*read);
+                            Vec::new()
                         }
                     };
                     if let Some(code) = self.effects(fx) {
