@@ -1,6 +1,7 @@
 //! A reload whose host name lookup hangs does not stop lvsd's main loop: the status socket
 //! answers and nanny verdicts are applied while the name is being resolved, and the reload
-//! ends (here with the name unresolved) once the lookup gives up.
+//! ends (here with the name unresolved) once the lookup gives up. A stop does not wait for a
+//! lookup either.
 //!
 //! lvsd runs in a network namespace (`ip netns exec`) whose resolv.conf names a DNS server on
 //! 127.0.0.1 that never answers: an nftables rule drops port 53, so every query is lost and
@@ -303,4 +304,29 @@ fn a_reload_waiting_for_dns_keeps_the_loop_running() {
     assert!(d.output().contains(SLOW_NAME), "{}", d.output());
     let s = d.status(Duration::from_secs(1)).unwrap();
     assert_eq!((s.reloads, s.virtual_servers[0].real_servers.len()), (0, 2));
+
+    // A stop during a lookup does not wait for it.
+    let mut d = d;
+    let rereads = |d: &Lvsd| d.output().matches("rereading configuration file").count();
+    let before = rereads(&d);
+    kill(Pid::from_raw(d.child.id() as i32), Signal::SIGHUP).unwrap();
+    let reading = Instant::now() + Duration::from_secs(10);
+    while rereads(&d) == before {
+        assert!(Instant::now() < reading, "no reload:\n{}", d.output());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let term = Instant::now();
+    kill(Pid::from_raw(d.child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = loop {
+        if let Some(st) = d.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            term.elapsed() < Duration::from_secs(5),
+            "lvsd waits for the lookup to stop:\n{}",
+            d.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{}", d.output());
 }
