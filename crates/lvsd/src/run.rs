@@ -77,6 +77,23 @@ enum Reading {
     Again,
 }
 
+impl Reading {
+    /// A SIGHUP: whether to start a reading now (otherwise one is under way).
+    fn hup(&mut self) -> bool {
+        let start = *self == Reading::Idle;
+        *self = if start { Reading::Busy } else { Reading::Again };
+        start
+    }
+
+    /// A reading ended: whether to apply it. When not, it is stale and the next reading is
+    /// under way from now on.
+    fn done(&mut self) -> bool {
+        let apply = *self != Reading::Again;
+        *self = if apply { Reading::Idle } else { Reading::Busy };
+        apply
+    }
+}
+
 /// The running daemon.
 pub struct Shell {
     pub opts: Opts,
@@ -205,18 +222,15 @@ impl Shell {
     /// must be read again (several SIGHUPs meanwhile make one more reading: the latest file
     /// wins).
     fn reload(&mut self) {
-        match self.reading {
-            Reading::Idle => self.read_file(),
-            Reading::Busy | Reading::Again => {
-                debug!("reload requested while the file is being read: reading it again after");
-                self.reading = Reading::Again;
-            }
+        if self.reading.hup() {
+            self.read_file();
+        } else {
+            debug!("reload requested while the file is being read: reading it again after");
         }
     }
 
-    fn read_file(&mut self) {
+    fn read_file(&self) {
         info!("rereading configuration file");
-        self.reading = Reading::Busy;
         let opts = self.opts.clone();
         let tx = self.tx.clone();
         tokio::task::spawn_blocking(move || {
@@ -226,12 +240,11 @@ impl Shell {
 
     /// A reading ended: apply it, unless a newer SIGHUP made it stale.
     fn loaded(&mut self, read: Result<Desired, LoadError>) {
-        if self.reading == Reading::Again {
+        if !self.reading.done() {
             debug!("dropping a stale reading of the file");
             self.read_file();
             return;
         }
-        self.reading = Reading::Idle;
         let new = match read {
             Ok(d) => d,
             Err(e) => {
@@ -405,4 +418,24 @@ pub fn query_status(socket: &Path) -> std::io::Result<String> {
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reading;
+
+    #[test]
+    fn sighups_during_a_reading_make_one_more_reading_and_only_it_is_applied() {
+        let mut r = Reading::default();
+        assert!(r.hup(), "idle: read at once");
+        assert!(r.done(), "nothing newer: apply");
+        assert_eq!(r, Reading::Idle);
+        assert!(r.hup());
+        assert!(!r.hup(), "under way: wait");
+        assert!(!r.hup(), "several make one more reading");
+        assert!(!r.done(), "stale: dropped, the next reading starts");
+        assert_eq!(r, Reading::Busy);
+        assert!(r.done(), "the latest file is applied");
+        assert_eq!(r, Reading::Idle);
+    }
 }
