@@ -7,7 +7,8 @@ use lvscf::Dataplane;
 use plog::daemon::{Startup, Threads};
 use tracing::info;
 
-use crate::opts::{self, PROGRAM};
+use crate::desired::Desired;
+use crate::opts::{self, Opts, PROGRAM};
 use crate::run::{self, Shell};
 
 /// Run lvsd with these arguments; returns the exit status.
@@ -29,39 +30,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    // Which table: in memory, the kernel's IPVS, or the userspace data plane (built once the
-    // runtime exists, after detaching).
-    let plane = o.dataplane.unwrap_or(desired.dataplane);
-    let mut notes = Vec::new();
-    let kernel: Option<Box<dyn IpvsTable>> = if o.test_start || o.memory_table {
-        Some(Box::new(FakeIpvs::new()))
-    } else {
-        match (plane, NetlinkIpvs::new()) {
-            (Dataplane::Userspace, _) => None,
-            (_, Ok(t)) => Some(Box::new(t)),
-            (Dataplane::Auto, Err(e)) => {
-                notes.push(format!(
-                    "no IPVS in this kernel ({e}): using the userspace data plane"
-                ));
-                None
-            }
-            (_, Err(e)) => {
-                eprintln!("lvsd: Can't initialize ipvs: {e}");
-                return 1;
-            }
-        }
+    let Ok((kernel, notes)) = open_table(&o, &desired) else {
+        return 1;
     };
-    if kernel.is_none()
-        && desired
-            .virtuals
-            .iter()
-            .any(|v| v.forward != ipvs::Forward::Masq)
-    {
-        notes.push(
-            "the userspace data plane proxies connections: direct routing and tunnelling act as NAT here"
-                .into(),
-        );
-    }
     let pidfile = o.pidfile.clone();
     let startup = Startup {
         name: "lvs",
@@ -93,6 +64,47 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
         async move { shell.run().await }
     })
+}
+
+/// The kernel's table or the in-memory one; `None` for the userspace data plane.
+type Kernel = Option<Box<dyn IpvsTable>>;
+
+/// Which table: in memory, the kernel's IPVS, or (`None`) the userspace data plane, built
+/// once the runtime exists, after detaching; and the notes to log then. A kernel without
+/// IPVS when the file or `--dataplane` asks for it is reported on the terminal (`Err`).
+fn open_table(o: &Opts, desired: &Desired) -> Result<(Kernel, Vec<String>), ()> {
+    let plane = o.dataplane.unwrap_or(desired.dataplane);
+    let mut notes = Vec::new();
+    let kernel: Kernel = if o.test_start || o.memory_table {
+        Some(Box::new(FakeIpvs::new()))
+    } else {
+        match (plane, NetlinkIpvs::new()) {
+            (Dataplane::Userspace, _) => None,
+            (_, Ok(t)) => Some(Box::new(t)),
+            (Dataplane::Auto, Err(e)) => {
+                notes.push(format!(
+                    "no IPVS in this kernel ({e}): using the userspace data plane"
+                ));
+                None
+            }
+            (_, Err(e)) => {
+                eprintln!("lvsd: Can't initialize ipvs: {e}");
+                return Err(());
+            }
+        }
+    };
+    if kernel.is_none()
+        && desired
+            .virtuals
+            .iter()
+            .any(|v| v.forward != ipvs::Forward::Masq)
+    {
+        notes.push(
+            "the userspace data plane proxies connections: direct routing and tunnelling act as NAT here"
+                .into(),
+        );
+    }
+    Ok((kernel, notes))
 }
 
 fn status(socket: &std::path::Path, json: bool) -> i32 {
