@@ -3,6 +3,17 @@
 //! Their options follow piranha's popt tables: long options with a few short ones, the last
 //! value of a repeated option wins, help on `-h`/`--help`, and a usage error is one line
 //! (`<program>: <message>`) rather than clap's report. Durations are seconds with fractions.
+//!
+//! - [`error`]: [`UsageError`], every usage error's text;
+//! - [`program`]: what every daemon's `main` starts with: [`Program::parse`] (`--version`,
+//!   extra words), [`status_request`] (`--status`, `--json`), and [`Program::prologue`] (print
+//!   the help, answer `--status`, or print the usage error and pick the exit status).
+
+pub mod error;
+pub mod program;
+
+pub use error::UsageError;
+pub use program::{Mode, Program, extra_words, path_or, status_request, version_flag};
 
 use std::ffi::OsString;
 use std::ops::RangeInclusive;
@@ -36,8 +47,8 @@ pub enum Parsed {
 }
 
 /// Parse `args` (program name first) with `cmd`. A usage error comes back as clap's first line
-/// without its `error: ` prefix.
-pub fn parse<I, T>(cmd: Command, args: I) -> Result<Parsed, String>
+/// without its `error: ` prefix ([`UsageError::Clap`]).
+pub fn parse<I, T>(cmd: Command, args: I) -> Result<Parsed, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -50,30 +61,34 @@ where
         Err(e) => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("").trim();
-            Err(first.strip_prefix("error: ").unwrap_or(first).to_owned())
+            Err(UsageError::Clap(
+                first.strip_prefix("error: ").unwrap_or(first).to_owned(),
+            ))
         }
     }
 }
 
 /// Seconds with fractions, from 0 to `max` seconds.
-pub fn seconds(text: &str, option: &str, max: f64) -> Result<Duration, String> {
+pub fn seconds(text: &str, option: &str, max: f64) -> Result<Duration, UsageError> {
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() && (0.0..=max).contains(&v) => Ok(Duration::from_secs_f64(v)),
-        _ => Err(format!("bad argument {option} {text}: seconds expected")),
+        _ => Err(UsageError::Seconds {
+            option: option.to_owned(),
+            text: text.to_owned(),
+        }),
     }
 }
 
 /// A whole number in `range`.
-pub fn count(text: &str, option: &str, range: RangeInclusive<u32>) -> Result<u32, String> {
+pub fn count(text: &str, option: &str, range: RangeInclusive<u32>) -> Result<u32, UsageError> {
     text.parse::<u32>()
         .ok()
         .filter(|n| range.contains(n))
-        .ok_or_else(|| {
-            format!(
-                "bad argument {option} {text}: {} to {}",
-                range.start(),
-                range.end()
-            )
+        .ok_or_else(|| UsageError::Count {
+            option: option.to_owned(),
+            text: text.to_owned(),
+            min: *range.start(),
+            max: *range.end(),
         })
 }
 
@@ -84,7 +99,7 @@ pub fn seconds_or(
     option: &str,
     default: f64,
     max: f64,
-) -> Result<Duration, String> {
+) -> Result<Duration, UsageError> {
     match m.get_one::<String>(id) {
         None => Ok(Duration::from_secs_f64(default)),
         Some(s) => seconds(s, option, max),
@@ -98,7 +113,7 @@ pub fn count_or(
     option: &str,
     default: u32,
     range: RangeInclusive<u32>,
-) -> Result<u32, String> {
+) -> Result<u32, UsageError> {
     match m.get_one::<String>(id) {
         None => Ok(default),
         Some(s) => count(s, option, range),
@@ -128,7 +143,7 @@ mod tests {
             Ok(Duration::from_millis(2500))
         );
         assert_eq!(
-            parse(cmd(), ["x", "--bogus"]).unwrap_err(),
+            parse(cmd(), ["x", "--bogus"]).unwrap_err().to_string(),
             "unexpected argument '--bogus' found"
         );
         assert!(
@@ -140,13 +155,13 @@ mod tests {
     fn numbers() {
         assert_eq!(seconds("0.05", "--x", 10.0), Ok(Duration::from_millis(50)));
         assert_eq!(
-            seconds("11", "--x", 10.0).unwrap_err(),
+            seconds("11", "--x", 10.0).unwrap_err().to_string(),
             "bad argument --x 11: seconds expected"
         );
         assert!(seconds("nan", "--x", 10.0).is_err());
         assert_eq!(count("3", "--n", 1..=5), Ok(3));
         assert_eq!(
-            count("0", "--n", 1..=5).unwrap_err(),
+            count("0", "--n", 1..=5).unwrap_err().to_string(),
             "bad argument --n 0: 1 to 5"
         );
     }

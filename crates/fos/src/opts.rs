@@ -4,8 +4,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Arg, Command};
-use cliargs::{flag, value};
+use clap::Command;
+use cliargs::{Program, UsageError, flag, path_or, value};
 
 pub const DEFAULT_PIDFILE: &str = "/var/run/fos.pid";
 
@@ -18,12 +18,16 @@ pub enum Role {
     Active,
 }
 
-/// What to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
-    Run(Opts),
-    Print(String),
-}
+/// What to do: run or print (fos has no `--status`).
+pub type Mode = cliargs::Mode<Opts>;
+
+/// fos's usage errors are printed as `fos: <msg>`, exit status 1.
+pub const PROGRAM: Program = Program {
+    name: "fos",
+    version: env!("CARGO_PKG_VERSION"),
+    clap_prefix: "bad argument: ",
+    usage_status: 1,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opts {
@@ -42,11 +46,6 @@ pub struct Opts {
     pub retry_delay: Duration,
     pub pidfile: PathBuf,
 }
-
-/// A usage error: printed as `fos: <msg>`, exit 1.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 fn command() -> Command {
     Command::new("fos")
@@ -83,7 +82,7 @@ fn command() -> Command {
         )
         .arg(flag("verbose", "verbose", "verbose logs; passed on to nanny").short('v'))
         .arg(flag("test_start", "test-start", "run no command and no monitor").short('t'))
-        .arg(flag("version", "version", "print the version"))
+        .arg(cliargs::version_flag())
         .arg(value(
             "nanny",
             "nanny",
@@ -109,7 +108,7 @@ fn command() -> Command {
             "pidfile",
             "pid file of the daemon [/var/run/fos.pid]",
         ))
-        .arg(Arg::new("extra").num_args(0..).hide(true))
+        .arg(cliargs::extra_words())
 }
 
 /// Usage text for `--help`.
@@ -123,41 +122,27 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match cliargs::parse(command(), args) {
-        Ok(cliargs::Parsed::Matches(m)) => m,
-        Ok(cliargs::Parsed::Help(text)) => return Ok(Mode::Print(text)),
-        Err(e) => return Err(UsageError(format!("bad argument: {e}"))),
+    let m = match PROGRAM.parse(command(), args)? {
+        cliargs::Parsed::Matches(m) => m,
+        cliargs::Parsed::Help(text) => return Ok(Mode::Print(text)),
     };
-    if m.get_flag("version") {
-        return Ok(Mode::Print(format!(
-            "fos version {} (Piranha in Rust)\n",
-            env!("CARGO_PKG_VERSION")
-        )));
-    }
-    if m.get_many::<String>("extra").is_some() {
-        return Err(UsageError("unexpected arguments".into()));
-    }
     let role = match (m.get_flag("monitor"), m.get_flag("active")) {
-        (true, true) => return Err(UsageError("Cannot specifiy both -f and -F!".into())),
+        (true, true) => {
+            return Err(UsageError::Other("Cannot specifiy both -f and -F!".into()));
+        }
         (true, false) => Role::Monitor,
         (false, true) => Role::Active,
         (false, false) => {
-            return Err(UsageError(
+            return Err(UsageError::Other(
                 "Either --monitor (-f) or --active (-F) required!".into(),
             ));
         }
     };
-    let secs = |id: &str, long: &str, default: f64| {
-        cliargs::seconds_or(&m, id, long, default, 86400.0).map_err(UsageError)
-    };
-    let start_attempts = cliargs::count_or(&m, "start_attempts", "--start-attempts", 3, 1..=100)
-        .map_err(UsageError)?;
+    let secs =
+        |id: &str, long: &str, default: f64| cliargs::seconds_or(&m, id, long, default, 86400.0);
+    let start_attempts = cliargs::count_or(&m, "start_attempts", "--start-attempts", 3, 1..=100)?;
     Ok(Mode::Run(Opts {
-        config: PathBuf::from(
-            m.get_one::<String>("config")
-                .map(String::as_str)
-                .unwrap_or(lvscf::DEFAULT_PATH),
-        ),
+        config: path_or(&m, "config", lvscf::DEFAULT_PATH),
         role,
         nodaemon: m.get_flag("nodaemon"),
         nofork: m.get_flag("nofork"),
@@ -167,11 +152,7 @@ where
         command_timeout: secs("command_timeout", "--command-timeout", 60.0)?,
         start_attempts,
         retry_delay: secs("retry_delay", "--retry-delay", 2.0)?,
-        pidfile: PathBuf::from(
-            m.get_one::<String>("pidfile")
-                .map(String::as_str)
-                .unwrap_or(DEFAULT_PIDFILE),
-        ),
+        pidfile: path_or(&m, "pidfile", DEFAULT_PIDFILE),
     }))
 }
 
@@ -218,21 +199,21 @@ mod tests {
     #[test]
     fn piranha_errors() {
         assert_eq!(
-            parse(["fos", "-f", "-F"]).unwrap_err().0,
+            parse(["fos", "-f", "-F"]).unwrap_err().to_string(),
             "Cannot specifiy both -f and -F!"
         );
         assert_eq!(
-            parse(["fos"]).unwrap_err().0,
+            parse(["fos"]).unwrap_err().to_string(),
             "Either --monitor (-f) or --active (-F) required!"
         );
         assert_eq!(
-            parse(["fos", "-f", "x"]).unwrap_err().0,
+            parse(["fos", "-f", "x"]).unwrap_err().to_string(),
             "unexpected arguments"
         );
         assert!(
             parse(["fos", "--bogus"])
                 .unwrap_err()
-                .0
+                .to_string()
                 .starts_with("bad argument")
         );
         assert!(parse(["fos", "-f", "--start-attempts", "0"]).is_err());

@@ -5,17 +5,37 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::SignalKind;
 use tokio::task::JoinSet;
 use tracing::info;
 
 use crate::opts::{Opts, Role};
 use crate::plan::Service;
 
+/// How a `start_cmd` or `stop_cmd` failed; the text follows `returned error ` in the log.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("cannot run {prog}: {source}")]
+    Spawn {
+        prog: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("exit status {0}")]
+    Status(i32),
+    /// Killed by a signal.
+    #[error("{0}")]
+    Signal(std::process::ExitStatus),
+    #[error("{0}")]
+    Wait(#[source] std::io::Error),
+    #[error("still running after {0:?}: killed")]
+    Timeout(Duration),
+}
+
 /// Run `argv` without a shell, wait for it at most `timeout`, and say how it ended. The
 /// command gets a process group of its own, killed if it runs too long; a daemon it starts
 /// and leaves running is not touched after it exits.
-pub async fn command(argv: &[String], timeout: Duration) -> Result<(), String> {
+pub async fn command(argv: &[String], timeout: Duration) -> Result<(), CommandError> {
     let Some((prog, args)) = argv.split_first() else {
         return Ok(());
     };
@@ -26,21 +46,24 @@ pub async fn command(argv: &[String], timeout: Duration) -> Result<(), String> {
         .stderr(Stdio::null())
         .env_remove("NOTIFY_SOCKET")
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run {prog}: {e}"))?;
+    let mut child = cmd.spawn().map_err(|source| CommandError::Spawn {
+        prog: prog.clone(),
+        source,
+    })?;
     let pid = child.id().and_then(|p| i32::try_from(p).ok());
     match tokio::time::timeout(timeout, child.wait()).await {
         Ok(Ok(st)) if st.success() => Ok(()),
         Ok(Ok(st)) => Err(match st.code() {
-            Some(c) => format!("exit status {c}"),
-            None => format!("{st}"),
+            Some(c) => CommandError::Status(c),
+            None => CommandError::Signal(st),
         }),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(CommandError::Wait(e)),
         Err(_) => {
             if let Some(p) = pid {
                 let _ = killpg(Pid::from_raw(p), Signal::SIGKILL);
             }
             let _ = child.wait().await;
-            Err(format!("still running after {timeout:?}: killed"))
+            Err(CommandError::Timeout(timeout))
         }
     }
 }
@@ -87,11 +110,21 @@ async fn start_one(s: &Service, opts: &Opts) -> bool {
     false
 }
 
-/// Run the mode; returns the exit status.
+/// Run the mode; returns the exit status (1 when the signal handlers cannot be installed,
+/// before anything is stopped or started).
 pub async fn run(opts: &Opts, services: &[Service]) -> i32 {
-    let mut term = signal(SignalKind::terminate()).expect("signal handler");
-    let mut int = signal(SignalKind::interrupt()).expect("signal handler");
-    let mut hup = signal(SignalKind::hangup()).expect("signal handler");
+    let kinds = [
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::hangup(),
+    ];
+    let [mut term, mut int, mut hup] = match plog::daemon::signals(kinds) {
+        Ok(s) => s,
+        Err(e) => {
+            info!("{e}");
+            return 1;
+        }
+    };
     // Piranha: a service must never run on both nodes, so both modes stop the local copies
     // first.
     info!("Stopping local services (if any)");
@@ -222,21 +255,26 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn commands_are_waited_for_and_judged() {
         let t = Duration::from_secs(5);
-        assert_eq!(command(&argv("/bin/true"), t).await, Ok(()));
+        command(&argv("/bin/true"), t).await.unwrap();
         assert_eq!(
-            command(&argv("/bin/sh -c 'exit 3'"), t).await,
-            Err("exit status 3".into())
+            command(&argv("/bin/sh -c 'exit 3'"), t)
+                .await
+                .unwrap_err()
+                .to_string(),
+            "exit status 3"
         );
         assert!(
             command(&argv("/no/such/program"), t)
                 .await
                 .unwrap_err()
+                .to_string()
                 .starts_with("cannot run /no/such/program")
         );
         let t0 = std::time::Instant::now();
         let e = command(&argv("/bin/sh -c 'sleep 30'"), Duration::from_millis(200))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("still running after"), "{e}");
         assert!(t0.elapsed() < Duration::from_secs(5));
         // A daemon started in the background outlives the command that started it.

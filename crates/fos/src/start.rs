@@ -2,26 +2,18 @@
 
 use std::ffi::OsString;
 
-use crate::opts::{self, Mode};
+use plog::daemon::{Startup, Threads};
+
+use crate::opts::{self, PROGRAM};
 use crate::plan::{self, MonitorOptions};
 
 /// Run fos with these arguments; returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
-    plog::notify::unblock_signals();
-    let mut o = match opts::parse(args) {
-        Ok(Mode::Run(o)) => o,
-        Ok(Mode::Print(text)) => {
-            print!("{text}");
-            return 0;
-        }
-        Err(e) => {
-            eprintln!("fos: {e}");
-            return 1;
-        }
+    let mut o = match PROGRAM.prologue(opts::parse(args), None) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
-    if let Ok(p) = std::fs::canonicalize(&o.config) {
-        o.config = p;
-    }
+    plog::daemon::prepare(&mut o.config);
     let loaded = match lvscf::load(&o.config) {
         Ok(l) => l,
         Err(e) => {
@@ -34,13 +26,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return 1;
     };
     // This host's addresses, read in a runtime of its own: the daemon's is created after fork.
-    let local = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt.block_on(netif::local_addresses()),
-        Err(_) => Vec::new(),
-    };
+    let local = plog::daemon::before_detach(netif::local_addresses()).unwrap_or_default();
     let mo = MonitorOptions {
         verbose: o.verbose,
         foreground: o.nodaemon,
@@ -55,23 +41,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    if !o.nodaemon {
-        plog::notify::detach(!o.nofork, &o.pidfile);
-    }
-    plog::init("fos", plog::daemon_sinks(o.nodaemon), o.verbose);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::info!("cannot start the runtime: {e}");
-            return 1;
-        }
+    let startup = Startup {
+        name: "fos",
+        ident: "fos",
+        foreground: o.nodaemon,
+        fork: !o.nofork,
+        pidfile: &o.pidfile,
+        verbose: o.verbose,
+        threads: Threads::One,
     };
-    let code = rt.block_on(crate::run::run(&o, &services));
-    if !o.nodaemon {
-        let _ = std::fs::remove_file(&o.pidfile);
-    }
-    code
+    startup.run(|_| crate::run::run(&o, &services))
 }

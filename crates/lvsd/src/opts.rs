@@ -4,24 +4,23 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::Command;
-use cliargs::{flag, value};
+use cliargs::{Program, UsageError, flag, path_or, value};
 
 /// Default places.
 pub const DEFAULT_SOCKET: &str = "/run/lvsd.sock";
 pub const DEFAULT_STATE: &str = "/run/lvsd.state";
 pub const DEFAULT_PIDFILE: &str = "/var/run/lvs.pid";
 
-/// What to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
-    Run(Opts),
-    /// `--status`: ask a running lvsd; `json` prints the raw report.
-    Status {
-        socket: PathBuf,
-        json: bool,
-    },
-    Print(String),
-}
+/// What to do: run, `--status` (ask a running lvsd; `json` prints the raw report), or print.
+pub type Mode = cliargs::Mode<Opts>;
+
+/// lvsd's usage errors are printed as `lvsd: <msg>`, exit status 2.
+pub const PROGRAM: Program = Program {
+    name: "lvsd",
+    version: env!("CARGO_PKG_VERSION"),
+    clap_prefix: "",
+    usage_status: 2,
+};
 
 /// Options of a running lvsd.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +40,6 @@ pub struct Opts {
     pub state_file: PathBuf,
     pub pidfile: PathBuf,
 }
-
-/// A usage error; lvsd prints `lvsd: <msg>` and exits 2.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 fn command() -> Command {
     Command::new("lvsd")
@@ -80,7 +74,7 @@ fn command() -> Command {
             )
             .short('v'),
         )
-        .arg(flag("version", "version", "print the version"))
+        .arg(cliargs::version_flag())
         .arg(flag(
             "flush",
             "flush",
@@ -131,33 +125,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match cliargs::parse(command(), args) {
-        Ok(cliargs::Parsed::Matches(m)) => m,
-        Ok(cliargs::Parsed::Help(text)) => return Ok(Mode::Print(text)),
-        Err(e) => return Err(UsageError(e)),
+    let m = match PROGRAM.parse(command(), args)? {
+        cliargs::Parsed::Matches(m) => m,
+        cliargs::Parsed::Help(text) => return Ok(Mode::Print(text)),
     };
-    if m.get_flag("version") {
-        return Ok(Mode::Print(format!(
-            "lvsd version {} (Piranha in Rust)\n",
-            env!("CARGO_PKG_VERSION")
-        )));
-    }
-    let path = |id: &str, default: &str| {
-        PathBuf::from(
-            m.get_one::<String>(id)
-                .map(String::as_str)
-                .unwrap_or(default),
-        )
-    };
+    let path = |id: &str, default: &str| path_or(&m, id, default);
     let socket = path("socket", DEFAULT_SOCKET);
-    if m.get_flag("status") {
-        return Ok(Mode::Status {
-            socket,
-            json: m.get_flag("json"),
-        });
-    }
-    if m.get_flag("json") {
-        return Err(UsageError("--json goes with --status".into()));
+    if let Some(status) = cliargs::status_request(&m, &socket)? {
+        return Ok(status);
     }
     Ok(Mode::Run(Opts {
         config: path("config", lvscf::DEFAULT_PATH),
@@ -170,7 +145,7 @@ where
         dataplane: match m.get_one::<String>("dataplane") {
             None => None,
             Some(s) => Some(lvscf::Dataplane::from_keyword(s).ok_or_else(|| {
-                UsageError(format!("--dataplane is auto, ipvs or userspace, not {s}"))
+                UsageError::Other(format!("--dataplane is auto, ipvs or userspace, not {s}"))
             })?),
         },
         nanny: m.get_one::<String>("nanny").cloned(),
@@ -216,7 +191,9 @@ mod tests {
         };
         assert_eq!(o.dataplane, None);
         assert_eq!(
-            parse(["lvsd", "--dataplane", "dpdk"]).unwrap_err().0,
+            parse(["lvsd", "--dataplane", "dpdk"])
+                .unwrap_err()
+                .to_string(),
             "--dataplane is auto, ipvs or userspace, not dpdk"
         );
     }
@@ -233,7 +210,7 @@ mod tests {
         assert!(
             parse(["lvsd", "--bogus"])
                 .unwrap_err()
-                .0
+                .to_string()
                 .contains("--bogus")
         );
         assert!(parse(["lvsd", "--json"]).is_err());

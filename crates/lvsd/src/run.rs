@@ -2,7 +2,7 @@
 //! socket, the state and pid files, readiness, and the clock.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -11,11 +11,11 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::SignalKind;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use crate::desired::{Desired, MonitorOptions};
+use crate::desired::{Desired, DesiredError, MonitorOptions};
 use crate::engine::{Effect, Engine};
 use crate::opts::Opts;
 use crate::{state, status};
@@ -24,25 +24,74 @@ use plog::notify;
 enum Event {
     Line(u64, String),
     Exit(u64, String),
+    /// A reload's reading of the file (and host name lookups) is done.
+    Loaded(Box<Result<Desired, LoadError>>),
 }
 
-/// Read and check the configuration; the error is what to log (diagnostics included).
-pub fn load(opts: &Opts) -> Result<Desired, String> {
-    let loaded = lvscf::load(&opts.config).map_err(|e| format!("lvsd: {e}"))?;
+/// Why the configuration cannot be used; the text is what lvsd prints or logs.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file cannot be read.
+    #[error("lvsd: {0}")]
+    Read(#[from] lvscf::LoadError),
+    /// The file has errors: piranha's line, then every diagnostic.
+    #[error("lvs: error parsing {} on line {line}.\n{diagnostics}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        diagnostics: String,
+    },
+    /// A host name that does not resolve, a service defined twice, ….
+    #[error("{0}")]
+    Desired(#[from] DesiredError),
+}
+
+/// Read and check the configuration, resolving its host names (this blocks: off the main
+/// loop once it runs).
+pub fn load(opts: &Opts) -> Result<Desired, LoadError> {
+    let loaded = lvscf::load(&opts.config)?;
     let Some(cfg) = loaded.parsed.config() else {
-        let line = loaded.first_error_line().unwrap_or(0);
-        return Err(format!(
-            "lvs: error parsing {} on line {line}.\n{}",
-            opts.config.display(),
-            loaded.render().trim_end()
-        ));
+        return Err(LoadError::Parse {
+            path: opts.config.clone(),
+            line: loaded.first_error_line().unwrap_or(0),
+            diagnostics: loaded.render().trim_end().to_owned(),
+        });
     };
     let mopts = MonitorOptions {
         verbose: opts.verbose,
         foreground: opts.nodaemon,
         nanny: opts.nanny.clone(),
     };
-    Desired::build(cfg, &mopts, &|h| h.resolve()).map_err(|e| e.to_string())
+    Ok(Desired::build(cfg, &mopts, &|h| h.resolve())?)
+}
+
+/// Where a reload stands: the file is read (and its names resolved) on a blocking thread, so
+/// the loop keeps serving nannies, ticks and the status socket meanwhile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Reading {
+    #[default]
+    Idle,
+    /// A reading is under way.
+    Busy,
+    /// …and another SIGHUP came during it: that reading is stale, read again when it ends.
+    Again,
+}
+
+impl Reading {
+    /// A SIGHUP: whether to start a reading now (otherwise one is under way).
+    fn hup(&mut self) -> bool {
+        let start = *self == Reading::Idle;
+        *self = if start { Reading::Busy } else { Reading::Again };
+        start
+    }
+
+    /// A reading ended: whether to apply it. When not, it is stale and the next reading is
+    /// under way from now on.
+    fn done(&mut self) -> bool {
+        let apply = *self != Reading::Again;
+        *self = if apply { Reading::Idle } else { Reading::Busy };
+        apply
+    }
 }
 
 /// The running daemon.
@@ -54,6 +103,7 @@ pub struct Shell {
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
     reloads: u64,
+    reading: Reading,
     /// For the status report: `ipvs`, `userspace` or `memory`.
     pub dataplane: String,
 }
@@ -85,6 +135,7 @@ impl Shell {
             tx,
             rx,
             reloads: 0,
+            reading: Reading::Idle,
             dataplane: if opts_memory {
                 "memory".into()
             } else {
@@ -167,12 +218,37 @@ impl Shell {
         }
     }
 
+    /// SIGHUP: read the file on a blocking thread; during a reading, only note that the file
+    /// must be read again (several SIGHUPs meanwhile make one more reading: the latest file
+    /// wins).
     fn reload(&mut self) {
+        if self.reading.hup() {
+            self.read_file();
+        } else {
+            debug!("reload requested while the file is being read: reading it again after");
+        }
+    }
+
+    fn read_file(&self) {
         info!("rereading configuration file");
-        let new = match load(&self.opts) {
+        let opts = self.opts.clone();
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Event::Loaded(Box::new(load(&opts))));
+        });
+    }
+
+    /// A reading ended: apply it, unless a newer SIGHUP made it stale.
+    fn loaded(&mut self, read: Result<Desired, LoadError>) {
+        if !self.reading.done() {
+            debug!("dropping a stale reading of the file");
+            self.read_file();
+            return;
+        }
+        let new = match read {
             Ok(d) => d,
             Err(e) => {
-                log_lines(&e);
+                log_lines(&e.to_string());
                 info!("keeping the running configuration");
                 return;
             }
@@ -210,7 +286,7 @@ impl Shell {
                 Ok(Some(Event::Exit(i, _))) => {
                     self.pids.remove(&i);
                 }
-                Ok(Some(Event::Line(..))) => {}
+                Ok(Some(Event::Line(..) | Event::Loaded(_))) => {}
                 Ok(None) => break,
                 Err(_) => {
                     for pid in self.pids.values() {
@@ -235,14 +311,15 @@ impl Shell {
 
     /// Build the table, start the nannies, signal readiness, then serve until stopped.
     pub async fn run(&mut self) -> i32 {
-        let (mut term, mut int, mut hup) = match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-            _ => {
-                info!("cannot install signal handlers");
+        let kinds = [
+            SignalKind::terminate(),
+            SignalKind::interrupt(),
+            SignalKind::hangup(),
+        ];
+        let [mut term, mut int, mut hup] = match plog::daemon::signals(kinds) {
+            Ok(s) => s,
+            Err(e) => {
+                info!("{e}");
                 return 1;
             }
         };
@@ -289,6 +366,10 @@ impl Shell {
                         Event::Exit(i, status) => {
                             self.pids.remove(&i);
                             self.engine.on_exit(self.table.as_mut(), i, &status, Instant::now())
+                        }
+                        Event::Loaded(read) => {
+                            self.loaded(*read);
+                            Vec::new()
                         }
                     };
                     if let Some(code) = self.effects(fx) {
@@ -337,4 +418,24 @@ pub fn query_status(socket: &Path) -> std::io::Result<String> {
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reading;
+
+    #[test]
+    fn sighups_during_a_reading_make_one_more_reading_and_only_it_is_applied() {
+        let mut r = Reading::default();
+        assert!(r.hup(), "idle: read at once");
+        assert!(r.done(), "nothing newer: apply");
+        assert_eq!(r, Reading::Idle);
+        assert!(r.hup());
+        assert!(!r.hup(), "under way: wait");
+        assert!(!r.hup(), "several make one more reading");
+        assert!(!r.done(), "stale: dropped, the next reading starts");
+        assert_eq!(r, Reading::Busy);
+        assert!(r.done(), "the latest file is applied");
+        assert_eq!(r, Reading::Idle);
+    }
 }

@@ -4,41 +4,24 @@ use std::ffi::OsString;
 
 use ipvs::{IpvsTable, MemoryTable, NetlinkIpvs};
 use lvscf::Dataplane;
+use plog::daemon::{Startup, Threads};
 use tracing::info;
 
-use crate::opts::{self, Mode, Opts};
+use crate::desired::Desired;
+use crate::opts::{self, Opts, PROGRAM};
 use crate::run::{self, Shell};
-
-fn detach(o: &Opts) {
-    if !o.nodaemon {
-        plog::notify::detach(!o.nofork, &o.pidfile);
-    }
-}
 
 /// Run lvsd with these arguments; returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
-    let o = match opts::parse(args) {
-        Ok(Mode::Run(o)) => o,
-        Ok(Mode::Print(text)) => {
-            print!("{text}");
-            return 0;
-        }
-        Ok(Mode::Status { socket, json }) => return status(&socket, json),
-        Err(e) => {
-            eprintln!("lvsd: {e}");
-            return 2;
-        }
+    let mut o = match PROGRAM.prologue(opts::parse(args), Some(status)) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
-    let mut o = o;
-    // daemon() changes to /: keep the file reachable for SIGHUP.
-    if let Ok(p) = std::fs::canonicalize(&o.config) {
-        o.config = p;
-    }
+    plog::daemon::prepare(&mut o.config);
     if std::os::unix::net::UnixStream::connect(&o.socket).is_ok() {
         eprintln!("lvsd: another lvsd answers on {}", o.socket.display());
         return 1;
     }
-    plog::notify::unblock_signals();
     // Configuration and IPVS problems are reported on the terminal, before detaching.
     let desired = match run::load(&o) {
         Ok(d) => d,
@@ -47,11 +30,52 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
-    // Which table: in memory, the kernel's IPVS, or the userspace data plane (built once the
-    // runtime exists, after detaching).
+    let Ok((kernel, notes)) = open_table(&o, &desired) else {
+        return 1;
+    };
+    let pidfile = o.pidfile.clone();
+    let startup = Startup {
+        name: "lvs",
+        ident: "lvsd",
+        foreground: o.nodaemon,
+        fork: !o.nofork,
+        pidfile: &pidfile,
+        verbose: o.verbose,
+        // The kernel forwards IPVS traffic, so lvsd itself needs one thread; the userspace
+        // data plane forwards in this process, on every core.
+        threads: if kernel.is_some() {
+            Threads::One
+        } else {
+            Threads::PerCore
+        },
+    };
+    startup.run(|handle| {
+        for n in &notes {
+            info!("{n}");
+        }
+        let userspace = kernel.is_none();
+        let table: Box<dyn IpvsTable> = match kernel {
+            Some(t) => t,
+            None => Box::new(uplane::Userspace::new(handle.clone())),
+        };
+        let mut shell = Shell::new(o, desired, table);
+        if userspace {
+            shell.dataplane = "userspace".into();
+        }
+        async move { shell.run().await }
+    })
+}
+
+/// The kernel's table or the in-memory one; `None` for the userspace data plane.
+type Kernel = Option<Box<dyn IpvsTable>>;
+
+/// Which table: in memory, the kernel's IPVS, or (`None`) the userspace data plane, built
+/// once the runtime exists, after detaching; and the notes to log then. A kernel without
+/// IPVS when the file or `--dataplane` asks for it is reported on the terminal (`Err`).
+fn open_table(o: &Opts, desired: &Desired) -> Result<(Kernel, Vec<String>), ()> {
     let plane = o.dataplane.unwrap_or(desired.dataplane);
     let mut notes = Vec::new();
-    let kernel: Option<Box<dyn IpvsTable>> = if o.test_start || o.memory_table {
+    let kernel: Kernel = if o.test_start || o.memory_table {
         Some(Box::new(MemoryTable::new()))
     } else {
         match (plane, NetlinkIpvs::new()) {
@@ -65,7 +89,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             }
             (_, Err(e)) => {
                 eprintln!("lvsd: Can't initialize ipvs: {e}");
-                return 1;
+                return Err(());
             }
         }
     };
@@ -80,40 +104,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 .into(),
         );
     }
-    detach(&o);
-    plog::init_with("lvs", "lvsd", plog::daemon_sinks(o.nodaemon), o.verbose);
-    // The kernel forwards IPVS traffic, so lvsd itself needs one thread; the userspace data
-    // plane forwards in this process, on every core.
-    let builder = if kernel.is_some() {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    let rt = match { builder }.enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            info!("cannot start the runtime: {e}");
-            return 1;
-        }
-    };
-    for n in &notes {
-        info!("{n}");
-    }
-    let userspace = kernel.is_none();
-    let table: Box<dyn IpvsTable> = match kernel {
-        Some(t) => t,
-        None => Box::new(uplane::Userspace::new(rt.handle().clone())),
-    };
-    let pidfile = (!o.nodaemon).then(|| o.pidfile.clone());
-    let mut shell = Shell::new(o, desired, table);
-    if userspace {
-        shell.dataplane = "userspace".into();
-    }
-    let code = rt.block_on(async { shell.run().await });
-    if let Some(p) = pidfile {
-        let _ = std::fs::remove_file(p);
-    }
-    code
+    Ok((kernel, notes))
 }
 
 fn status(socket: &std::path::Path, json: bool) -> i32 {

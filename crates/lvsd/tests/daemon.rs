@@ -470,8 +470,17 @@ fn userspace_dataplane_balances_and_drops_a_dead_server() {
         let mut got: Vec<String> = (0..4).map(|_| through("127.0.0.100:8080")).collect();
         got.sort();
         assert_eq!(got, ["OK a", "OK a", "OK b", "OK b"], "{}", d.output());
-        // The status shows the data plane's counters.
-        let s = d.status().unwrap();
+        // The status shows the data plane's counters (a connection's bytes are counted when
+        // its copy ends, which may be just after the client has read the reply).
+        let s = d.until("the counters of 4 connections", S(5), |s| {
+            s.virtual_servers[0]
+                .real_servers
+                .iter()
+                .filter_map(|r| r.traffic)
+                .map(|t| t.outbytes)
+                .sum::<u64>()
+                == 20
+        });
         assert_eq!(s.dataplane, "userspace");
         assert_eq!(s.virtual_servers[0].traffic.map(|t| t.conns), Some(4));
         assert_eq!(

@@ -5,16 +5,17 @@ use std::net::IpAddr;
 
 use ipvs::{Dest, Forward, IpvsError, IpvsTable, Protocol, Service, ServiceId};
 
+use crate::Error;
 use crate::monitor::{Op, Reason};
 use crate::report::Report;
 
 /// Something that carries out the monitor's IPVS operations.
 pub trait Apply {
     /// Carry out `op`; the error is a log line.
-    fn apply(&mut self, op: Op, reason: Reason, up: bool) -> Result<(), String>;
+    fn apply(&mut self, op: Op, reason: Reason, up: bool) -> Result<(), Error>;
 
     /// The first check's verdict when it led to no operation (only lvsd wants to know).
-    fn verdict(&mut self, _up: bool) -> Result<(), String> {
+    fn verdict(&mut self, _up: bool) -> Result<(), Error> {
         Ok(())
     }
 
@@ -78,15 +79,15 @@ pub struct Reporter<W: Write> {
 }
 
 impl<W: Write> Reporter<W> {
-    fn line(&mut self, r: Report) -> Result<(), String> {
+    fn line(&mut self, r: Report) -> Result<(), Error> {
         writeln!(self.out, "{r}")
             .and_then(|()| self.out.flush())
-            .map_err(|e| format!("cannot report to lvsd: {e}"))
+            .map_err(Error::Report)
     }
 }
 
 impl<W: Write> Apply for Reporter<W> {
-    fn apply(&mut self, op: Op, reason: Reason, up: bool) -> Result<(), String> {
+    fn apply(&mut self, op: Op, reason: Reason, up: bool) -> Result<(), Error> {
         self.line(Report {
             op: Some(op),
             up,
@@ -94,7 +95,7 @@ impl<W: Write> Apply for Reporter<W> {
         })
     }
 
-    fn verdict(&mut self, up: bool) -> Result<(), String> {
+    fn verdict(&mut self, up: bool) -> Result<(), Error> {
         self.line(Report {
             op: None,
             up,
@@ -108,7 +109,7 @@ impl<W: Write> Apply for Reporter<W> {
 pub struct DryRun;
 
 impl Apply for DryRun {
-    fn apply(&mut self, _: Op, _: Reason, _: bool) -> Result<(), String> {
+    fn apply(&mut self, _: Op, _: Reason, _: bool) -> Result<(), Error> {
         Ok(())
     }
 }
@@ -135,7 +136,7 @@ impl<T: IpvsTable> Apply for Direct<T> {
         true
     }
 
-    fn apply(&mut self, op: Op, _: Reason, _: bool) -> Result<(), String> {
+    fn apply(&mut self, op: Op, _: Reason, _: bool) -> Result<(), Error> {
         use ipvs::error::errno::{EEXIST, ENOENT};
         let svc = self.service();
         let r = match op {
@@ -158,7 +159,7 @@ impl<T: IpvsTable> Apply for Direct<T> {
                 r => r,
             },
         };
-        r.map_err(|e| e.to_string())
+        Ok(r?)
     }
 }
 
@@ -237,7 +238,7 @@ mod tests {
             target: target(),
         };
         let e = d.apply(Op::Add(1), Reason::Check, true).unwrap_err();
-        assert!(e.contains("Service not defined"), "{e}");
+        assert!(e.to_string().contains("Service not defined"), "{e}");
     }
 
     #[test]

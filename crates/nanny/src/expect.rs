@@ -55,7 +55,7 @@ impl Expect {
             Some(b"*") if !regex => Expect::AnyByte,
             Some(e) if regex => match PosixRegex::new(e) {
                 Ok(re) => Expect::Regex(re),
-                Err(msg) => Expect::BadRegex(msg),
+                Err(e) => Expect::BadRegex(e.to_string()),
             },
             Some(e) => Expect::Prefix(e.to_vec()),
         }

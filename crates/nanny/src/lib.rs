@@ -11,9 +11,11 @@
 //! - [`check`], [`expect`], [`exec`] and [`regex`] run one check.
 //! - [`apply`] carries decisions out: [`report`] lines to lvsd, netlink, or nothing.
 //! - [`run`] ties them together with timers and signals; [`start`] is the binary's body.
+//! - [`error`]: [`Error`], every failure's log line.
 
 pub mod apply;
 pub mod check;
+pub mod error;
 pub mod escape;
 pub mod exec;
 pub mod expect;
@@ -23,3 +25,5 @@ pub mod regex;
 pub mod report;
 pub mod run;
 pub mod start;
+
+pub use error::Error;

@@ -7,6 +7,8 @@
 
 use std::ffi::CString;
 
+use crate::Error;
+
 /// A compiled extended regular expression.
 pub struct PosixRegex {
     re: Box<libc::regex_t>,
@@ -21,8 +23,8 @@ impl std::fmt::Debug for PosixRegex {
 
 impl PosixRegex {
     /// Compile `pattern`. The error is the C library's own wording (`regerror`).
-    pub fn new(pattern: &[u8]) -> Result<PosixRegex, String> {
-        let c = CString::new(pattern).map_err(|_| "pattern contains a NUL byte".to_owned())?;
+    pub fn new(pattern: &[u8]) -> Result<PosixRegex, Error> {
+        let c = CString::new(pattern).map_err(|_| Error::RegexNul)?;
         // SAFETY: regex_t is a plain C struct for which all-zero bytes are a valid initial
         // value; regcomp fully initializes it before it is read.
         let mut re: Box<libc::regex_t> = Box::new(unsafe { std::mem::zeroed() });
@@ -35,7 +37,9 @@ impl PosixRegex {
             unsafe { libc::regerror(rc, &*re, buf.as_mut_ptr().cast(), buf.len()) };
             // A failed regcomp owns nothing, so there is no regfree (PosixRegex is not built).
             let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-            return Err(String::from_utf8_lossy(&buf[..end]).into_owned());
+            return Err(Error::Regex(
+                String::from_utf8_lossy(&buf[..end]).into_owned(),
+            ));
         }
         Ok(PosixRegex {
             re,
@@ -99,7 +103,7 @@ mod tests {
     #[test]
     fn bad_pattern_is_an_error() {
         let e = PosixRegex::new(b"(unclosed").unwrap_err();
-        assert!(!e.is_empty());
+        assert!(!e.to_string().is_empty());
         assert!(PosixRegex::new(b"a\0b").is_err());
     }
 }

@@ -5,25 +5,23 @@ use std::ffi::OsString;
 use ipvs::{NetlinkIpvs, Protocol, ServiceId};
 use tracing::info;
 
+use crate::Error;
 use crate::apply::{Direct, DryRun, Reporter, Target};
 use crate::monitor::Kind;
 use crate::opts::{self, Config, Parsed};
 use crate::run::Runner;
 
 /// The IPVS destination standalone `--lvs` mode manages, if the command line names one.
-pub fn target(cfg: &Config) -> Result<Target, String> {
+pub fn target(cfg: &Config) -> Result<Target, Error> {
     let service = if cfg.fwmark != 0 {
         ServiceId::Fwmark {
             mark: cfg.fwmark,
             ipv6: cfg.server.is_ipv6(),
         }
     } else {
-        let vip = cfg
-            .vip
-            .as_deref()
-            .ok_or("no virtual address (-V) or firewall mark (-f) to change IPVS with")?;
+        let vip = cfg.vip.as_deref().ok_or(Error::NoTarget)?;
         let addr = lvscf::value::parse_ip(vip.trim())
-            .ok_or_else(|| format!("bad virtual address -- {vip}"))?;
+            .ok_or_else(|| Error::BadVirtualAddress(vip.to_owned()))?;
         ServiceId::Addr {
             protocol: if cfg.udp {
                 Protocol::Udp

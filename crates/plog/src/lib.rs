@@ -12,7 +12,10 @@
 //! `debug!` events are printed only when verbose logging is on (piranha's `-v`).
 //!
 //! [`notify`] is the other thing every daemon says to its supervisor: that it is ready.
+//! [`daemon`] is how lvsd, pulse and fos start: detach, log, build the runtime, install their
+//! signal handlers.
 
+pub mod daemon;
 pub mod notify;
 
 use std::fmt::Write as _;

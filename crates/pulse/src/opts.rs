@@ -4,25 +4,24 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Arg, Command};
-use cliargs::{flag, value};
+use clap::Command;
+use cliargs::{Program, UsageError, flag, path_or, value};
 
 pub const DEFAULT_SOCKET: &str = "/run/pulse.sock";
 pub const DEFAULT_PIDFILE: &str = "/var/run/pulse.pid";
 pub const DEFAULT_LVSD: &str = "/usr/sbin/lvsd";
 pub const DEFAULT_FOS: &str = "/usr/sbin/fos";
 
-/// What to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
-    Run(Opts),
-    /// `--status`: ask a running pulse.
-    Status {
-        socket: PathBuf,
-        json: bool,
-    },
-    Print(String),
-}
+/// What to do: run, `--status` (ask a running pulse), or print.
+pub type Mode = cliargs::Mode<Opts>;
+
+/// pulse's usage errors are printed as `pulse: <msg>`, exit status 1, as piranha did.
+pub const PROGRAM: Program = Program {
+    name: "pulse",
+    version: env!("CARGO_PKG_VERSION"),
+    clap_prefix: "bad argument: ",
+    usage_status: 1,
+};
 
 /// Options of a running pulse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +47,6 @@ pub struct Opts {
     /// ...within this time.
     pub failover_window: Duration,
 }
-
-/// A usage error: pulse prints `pulse: <msg>` and exits 1, as piranha did.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 fn command() -> Command {
     Command::new("pulse")
@@ -90,7 +84,7 @@ fn command() -> Command {
         ))
         .arg(value("lvsd", "lvsd", "the lvsd program [/usr/sbin/lvsd]"))
         .arg(value("fos", "fos", "the fos program [/usr/sbin/fos]"))
-        .arg(flag("version", "version", "print the version"))
+        .arg(cliargs::version_flag())
         .arg(value("socket", "socket", "status socket [/run/pulse.sock]"))
         .arg(value(
             "pidfile",
@@ -128,7 +122,7 @@ fn command() -> Command {
             "print the status of the running pulse",
         ))
         .arg(flag("json", "json", "with --status: print the JSON report"))
-        .arg(Arg::new("extra").num_args(0..).hide(true))
+        .arg(cliargs::extra_words())
 }
 
 /// Usage text for `--help`.
@@ -142,44 +136,19 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match cliargs::parse(command(), args) {
-        Ok(cliargs::Parsed::Matches(m)) => m,
-        Ok(cliargs::Parsed::Help(text)) => return Ok(Mode::Print(text)),
-        Err(e) => return Err(UsageError(format!("bad argument: {e}"))),
+    let m = match PROGRAM.parse(command(), args)? {
+        cliargs::Parsed::Matches(m) => m,
+        cliargs::Parsed::Help(text) => return Ok(Mode::Print(text)),
     };
-    if m.get_flag("version") {
-        return Ok(Mode::Print(format!(
-            "pulse version {} (Piranha in Rust)\n",
-            env!("CARGO_PKG_VERSION")
-        )));
-    }
-    if m.get_many::<String>("extra").is_some() {
-        return Err(UsageError("unexpected arguments".into()));
-    }
-    let path = |id: &str, default: &str| {
-        PathBuf::from(
-            m.get_one::<String>(id)
-                .map(String::as_str)
-                .unwrap_or(default),
-        )
-    };
+    let path = |id: &str, default: &str| path_or(&m, id, default);
     let socket = path("socket", DEFAULT_SOCKET);
-    if m.get_flag("status") {
-        return Ok(Mode::Status {
-            socket,
-            json: m.get_flag("json"),
-        });
+    if let Some(status) = cliargs::status_request(&m, &socket)? {
+        return Ok(status);
     }
-    if m.get_flag("json") {
-        return Err(UsageError("--json goes with --status".into()));
-    }
-    let u = UsageError;
-    let arp_count = cliargs::count_or(&m, "arp_count", "--arp-count", 5, 1..=100).map_err(u)?;
-    let max_failovers =
-        cliargs::count_or(&m, "max_failovers", "--max-failovers", 3, 0..=u32::MAX).map_err(u)?;
-    let secs = |id: &str, long: &str, default: f64| {
-        cliargs::seconds_or(&m, id, long, default, 86400.0).map_err(UsageError)
-    };
+    let arp_count = cliargs::count_or(&m, "arp_count", "--arp-count", 5, 1..=100)?;
+    let max_failovers = cliargs::count_or(&m, "max_failovers", "--max-failovers", 3, 0..=u32::MAX)?;
+    let secs =
+        |id: &str, long: &str, default: f64| cliargs::seconds_or(&m, id, long, default, 86400.0);
     Ok(Mode::Run(Opts {
         config: path("config", lvscf::DEFAULT_PATH),
         nodaemon: m.get_flag("nodaemon"),
@@ -249,13 +218,13 @@ mod tests {
     #[test]
     fn usage_errors() {
         assert_eq!(
-            parse(["pulse", "extra"]).unwrap_err().0,
+            parse(["pulse", "extra"]).unwrap_err().to_string(),
             "unexpected arguments"
         );
         assert!(
             parse(["pulse", "--bogus"])
                 .unwrap_err()
-                .0
+                .to_string()
                 .starts_with("bad argument")
         );
         assert!(parse(["pulse", "--arp-count", "0"]).is_err());

@@ -5,39 +5,26 @@ use std::io::Read;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
+use plog::daemon::{Startup, Threads};
+
 use crate::daemon::{self, Daemon};
-use crate::opts::{self, Mode};
+use crate::opts::{self, PROGRAM};
 use crate::status::Status;
 
 /// Run pulse with these arguments; returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
-    let mut o = match opts::parse(args) {
-        Ok(Mode::Run(o)) => o,
-        Ok(Mode::Print(text)) => {
-            print!("{text}");
-            return 0;
-        }
-        Ok(Mode::Status { socket, json }) => return status(&socket, json),
-        Err(e) => {
-            eprintln!("pulse: {e}");
-            return 1;
-        }
+    let mut o = match PROGRAM.prologue(opts::parse(args), Some(status)) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
-    // daemon() changes to /: keep the file reachable for SIGHUP and for lvsd.
-    if let Ok(p) = std::fs::canonicalize(&o.config) {
-        o.config = p;
-    }
-    plog::notify::unblock_signals();
+    // The file is read again on SIGHUP and by lvsd.
+    plog::daemon::prepare(&mut o.config);
     // The file and this host's addresses, read in a runtime of their own: the daemon's runtime
     // is created only after fork.
-    let settings = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let settings = match plog::daemon::before_detach(crate::settings::load(&o.config))
         .map_err(|e| e.to_string())
-        .and_then(|rt| {
-            rt.block_on(crate::settings::load(&o.config))
-                .map_err(|e| e.to_string())
-        }) {
+        .and_then(|loaded| loaded.map_err(|e| e.to_string()))
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pulse: {e}");
@@ -63,36 +50,28 @@ pub fn main(args: Vec<OsString>) -> i32 {
             None
         }
     };
-    if !o.nodaemon {
-        plog::notify::detach(true, &o.pidfile);
-    }
-    plog::init("pulse", plog::daemon_sinks(o.nodaemon), o.verbose);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::info!("cannot start the runtime: {e}");
-            return 1;
-        }
+    let pidfile = o.pidfile.clone();
+    let startup = Startup {
+        name: "pulse",
+        ident: "pulse",
+        foreground: o.nodaemon,
+        fork: true,
+        pidfile: &pidfile,
+        verbose: o.verbose,
+        threads: Threads::One,
     };
-    let socket_path = o.socket.clone();
-    let pidfile = (!o.nodaemon).then(|| o.pidfile.clone());
-    let code = rt.block_on(async move {
-        match Daemon::new(o, settings, socks, listener) {
+    startup.run(|_| async move {
+        let socket_path = o.socket.clone();
+        let code = match Daemon::new(o, settings, socks, listener) {
             Ok(d) => d.run().await,
             Err(e) => {
                 tracing::info!("cannot start: {e}");
                 1
             }
-        }
-    });
-    let _ = std::fs::remove_file(socket_path);
-    if let Some(p) = pidfile {
-        let _ = std::fs::remove_file(p);
-    }
-    code
+        };
+        let _ = std::fs::remove_file(socket_path);
+        code
+    })
 }
 
 /// `pulse --status`: ask the running pulse.

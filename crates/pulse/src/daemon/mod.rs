@@ -191,17 +191,17 @@ impl Daemon {
 
     /// Run until a signal or a fatal error; returns the exit status.
     pub async fn run(mut self) -> i32 {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (mut term, mut int, mut hup, mut usr1, mut usr2) = match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
-            signal(SignalKind::user_defined1()),
-            signal(SignalKind::user_defined2()),
-        ) {
-            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
-            _ => {
-                info!("cannot install signal handlers");
+        use tokio::signal::unix::SignalKind;
+        let [mut term, mut int, mut hup, mut usr1, mut usr2] = match plog::daemon::signals([
+            SignalKind::terminate(),
+            SignalKind::interrupt(),
+            SignalKind::hangup(),
+            SignalKind::user_defined1(),
+            SignalKind::user_defined2(),
+        ]) {
+            Ok(s) => s,
+            Err(e) => {
+                info!("{e}");
                 return 1;
             }
         };
