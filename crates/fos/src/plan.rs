@@ -38,6 +38,34 @@ pub struct MonitorOptions {
     pub nanny: Option<String>,
 }
 
+/// Why the file gives fos nothing to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("Service type is not \"fos\" in {0}")]
+    NotFos(String),
+    #[error("cannot resolve {what}: {source}")]
+    Resolve {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("No Failover Services defined in {0}.")]
+    NoServices(String),
+}
+
+type Resolve<'a> = &'a dyn Fn(&Host) -> std::io::Result<IpAddr>;
+
+fn resolved(
+    resolve: Resolve<'_>,
+    h: &Host,
+    what: impl FnOnce() -> String,
+) -> Result<IpAddr, PlanError> {
+    resolve(h).map_err(|source| PlanError::Resolve {
+        what: what(),
+        source,
+    })
+}
+
 /// The services fos runs or monitors. `local` lists this host's addresses (the node that has
 /// `primary` is the master; the partner is the other one).
 pub fn build(
@@ -45,82 +73,92 @@ pub fn build(
     config_path: &str,
     local: &[IpAddr],
     opts: &MonitorOptions,
-    resolve: &dyn Fn(&Host) -> std::io::Result<IpAddr>,
-) -> Result<Vec<Service>, String> {
+    resolve: Resolve<'_>,
+) -> Result<Vec<Service>, PlanError> {
     if cfg.service != Kind::Fos {
-        return Err(format!("Service type is not \"fos\" in {config_path}"));
+        return Err(PlanError::NotFos(config_path.to_owned()));
     }
-    let ip = |h: &Option<Host>| h.as_ref().filter(|h| !h.is_unspecified()).map(resolve);
-    let primary = ip(&cfg.primary)
-        .transpose()
-        .map_err(|e| format!("cannot resolve primary: {e}"))?;
-    let backup = ip(&cfg.backup)
-        .transpose()
-        .map_err(|e| format!("cannot resolve backup: {e}"))?;
+    let ip = |h: &Option<Host>, what: &str| {
+        h.as_ref()
+            .filter(|h| !h.is_unspecified())
+            .map(|h| resolved(resolve, h, || what.to_owned()))
+            .transpose()
+    };
+    let primary = ip(&cfg.primary, "primary")?;
+    let backup = ip(&cfg.backup, "backup")?;
     let master = primary.is_some_and(|p| local.contains(&p));
     let partner = if master { backup } else { primary };
     let mut out = Vec::new();
     for b in cfg.failover_services.iter().filter(|b| b.active) {
         let Some(a) = &b.address else { continue };
-        let vip = resolve(&a.address)
-            .map_err(|e| format!("cannot resolve the address of {}: {e}", b.name))?;
+        let vip = resolved(resolve, &a.address, || format!("the address of {}", b.name))?;
         let words = |c: &Option<String>| {
             c.as_deref()
                 .map(lvscf::split_words)
                 .filter(|w| !w.is_empty())
         };
-        let mut m: Vec<String> = Vec::with_capacity(24);
-        let mut push = |s: &str| m.push(s.to_owned());
-        push(opts.nanny.as_deref().unwrap_or(&b.client_monitor));
-        push("-c");
-        push("-h");
-        push(&vip.to_string());
-        if let Some(p) = partner {
-            push("-V");
-            push(&p.to_string());
-        }
-        push("-p");
-        push(&b.port.to_string());
-        if opts.verbose {
-            push("-v");
-        }
-        if b.protocol == Protocol::Udp {
-            push("-u");
-        }
-        if let Some(p) = &b.send_program {
-            push("-e");
-            push(p);
-        }
-        if let Some(s) = &b.send {
-            push("-s");
-            push(s);
-        }
-        if let Some(x) = &b.expect {
-            push("-x");
-            push(x);
-        }
-        if b.use_regex {
-            push("--regex");
-        }
-        push("-t");
-        push(&b.timeout.to_string());
-        if opts.foreground {
-            push("--nodaemon");
-        }
-        push("--fos");
         out.push(Service {
             name: b.name.clone(),
             vip,
             port: b.port,
             start: words(&b.start_cmd),
             stop: words(&b.stop_cmd),
-            monitor: m,
+            monitor: monitor(b, vip, partner, opts),
         });
     }
     if out.is_empty() {
-        return Err(format!("No Failover Services defined in {config_path}."));
+        return Err(PlanError::NoServices(config_path.to_owned()));
     }
     Ok(out)
+}
+
+/// The `nanny --fos` argument vector that watches block `b` at `vip`.
+fn monitor(
+    b: &lvscf::VirtualServer,
+    vip: IpAddr,
+    partner: Option<IpAddr>,
+    opts: &MonitorOptions,
+) -> Vec<String> {
+    let mut m: Vec<String> = Vec::with_capacity(24);
+    let mut push = |s: &str| m.push(s.to_owned());
+    push(opts.nanny.as_deref().unwrap_or(&b.client_monitor));
+    push("-c");
+    push("-h");
+    push(&vip.to_string());
+    if let Some(p) = partner {
+        push("-V");
+        push(&p.to_string());
+    }
+    push("-p");
+    push(&b.port.to_string());
+    if opts.verbose {
+        push("-v");
+    }
+    if b.protocol == Protocol::Udp {
+        push("-u");
+    }
+    if let Some(p) = &b.send_program {
+        push("-e");
+        push(p);
+    }
+    if let Some(s) = &b.send {
+        push("-s");
+        push(s);
+    }
+    if let Some(x) = &b.expect {
+        push("-x");
+        push(x);
+    }
+    if b.use_regex {
+        push("--regex");
+    }
+    push("-t");
+    push(&b.timeout.to_string());
+    if opts.foreground {
+        push("--nodaemon");
+    }
+    push("--fos");
+    m
 }
 
 #[cfg(test)]
@@ -223,7 +261,9 @@ failover off {
         let mut c = cfg(FILE);
         c.service = Kind::Lvs;
         assert_eq!(
-            build(&c, "/x.cf", &[], &MonitorOptions::default(), &res).unwrap_err(),
+            build(&c, "/x.cf", &[], &MonitorOptions::default(), &res)
+                .unwrap_err()
+                .to_string(),
             "Service type is not \"fos\" in /x.cf"
         );
         let mut c = cfg(FILE);
@@ -231,7 +271,9 @@ failover off {
             b.active = false;
         }
         assert_eq!(
-            build(&c, "/x.cf", &[], &MonitorOptions::default(), &res).unwrap_err(),
+            build(&c, "/x.cf", &[], &MonitorOptions::default(), &res)
+                .unwrap_err()
+                .to_string(),
             "No Failover Services defined in /x.cf."
         );
     }
