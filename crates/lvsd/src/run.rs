@@ -309,6 +309,75 @@ impl Shell {
         code
     }
 
+    /// The status socket (a failure is logged: lvsd runs without it).
+    fn listen(&self) -> Option<UnixListener> {
+        let _ = std::fs::remove_file(&self.opts.socket);
+        match UnixListener::bind(&self.opts.socket) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                info!("no status socket {}: {e}", self.opts.socket.display());
+                None
+            }
+        }
+    }
+
+    /// Build the table (taking over the services an earlier lvsd owned), start the nannies
+    /// and signal readiness; an exit status if that failed.
+    fn start(&mut self) -> Option<i32> {
+        let owned = if self.opts.test_start || self.opts.memory_table {
+            Vec::new()
+        } else {
+            state::read(&self.opts.state_file)
+        };
+        let fx = self
+            .engine
+            .start(self.table.as_mut(), &owned, self.opts.flush, Instant::now());
+        if let Some(code) = self.effects(fx) {
+            return Some(code);
+        }
+        self.write_state();
+        if let Err(e) = notify::notify("READY=1") {
+            info!("cannot notify readiness: {e}");
+        }
+        None
+    }
+
+    /// An event from a nanny or the file reader: what the engine makes of it.
+    fn event(&mut self, ev: Event) -> Vec<Effect> {
+        match ev {
+            Event::Line(i, line) => match nanny::report::parse(&line) {
+                Some(r) => self
+                    .engine
+                    .on_report(self.table.as_mut(), i, r, Instant::now()),
+                None => {
+                    // A nanny's human line (it runs --nodaemon only when we do).
+                    if self.opts.nodaemon {
+                        println!("{line}");
+                    }
+                    Vec::new()
+                }
+            },
+            Event::Exit(i, status) => {
+                self.pids.remove(&i);
+                self.engine
+                    .on_exit(self.table.as_mut(), i, &status, Instant::now())
+            }
+            Event::Loaded(read) => {
+                self.loaded(*read);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Write the status to a status-socket client, in the background.
+    fn answer_status(&mut self, mut c: tokio::net::UnixStream) {
+        let body = self.status_json() + "\n";
+        tokio::spawn(async move {
+            let _ = c.write_all(body.as_bytes()).await;
+            let _ = c.shutdown().await;
+        });
+    }
+
     /// Build the table, start the nannies, signal readiness, then serve until stopped.
     pub async fn run(&mut self) -> i32 {
         let kinds = [
@@ -323,55 +392,16 @@ impl Shell {
                 return 1;
             }
         };
-        let _ = std::fs::remove_file(&self.opts.socket);
-        let listener = match UnixListener::bind(&self.opts.socket) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                info!("no status socket {}: {e}", self.opts.socket.display());
-                None
-            }
-        };
-        let owned = if self.opts.test_start || self.opts.memory_table {
-            Vec::new()
-        } else {
-            state::read(&self.opts.state_file)
-        };
-        let fx = self
-            .engine
-            .start(self.table.as_mut(), &owned, self.opts.flush, Instant::now());
-        if let Some(code) = self.effects(fx) {
+        let listener = self.listen();
+        if let Some(code) = self.start() {
             return code;
-        }
-        self.write_state();
-        match notify::notify("READY=1") {
-            Ok(_) => {}
-            Err(e) => info!("cannot notify readiness: {e}"),
         }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 ev = self.rx.recv() => {
                     let Some(ev) = ev else { continue };
-                    let fx = match ev {
-                        Event::Line(i, line) => match nanny::report::parse(&line) {
-                            Some(r) => self.engine.on_report(self.table.as_mut(), i, r, Instant::now()),
-                            None => {
-                                // A nanny's human line (it runs --nodaemon only when we do).
-                                if self.opts.nodaemon {
-                                    println!("{line}");
-                                }
-                                Vec::new()
-                            }
-                        },
-                        Event::Exit(i, status) => {
-                            self.pids.remove(&i);
-                            self.engine.on_exit(self.table.as_mut(), i, &status, Instant::now())
-                        }
-                        Event::Loaded(read) => {
-                            self.loaded(*read);
-                            Vec::new()
-                        }
-                    };
+                    let fx = self.event(ev);
                     if let Some(code) = self.effects(fx) {
                         return self.shutdown(code).await;
                     }
@@ -390,12 +420,8 @@ impl Shell {
                     return self.shutdown(0).await;
                 }
                 conn = accept(&listener) => {
-                    if let Ok(mut c) = conn {
-                        let body = self.status_json() + "\n";
-                        tokio::spawn(async move {
-                            let _ = c.write_all(body.as_bytes()).await;
-                            let _ = c.shutdown().await;
-                        });
+                    if let Ok(c) = conn {
+                        self.answer_status(c);
                     }
                 }
             }
