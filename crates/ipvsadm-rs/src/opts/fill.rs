@@ -117,6 +117,7 @@ pub(super) fn option(e: &mut Draft, key: Key, val: Option<String>) -> Result<(),
 }
 
 /// The options of the virtual service.
+// Long (83 lines): one short arm per service option, in the order of ipvsadm's switch.
 fn service_option(e: &mut Draft, key: SvcKey, val: Option<String>) -> Result<(), Fail> {
     let v = val.clone().unwrap_or_default();
     match key {
