@@ -24,6 +24,7 @@ pub fn version_line() -> String {
 }
 
 /// `-h`: ipvsadm's usage text, after the version line.
+// Long: one literal, ipvsadm 1.31's usage text verbatim; splitting it would only scatter it.
 pub fn usage(program: &str) -> String {
     let p = program;
     let mut s = version_line();

@@ -6,6 +6,8 @@
 //! [`Effect`]s the shell must carry out: start or stop a nanny process, log a line, exit. It
 //! does no other I/O and reads no clock, so every rule is tested deterministically.
 
+mod reload;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -15,7 +17,6 @@ use nanny::monitor::Op;
 use nanny::report::Report;
 
 use crate::desired::{Desired, Real, Virtual};
-use crate::diff::{self, Plan};
 
 /// A nanny's identity: (service, real address, real port).
 pub type RealKey = (ServiceId, IpAddr, u16);
@@ -470,111 +471,6 @@ impl Engine {
             self.stop_virtual(table, id, &mut fx);
         }
         fx
-    }
-
-    /// Go to a new configuration, changing only what differs.
-    pub fn reload(
-        &mut self,
-        table: &mut dyn IpvsTable,
-        new: Desired,
-        now: Instant,
-    ) -> (Plan, Vec<Effect>) {
-        let plan = diff::plan(&self.desired, &new);
-        let mut fx = Vec::new();
-        if plan.timeouts
-            && let Err(e) = table.set_timeouts(new.timeouts)
-        {
-            let t = new.timeouts;
-            fx.push(Effect::Log(format!(
-                "ipvsadm failed to set timeouts ({} {} {}): {e}",
-                t.tcp, t.tcp_fin, t.udp
-            )));
-        }
-        for id in &plan.remove {
-            self.stop_virtual(table, *id, &mut fx);
-        }
-        let old = std::mem::replace(&mut self.desired, new);
-        for c in &plan.change {
-            let v = self
-                .desired
-                .virtual_by_id(c.id)
-                .cloned()
-                .expect("planned from new");
-            let o = old.virtual_by_id(c.id).expect("planned from old");
-            if c.edit_service {
-                Self::log_ipvs(&mut fx, &v.name, table.edit_service(&v.service));
-            }
-            for (addr, port) in &c.remove_reals {
-                let key = (c.id, *addr, *port);
-                self.kill(&key, &mut fx);
-                if self.reals.remove(&key).is_some_and(|s| s.in_table) {
-                    let res = table.del_dest(&Service::named(c.id), &Dest::new(*addr, *port));
-                    Self::log_ipvs(&mut fx, &v.name, res);
-                }
-            }
-            if c.forward {
-                // IPVS edits the forwarding method of a destination in place.
-                for r in &o.reals {
-                    let key = (c.id, r.addr, r.port);
-                    if let Some(st) = self.reals.get(&key).filter(|s| s.in_table) {
-                        let d = Dest::new(r.addr, r.port)
-                            .forward(v.forward)
-                            .weight(st.weight);
-                        Self::log_ipvs(
-                            &mut fx,
-                            &v.name,
-                            table.edit_dest(&Service::named(c.id), &d),
-                        );
-                    }
-                }
-            }
-            for ch in &c.change_reals {
-                let key = (c.id, ch.addr, ch.port);
-                // Only a server that is up gets the new weight now; a quiesced or failed one
-                // gets it from its nanny when it comes back.
-                let serving = self.assume_up(&key).is_some();
-                if let Some(w) = ch.weight
-                    && serving
-                {
-                    let d = Dest::new(ch.addr, ch.port).forward(v.forward).weight(w);
-                    if Self::log_ipvs(&mut fx, &v.name, table.edit_dest(&Service::named(c.id), &d))
-                        && let Some(st) = self.reals.get_mut(&key)
-                    {
-                        st.weight = w;
-                    }
-                }
-                if ch.restart {
-                    self.kill(&key, &mut fx);
-                    let r = v.real(ch.addr, ch.port).cloned().expect("planned from new");
-                    let up = self.assume_up(&key);
-                    self.spawn(&v, &r, up, &mut fx, now);
-                }
-            }
-            for r in &c.add_reals {
-                self.spawn(&v, r, None, &mut fx, now);
-            }
-            if c.sorry || c.forward {
-                // Take the old sorry destination out; `sorry` puts the right one back.
-                if let Some(vs) = self.virtuals.get_mut(&c.id)
-                    && let Some(addr) = vs.sorry_on.take()
-                {
-                    let res = table.del_dest(&Service::named(c.id), &Dest::new(addr, o.port));
-                    Self::log_ipvs(&mut fx, &v.name, res);
-                }
-            }
-            if !c.add_reals.is_empty()
-                && let Some(vs) = self.virtuals.get_mut(&c.id)
-            {
-                vs.decide_by = vs
-                    .decide_by
-                    .max(now + Duration::from_secs(u64::from(v.timeout_secs) * 2 + 1));
-            }
-            self.sorry(table, c.id, &mut fx, now);
-        }
-        for v in &plan.add {
-            self.start_virtual(table, v, &mut fx, now);
-        }
-        (plan, fx)
     }
 
     /// Services this lvsd owns (for the state file).

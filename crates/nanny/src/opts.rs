@@ -64,29 +64,34 @@ pub enum Parsed {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// An option without a value.
+fn flag(id: &'static str, short: Option<char>, long: &'static str, help: &'static str) -> Arg {
+    let a = Arg::new(id)
+        .long(long)
+        .action(ArgAction::SetTrue)
+        .help(help);
+    match short {
+        Some(c) => a.short(c),
+        None => a,
+    }
+}
+
+/// An option with one value (which may start with `-`, as popt allows).
+fn value(id: &'static str, short: Option<char>, long: &'static str, help: &'static str) -> Arg {
+    let a = Arg::new(id)
+        .long(long)
+        .action(ArgAction::Set)
+        .num_args(1)
+        .allow_hyphen_values(true)
+        .help(help);
+    match short {
+        Some(c) => a.short(c),
+        None => a,
+    }
+}
+
+// Long: one declarative table of nanny's options, in piranha's order (the order of `--help`).
 fn command() -> Command {
-    let flag = |id: &'static str, short: Option<char>, long: &'static str, help: &'static str| {
-        let a = Arg::new(id)
-            .long(long)
-            .action(ArgAction::SetTrue)
-            .help(help);
-        match short {
-            Some(c) => a.short(c),
-            None => a,
-        }
-    };
-    let value = |id: &'static str, short: Option<char>, long: &'static str, help: &'static str| {
-        let a = Arg::new(id)
-            .long(long)
-            .action(ArgAction::Set)
-            .num_args(1)
-            .allow_hyphen_values(true)
-            .help(help);
-        match short {
-            Some(c) => a.short(c),
-            None => a,
-        }
-    };
     Command::new("nanny")
         .disable_help_flag(true)
         .disable_version_flag(true)
@@ -275,28 +280,22 @@ where
             env!("CARGO_PKG_VERSION")
         )));
     }
-    let Some(server) = m.get_one::<String>("server") else {
-        return Err(UsageError(
-            "No address supplied. Use '--help' for help.".into(),
-        ));
-    };
-    let server = lvscf::value::parse_ip(server.trim())
-        .ok_or_else(|| UsageError(format!("bad IP address -- {server}")))?;
-    let kind = match (m.get_flag("lvs"), m.get_flag("fos")) {
-        (true, false) => Kind::Lvs,
-        (false, true) => Kind::Fos,
-        (true, true) => return Err(UsageError("--lvs and --fos are exclusive".into())),
-        (false, false) => return Err(UsageError("unknown service type".into())),
-    };
-    let interval = seconds(&m, "interval", "interval")?.unwrap_or(Duration::from_secs(10));
+    run_config(&m).map(|c| Parsed::Run(Box::new(c)))
+}
+
+/// The configuration of a run from its matches; errors come in the order piranha checked.
+fn run_config(m: &clap::ArgMatches) -> Result<Config, UsageError> {
+    let server = server(m)?;
+    let kind = kind(m)?;
+    let interval = seconds(m, "interval", "interval")?.unwrap_or(Duration::from_secs(10));
     if interval.is_zero() {
         return Err(UsageError(
             "the interval (-t) must be greater than 0".into(),
         ));
     }
-    let port: u16 = int(&m, "port", "port")?.unwrap_or(80);
-    let rport: u16 = int(&m, "rport", "port")?.unwrap_or(port);
-    let reentry = match seconds(&m, "reentry", "reentry time")? {
+    let port: u16 = int(m, "port", "port")?.unwrap_or(80);
+    let rport: u16 = int(m, "rport", "port")?.unwrap_or(port);
+    let reentry = match seconds(m, "reentry", "reentry time")? {
         Some(d) if !d.is_zero() => d,
         // 0 (or unset) means the default: 180 s for LVS, one interval for FOS.
         _ => match kind {
@@ -304,27 +303,102 @@ where
             Kind::Fos => interval,
         },
     };
-    let weight: i32 = int(&m, "weight", "weight")?.unwrap_or(1);
+    let (weight, scale) = weights(m)?;
+    let fwmark: u32 = int(m, "fwmark", "firewall mark")?.unwrap_or(0);
+    let load_cmd = m
+        .get_one::<String>("loadcmd")
+        .filter(|s| s.trim() != "none" && !s.trim().is_empty())
+        .cloned();
+    let probe = probe(m, port);
+    Ok(Config {
+        kind,
+        server,
+        vip: m.get_one::<String>("vip").cloned(),
+        port,
+        rport,
+        fwmark,
+        udp: m.get_flag("udp"),
+        send: probe.send,
+        expect: probe.expect,
+        program: probe.program,
+        regex: m.get_flag("regex"),
+        interval,
+        reentry,
+        weight,
+        scale,
+        quiesce: m.get_flag("quiesce"),
+        load_cmd,
+        method: method(m),
+        ipvsadm: m
+            .get_one::<String>("ipvsadm")
+            .cloned()
+            .unwrap_or_else(|| "/sbin/ipvsadm".into()),
+        nodaemon: m.get_flag("nodaemon"),
+        nofork: m.get_flag("nofork"),
+        verbose: m.get_flag("verbose"),
+        norun: m.get_flag("norun"),
+        report: m.get_flag("report"),
+        assume_up: int(m, "assume_up", "weight")?,
+        startup_notes: probe.notes,
+    })
+}
+
+/// `-h`: required, an IP address.
+fn server(m: &clap::ArgMatches) -> Result<IpAddr, UsageError> {
+    let Some(server) = m.get_one::<String>("server") else {
+        return Err(UsageError(
+            "No address supplied. Use '--help' for help.".into(),
+        ));
+    };
+    lvscf::value::parse_ip(server.trim())
+        .ok_or_else(|| UsageError(format!("bad IP address -- {server}")))
+}
+
+/// `--lvs` or `--fos`: exactly one.
+fn kind(m: &clap::ArgMatches) -> Result<Kind, UsageError> {
+    match (m.get_flag("lvs"), m.get_flag("fos")) {
+        (true, false) => Ok(Kind::Lvs),
+        (false, true) => Ok(Kind::Fos),
+        (true, true) => Err(UsageError("--lvs and --fos are exclusive".into())),
+        (false, false) => Err(UsageError("unknown service type".into())),
+    }
+}
+
+/// `-w` and `-S`.
+fn weights(m: &clap::ArgMatches) -> Result<(i32, i32), UsageError> {
+    let weight: i32 = int(m, "weight", "weight")?.unwrap_or(1);
     if weight < 0 {
         return Err(UsageError(format!("bad weight -- {weight}")));
     }
-    let scale: i32 = int(&m, "scale", "scale")?.unwrap_or(10);
+    let scale: i32 = int(m, "scale", "scale")?.unwrap_or(10);
     if scale < 1 {
         return Err(UsageError(format!("bad scale -- {scale}")));
     }
-    let fwmark: u32 = int(&m, "fwmark", "firewall mark")?.unwrap_or(0);
-    let method = match m
+    Ok((weight, scale))
+}
+
+/// `-M`: only its first letter counts, and anything unknown is NAT.
+fn method(m: &clap::ArgMatches) -> Forward {
+    match m
         .get_one::<String>("method")
         .map(|s| s.trim_start_matches('-'))
     {
         Some(s) if s.starts_with('g') => Forward::Route,
         Some(s) if s.starts_with('i') => Forward::Tunnel,
         _ => Forward::Masq,
-    };
-    let load_cmd = m
-        .get_one::<String>("loadcmd")
-        .filter(|s| s.trim() != "none" && !s.trim().is_empty())
-        .cloned();
+    }
+}
+
+/// What a check sends and expects, or the program it runs, after piranha's start-up rules.
+struct Probe {
+    send: Option<Vec<u8>>,
+    expect: Option<Vec<u8>>,
+    program: Option<String>,
+    /// The start-up rules that applied, to log.
+    notes: Vec<String>,
+}
+
+fn probe(m: &clap::ArgMatches, port: u16) -> Probe {
     let suppress = m.get_flag("suppress");
     let conv = |id: &str| {
         m.get_one::<String>(id).map(|s| {
@@ -338,51 +412,24 @@ where
     let mut send = conv("send");
     let mut expect = conv("expect");
     let program = m.get_one::<String>("program").cloned();
-    let mut startup_notes = Vec::new();
+    let mut notes = Vec::new();
     if let (Some(p), Some(s)) = (&program, m.get_one::<String>("send")) {
-        startup_notes.push(format!(
+        notes.push(format!(
             "External program use requested: ({p}), IGNORING send string option ({s})"
         ));
         send = None;
     }
     if port == 80 && send.is_none() && expect.is_none() && program.is_none() {
-        startup_notes.push("nanny: no monitor configured, assuming web service on port 80".into());
+        notes.push("nanny: no monitor configured, assuming web service on port 80".into());
         send = Some(HTTP_SEND.to_vec());
         expect = Some(HTTP_EXPECT.to_vec());
     }
-    let norun = m.get_flag("norun");
-    let report = m.get_flag("report");
-    Ok(Parsed::Run(Box::new(Config {
-        kind,
-        server,
-        vip: m.get_one::<String>("vip").cloned(),
-        port,
-        rport,
-        fwmark,
-        udp: m.get_flag("udp"),
+    Probe {
         send,
         expect,
         program,
-        regex: m.get_flag("regex"),
-        interval,
-        reentry,
-        weight,
-        scale,
-        quiesce: m.get_flag("quiesce"),
-        load_cmd,
-        method,
-        ipvsadm: m
-            .get_one::<String>("ipvsadm")
-            .cloned()
-            .unwrap_or_else(|| "/sbin/ipvsadm".into()),
-        nodaemon: m.get_flag("nodaemon"),
-        nofork: m.get_flag("nofork"),
-        verbose: m.get_flag("verbose"),
-        norun,
-        report,
-        assume_up: int(&m, "assume_up", "weight")?,
-        startup_notes,
-    })))
+        notes,
+    }
 }
 
 /// clap's error without its "error: " prefix and usage tail, so it reads like popt's.

@@ -1,0 +1,155 @@
+//! Checks on the global section: the directors' addresses, heartbeat timings, and whether the
+//! selected service has a block to run.
+
+use super::Checker;
+use crate::diag::Diagnostic;
+use crate::model::{Network, Service};
+
+impl Checker<'_> {
+    pub(super) fn globals(&mut self, partial: bool) {
+        self.directors();
+        self.heartbeat();
+        self.service_settings();
+        if !partial {
+            self.some_block_active();
+        }
+    }
+
+    /// `primary`, `backup` and their private addresses.
+    fn directors(&mut self) {
+        let cfg = self.cfg;
+        let g = self.g();
+        if cfg.backup_active && cfg.backup.is_none() && !g.failed("backup") {
+            self.diags.push(
+                Diagnostic::semantic(
+                    g.stmt("backup_active"),
+                    "`backup_active = 1` but no `backup` address is set: pulse would run without a backup",
+                )
+                .with_help("set `backup = ADDRESS` of the backup director, or `backup_active = 0`"),
+            );
+        }
+        if cfg.primary.is_none() && !g.failed("primary") {
+            self.diags.push(
+                Diagnostic::warning(
+                    None,
+                    "no `primary` address is set: pulse cannot tell which director is the primary",
+                )
+                .with_help("set `primary = ADDRESS` of the primary director"),
+            );
+        }
+        if let (Some(p), Some(b)) = (&cfg.primary, &cfg.backup)
+            && p == b
+        {
+            self.diags.push(
+                Diagnostic::semantic(
+                    g.value("backup"),
+                    "`backup` is the same address as `primary`",
+                )
+                .with_note(g.value("primary"), "`primary` is set here"),
+            );
+        }
+        if cfg.backup_active && cfg.primary_private != cfg.primary && cfg.backup_private.is_none() {
+            self.diags.push(
+                Diagnostic::warning(
+                    g.stmt("primary_private"),
+                    "`primary_private` is set but `backup_private` is not: heartbeats on the private network would go to 0.0.0.0",
+                )
+                .with_help("set `backup_private` to the backup's address on the private network"),
+            );
+        }
+    }
+
+    /// `keepalive`, `deadtime` and `heartbeat_port`.
+    fn heartbeat(&mut self) {
+        let cfg = self.cfg;
+        let g = self.g();
+        if g.failed("keepalive") || g.failed("deadtime") {
+            // A rejected timing leaves its default: comparing it would mislead.
+        } else if cfg.keepalive.as_millis() == 0 {
+            self.diags.push(Diagnostic::semantic(
+                g.value("keepalive"),
+                "`keepalive` must be greater than 0",
+            ));
+        } else if cfg.deadtime <= cfg.keepalive {
+            self.diags.push(
+                Diagnostic::semantic(
+                    g.value("deadtime").or(g.value("keepalive")),
+                    format!(
+                        "`deadtime` ({}) must be longer than `keepalive` ({}): the partner would be declared dead between two heartbeats",
+                        cfg.deadtime, cfg.keepalive
+                    ),
+                )
+                .with_help("make `deadtime` at least twice `keepalive`, e.g. keepalive 2, deadtime 5"),
+            );
+        }
+        if cfg.heartbeat_port == 0 {
+            self.diags.push(Diagnostic::semantic(
+                g.value("heartbeat_port"),
+                "`heartbeat_port` cannot be 0",
+            ));
+        }
+    }
+
+    /// Settings that only one `service` or `network` uses.
+    fn service_settings(&mut self) {
+        let cfg = self.cfg;
+        let g = self.g();
+        if cfg.service == Service::Fos
+            && (cfg.primary_shared.is_some() || cfg.backup_shared.is_some())
+            && cfg.reservation_conflict_action.is_none()
+        {
+            self.diags.push(
+                Diagnostic::warning(
+                    g.stmt("primary_shared").or(g.stmt("backup_shared")),
+                    "a shared SCSI disk is set but `reservation_conflict_action` is not (piranha's pulse crashed on this)",
+                )
+                .with_help("set `reservation_conflict_action = nothing` or `preempt`"),
+            );
+        }
+        if cfg.nat_router.is_some() && cfg.network != Network::Nat {
+            self.diags.push(Diagnostic::warning(
+                g.stmt("nat_router"),
+                format!(
+                    "`nat_router` is only used with `network = nat`; this file has `network = {}`",
+                    cfg.network
+                ),
+            ));
+        }
+    }
+
+    /// The selected service has at least one active block, or pulse refuses to start.
+    fn some_block_active(&mut self) {
+        let cfg = self.cfg;
+        let (kind, other) = match cfg.service {
+            Service::Lvs => ("virtual", "failover"),
+            Service::Fos => ("failover", "virtual"),
+        };
+        if cfg.selected_blocks().iter().any(|b| b.active) {
+            return;
+        }
+        let others = match cfg.service {
+            Service::Lvs => &cfg.failover_services,
+            Service::Fos => &cfg.virtual_servers,
+        };
+        let mut d = Diagnostic::semantic(
+            self.g().stmt("service"),
+            format!(
+                "`service = {}` but no `{kind}` block is active: pulse would refuse to start",
+                cfg.service
+            ),
+        );
+        if others.iter().any(|b| b.active) {
+            d = d.with_help(format!(
+                "this file has active `{other}` blocks: did you mean `service = {}`?",
+                if cfg.service == Service::Lvs {
+                    "fos"
+                } else {
+                    "lvs"
+                }
+            ));
+        } else {
+            d = d.with_help(format!("set `active = 1` in a `{kind}` block"));
+        }
+        self.diags.push(d);
+    }
+}
