@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use ipvs::{Dest, IpvsError, IpvsTable, Service, ServiceId};
+use ipvs::{Dest, IpvsError, IpvsTable, Service, ServiceId, Timeouts};
 use nanny::monitor::Op;
 use nanny::report::Report;
 
@@ -123,6 +123,16 @@ impl Engine {
         }
     }
 
+    /// Set the IPVS timeouts; a failure is logged as ipvsadm says it.
+    fn set_timeouts(table: &mut dyn IpvsTable, t: Timeouts, fx: &mut Vec<Effect>) {
+        if let Err(e) = table.set_timeouts(t) {
+            fx.push(Effect::Log(format!(
+                "ipvsadm failed to set timeouts ({} {} {}): {e}",
+                t.tcp, t.tcp_fin, t.udp
+            )));
+        }
+    }
+
     fn log_ipvs(fx: &mut Vec<Effect>, vs: &str, r: Result<(), IpvsError>) -> bool {
         match r {
             Ok(()) => true,
@@ -221,13 +231,7 @@ impl Engine {
         now: Instant,
     ) -> Vec<Effect> {
         let mut fx = Vec::new();
-        if let Err(e) = table.set_timeouts(self.desired.timeouts) {
-            let t = self.desired.timeouts;
-            fx.push(Effect::Log(format!(
-                "ipvsadm failed to set timeouts ({} {} {}): {e}",
-                t.tcp, t.tcp_fin, t.udp
-            )));
-        }
+        Self::set_timeouts(table, self.desired.timeouts, &mut fx);
         if flush {
             Self::log_ipvs(&mut fx, "(flush)", table.flush());
         } else {

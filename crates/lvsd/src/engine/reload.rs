@@ -19,14 +19,8 @@ impl Engine {
     ) -> (Plan, Vec<Effect>) {
         let plan = diff::plan(&self.desired, &new);
         let mut fx = Vec::new();
-        if plan.timeouts
-            && let Err(e) = table.set_timeouts(new.timeouts)
-        {
-            let t = new.timeouts;
-            fx.push(Effect::Log(format!(
-                "ipvsadm failed to set timeouts ({} {} {}): {e}",
-                t.tcp, t.tcp_fin, t.udp
-            )));
+        if plan.timeouts {
+            Self::set_timeouts(table, new.timeouts, &mut fx);
         }
         for id in &plan.remove {
             self.stop_virtual(table, *id, &mut fx);
