@@ -1,0 +1,139 @@
+//! The FOS cluster on the LAN: the service scripts, the file, and the client's view of the
+//! service (busybox httpd on port 8080, started and stopped by `start_cmd`/`stop_cmd` in each
+//! node's private /run).
+
+use std::fmt::Debug;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use serde::de::DeserializeOwned;
+
+use super::{Lan, Pulse, VIP};
+use crate::bins::bin;
+use crate::netns::in_netns;
+
+/// The service scripts and the FOS file; `start` replaces the start script's body.
+pub fn fos_config<S>(lan: &Lan<S>, timeout: u32, start: Option<&str>) -> PathBuf {
+    let d = &lan.dir;
+    let start_sh = d.join("start.sh");
+    let body = start.map(str::to_owned).unwrap_or_else(|| {
+        "mkdir -p /run/www\n\
+         if ip -o addr show dev eth0 | grep -q ' 10.7.0.1/'; then echo d1; else echo d2; fi > /run/www/index.html\n\
+         busybox httpd -f -p 8080 -h /run/www > /dev/null 2>&1 &\n\
+         echo $! > /run/httpd.pid\n"
+            .to_owned()
+    });
+    std::fs::write(&start_sh, body).unwrap();
+    std::fs::write(
+        d.join("stop.sh"),
+        "if [ -f /run/httpd.pid ]; then kill $(cat /run/httpd.pid) 2>/dev/null; rm -f /run/httpd.pid; fi\n\
+         echo stopped >> /run/stops\n",
+    )
+    .unwrap();
+    let text = format!(
+        "serial_no = 1\nprimary = 10.7.0.1\nbackup = 10.7.0.2\nbackup_active = 1\nservice = fos\n\
+         keepalive = 0.5\ndeadtime = 2\n\
+         failover web {{\n\
+         \x20   active = 1\n\
+         \x20   address = {VIP} eth0:1\n\
+         \x20   port = 8080\n\
+         \x20   send = \"GET / HTTP/1.0\\r\\n\\r\\n\"\n\
+         \x20   expect = \"HTTP\"\n\
+         \x20   timeout = {timeout}\n\
+         \x20   client_monitor = {}\n\
+         \x20   start_cmd = \"/bin/sh {}\"\n\
+         \x20   stop_cmd = \"/bin/sh {}\"\n\
+         }}\n",
+        bin("nanny").display(),
+        start_sh.display(),
+        d.join("stop.sh").display()
+    );
+    let p = d.join(format!("fos{timeout}.cf"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// The LAN for FOS: the two nodes route through the client, which answers their gateway
+/// pings. busybox (for the service) is required.
+pub fn fos_lan<S: DeserializeOwned + Debug>() -> Lan<S> {
+    if !have_busybox() {
+        panic!("busybox is missing: apt-get install busybox-static");
+    }
+    let lan = Lan::new();
+    lan.on("d1", "ip route add default via 10.7.0.100");
+    lan.on("d2", "ip route add default via 10.7.0.100");
+    lan
+}
+
+fn have_busybox() -> bool {
+    std::process::Command::new("busybox")
+        .arg("true")
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// pulse in FOS mode on node `n`, with the workspace's fos.
+pub fn fos_pulse<S: DeserializeOwned + Debug>(
+    lan: &Lan<S>,
+    n: &str,
+    cfg: &Path,
+    extra: &[&str],
+) -> Pulse<S> {
+    let fos = bin("fos");
+    let mut args = vec!["--fos", fos.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    lan.pulse(n, cfg, &args)
+}
+
+/// The page through the VIP: which node serves it.
+pub fn page<S>(lan: &Lan<S>) -> Option<String> {
+    in_netns(&lan.ns("c"), || {
+        let addr: SocketAddr = format!("{VIP}:8080").parse().unwrap();
+        let mut c = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+        c.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
+        c.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+        let mut t = String::new();
+        c.read_to_string(&mut t).ok()?;
+        t.split("\r\n\r\n").nth(1).map(|b| b.trim().to_owned())
+    })
+}
+
+/// Wait until node `want` serves the page through the VIP: how long it took.
+pub fn wait_page<S>(lan: &Lan<S>, want: &str, within: Duration) -> Duration {
+    crate::wait::expect_until(
+        within,
+        || page(lan).as_deref() == Some(want),
+        || format!("not served by {want} (got {:?})", page(lan)),
+    )
+}
+
+/// The pid of the web server a node runs, if any.
+pub fn httpd<S>(p: &Pulse<S>) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{}/root/run/httpd.pid", p.proc.pid()))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Kill the web server of the (active) node `p`.
+pub fn kill_service<S>(p: &Pulse<S>) {
+    let pid = httpd(p).expect("the active node runs the service");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+}
+
+/// Both nodes up in FOS mode, d1 active and serving.
+pub fn started<S: DeserializeOwned + Debug>(
+    lan: &Lan<S>,
+    cfg: &Path,
+    extra: &[&str],
+) -> (Pulse<S>, Pulse<S>) {
+    let d1 = fos_pulse(lan, "d1", cfg, extra);
+    let d2 = fos_pulse(lan, "d2", cfg, extra);
+    d1.wait_active_with_vips(Duration::from_secs(10), "active d1");
+    wait_page(lan, "d1", Duration::from_secs(15));
+    (d1, d2)
+}
