@@ -127,7 +127,6 @@ fn cmdline(pid: u32) -> String {
         .replace('\0', " ")
 }
 
-
 #[test]
 fn lvsd_runs_nannies_and_follows_their_verdicts() {
     if !root_or_skip() {

@@ -102,7 +102,11 @@ impl Netns {
     pub fn wait_oper_up(&self, dev: &str, within: Duration) {
         crate::wait::expect_until(
             within,
-            || self.exec(&format!("cat /sys/class/net/{dev}/operstate")).trim() == "up",
+            || {
+                self.exec(&format!("cat /sys/class/net/{dev}/operstate"))
+                    .trim()
+                    == "up"
+            },
             || format!("{dev} of {} is not up", self.name),
         );
     }

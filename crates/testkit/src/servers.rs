@@ -25,7 +25,9 @@ impl TcpServer {
         handler: impl Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
     ) -> TcpServer {
         let addr = listener.local_addr().expect("local address");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
         let handler = Arc::new(handler);

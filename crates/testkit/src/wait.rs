@@ -72,7 +72,13 @@ pub fn file_contains(path: impl AsRef<Path>, needle: &str, within: Duration) -> 
     expect(
         within,
         || Some(read()).filter(|t| t.contains(needle)),
-        || format!("{} has no {needle:?}; it holds:\n{}", path.display(), read()),
+        || {
+            format!(
+                "{} has no {needle:?}; it holds:\n{}",
+                path.display(),
+                read()
+            )
+        },
     )
 }
 

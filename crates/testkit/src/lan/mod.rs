@@ -71,7 +71,14 @@ impl<S: DeserializeOwned + Debug> Lan<S> {
         let mut nets = Vec::new();
         for (n, ip) in NODES {
             let node = Netns::new(&format!("{prefix}-{n}"));
-            netns::plug(&sw, "br0", &format!("v{n}"), &node, "eth0", &format!("{ip}/24"));
+            netns::plug(
+                &sw,
+                "br0",
+                &format!("v{n}"),
+                &node,
+                "eth0",
+                &format!("{ip}/24"),
+            );
             nets.push(node);
         }
         nets.push(sw);
@@ -83,7 +90,6 @@ impl<S: DeserializeOwned + Debug> Lan<S> {
             status: PhantomData,
         }
     }
-
 }
 
 impl<S> Lan<S> {
@@ -129,17 +135,13 @@ impl<S> Lan<S> {
     }
 
     pub fn has_vip(&self, n: &str) -> bool {
-        self.net(n)
-            .ip("-o addr show")
-            .contains(&format!(" {VIP}/"))
+        self.net(n).ip("-o addr show").contains(&format!(" {VIP}/"))
     }
 
     /// Take the bridge port of node `n` down or up (its eth0 loses or regains carrier).
     pub fn port(&self, n: &str, up: bool) {
-        self.net("sw").ip(&format!(
-            "link set v{n} {}",
-            if up { "up" } else { "down" }
-        ));
+        self.net("sw")
+            .ip(&format!("link set v{n} {}", if up { "up" } else { "down" }));
     }
 
     /// A web server on port 80 of real server `n` answering its own name and the address
@@ -159,9 +161,8 @@ impl<S> Lan<S> {
                     Ok(k) => got.extend_from_slice(&buf[..k]),
                 }
             }
-            let _ = c.write_all(
-                format!("HTTP/1.0 200 OK\r\n\r\n{n}\nvia {}\n", peer.ip()).as_bytes(),
-            );
+            let _ =
+                c.write_all(format!("HTTP/1.0 200 OK\r\n\r\n{n}\nvia {}\n", peer.ip()).as_bytes());
         }));
     }
 
@@ -237,7 +238,6 @@ impl<S> Lan<S> {
         std::fs::write(&p, text).unwrap();
         p
     }
-
 }
 
 impl<S: DeserializeOwned + Debug> Lan<S> {
@@ -315,7 +315,14 @@ impl<S: DeserializeOwned + Debug> Pulse<S> {
                 self.brief()
                     .filter(|s| s.state == "active" && !s.vips.is_empty())
             },
-            || format!("{}: no {what}; status {:?}\nlog:\n{}", self.name, self.status(), self.log()),
+            || {
+                format!(
+                    "{}: no {what}; status {:?}\nlog:\n{}",
+                    self.name,
+                    self.status(),
+                    self.log()
+                )
+            },
         );
         t0.elapsed()
     }
