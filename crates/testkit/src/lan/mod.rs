@@ -1,6 +1,6 @@
 //! The two-director LAN of the pulse and cluster tests, in network namespaces: two directors
 //! (d1 = primary 10.7.0.1, d2 = backup 10.7.0.2), a client (10.7.0.100) and two real servers
-//! (10.7.0.11, .12) on one bridge. Real pulse, lvsd and nanny processes (built by [`bins`])
+//! (10.7.0.11, .12) on one bridge. Real pulse, lvsd and nanny processes (built by [`crate::bins`])
 //! run in the directors' namespaces, each with a private /run (so the two lvsd's status
 //! sockets and state files do not meet); the real servers and the client are threads of the
 //! test that entered their namespace.
