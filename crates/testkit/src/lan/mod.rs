@@ -308,23 +308,10 @@ impl<S: DeserializeOwned + Debug> Pulse<S> {
 
     /// Wait until it is active and has brought up its floating addresses.
     pub fn wait_active_with_vips(&self, within: Duration, what: &str) -> Duration {
-        let t0 = Instant::now();
-        crate::wait::expect(
-            within,
-            || {
-                self.brief()
-                    .filter(|s| s.state == "active" && !s.vips.is_empty())
-            },
-            || {
-                format!(
-                    "{}: no {what}; status {:?}\nlog:\n{}",
-                    self.name,
-                    self.status(),
-                    self.log()
-                )
-            },
-        );
-        t0.elapsed()
+        self.wait_until(within, what, || {
+            self.brief()
+                .is_some_and(|s| s.state == "active" && !s.vips.is_empty())
+        })
     }
 
     pub fn log(&self) -> String {
@@ -333,20 +320,18 @@ impl<S: DeserializeOwned + Debug> Pulse<S> {
 
     /// Wait until the status satisfies `f`; panics with the log otherwise.
     pub fn wait_for(&self, within: Duration, what: &str, f: impl Fn(&S) -> bool) -> Duration {
-        let t0 = Instant::now();
-        crate::wait::expect(
-            within,
-            || self.status().filter(|s| f(s)),
-            || {
-                format!(
-                    "{}: no {what}; status {:?}\nlog:\n{}",
-                    self.name,
-                    self.status(),
-                    self.log()
-                )
-            },
-        );
-        t0.elapsed()
+        self.wait_until(within, what, || self.status().is_some_and(|s| f(&s)))
+    }
+
+    fn wait_until(&self, within: Duration, what: &str, cond: impl FnMut() -> bool) -> Duration {
+        crate::wait::expect_until(within, cond, || {
+            format!(
+                "{}: no {what}; status {:?}\nlog:\n{}",
+                self.name,
+                self.status(),
+                self.log()
+            )
+        })
     }
 
     /// Wait for a log line containing `needle`; panics with the log otherwise.
