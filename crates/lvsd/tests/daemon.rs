@@ -212,12 +212,8 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
         )
         .unwrap();
         d.signal(Signal::SIGHUP);
-        std::thread::sleep(S(1));
-        assert!(
-            d.output().contains("keeping the running configuration"),
-            "{}",
-            d.output()
-        );
+        d.proc
+            .expect_line("keeping the running configuration", S(5));
         assert!(d.output().contains("lvs: error parsing"), "{}", d.output());
         let s3 = d.status().unwrap();
         assert_eq!(s3.reloads, 1);

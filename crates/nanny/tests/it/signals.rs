@@ -89,6 +89,27 @@ fn sigterm_removes_the_server_it_added() {
     });
 }
 
+/// Whether a child of process `parent` runs whose command line contains `needle`.
+fn child_running(parent: u32, needle: &str) -> bool {
+    let ppid = |stat: &str| -> Option<u32> {
+        // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("stat")).is_ok_and(|st| ppid(&st) == Some(parent))
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|c| String::from_utf8_lossy(&c).contains(needle))
+}
+
 #[test]
 fn sigterm_kills_a_running_check_program() {
     if !root_or_skip() {
@@ -99,7 +120,13 @@ fn sigterm_kills_a_running_check_program() {
         let _ = std::fs::remove_file(&marker);
         let script = format!("sh -c 'sleep 3; touch {}'", marker.display());
         let mut n = Nanny::spawn(&["-h", "127.0.0.1", "-p", "7104", "-t", "10", "-e", &script]);
-        std::thread::sleep(MS(500));
+        // nanny runs the check program (whose command line names the marker).
+        let needle = marker.display().to_string();
+        testkit::wait::expect_until(
+            S(5),
+            || child_running(n.pid(), &needle),
+            || format!("no check program:\n{}", n.output()),
+        );
         n.signal(Signal::SIGTERM);
         assert_eq!(n.wait_exit(S(5)).and_then(|s| s.code()), Some(0));
         std::thread::sleep(S(4));
