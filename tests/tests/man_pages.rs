@@ -1,6 +1,6 @@
 //! Every keyword and command-line option is documented in its man page.
 
-use e2e::repo_root;
+use testkit::bins::workspace_root as repo_root;
 
 fn page(name: &str) -> String {
     std::fs::read_to_string(repo_root().join("man").join(name)).unwrap()

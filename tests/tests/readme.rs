@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use e2e::{bin, repo_root};
+use testkit::bins::{bin, workspace_root as repo_root};
 
 #[test]
 fn readme_main_command_checks_the_shipped_sample() {

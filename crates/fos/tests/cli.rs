@@ -1,24 +1,20 @@
 //! fos as a process: piranha's usage errors, both modes with real commands (stop before start,
 //! a failing start retried and reported, stop on SIGTERM), and a monitor whose exit ends fos.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use testkit::process::Proc;
+use testkit::tempdir::TempDir;
 
 fn fos() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fos"))
 }
 
-fn dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fos-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn dir(tag: &str) -> TempDir {
+    TempDir::new(&format!("fos-{tag}"))
 }
 
 /// A fos file whose one service's commands append to `log` in `d`.
@@ -37,70 +33,9 @@ fn config(d: &Path, start: &str, monitor: &str) -> PathBuf {
     p
 }
 
-struct Running {
-    child: Child,
-    out: Arc<Mutex<String>>,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Running {
-        let mut child = fos()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = Arc::new(Mutex::new(String::new()));
-        for r in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let out = out.clone();
-            std::thread::spawn(move || {
-                for l in BufReader::new(r).lines().map_while(Result::ok) {
-                    let mut o = out.lock().unwrap();
-                    o.push_str(&l);
-                    o.push('\n');
-                }
-            });
-        }
-        Running { child, out }
-    }
-
-    fn wait_for(&self, needle: &str, within: Duration) {
-        let t0 = Instant::now();
-        while !self.out.lock().unwrap().contains(needle) {
-            assert!(
-                t0.elapsed() < within,
-                "no `{needle}`:\n{}",
-                self.out.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn exit(&mut self, within: Duration) -> Option<i32> {
-        let t0 = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(
-                t0.elapsed() < within,
-                "fos still runs:\n{}",
-                self.out.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// fos started with these arguments, its output captured.
+fn running(args: &[&str]) -> Proc {
+    Proc::spawn(fos().args(args))
 }
 
 fn output(args: &[&str]) -> (Option<i32>, String) {
@@ -146,7 +81,6 @@ fn piranhas_usage_errors() {
         out.starts_with("fos: cannot read /nonexistent/lvs.cf"),
         "{out}"
     );
-    let _ = std::fs::remove_dir_all(d);
 }
 
 #[test]
@@ -161,7 +95,7 @@ fn active_stops_then_starts_retries_a_failing_start_and_stops_on_term() {
         c = count.display()
     );
     let cf = config(&d, &start, "/bin/true");
-    let mut f = Running::start(&[
+    let mut f = running(&[
         "--active",
         "-n",
         "-c",
@@ -171,31 +105,27 @@ fn active_stops_then_starts_retries_a_failing_start_and_stops_on_term() {
         "--retry-delay",
         "0.1",
     ]);
-    f.wait_for(
+    f.expect_line(
         "Starting local service 192.0.2.50:8080 ...",
         Duration::from_secs(5),
     );
-    f.wait_for(
+    f.expect_line(
         "Failed to start service 192.0.2.50:8080! (exit status 1)",
         Duration::from_secs(5),
     );
-    let t0 = Instant::now();
-    while std::fs::read_to_string(&log).unwrap_or_default() != "stop\nstart\nstart\nstart\n" {
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            std::fs::read_to_string(&log)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!f.out.lock().unwrap().contains("DID NOT START"));
-    kill(Pid::from_raw(f.child.id() as i32), Signal::SIGTERM).unwrap();
-    assert_eq!(f.exit(Duration::from_secs(5)), Some(0));
+    testkit::wait::expect_until(
+        Duration::from_secs(5),
+        || std::fs::read_to_string(&log).unwrap_or_default() == "stop\nstart\nstart\nstart\n",
+        || format!("{:?}", std::fs::read_to_string(&log)),
+    );
+    assert!(!f.text().contains("DID NOT START"));
+    f.signal(Signal::SIGTERM);
+    assert_eq!(f.exit_code(Duration::from_secs(5)), Some(0));
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
         "stop\nstart\nstart\nstart\nstop\n"
     );
-    f.wait_for("will now exit to notify pulse...", Duration::from_secs(1));
+    f.expect_line("will now exit to notify pulse...", Duration::from_secs(1));
 
     // A start that never works: tried, reported loudly, and fos stays up.
     std::fs::remove_file(&log).unwrap();
@@ -204,7 +134,7 @@ fn active_stops_then_starts_retries_a_failing_start_and_stops_on_term() {
         &format!("echo start >> {}; exit 7", log.display()),
         "/bin/true",
     );
-    let f = Running::start(&[
+    let f = running(&[
         "-F",
         "-n",
         "-c",
@@ -214,7 +144,7 @@ fn active_stops_then_starts_retries_a_failing_start_and_stops_on_term() {
         "--retry-delay",
         "0.1",
     ]);
-    f.wait_for(
+    f.expect_line(
         "SERVICE 192.0.2.50:8080 DID NOT START after 2 attempts",
         Duration::from_secs(5),
     );
@@ -224,9 +154,8 @@ fn active_stops_then_starts_retries_a_failing_start_and_stops_on_term() {
     );
     std::thread::sleep(Duration::from_millis(300));
     let mut f = f;
-    assert!(f.child.try_wait().unwrap().is_none(), "fos left");
+    assert!(f.try_wait().is_none(), "fos left");
     drop(f);
-    let _ = std::fs::remove_dir_all(d);
 }
 
 #[test]
@@ -248,9 +177,9 @@ fn a_monitor_exit_is_a_failover_condition() {
         .status()
         .unwrap();
     let cf = config(&d, "true", mon.to_str().unwrap());
-    let mut f = Running::start(&["--monitor", "-n", "-v", "-c", cf.to_str().unwrap()]);
-    assert_eq!(f.exit(Duration::from_secs(10)), Some(0));
-    let out = f.out.lock().unwrap().clone();
+    let mut f = running(&["--monitor", "-n", "-v", "-c", cf.to_str().unwrap()]);
+    assert_eq!(f.exit_code(Duration::from_secs(10)), Some(0));
+    let out = f.text();
     assert!(out.contains("Stopping local services (if any)"), "{out}");
     assert!(
         out.contains("Monitor for service 192.0.2.50:8080 exited. This is a failover condition!"),
@@ -263,5 +192,4 @@ fn a_monitor_exit_is_a_failover_condition() {
         std::fs::read_to_string(d.join("args")).unwrap().trim(),
         "-c -h 192.0.2.50 -V 192.0.2.1 -p 8080 -v -t 1 --nodaemon --fos"
     );
-    let _ = std::fs::remove_dir_all(d);
 }

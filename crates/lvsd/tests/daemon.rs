@@ -3,75 +3,36 @@
 //! readiness, status, health changes, the sorry server, reload, a broken reload, dead nannies,
 //! and shutdown.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use vmtest::root_or_skip;
 
 use lvsd::status::{RealStatus, Status};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use testkit::netns::in_new_netns as in_netns;
+use testkit::process::Proc;
+use testkit::servers::TcpServer;
+use testkit::status::read_json;
+use testkit::tempdir::TempDir;
+use testkit::{S, root_or_skip};
 
-fn in_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    std::thread::spawn(move || {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
-        assert!(
-            Command::new("ip")
-                .args(["link", "set", "lo", "up"])
-                .status()
-                .unwrap()
-                .success()
-        );
-        f()
-    })
-    .join()
-    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+/// A TCP server on 127.0.0.1 answering `OK <name>` (`OK ` for [`server`]); stopping it
+/// closes the listener.
+fn named(port: u16, name: &str) -> TcpServer {
+    TcpServer::reply(("127.0.0.1", port), format!("OK {name}\n"))
 }
 
-/// A TCP server answering "OK" that can be stopped and started again.
-struct Server {
-    stop: Arc<AtomicBool>,
+fn server(port: u16) -> TcpServer {
+    named(port, "")
 }
 
-impl Server {
-    fn start(port: u16) -> Server {
-        Server::named(port, "")
-    }
-
-    /// Answers `OK <name>`.
-    fn named(port: u16, name: &'static str) -> Server {
-        let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
-        l.set_nonblocking(true).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        std::thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                match l.accept() {
-                    Ok((mut c, _)) => {
-                        let _ = c.write_all(format!("OK {name}\n").as_bytes());
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        Server { stop }
-    }
-
-    fn stop(self) {
-        self.stop.store(true, Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
+/// lvsd with its output, in a scratch directory that goes with it.
 struct Lvsd {
-    child: Child,
-    dir: PathBuf,
-    out: Arc<Mutex<Vec<String>>>,
+    proc: Proc,
+    dir: TempDir,
 }
 
 impl Lvsd {
@@ -80,57 +41,35 @@ impl Lvsd {
     }
 
     fn status(&self) -> Option<Status> {
-        let mut s = UnixStream::connect(self.socket()).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        let mut text = String::new();
-        s.read_to_string(&mut text).ok()?;
-        serde_json::from_str(&text).ok()
+        read_json(&self.socket())
     }
 
     /// Wait until `pred` holds for the status report.
     fn until(&self, what: &str, within: Duration, pred: impl Fn(&Status) -> bool) -> Status {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(s) = self.status()
-                && pred(&s)
-            {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: not within {within:?}; last status {:#?}\noutput:\n{}",
-                self.status(),
-                self.out.lock().unwrap().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        testkit::wait::expect(
+            within,
+            || self.status().filter(|s| pred(s)),
+            || {
+                format!(
+                    "{what}: last status {:#?}\noutput:\n{}",
+                    self.status(),
+                    self.output()
+                )
+            },
+        )
     }
 
     fn signal(&self, s: Signal) {
-        kill(Pid::from_raw(self.child.id() as i32), s).unwrap();
+        self.proc.signal(s);
     }
 
     fn output(&self) -> String {
-        self.out.lock().unwrap().join("\n")
+        self.proc.text()
     }
 
+    /// The exit code; panics with the output if lvsd still runs after `within`.
     fn wait(&mut self, within: Duration) -> Option<i32> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Lvsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.proc.exit_code(within)
     }
 }
 
@@ -158,50 +97,28 @@ fn start(name: &str, cfg: &str) -> Lvsd {
 }
 
 fn start_with(name: &str, cfg: &str, extra: &[&str]) -> Lvsd {
-    let dir = std::env::temp_dir().join(format!("lvsd-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("lvs.cf"), cfg).unwrap();
+    let dir = TempDir::new(&format!("lvsd-test-{name}"));
+    dir.write("lvs.cf", cfg);
     let notify = UnixDatagram::bind(dir.join("notify")).unwrap();
     notify
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lvsd"))
-        .arg("-n")
-        .args(extra)
-        .args(["--nanny", &nanny_bin(), "-c"])
-        .arg(dir.join("lvs.cf"))
-        .arg("--socket")
-        .arg(dir.join("lvsd.sock"))
-        .env("NOTIFY_SOCKET", dir.join("notify"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let out = out.clone();
-        std::thread::spawn(move || {
-            for l in BufReader::new(pipe).lines().map_while(Result::ok) {
-                out.lock().unwrap().push(l);
-            }
-        });
-    }
+    let proc = Proc::spawn(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .arg("-n")
+            .args(extra)
+            .arg("--nanny")
+            .arg(testkit::bins::bin("nanny"))
+            .arg("-c")
+            .arg(dir.join("lvs.cf"))
+            .arg("--socket")
+            .arg(dir.join("lvsd.sock"))
+            .env("NOTIFY_SOCKET", dir.join("notify")),
+    );
     let mut buf = [0u8; 256];
     let n = notify.recv(&mut buf).expect("READY=1 from lvsd");
     assert_eq!(&buf[..n], b"READY=1");
-    Lvsd { child, dir, out }
-}
-
-/// The nanny binary next to lvsd's (cargo builds both for this package's tests).
-fn nanny_bin() -> String {
-    let lvsd = Path::new(env!("CARGO_BIN_EXE_lvsd"));
-    let nanny = lvsd.with_file_name("nanny");
-    assert!(nanny.exists(), "build nanny first: cargo build -p nanny");
-    nanny.display().to_string()
+    Lvsd { proc, dir }
 }
 
 fn cmdline(pid: u32) -> String {
@@ -210,16 +127,14 @@ fn cmdline(pid: u32) -> String {
         .replace('\0', " ")
 }
 
-const S: fn(u64) -> Duration = Duration::from_secs;
-
 #[test]
 fn lvsd_runs_nannies_and_follows_their_verdicts() {
     if !root_or_skip() {
         return;
     }
     in_netns(|| {
-        let a = Server::start(7201);
-        let b = Server::start(7202);
+        let a = server(7201);
+        let b = server(7202);
         let mut d = start("main", &config(0, 3));
         let s = d.until("both up", S(10), |s| {
             s.virtual_servers[0]
@@ -264,14 +179,14 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
                 .contains("Virtual Server web: No real servers; activate sorry_server 127.0.0.9")
         );
         // One back: the sorry server goes.
-        let a = Server::start(7201);
+        let a = server(7201);
         let s = d.until("a back", S(6), |s| real(s, "a").in_table);
         d.until("sorry off", S(4), |s| !s.virtual_servers[0].sorry_active);
         assert!(
             d.output()
                 .contains("Virtual Server web: 1 real servers; deactivate sorry_server 127.0.0.9")
         );
-        let _b = Server::start(7202);
+        let _b = server(7202);
         d.until("b back", S(6), |s| real(s, "b").in_table);
 
         // Reload with b's weight changed: only b's nanny is restarted, a's keeps its pid.
@@ -297,12 +212,8 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
         )
         .unwrap();
         d.signal(Signal::SIGHUP);
-        std::thread::sleep(S(1));
-        assert!(
-            d.output().contains("keeping the running configuration"),
-            "{}",
-            d.output()
-        );
+        d.proc
+            .expect_line("keeping the running configuration", S(5));
         assert!(d.output().contains("lvs: error parsing"), "{}", d.output());
         let s3 = d.status().unwrap();
         assert_eq!(s3.reloads, 1);
@@ -342,8 +253,8 @@ fn hard_shutdown_stops_lvsd_when_a_nanny_dies() {
         return;
     }
     in_netns(|| {
-        let _a = Server::start(7201);
-        let _b = Server::start(7202);
+        let _a = server(7201);
+        let _b = server(7202);
         let mut d = start("hard", &config(1, 3));
         let s = d.until("up", S(10), |s| real(s, "a").in_table);
         kill(
@@ -363,23 +274,16 @@ fn hard_shutdown_stops_lvsd_when_a_nanny_dies() {
 
 #[test]
 fn test_start_builds_in_memory_and_starts_no_nanny() {
-    let dir = std::env::temp_dir().join(format!("lvsd-ts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("lvs.cf"), config(1, 3)).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_lvsd"))
-        .args(["-n", "-t", "-c"])
-        .arg(dir.join("lvs.cf"))
-        .arg("--socket")
-        .arg(dir.join("lvsd.sock"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut d = Lvsd {
-        child,
-        dir: dir.clone(),
-        out: Arc::default(),
-    };
+    let dir = TempDir::new("lvsd-ts");
+    dir.write("lvs.cf", &config(1, 3));
+    let proc = Proc::spawn(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args(["-n", "-t", "-c"])
+            .arg(dir.join("lvs.cf"))
+            .arg("--socket")
+            .arg(dir.join("lvsd.sock")),
+    );
+    let mut d = Lvsd { proc, dir };
     let s = d.until("status", S(10), |_| true);
     assert!(s.test_start);
     assert_eq!(s.virtual_servers[0].real_servers.len(), 2);
@@ -408,13 +312,11 @@ fn test_start_builds_in_memory_and_starts_no_nanny() {
 
 #[test]
 fn errors_before_start() {
-    let dir = std::env::temp_dir().join(format!("lvsd-err-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("bad.cf"),
+    let dir = TempDir::new("lvsd-err");
+    dir.write(
+        "bad.cf",
         "primary = 10.0.0.1\nservice = lvs\nvirtual web {\n active = 2\n}\n",
-    )
-    .unwrap();
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
         .args(["-n", "-c"])
         .arg(dir.join("bad.cf"))
@@ -437,7 +339,6 @@ fn errors_before_start() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Read one line from the VIP.
@@ -455,8 +356,8 @@ fn userspace_dataplane_balances_and_drops_a_dead_server() {
         return;
     }
     in_netns(|| {
-        let a = Server::named(7201, "a");
-        let _b = Server::named(7202, "b");
+        let a = named(7201, "a");
+        let _b = named(7202, "b");
         let cfg = config(0, 1)
             .replace(
                 "address = 192.0.2.10 eth0:1\n port = 80",

@@ -7,142 +7,60 @@
 //! 127.0.0.1 that never answers: an nftables rule drops port 53, so every query is lost and
 //! the C library waits out its timeout.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lvsd::status::Status;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use vmtest::root_or_skip;
+use nix::sys::signal::Signal;
+use testkit::dns::SilentDns;
+use testkit::netns::{Netns, unique_name};
+use testkit::process::Proc;
+use testkit::root_or_skip;
+use testkit::servers::TcpServer;
+use testkit::tempdir::TempDir;
 
 /// How long the C library waits for the DNS server that never answers.
 const DNS_TIMEOUT_SECS: u64 = 20;
-/// A name in no /etc/hosts (nsswitch: files, then dns).
-const SLOW_NAME: &str = "lvsd-slow-dns-test.example.com";
 
-/// A network namespace whose DNS never answers; removed (with /etc/netns/NAME) on drop.
+/// A namespace whose DNS never answers (dropped in this order: the resolver's files, then the
+/// namespace).
 struct SlowDnsNetns {
-    name: String,
-}
-
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dns: SilentDns,
+    ns: Netns,
 }
 
 impl SlowDnsNetns {
     fn new() -> SlowDnsNetns {
-        let name = format!("lvsddns{}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        sh(&["ip", "netns", "add", &name]);
-        let ns = SlowDnsNetns { name };
-        // `ip netns exec` bind-mounts /etc/netns/NAME/* over /etc.
-        std::fs::create_dir_all(ns.etc()).unwrap();
-        std::fs::write(
-            ns.etc().join("resolv.conf"),
-            format!("nameserver 127.0.0.1\noptions timeout:{DNS_TIMEOUT_SECS} attempts:1\n"),
-        )
-        .unwrap();
-        let n = ns.name.as_str();
-        sh(&["ip", "netns", "exec", n, "ip", "link", "set", "lo", "up"]);
-        sh(&["ip", "netns", "exec", n, "nft", "add", "table", "inet", "t"]);
-        sh(&[
-            "ip",
-            "netns",
-            "exec",
-            n,
-            "nft",
-            "add chain inet t in { type filter hook input priority 0; }",
-        ]);
-        for proto in ["udp", "tcp"] {
-            sh(&[
-                "ip", "netns", "exec", n, "nft", "add", "rule", "inet", "t", "in", proto, "dport",
-                "53", "drop",
-            ]);
-        }
-        ns
-    }
-
-    fn etc(&self) -> PathBuf {
-        Path::new("/etc/netns").join(&self.name)
-    }
-
-    /// Run `f` on a thread inside the namespace (sockets it opens stay there).
-    fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let fd = std::fs::File::open(path).unwrap();
-            nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            f()
-        })
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        let ns = Netns::new(&unique_name("lvsddns"));
+        let dns = SilentDns::new(ns.name(), DNS_TIMEOUT_SECS as u32);
+        SlowDnsNetns { dns, ns }
     }
 }
 
-impl Drop for SlowDnsNetns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-        let _ = std::fs::remove_dir_all(self.etc());
-    }
-}
-
-/// A TCP server answering "OK" until stopped.
-struct Server {
-    stop: Arc<AtomicBool>,
-}
-
-impl Server {
-    fn start(ns: &SlowDnsNetns, port: u16) -> Server {
-        let l = ns.enter(move || TcpListener::bind(("127.0.0.1", port)).unwrap());
-        l.set_nonblocking(true).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        std::thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                match l.accept() {
-                    Ok((mut c, _)) => {
-                        let _ = c.write_all(b"OK\n");
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        Server { stop }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
+/// A TCP server in the namespace answering "OK".
+fn server(ns: &SlowDnsNetns, port: u16) -> TcpServer {
+    let l = ns
+        .ns
+        .run(move || TcpListener::bind(("127.0.0.1", port)).unwrap());
+    TcpServer::serve(l, |mut c, _| {
+        use std::io::Write;
+        let _ = c.write_all(b"OK\n");
+    })
 }
 
 struct Lvsd {
-    child: Child,
-    dir: PathBuf,
-    out: Arc<Mutex<Vec<String>>>,
+    proc: Proc,
+    dir: TempDir,
 }
 
 impl Lvsd {
     /// The status report, or `None` when lvsd does not answer within `within`.
     fn status(&self, within: Duration) -> Option<Status> {
-        let mut s = UnixStream::connect(self.dir.join("lvsd.sock")).ok()?;
+        let mut s = UnixStream::connect(self.dir.path().join("lvsd.sock")).ok()?;
         s.set_read_timeout(Some(within)).ok()?;
         let mut text = String::new();
         s.read_to_string(&mut text).ok()?;
@@ -150,7 +68,11 @@ impl Lvsd {
     }
 
     fn output(&self) -> String {
-        self.out.lock().unwrap().join("\n")
+        self.proc.text()
+    }
+
+    fn file(&self) -> std::path::PathBuf {
+        self.dir.path().join("lvs.cf")
     }
 
     fn health(s: &Status, name: &str) -> String {
@@ -181,14 +103,6 @@ impl Lvsd {
     }
 }
 
-impl Drop for Lvsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn config(extra_server: &str) -> String {
     format!(
         "primary = 10.0.0.1\nservice = lvs\n\
@@ -201,47 +115,29 @@ fn config(extra_server: &str) -> String {
 
 /// Start lvsd (in memory, in `ns`) on `cfg` and wait for READY=1.
 fn start(ns: &SlowDnsNetns, cfg: &str) -> Lvsd {
-    let dir = std::env::temp_dir().join(format!("lvsd-slowdns-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("lvs.cf"), cfg).unwrap();
-    let notify = UnixDatagram::bind(dir.join("notify")).unwrap();
+    let dir = TempDir::new("lvsd-slowdns");
+    let file = dir.write("lvs.cf", cfg);
+    let notify = UnixDatagram::bind(dir.path().join("notify")).unwrap();
     notify
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     let lvsd = Path::new(env!("CARGO_BIN_EXE_lvsd"));
-    let nanny = lvsd.with_file_name("nanny");
-    assert!(nanny.exists(), "build nanny first: cargo build -p nanny");
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns.name])
-        .arg(lvsd)
-        .args(["-n", "--memory-table", "--nanny"])
-        .arg(nanny)
-        .arg("-c")
-        .arg(dir.join("lvs.cf"))
-        .arg("--socket")
-        .arg(dir.join("lvsd.sock"))
-        .env("NOTIFY_SOCKET", dir.join("notify"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let out = out.clone();
-        std::thread::spawn(move || {
-            for l in BufReader::new(pipe).lines().map_while(Result::ok) {
-                out.lock().unwrap().push(l);
-            }
-        });
-    }
+    let proc = Proc::spawn(
+        Command::new("ip")
+            .args(["netns", "exec", ns.ns.name()])
+            .arg(lvsd)
+            .args(["-n", "--memory-table", "--nanny"])
+            .arg(testkit::bins::bin("nanny"))
+            .arg("-c")
+            .arg(file)
+            .arg("--socket")
+            .arg(dir.path().join("lvsd.sock"))
+            .env("NOTIFY_SOCKET", dir.path().join("notify")),
+    );
     let mut buf = [0u8; 256];
     let n = notify.recv(&mut buf).expect("READY=1 from lvsd");
     assert_eq!(&buf[..n], b"READY=1");
-    Lvsd { child, dir, out }
+    Lvsd { proc, dir }
 }
 
 #[test]
@@ -249,20 +145,19 @@ fn a_reload_waiting_for_dns_keeps_the_loop_running() {
     if !root_or_skip() {
         return;
     }
-    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-    assert!(!hosts.contains(SLOW_NAME), "{SLOW_NAME} is in /etc/hosts");
     let ns = SlowDnsNetns::new();
-    let _a = Server::start(&ns, 7301);
+    let slow_name = ns.dns.slow_name("lvsd-slow-dns");
+    let _a = server(&ns, 7301);
     let d = start(&ns, &config(""));
     d.until("a up, b down", Duration::from_secs(10), |s| {
         Lvsd::health(s, "a") == "up" && Lvsd::health(s, "b") == "down"
     });
 
     // The file now names a host whose lookup hangs; SIGHUP.
-    let slow = format!("server c {{\n  address = {SLOW_NAME}\n  port = 7303\n  active = 1\n }}\n");
-    std::fs::write(d.dir.join("lvs.cf"), config(&slow)).unwrap();
+    let slow = format!("server c {{\n  address = {slow_name}\n  port = 7303\n  active = 1\n }}\n");
+    std::fs::write(d.file(), config(&slow)).unwrap();
     let hup = Instant::now();
-    kill(Pid::from_raw(d.child.id() as i32), Signal::SIGHUP).unwrap();
+    d.proc.signal(Signal::SIGHUP);
     let reading = Instant::now() + Duration::from_secs(10);
     while !d.output().contains("rereading configuration file") {
         assert!(Instant::now() < reading, "no reload:\n{}", d.output());
@@ -281,7 +176,7 @@ fn a_reload_waiting_for_dns_keeps_the_loop_running() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // …and a nanny's verdict is applied: b comes up.
-    let _b = Server::start(&ns, 7302);
+    let _b = server(&ns, 7302);
     let s = d.until("b up during the lookup", Duration::from_secs(10), |s| {
         Lvsd::health(s, "b") == "up"
     });
@@ -290,8 +185,8 @@ fn a_reload_waiting_for_dns_keeps_the_loop_running() {
     // Another SIGHUP during the lookup, with a file that needs no DNS: when the lookup gives
     // up, its stale reading is dropped and the latest file is read and applied.
     let fast = "server c {\n  address = 127.0.0.1\n  port = 7303\n  active = 1\n }\n";
-    std::fs::write(d.dir.join("lvs.cf"), config(fast)).unwrap();
-    kill(Pid::from_raw(d.child.id() as i32), Signal::SIGHUP).unwrap();
+    std::fs::write(d.file(), config(fast)).unwrap();
+    d.proc.signal(Signal::SIGHUP);
     assert!(
         hup.elapsed() < Duration::from_secs(DNS_TIMEOUT_SECS),
         "too slow to show anything during the lookup"
@@ -318,26 +213,21 @@ fn a_reload_waiting_for_dns_keeps_the_loop_running() {
 
     // A stop during a lookup does not wait for it.
     let mut d = d;
-    std::fs::write(d.dir.join("lvs.cf"), config(&slow)).unwrap();
+    std::fs::write(d.file(), config(&slow)).unwrap();
     let before = rereads(&d);
-    kill(Pid::from_raw(d.child.id() as i32), Signal::SIGHUP).unwrap();
+    d.proc.signal(Signal::SIGHUP);
     let reading = Instant::now() + Duration::from_secs(10);
     while rereads(&d) == before {
         assert!(Instant::now() < reading, "no reload:\n{}", d.output());
         std::thread::sleep(Duration::from_millis(20));
     }
     let term = Instant::now();
-    kill(Pid::from_raw(d.child.id() as i32), Signal::SIGTERM).unwrap();
-    let status = loop {
-        if let Some(st) = d.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            term.elapsed() < Duration::from_secs(5),
-            "lvsd waits for the lookup to stop:\n{}",
-            d.output()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0), "{}", d.output());
+    d.proc.signal(Signal::SIGTERM);
+    let code = d.proc.exit_code(Duration::from_secs(5));
+    assert!(
+        term.elapsed() < Duration::from_secs(5),
+        "lvsd waits for the lookup to stop:\n{}",
+        d.output()
+    );
+    assert_eq!(code, Some(0), "{}", d.output());
 }

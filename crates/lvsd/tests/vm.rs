@@ -3,14 +3,16 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vmtest::must;
 
 use lvsd::status::Status;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use testkit::status::read_json;
 
 const NAME: &str = "lvsd_on_the_kernel_table";
 
@@ -30,19 +32,17 @@ fn dests() -> Vec<String> {
 }
 
 fn wait_dests(what: &str, want: &[&str], within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        let d = dests();
-        if d == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: table {d:?}, wanted {want:?}\n{}",
-            must("ipvsadm -Ln")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    testkit::wait::expect_until(
+        within,
+        || dests() == want,
+        || {
+            format!(
+                "{what}: table {:?}, wanted {want:?}\n{}",
+                dests(),
+                must("ipvsadm -Ln")
+            )
+        },
+    );
 }
 
 fn httpd(ns: &str) -> Child {
@@ -76,10 +76,7 @@ fn fetch() -> String {
 }
 
 fn status() -> Status {
-    let mut s = UnixStream::connect("/tmp/lvsd.sock").unwrap();
-    let mut t = String::new();
-    s.read_to_string(&mut t).unwrap();
-    serde_json::from_str(&t).unwrap()
+    read_json(Path::new("/tmp/lvsd.sock")).expect("lvsd's status")
 }
 
 fn service_conns() -> u64 {
@@ -150,22 +147,15 @@ impl Lvsd {
         let before = status().reloads;
         std::fs::write("/tmp/lvs.cf", cfg).unwrap();
         self.signal(Signal::SIGHUP);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while status().reloads == before {
-            assert!(Instant::now() < deadline, "no reload");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        testkit::wait::expect_until(
+            Duration::from_secs(10),
+            || status().reloads != before,
+            || "no reload".to_owned(),
+        );
     }
 
     fn wait(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(s) = self.0.try_wait().unwrap() {
-                return s.code();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        None
+        testkit::wait::exit(&mut self.0, Duration::from_secs(20)).and_then(|s| s.code())
     }
 }
 

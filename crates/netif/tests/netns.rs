@@ -2,54 +2,43 @@
 //! labels, idempotent add and remove, link events, the default gateway, and announcements that
 //! move the neighbour's entry (gratuitous ARP for IPv4, unsolicited NA for IPv6).
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use vmtest::{must as sh, root_or_skip};
+
+use testkit::netns::{Netns, unique_name, veth};
+use testkit::{must as sh, root_or_skip};
 
 use netif::{LinkWatch, Netif, announce};
 
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
 /// Namespaces `<p>a` (eth0 10.9.0.1/24, fd09::1/64) and `<p>b` (eth0 10.9.0.2/24,
 /// fd09::2/64), each side named eth0.
-struct Pair(String);
+struct Pair {
+    a: Netns,
+    b: Netns,
+}
 
 impl Pair {
     fn new() -> Pair {
-        let p = format!(
-            "nt{}x{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        );
-        sh(&format!(
-            "ip netns add {p}a && ip netns add {p}b && \
-             ip -n {p}a link add eth0 type veth peer name eth0 netns {p}b && \
-             ip -n {p}a addr add 10.9.0.1/24 dev eth0 && ip -n {p}b addr add 10.9.0.2/24 dev eth0 && \
-             ip -n {p}a addr add fd09::1/64 dev eth0 nodad && ip -n {p}b addr add fd09::2/64 dev eth0 nodad && \
-             ip -n {p}a link set eth0 up && ip -n {p}b link set eth0 up && \
-             ip -n {p}a link set lo up && ip -n {p}b link set lo up"
-        ));
-        // Until the kernel's link watch has run, a new veth drops what it is given.
-        let t0 = Instant::now();
-        for side in ["a", "b"] {
-            while sh(&format!(
-                "ip netns exec {p}{side} cat /sys/class/net/eth0/operstate"
-            ))
-            .trim()
-                != "up"
-            {
-                assert!(t0.elapsed() < Duration::from_secs(5), "veth not up");
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        let p = unique_name("nt");
+        let (a, b) = (Netns::new(&format!("{p}a")), Netns::new(&format!("{p}b")));
+        veth(&a, "eth0", &b, "eth0");
+        for (n, v4, v6) in [(&a, "10.9.0.1", "fd09::1"), (&b, "10.9.0.2", "fd09::2")] {
+            n.ip(&format!("addr add {v4}/24 dev eth0"));
+            n.ip(&format!("addr add {v6}/64 dev eth0 nodad"));
         }
-        Pair(p)
+        a.ip("link set eth0 up");
+        b.ip("link set eth0 up");
+        a.wait_oper_up("eth0", Duration::from_secs(5));
+        b.wait_oper_up("eth0", Duration::from_secs(5));
+        Pair { a, b }
+    }
+
+    fn side(&self, side: &str) -> &Netns {
+        if side == "a" { &self.a } else { &self.b }
     }
 
     fn ns(&self, side: &str) -> String {
-        format!("{}{side}", self.0)
+        self.side(side).name().to_owned()
     }
 
     /// Run async `f` with a Netif inside namespace `side`.
@@ -61,40 +50,21 @@ impl Pair {
     where
         F: std::future::Future<Output = T>,
     {
-        let path = format!("/run/netns/{}", self.ns(side));
-        std::thread::spawn(move || {
-            let fd = File::open(path).unwrap();
-            nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        self.side(side).run(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
             rt.block_on(async move { f(Netif::new().unwrap()).await })
         })
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e))
     }
 
     fn mac(&self, side: &str) -> String {
-        sh(&format!(
-            "ip netns exec {} cat /sys/class/net/eth0/address",
-            self.ns(side)
-        ))
-        .trim()
-        .to_owned()
+        self.side(side).mac("eth0")
     }
 
     fn neigh(&self, side: &str, ip: &str) -> String {
-        sh(&format!("ip -n {} neigh show {ip}", self.ns(side)))
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(format!("ip netns del {0}a; ip netns del {0}b", self.0))
-            .status();
+        self.side(side).ip(&format!("neigh show {ip}"))
     }
 }
 
@@ -172,27 +142,25 @@ fn gratuitous_arp_and_unsolicited_na_move_the_neighbour_entry() {
         announce::send_unsolicited_na(l.index, mac, "fd09::50".parse().unwrap()).unwrap();
     });
     let mac = p.mac("a");
-    let t0 = Instant::now();
-    loop {
-        let v4 = p.neigh("b", "10.9.0.50");
-        let v6 = p.neigh("b", "fd09::50");
-        if v4.contains(&mac) && v6.contains(&mac) {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(3),
-            "b still has {v4:?} and {v6:?}, a is {mac}\n{}\n{}",
-            sh(&format!(
-                "ip netns exec {} grep Icmp6Out /proc/net/snmp6",
-                p.ns("a")
-            )),
-            sh(&format!(
-                "ip netns exec {} grep Icmp6In /proc/net/snmp6",
-                p.ns("b")
-            ))
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    testkit::wait::expect_until(
+        Duration::from_secs(3),
+        || p.neigh("b", "10.9.0.50").contains(&mac) && p.neigh("b", "fd09::50").contains(&mac),
+        || {
+            format!(
+                "b still has {:?} and {:?}, a is {mac}\n{}\n{}",
+                p.neigh("b", "10.9.0.50"),
+                p.neigh("b", "fd09::50"),
+                sh(&format!(
+                    "ip netns exec {} grep Icmp6Out /proc/net/snmp6",
+                    p.ns("a")
+                )),
+                sh(&format!(
+                    "ip netns exec {} grep Icmp6In /proc/net/snmp6",
+                    p.ns("b")
+                ))
+            )
+        },
+    );
 }
 
 #[test]

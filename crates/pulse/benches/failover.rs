@@ -1,13 +1,13 @@
 //! Client-observed failover time: the gap between the last reply through the old active
 //! director and the first reply through the new one, measured by a client that asks the VIP
 //! every 5 ms, over real pulse, lvsd (userspace data plane) and nanny processes in network
-//! namespaces (the cluster of tests/cluster.rs). Scenarios: (a) kill -9, keepalive 1,
-//! deadtime 3; (b) kill -9, keepalive 0.1, deadtime 0.3; (c) SIGTERM, keepalive 1, deadtime 3.
+//! namespaces (testkit's LAN, the cluster of tests/tests/lvs_cluster.rs). Scenarios:
+//! (a) kill -9, keepalive 1, deadtime 3; (b) kill -9, keepalive 0.1, deadtime 0.3;
+//! (c) SIGTERM, keepalive 1, deadtime 3.
 //!
 //! `cargo build --release --workspace && cargo bench -p pulse --bench failover`
 //! (`FAILOVER_TRIALS=n` for other than 20 trials per scenario). Needs root.
 
-#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::io::{Read, Write};

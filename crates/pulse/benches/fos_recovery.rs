@@ -1,18 +1,16 @@
 //! FOS: client-observed time to recover the service after it dies on the active node, at
 //! `timeout = 1` and `timeout = 5` (the monitor's interval), over real pulse, fos and nanny
-//! processes and a busybox web server started by `start_cmd`, in network namespaces (the
-//! cluster of tests/fos.rs). A trial's time runs from the kill of the web server to the first
-//! page served by the other node.
+//! processes and a busybox web server started by `start_cmd`, in network namespaces
+//! (testkit's FOS LAN, the cluster of tests/tests/fos_cluster.rs). A trial's time runs from
+//! the kill of the web server to the first page served by the other node.
 //!
 //! `cargo build --release --workspace && cargo bench -p pulse --bench fos_recovery`
 //! (`FOS_TRIALS=n` for other than 10 trials per setting). Needs root.
 
-#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::fos::*;
 use common::*;
 
 const NAME: [&str; 2] = ["d1", "d2"];
@@ -24,7 +22,7 @@ fn available(p: &Pulse) -> usize {
 }
 
 fn setting(timeout: u32, trials: usize) -> Vec<Duration> {
-    let lan = fos_lan();
+    let lan: Lan = fos_lan();
     let cfg = fos_config(&lan, timeout, None);
     // Every trial is a takeover for a failed service: no hold-down here.
     let (d1, d2) = started(&lan, &cfg, &["--max-failovers", "0"]);

@@ -1,58 +1,25 @@
 //! A reload whose host names take long to resolve must not stop the heartbeats: pulse reads
 //! and resolves the file off its main loop. The name server of the active director's
-//! namespace is made silent (its queries are dropped), so resolving blocks for seconds.
+//! namespace is made silent, so resolving blocks for seconds.
 
-mod common;
-
-use std::io::Read;
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::*;
 use nix::sys::signal::Signal;
 use pulse::status::Status;
+use testkit::dns::SilentDns;
+use testkit::root_or_skip;
+
+type Lan = testkit::lan::Lan<Status>;
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-/// For the life of the value, name resolution in namespace `ns` hangs: `ip netns exec`
-/// mounts `/etc/netns/NS/resolv.conf` over `/etc/resolv.conf` (a name server on the
-/// namespace's loopback, 6 s per query), and nftables drops the queries unanswered.
-struct SilentDns {
-    dir: PathBuf,
-}
-
-impl SilentDns {
-    fn new(ns: &str) -> SilentDns {
-        let dir = PathBuf::from("/etc/netns").join(ns);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("resolv.conf"),
-            "nameserver 127.0.0.1\noptions timeout:6 attempts:1\n",
-        )
-        .unwrap();
-        sh(&format!(
-            "ip netns exec {ns} nft 'add table inet silentdns; \
-             add chain inet silentdns input {{ type filter hook input priority 0; }}; \
-             add rule inet silentdns input udp dport 53 drop; \
-             add rule inet silentdns input tcp dport 53 drop'"
-        ));
-        SilentDns { dir }
-    }
-}
-
-impl Drop for SilentDns {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// The status, or `None` when pulse does not answer within `limit` (a blocked main loop
 /// accepts the connection but never writes).
-fn status_within(p: &Pulse, limit: Duration) -> Option<Status> {
-    let mut c = UnixStream::connect(&p.sock).ok()?;
+fn status_within(sock: &std::path::Path, limit: Duration) -> Option<Status> {
+    use std::io::Read;
+    let mut c = std::os::unix::net::UnixStream::connect(sock).ok()?;
     c.set_read_timeout(Some(limit)).ok()?;
     let mut text = String::new();
     c.read_to_string(&mut text).ok()?;
@@ -65,7 +32,8 @@ fn heartbeats_go_on_while_a_reload_waits_for_a_slow_name_server() {
         return;
     }
     let lan = Lan::new();
-    let _dns = SilentDns::new(&lan.ns("d1"));
+    // Before pulse starts: `ip netns exec` mounts the namespace's resolv.conf at exec time.
+    let dns = SilentDns::new(&lan.ns("d1"), 6);
     let cfg = lan.config("0.2", "1", "");
     let d1 = lan.pulse("d1", &cfg, &["-t"]);
     let d2 = lan.pulse("d2", &cfg, &["-t"]);
@@ -73,13 +41,14 @@ fn heartbeats_go_on_while_a_reload_waits_for_a_slow_name_server() {
     d2.wait_for(s(5), "the master's heartbeat", |s| {
         s.partner_state.as_deref() == Some("active")
     });
-    // The master rereads a file with a host name in it.
+    // The master rereads a file with a host name in it (a private heartbeat address).
     let text = std::fs::read_to_string(&cfg).unwrap();
+    let name = dns.slow_name("backup-private");
     std::fs::write(
         &cfg,
         text.replace(
             "backup = 10.7.0.2\n",
-            "backup = 10.7.0.2\nprimary_private = 10.7.0.1\nbackup_private = slow-name.piranha-test.invalid\n",
+            &format!("backup = 10.7.0.2\nprimary_private = 10.7.0.1\nbackup_private = {name}\n"),
         ),
     )
     .unwrap();
@@ -88,7 +57,7 @@ fn heartbeats_go_on_while_a_reload_waits_for_a_slow_name_server() {
     // For 3 s (three deadtimes) the master answers at once, stays active and keeps sending,
     // and the backup never takes over.
     let answer = || {
-        status_within(&d1, Duration::from_millis(500))
+        status_within(&d1.sock, Duration::from_millis(500))
             .unwrap_or_else(|| panic!("d1 did not answer while resolving\n{}", d1.log()))
     };
     let sent = answer().heartbeats_sent;

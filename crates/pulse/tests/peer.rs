@@ -1,13 +1,14 @@
 //! pulse against a peer that speaks piranha's raw heartbeat bytes (spec §2.3), in both roles;
 //! test mode's lack of side effects; start-up errors and their exit statuses.
 
-mod common;
-
 use std::net::UdpSocket;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use testkit::netns::in_netns as in_ns;
+use testkit::root_or_skip;
+
+type Lan = testkit::lan::Lan<pulse::status::Status>;
 
 const RUNNING: [u8; 4] = [0xda, 0xdb, 0xad, 0xbd];
 const STOPPED: [u8; 4] = [0xbd, 0xda, 0xbd, 0xad];

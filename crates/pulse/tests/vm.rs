@@ -3,8 +3,7 @@
 //! bridge behind the floating NAT router address. Failover moves the VIP, the NAT router, the
 //! IPVS table and the sync daemon's role; the client is served before and after.
 
-use std::io::Read;
-use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use vmtest::must;
@@ -12,29 +11,23 @@ use vmtest::must;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pulse::status::Status;
+use testkit::status::read_json;
 
 const NAME: &str = "pulse_failover_on_the_kernel_table";
 
 fn status(n: &str) -> Option<Status> {
-    let mut s = String::new();
-    UnixStream::connect(format!("/tmp/{n}.sock"))
-        .and_then(|mut c| c.read_to_string(&mut s))
-        .ok()?;
-    serde_json::from_str(&s).ok()
+    read_json(Path::new(&format!("/tmp/{n}.sock")))
 }
 
 fn wait(what: &str, within: Duration, f: impl Fn() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(
-            t0.elapsed() < within,
-            "{what}: not within {within:?}\nd1: {:?}\nd2: {:?}\n{}",
+    testkit::wait::expect_until(within, f, || {
+        format!(
+            "{what}\nd1: {:?}\nd2: {:?}\n{}",
             status("d1"),
             status("d2"),
             must("cat /tmp/d1.log /tmp/d2.log")
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        )
+    });
 }
 
 fn table(n: &str) -> String {

@@ -58,8 +58,7 @@ pub fn require() -> bool {
     match prerequisites() {
         Ok(()) => true,
         Err(m) => {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            if ci {
+            if testkit::under_ci() {
                 panic!("{m}");
             }
             eprintln!("SKIPPED: {m}");

@@ -13,6 +13,8 @@
 //! Downloads (the kernel package) are cached under `target/vm-cache`. When something the
 //! harness needs is missing, [`prerequisites`] says what to install; tests call [`require`],
 //! which skips with that message on a developer machine and fails under CI (`CI=true`).
+//! The helpers VM tests share with the other tests (root and CI checks, [`must`]) are in
+//! `testkit`.
 //!
 //! In the guest, busybox's shell prefers its own applets to programs on `PATH`: call the real
 //! iproute2 as `/sbin/ip` (busybox's `ip` has no `netns`).
@@ -29,7 +31,6 @@ mod output;
 mod qemu;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 pub use error::VmError;
@@ -58,45 +59,8 @@ pub const IPVS_MODULES: &[&str] = &[
     "veth",
 ];
 
-/// Whether this runs under CI (`CI` set to anything but empty, `false` or `0`): there, a test
-/// that cannot run is a failure, not a skip.
-pub fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// Root is needed for network namespaces: true as root; otherwise skip with a message, or fail
-/// under CI. (Read from /proc so the harness needs no libc binding.)
-pub fn root_or_skip() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("");
-    if euid == "0" {
-        return true;
-    }
-    assert!(!under_ci(), "these tests need root (network namespaces)");
-    eprintln!("SKIPPED: not root, no network namespaces");
-    false
-}
-
-/// Run a shell command (on the host or in the guest); its stdout, or a panic with its output
-/// when it fails.
-pub fn must(cmd: &str) -> String {
-    let out = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(cmd)
-        .output()
-        .expect("/bin/sh");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
+/// Run a shell command (the guest side of a VM test uses it as the host side does).
+pub use testkit::must;
 
 /// True inside the guest (set by [`Guest::self_test`]).
 pub fn in_guest() -> bool {

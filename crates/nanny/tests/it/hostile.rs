@@ -2,8 +2,10 @@
 //! SYNs, closing early. Each test checks the verdict and when it came.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
+
+use testkit::servers::TcpServer;
 
 use crate::common::*;
 
@@ -21,14 +23,9 @@ enum Behaviour {
     CloseAfter(&'static [u8]),
 }
 
+/// Serve `port` on 127.0.0.1 with behaviour `b` until the test process ends.
 fn serve(port: u16, b: Behaviour) {
-    let l = TcpListener::bind(("127.0.0.1", port)).expect("bind");
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(s) = s else { continue };
-            std::thread::spawn(move || handle(s, b));
-        }
-    });
+    TcpServer::bind(("127.0.0.1", port), move |s, _| handle(s, b)).detach();
 }
 
 fn handle(mut s: TcpStream, b: Behaviour) {
@@ -355,12 +352,10 @@ fn ipv6_real_server() {
         return;
     }
     in_netns(|| {
-        let l = TcpListener::bind(("::1", 7020)).expect("bind ::1");
-        std::thread::spawn(move || {
-            for s in l.incoming().flatten() {
-                handle(s, Behaviour::CloseAfter(b"220 v6\r\n"));
-            }
-        });
+        TcpServer::bind(("::1", 7020), |s, _| {
+            handle(s, Behaviour::CloseAfter(b"220 v6\r\n"))
+        })
+        .detach();
         let n = Nanny::spawn(&["-h", "::1", "-p", "7020", "-t", "1", "-x", "220"]);
         n.expect("[ active ] making [::1]:7020 available", S(6));
         n.expect("op=add weight=1 state=up reason=check", S(6));

@@ -1,76 +1,43 @@
 //! nanny against real servers from Debian packages (nginx, vsftpd, sshd, dnsmasq), each
 //! test in its own network namespace, so the ports can be the same in every test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
+
+use testkit::tempdir::TempDir;
 
 use crate::common::*;
 
-const ADDED: &str = "@nanny/1 op=add weight=1 state=up reason=check";
-
 /// A fresh directory for one server's configuration and state, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "nanny-it-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create scratch dir");
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, text).expect("write scratch file");
-        p
-    }
+fn scratch(name: &str) -> TempDir {
+    TempDir::new(&format!("nanny-it-{name}"))
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+const ADDED: &str = "@nanny/1 op=add weight=1 state=up reason=check";
 
 /// Start a server and wait until it accepts TCP connections on `addr`; if it exits first,
 /// fail with its status and its log file.
 fn start(cmd: &mut Command, addr: &str, log: &Path) -> Daemon {
     let mut d = Daemon::spawn(cmd);
-    let deadline = Instant::now() + S(10);
-    loop {
-        if let Some(status) = d.0.try_wait().unwrap() {
-            panic!(
-                "{cmd:?} exited with {status}:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        if std::net::TcpStream::connect(addr).is_ok() {
-            return d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{cmd:?}: nothing listens on {addr}:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(MS(50));
-    }
+    let log = || std::fs::read_to_string(log).unwrap_or_default();
+    testkit::wait::expect_until(
+        S(10),
+        || {
+            if let Some(status) = d.0.try_wait().unwrap() {
+                panic!("{cmd:?} exited with {status}:\n{}", log());
+            }
+            std::net::TcpStream::connect(addr).is_ok()
+        },
+        || format!("{cmd:?}: nothing listens on {addr}:\n{}", log()),
+    );
+    d
 }
 
 /// nginx on 127.0.0.1:8080 in one process (no workers to outlive a kill): `/` answers 200,
 /// everything else 404.
-fn nginx(dir: &Scratch) -> Daemon {
-    let d = dir.0.display();
+fn nginx(dir: &TempDir) -> Daemon {
+    let d = dir.display();
     let conf = dir.write(
         "nginx.conf",
         &format!(
@@ -100,11 +67,11 @@ http {{
             .arg("-c")
             .arg(&conf)
             .arg("-p")
-            .arg(&dir.0)
+            .arg(dir.path())
             .arg("-e")
-            .arg(dir.path("error.log")),
+            .arg(dir.join("error.log")),
         "127.0.0.1:8080",
-        &dir.path("error.log"),
+        &dir.join("error.log"),
     )
 }
 
@@ -142,7 +109,7 @@ fn nginx_http_send_expect() {
         return;
     }
     in_netns(|| {
-        let dir = Scratch::new("nginx");
+        let dir = scratch("nginx");
         let _nginx = nginx(&dir);
         let n = Nanny::spawn(&[
             "-h",
@@ -166,7 +133,7 @@ fn nginx_http_default_on_port_80() {
         return;
     }
     in_netns(|| {
-        let dir = Scratch::new("nginx");
+        let dir = scratch("nginx");
         let _nginx = nginx(&dir);
         let n = Nanny::spawn(&["-h", "127.0.0.1", "-p", "80", "-r", "8080", "-t", "5"]);
         n.expect(
@@ -174,9 +141,9 @@ fn nginx_http_default_on_port_80() {
             S(4),
         );
         added_at_once(&n, "127.0.0.1:8080");
-        // The default send string reached nginx as a request (access_log is unbuffered).
-        let log = std::fs::read_to_string(dir.path("access.log")).unwrap_or_default();
-        assert!(log.contains("\"GET / HTTP/1.0\" 200"), "access log: {log}");
+        // The default send string reached nginx as a request. nginx logs it after it has
+        // answered, so the line may come a little after nanny's verdict.
+        testkit::wait::file_contains(dir.join("access.log"), "\"GET / HTTP/1.0\" 200", S(5));
     });
 }
 
@@ -186,7 +153,7 @@ fn nginx_regex_and_prefix_on_status_line() {
         return;
     }
     in_netns(|| {
-        let dir = Scratch::new("nginx");
+        let dir = scratch("nginx");
         let _nginx = nginx(&dir);
         let check = |path: &str, t: &str, expect: &str, regex: bool| {
             let send = format!(r"GET {path} HTTP/1.0\r\n\r\n");
@@ -233,7 +200,7 @@ fn nginx_killed_while_monitored() {
         return;
     }
     in_netns(|| {
-        let dir = Scratch::new("nginx");
+        let dir = scratch("nginx");
         let nginx = nginx(&dir);
         let n = Nanny::spawn(&[
             "-h",
@@ -282,8 +249,8 @@ fn vsftpd_banner() {
         return;
     }
     in_netns(|| {
-        let dir = Scratch::new("vsftpd");
-        let empty = dir.path("empty");
+        let dir = scratch("vsftpd");
+        let empty = dir.join("empty");
         std::fs::create_dir(&empty).unwrap();
         let conf = dir.write(
             "vsftpd.conf",
@@ -303,13 +270,13 @@ vsftpd_log_file={}
 ftpd_banner=nanny test
 ",
                 empty.display(),
-                dir.path("vsftpd.log").display()
+                dir.join("vsftpd.log").display()
             ),
         );
         let _ftp = start(
             Command::new("/usr/sbin/vsftpd").arg(&conf),
             "127.0.0.1:2121",
-            &dir.path("vsftpd.log"),
+            &dir.join("vsftpd.log"),
         );
         // A banner protocol: nothing is sent, the greeting is read.
         let n = Nanny::spawn(&[
@@ -340,8 +307,8 @@ fn sshd_banner() {
         return;
     }
     in_netns(|| {
-        let dir = Scratch::new("sshd");
-        let key = dir.path("host_key");
+        let dir = scratch("sshd");
+        let key = dir.join("host_key");
         sh(&format!(
             "ssh-keygen -q -t ed25519 -N '' -f {} </dev/null",
             key.display()
@@ -351,12 +318,12 @@ fn sshd_banner() {
             &format!(
                 "Port 2222\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nUsePAM no\n",
                 key.display(),
-                dir.path("sshd.pid").display()
+                dir.join("sshd.pid").display()
             ),
         );
         // Privilege separation directory, which Debian creates only from the service unit.
         std::fs::create_dir_all("/run/sshd").unwrap();
-        let log = dir.path("sshd.log");
+        let log = dir.join("sshd.log");
         let mut cmd = Command::new("/usr/sbin/sshd");
         cmd.arg("-D").arg("-E").arg(&log).arg("-f").arg(&conf);
         // OpenSSH ≥ 9.8 penalises clients that leave before authenticating, as nanny does.
@@ -422,8 +389,8 @@ fn dnsmasq_udp() {
         return;
     }
     in_netns(|| {
-        let dir = Scratch::new("dnsmasq");
-        let log = dir.path("dnsmasq.log");
+        let dir = scratch("dnsmasq");
+        let log = dir.join("dnsmasq.log");
         let _dns = start(
             Command::new("/usr/sbin/dnsmasq")
                 .args([
@@ -439,7 +406,7 @@ fn dnsmasq_udp() {
                     // An empty address: NXDOMAIN for the whole domain.
                     "--address=/nx.test/",
                 ])
-                .arg(format!("--pid-file={}", dir.path("dnsmasq.pid").display()))
+                .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
                 .arg(format!("--log-facility={}", log.display())),
             // dnsmasq opens its TCP socket with the UDP one.
             "127.0.0.1:5353",

@@ -1,46 +1,17 @@
 //! Signals (manual overrides, termination), FOS exit semantics and exit statuses, on real
 //! processes.
 
-use std::net::TcpListener;
 use std::process::Command;
-use std::time::Duration;
 
 use nix::sys::signal::Signal;
+use testkit::servers::TcpServer;
 
 use crate::common::*;
 
-/// A listener that accepts and closes, on its own thread; dropping the handle does not stop it,
-/// so tests that need the server to vanish use [`Server`].
-struct Server {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Server {
-    fn start(port: u16) -> Server {
-        let l = TcpListener::bind(("127.0.0.1", port)).expect("bind");
-        l.set_nonblocking(true).unwrap();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let s = stop.clone();
-        std::thread::spawn(move || {
-            while !s.load(std::sync::atomic::Ordering::SeqCst) {
-                match l.accept() {
-                    Ok((mut c, _)) => {
-                        let _ = std::io::Write::write_all(&mut c, b"OK\n");
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-            // The listener is closed here: connections are refused from now on.
-        });
-        Server { stop }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// A listener on `port` that answers `OK` and closes; dropping it closes the listener, so
+/// connections are refused from then on.
+fn ok_server(port: u16) -> TcpServer {
+    TcpServer::reply(("127.0.0.1", port), "OK\n")
 }
 
 #[test]
@@ -49,7 +20,7 @@ fn overrides_freeze_checks_until_hup() {
         return;
     }
     in_netns(|| {
-        let server = Server::start(7101);
+        let server = ok_server(7101);
         let n = Nanny::spawn(&[
             "-h",
             "127.0.0.1",
@@ -100,7 +71,7 @@ fn sigterm_removes_the_server_it_added() {
         return;
     }
     in_netns(|| {
-        let _server = Server::start(7102);
+        let _server = ok_server(7102);
         let mut n = Nanny::spawn(&["-h", "127.0.0.1", "-p", "7102", "-t", "0.5", "-x", "OK"]);
         n.expect("op=add", S(5));
         n.signal(Signal::SIGTERM);
@@ -118,6 +89,27 @@ fn sigterm_removes_the_server_it_added() {
     });
 }
 
+/// Whether a child of process `parent` runs whose command line contains `needle`.
+fn child_running(parent: u32, needle: &str) -> bool {
+    let ppid = |stat: &str| -> Option<u32> {
+        // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("stat")).is_ok_and(|st| ppid(&st) == Some(parent))
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|c| String::from_utf8_lossy(&c).contains(needle))
+}
+
 #[test]
 fn sigterm_kills_a_running_check_program() {
     if !root_or_skip() {
@@ -128,7 +120,13 @@ fn sigterm_kills_a_running_check_program() {
         let _ = std::fs::remove_file(&marker);
         let script = format!("sh -c 'sleep 3; touch {}'", marker.display());
         let mut n = Nanny::spawn(&["-h", "127.0.0.1", "-p", "7104", "-t", "10", "-e", &script]);
-        std::thread::sleep(MS(500));
+        // nanny runs the check program (whose command line names the marker).
+        let needle = marker.display().to_string();
+        testkit::wait::expect_until(
+            S(5),
+            || child_running(n.pid(), &needle),
+            || format!("no check program:\n{}", n.output()),
+        );
         n.signal(Signal::SIGTERM);
         assert_eq!(n.wait_exit(S(5)).and_then(|s| s.code()), Some(0));
         std::thread::sleep(S(4));
@@ -142,7 +140,7 @@ fn quiesce_keeps_the_entry_and_sigterm_removes_it() {
         return;
     }
     in_netns(|| {
-        let server = Server::start(7105);
+        let server = ok_server(7105);
         let mut n = Nanny::spawn(&[
             "-q",
             "-h",
@@ -162,7 +160,7 @@ fn quiesce_keeps_the_entry_and_sigterm_removes_it() {
         drop(server);
         n.expect("op=edit weight=0 state=down reason=check", S(5));
         assert_eq!(n.count("op=delete"), 0);
-        let _server = Server::start(7105);
+        let _server = ok_server(7105);
         n.expect("op=edit weight=2 state=up reason=check", S(5));
         n.signal(Signal::SIGTERM);
         n.expect("op=delete weight=0 state=down reason=shutdown", S(5));
@@ -177,7 +175,7 @@ fn fos_exit_statuses() {
     }
     in_netns(|| {
         // Up, then down: exit 0 so that fos fails over.
-        let server = Server::start(7106);
+        let server = ok_server(7106);
         let mut n = Nanny::spawn(&[
             "--fos",
             "-h",
@@ -250,7 +248,7 @@ fn bad_regex_is_logged_and_every_check_fails() {
         return;
     }
     in_netns(|| {
-        let _server = Server::start(7108);
+        let _server = ok_server(7108);
         let n = Nanny::spawn(&[
             "-h",
             "127.0.0.1",

@@ -1,14 +1,18 @@
 //! Two directors running real pulse, lvsd (userspace data plane) and nanny processes in
 //! network namespaces on one bridge, a client and two real servers: start-up, failover on
 //! kill -9, no fail-back, `--forceactive`, SIGTERM, CHILDFAIL, a cut heartbeat path, bogus
-//! datagrams and link monitoring.
-
-mod common;
+//! datagrams and link monitoring. The LAN and the processes are testkit's (`testkit::lan`).
 
 use std::time::{Duration, Instant};
 
-use common::*;
 use nix::sys::signal::Signal;
+use pulse::status::Status;
+use testkit::lan::VIP;
+use testkit::netns::in_netns as in_ns;
+use testkit::{must as sh, root_or_skip};
+
+type Lan = testkit::lan::Lan<Status>;
+type Pulse = testkit::lan::Pulse<Status>;
 
 const KA: &str = "0.2";
 const DT: &str = "1";
@@ -134,16 +138,11 @@ fn sigterm_hands_over_at_once_and_childfail_moves_service() {
         std::fs::read_to_string(format!("/proc/{}/root/run/cmds", p.pid())).unwrap_or_default()
     };
     let wait_cmds = |p: &Pulse, want: &str| {
-        let t0 = Instant::now();
-        while cmds(p) != want {
-            assert!(
-                t0.elapsed() < s(5),
-                "{}: commands ran {:?}, not {want:?}",
-                p.name,
-                cmds(p)
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        testkit::wait::expect_until(
+            s(5),
+            || cmds(p) == want,
+            || format!("{}: commands ran {:?}, not {want:?}", p.name, cmds(p)),
+        );
     };
     // inactive_cmd at start-up, active_cmd on activation.
     wait_cmds(&d1, "inactive\nactive\n");
@@ -178,7 +177,7 @@ fn sigterm_hands_over_at_once_and_childfail_moves_service() {
     // "backup inactive" or "primary inactive", whichever d1 is.
     d1.wait_log(s(3), " inactive: activating lvs");
     let mut d2 = d2;
-    let code = d2.child.wait().unwrap().code();
+    let code = d2.proc.exit_code(s(10));
     assert_eq!(code, Some(0));
     d2.wait_log(s(3), "Terminating due to signal 15");
     assert!(!lan.has_vip("d2"));
@@ -297,16 +296,11 @@ fn link_failure_hands_over() {
     });
     lan.port("d1", true);
     // With the link back, exactly one director ends up active.
-    let t0 = Instant::now();
-    while d1.active() == d2.active() || lan.has_vip("d1") == lan.has_vip("d2") {
-        assert!(
-            t0.elapsed() < s(15),
-            "d1 {:?}\nd2 {:?}",
-            d1.status(),
-            d2.status()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    testkit::wait::expect_until(
+        s(15),
+        || d1.active() != d2.active() && lan.has_vip("d1") != lan.has_vip("d2"),
+        || format!("d1 {:?}\nd2 {:?}", d1.status(), d2.status()),
+    );
     // No readiness socket file is left behind.
     let left: Vec<_> = std::fs::read_dir(&lan.dir)
         .unwrap()
@@ -360,22 +354,21 @@ fn sighup_reloads_pulse_and_lvsd_and_keeps_a_broken_file_out() {
     // lvsd got the signal too (the same process, now serving both addresses).
     assert_eq!(d1.status().unwrap().child.unwrap().pid, lvsd);
     d1.wait_log(s(5), "lvs: rereading configuration file");
-    let t0 = Instant::now();
-    loop {
-        let got = in_ns(&lan.ns("c"), || {
-            use std::io::{Read, Write};
-            let mut c = std::net::TcpStream::connect("10.7.0.51:80").ok()?;
-            c.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-            let mut s = String::new();
-            c.read_to_string(&mut s).ok()?;
-            Some(s)
-        });
-        if got.is_some_and(|s| s.contains("200 OK")) {
-            break;
-        }
-        assert!(t0.elapsed() < s(10), "10.7.0.51 not served\n{}", d1.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    testkit::wait::expect_until(
+        s(10),
+        || {
+            let got = in_ns(&lan.ns("c"), || {
+                use std::io::{Read, Write};
+                let mut c = std::net::TcpStream::connect("10.7.0.51:80").ok()?;
+                c.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+                let mut s = String::new();
+                c.read_to_string(&mut s).ok()?;
+                Some(s)
+            });
+            got.is_some_and(|s| s.contains("200 OK"))
+        },
+        || format!("10.7.0.51 not served\n{}", d1.log()),
+    );
     // The inactive node has no lvsd: SIGHUP must not signal its own process group.
     d2.wait_for(s(5), "reload on d2", |s| {
         s.reloads == 1 && s.keepalive_ms == 100

@@ -1,16 +1,22 @@
-//! The FOS cluster: the service scripts, the file, and the client's view of the service.
+//! The FOS cluster on the LAN: the service scripts, the file, and the client's view of the
+//! service (busybox httpd on port 8080, started and stopped by `start_cmd`/`stop_cmd` in each
+//! node's private /run).
 
+use std::fmt::Debug;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
+use serde::de::DeserializeOwned;
 
-use super::*;
+use super::{Lan, Pulse, VIP};
+use crate::bins::bin;
+use crate::netns::in_netns;
 
 /// The service scripts and the FOS file; `start` replaces the start script's body.
-pub fn fos_config(lan: &Lan, timeout: u32, start: Option<&str>) -> PathBuf {
+pub fn fos_config<S>(lan: &Lan<S>, timeout: u32, start: Option<&str>) -> PathBuf {
     let d = &lan.dir;
     let start_sh = d.join("start.sh");
     let body = start.map(str::to_owned).unwrap_or_else(|| {
@@ -50,8 +56,9 @@ pub fn fos_config(lan: &Lan, timeout: u32, start: Option<&str>) -> PathBuf {
     p
 }
 
-/// The two nodes route through the client, which answers their gateway pings.
-pub fn fos_lan() -> Lan {
+/// The LAN for FOS: the two nodes route through the client, which answers their gateway
+/// pings. busybox (for the service) is required.
+pub fn fos_lan<S: DeserializeOwned + Debug>() -> Lan<S> {
     if !have_busybox() {
         panic!("busybox is missing: apt-get install busybox-static");
     }
@@ -68,7 +75,13 @@ fn have_busybox() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-pub fn fos_pulse(lan: &Lan, n: &str, cfg: &Path, extra: &[&str]) -> Pulse {
+/// pulse in FOS mode on node `n`, with the workspace's fos.
+pub fn fos_pulse<S: DeserializeOwned + Debug>(
+    lan: &Lan<S>,
+    n: &str,
+    cfg: &Path,
+    extra: &[&str],
+) -> Pulse<S> {
     let fos = bin("fos");
     let mut args = vec!["--fos", fos.to_str().unwrap()];
     args.extend_from_slice(extra);
@@ -76,8 +89,8 @@ pub fn fos_pulse(lan: &Lan, n: &str, cfg: &Path, extra: &[&str]) -> Pulse {
 }
 
 /// The page through the VIP: which node serves it.
-pub fn page(lan: &Lan) -> Option<String> {
-    in_ns(&lan.ns("c"), || {
+pub fn page<S>(lan: &Lan<S>) -> Option<String> {
+    in_netns(&lan.ns("c"), || {
         let addr: SocketAddr = format!("{VIP}:8080").parse().unwrap();
         let mut c = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
         c.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
@@ -88,41 +101,39 @@ pub fn page(lan: &Lan) -> Option<String> {
     })
 }
 
-pub fn wait_page(lan: &Lan, want: &str, within: Duration) -> Duration {
-    let t0 = Instant::now();
-    loop {
-        if page(lan).as_deref() == Some(want) {
-            return t0.elapsed();
-        }
-        assert!(
-            t0.elapsed() < within,
-            "not served by {want} within {within:?} (got {:?})",
-            page(lan)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Wait until node `want` serves the page through the VIP: how long it took.
+pub fn wait_page<S>(lan: &Lan<S>, want: &str, within: Duration) -> Duration {
+    crate::wait::expect_until(
+        within,
+        || page(lan).as_deref() == Some(want),
+        || format!("not served by {want} (got {:?})", page(lan)),
+    )
 }
 
 /// The pid of the web server a node runs, if any.
-pub fn httpd(p: &Pulse) -> Option<i32> {
-    std::fs::read_to_string(format!("/proc/{}/root/run/httpd.pid", p.pid()))
+pub fn httpd<S>(p: &Pulse<S>) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{}/root/run/httpd.pid", p.proc.pid()))
         .ok()?
         .trim()
         .parse()
         .ok()
 }
 
-pub fn kill_service(p: &Pulse) {
+/// Kill the web server of the (active) node `p`.
+pub fn kill_service<S>(p: &Pulse<S>) {
     let pid = httpd(p).expect("the active node runs the service");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).unwrap();
 }
 
-pub fn started(lan: &Lan, cfg: &Path, extra: &[&str]) -> (Pulse, Pulse) {
+/// Both nodes up in FOS mode, d1 active and serving.
+pub fn started<S: DeserializeOwned + Debug>(
+    lan: &Lan<S>,
+    cfg: &Path,
+    extra: &[&str],
+) -> (Pulse<S>, Pulse<S>) {
     let d1 = fos_pulse(lan, "d1", cfg, extra);
     let d2 = fos_pulse(lan, "d2", cfg, extra);
-    d1.wait_for(Duration::from_secs(10), "active d1", |s| {
-        s.state == "active" && !s.vips.is_empty()
-    });
+    d1.wait_active_with_vips(Duration::from_secs(10), "active d1");
     wait_page(lan, "d1", Duration::from_secs(15));
     (d1, d2)
 }

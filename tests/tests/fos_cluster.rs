@@ -1,14 +1,16 @@
 //! pulse in FOS mode with real fos and nanny processes: two nodes in network namespaces, a
 //! client that is also their default gateway, and a web service (busybox httpd) that
-//! `start_cmd`/`stop_cmd` scripts start and stop in each node's private /run.
-
-mod common;
+//! `start_cmd`/`stop_cmd` scripts start and stop in each node's private /run. The LAN and
+//! the processes are testkit's (`testkit::lan::fos`).
 
 use std::time::{Duration, Instant};
 
-use common::fos::*;
-use common::*;
 use nix::sys::signal::Signal;
+use pulse::status::Status;
+use testkit::lan::fos::*;
+use testkit::{must as sh, root_or_skip};
+
+type Lan = testkit::lan::Lan<Status>;
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -19,7 +21,7 @@ fn service_failure_and_node_failure_move_the_service() {
     if !root_or_skip() {
         return;
     }
-    let lan = fos_lan();
+    let lan: Lan = fos_lan();
     let cfg = fos_config(&lan, 1, None);
     let (d1, d2) = started(&lan, &cfg, &[]);
     let st = d1.status().unwrap();
@@ -72,7 +74,7 @@ fn no_takeover_without_the_gateway_and_recovery_when_it_returns() {
     if !root_or_skip() {
         return;
     }
-    let lan = fos_lan();
+    let lan: Lan = fos_lan();
     let cfg = fos_config(&lan, 1, None);
     let (d1, d2) = started(&lan, &cfg, &[]);
     d2.wait_log(s(10), "Remote service 10.7.0.50:8080 is available");
@@ -106,28 +108,21 @@ fn hold_down_ends_the_ping_pong_of_a_service_that_never_starts() {
     if !root_or_skip() {
         return;
     }
-    let lan = fos_lan();
+    let lan: Lan = fos_lan();
     let cfg = fos_config(&lan, 1, Some("exit 1\n"));
     let d1 = fos_pulse(&lan, "d1", &cfg, &["--max-failovers", "1"]);
     let d2 = fos_pulse(&lan, "d2", &cfg, &["--max-failovers", "1"]);
     // The service moves back and forth until one node refuses to take it again.
-    let t0 = Instant::now();
-    loop {
-        let held = [&d1, &d2].iter().any(|p| {
-            p.status()
-                .is_some_and(|s| s.flags.contains(&"HOLDDOWN".to_owned()))
-        });
-        if held {
-            break;
-        }
-        assert!(
-            t0.elapsed() < s(60),
-            "no hold-down\nd1:\n{}\nd2:\n{}",
-            d1.log(),
-            d2.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    testkit::wait::expect_until(
+        s(60),
+        || {
+            [&d1, &d2].iter().any(|p| {
+                p.status()
+                    .is_some_and(|s| s.flags.contains(&"HOLDDOWN".to_owned()))
+            })
+        },
+        || format!("no hold-down\nd1:\n{}\nd2:\n{}", d1.log(), d2.log()),
+    );
     let held = if d1.status().unwrap().flags.contains(&"HOLDDOWN".to_owned()) {
         &d1
     } else {
@@ -163,7 +158,7 @@ fn sighup_moves_nothing_and_changed_blocks_restart_fos_in_place() {
     if !root_or_skip() {
         return;
     }
-    let lan = fos_lan();
+    let lan: Lan = fos_lan();
     let cfg = fos_config(&lan, 1, None);
     let (d1, d2) = started(&lan, &cfg, &[]);
     d2.wait_log(s(10), "Remote service 10.7.0.50:8080 is available");
@@ -230,7 +225,7 @@ fn a_fos_that_cannot_start_is_retried_slowly_and_moves_nothing() {
         ("/nonexistent/fos", "cannot start /nonexistent/fos"),
         ("/bin/false", "exited with status 1"),
     ] {
-        let lan = fos_lan();
+        let lan: Lan = fos_lan();
         let cfg = fos_config(&lan, 1, None);
         // No partner: after deadtime this node activates; fos fails in either role.
         let d2 = lan.pulse("d2", &cfg, &["--fos", fos]);
