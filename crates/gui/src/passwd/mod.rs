@@ -2,7 +2,7 @@
 //!
 //! [`load`] reads a file (refusing one that others may read or change, see [`load`]),
 //! [`Passwords::verify`] checks a user's password against every hash format Apache's
-//! `htpasswd` writes ([`Hash`]); plaintext passwords are refused, as Apache on Unix does.
+//! `htpasswd` writes ([`Hash`](enum@Hash)); plaintext passwords are refused, as Apache on Unix does.
 //! [`Document`] edits a file line by line, keeping comments and the other users' lines, and
 //! [`store`] writes it back atomically with mode 0600.
 //!
