@@ -127,6 +127,9 @@ fn every_piranha_passwd_option_is_in_piranha_passwd_8() {
     assert!(opts.len() >= 5, "{opts:?}");
     for opt in opts {
         let roff = opt.replace('-', "\\-");
-        assert!(man.contains(&roff), "piranha-passwd(8) does not document {opt}");
+        assert!(
+            man.contains(&roff),
+            "piranha-passwd(8) does not document {opt}"
+        );
     }
 }

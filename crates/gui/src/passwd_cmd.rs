@@ -67,7 +67,7 @@ pub enum CmdError {
     #[error("the password is empty; nothing changed")]
     Empty,
     /// Too long for bcrypt.
-    #[error("the password is {0} bytes long; at most {max} are used by bcrypt, nothing changed", max = passwd::hash::BCRYPT_MAX_PASSWORD)]
+    #[error("the password is {0} bytes long; at most {max} are used by bcrypt, nothing changed", max = passwd::BCRYPT_MAX_PASSWORD)]
     TooLong(usize),
     /// Reading from the terminal failed.
     #[error("cannot read the password from the terminal: {0}")]
@@ -107,7 +107,7 @@ pub fn check_password(password: &str) -> Result<(), CmdError> {
     if password.is_empty() {
         return Err(CmdError::Empty);
     }
-    if password.len() > passwd::hash::BCRYPT_MAX_PASSWORD {
+    if password.len() > passwd::BCRYPT_MAX_PASSWORD {
         return Err(CmdError::TooLong(password.len()));
     }
     Ok(())

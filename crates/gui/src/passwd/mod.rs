@@ -13,7 +13,7 @@ mod apr1;
 mod crypt64;
 mod document;
 mod error;
-pub mod hash;
+mod hash;
 mod load;
 mod passwords;
 mod store;
@@ -21,10 +21,11 @@ mod unix_crypt;
 
 pub use document::{Document, Line};
 pub use error::{Error, HashError};
-pub use hash::{BCRYPT_COST, Hash, hash_password};
+pub use hash::{BCRYPT_COST, BCRYPT_MAX_PASSWORD, Hash, hash_password};
 pub use load::{DEFAULT_PATH, check_metadata, load};
 pub use passwords::Passwords;
 pub use store::store;
+pub use unix_crypt::Scheme as CryptScheme;
 
 /// The one user of the web GUI, as in piranha.
 pub const USER: &str = "piranha";
