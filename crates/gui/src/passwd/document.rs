@@ -135,6 +135,8 @@ fn parse_line(bytes: &[u8], path: &Path, line: usize) -> Result<Line, Error> {
         path: path.to_owned(),
         line,
     })?;
+    // A CRLF line end becomes LF when the file is written again.
+    let raw = raw.strip_suffix('\r').unwrap_or(raw);
     let text = raw.trim();
     if text.is_empty() || text.starts_with('#') {
         return Ok(Line::Other(raw.to_owned()));
@@ -156,7 +158,7 @@ fn parse_line(bytes: &[u8], path: &Path, line: usize) -> Result<Line, Error> {
     Ok(Line::Entry {
         user: user.to_owned(),
         hash: hash.to_owned(),
-        raw: raw.strip_suffix('\r').unwrap_or(raw).to_owned(),
+        raw: raw.to_owned(),
     })
 }
 
@@ -204,6 +206,12 @@ mod tests {
             d.render()
                 .ends_with("bob:{SHA}UWuXg/ylF+7L0dBk2i0WUxCxl1k=\ncarol:C\n")
         );
+    }
+
+    #[test]
+    fn crlf_line_ends_become_lf() {
+        let d = doc(&format!("# c\r\nalice:{APR1}\r\n\r\n")).unwrap();
+        assert_eq!(d.render(), format!("# c\nalice:{APR1}\n\n"));
     }
 
     #[test]
