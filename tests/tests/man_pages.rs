@@ -119,3 +119,17 @@ fn every_fos_option_is_in_fos_8() {
         assert!(man.contains(&roff), "fos(8) does not document {opt}");
     }
 }
+
+#[test]
+fn every_piranha_passwd_option_is_in_piranha_passwd_8() {
+    let man = page("piranha-passwd.8");
+    let opts = options(&gui::passwd_cmd::help());
+    assert!(opts.len() >= 5, "{opts:?}");
+    for opt in opts {
+        let roff = opt.replace('-', "\\-");
+        assert!(
+            man.contains(&roff),
+            "piranha-passwd(8) does not document {opt}"
+        );
+    }
+}
