@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::signal::unix::SignalKind;
 use tokio::task::JoinSet;
 use tracing::info;
 
@@ -113,12 +112,7 @@ async fn start_one(s: &Service, opts: &Opts) -> bool {
 /// Run the mode; returns the exit status (1 when the signal handlers cannot be installed,
 /// before anything is stopped or started).
 pub async fn run(opts: &Opts, services: &[Service]) -> i32 {
-    let kinds = [
-        SignalKind::terminate(),
-        SignalKind::interrupt(),
-        SignalKind::hangup(),
-    ];
-    let [mut term, mut int, mut hup] = match plog::daemon::signals(kinds) {
+    let [mut term, mut int, mut hup] = match plog::daemon::stop_and_reload_signals() {
         Ok(s) => s,
         Err(e) => {
             info!("{e}");

@@ -11,7 +11,6 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
-use tokio::signal::unix::SignalKind;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
@@ -380,12 +379,7 @@ impl Shell {
 
     /// Build the table, start the nannies, signal readiness, then serve until stopped.
     pub async fn run(&mut self) -> i32 {
-        let kinds = [
-            SignalKind::terminate(),
-            SignalKind::interrupt(),
-            SignalKind::hangup(),
-        ];
-        let [mut term, mut int, mut hup] = match plog::daemon::signals(kinds) {
+        let [mut term, mut int, mut hup] = match plog::daemon::stop_and_reload_signals() {
             Ok(s) => s,
             Err(e) => {
                 info!("{e}");

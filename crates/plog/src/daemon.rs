@@ -122,6 +122,15 @@ pub fn signals<const N: usize>(kinds: [SignalKind; N]) -> Result<[Signal; N], Si
         .map_err(|_| SignalError(std::io::Error::other("signal count")))
 }
 
+/// The signals every daemon's main loop stops or reloads on: SIGTERM, SIGINT, SIGHUP.
+pub fn stop_and_reload_signals() -> Result<[Signal; 3], SignalError> {
+    signals([
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::hangup(),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
