@@ -3,37 +3,23 @@
 
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use gui::passwd::{self, Error};
+use testkit::tempdir::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_piranha-passwd");
 
-/// A fresh directory for one test.
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gui-passwd-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+/// A fresh directory for one test (removed when the test ends).
+fn tempdir(name: &str) -> TempDir {
+    TempDir::new(&format!("gui-passwd-{name}"))
 }
 
 /// Whether Apache's `htpasswd` is installed; without it the test is skipped, under CI it fails.
 fn htpasswd_or_skip() -> bool {
-    if Command::new("htpasswd").arg("-h").output().is_ok() {
-        return true;
-    }
-    assert!(
-        !under_ci(),
-        "htpasswd is missing: install apache2-utils (apt-get install apache2-utils)"
-    );
-    eprintln!("SKIPPED: htpasswd is missing; install apache2-utils to run this test");
-    false
+    testkit::have("htpasswd", "apache2-utils")
 }
 
 /// Run a command to its end, at most 60 seconds; stdin is `input`.
@@ -165,9 +151,7 @@ fn without_a_terminal_the_prompt_fails_with_status_2() {
 /// not checked here (rpassword does it).
 #[test]
 fn the_prompt_asks_twice_on_the_terminal() {
-    if Command::new("script").arg("--version").output().is_err() {
-        assert!(!under_ci(), "script(1) is missing (util-linux)");
-        eprintln!("SKIPPED: script(1) is missing");
+    if !testkit::have("script", "util-linux") {
         return;
     }
     let dir = tempdir("prompt");
