@@ -207,7 +207,7 @@ pub fn render(s: &Status) -> String {
         out.push('\n');
         let _ = writeln!(
             out,
-            "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}  {}",
+            "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}  admin",
             "server",
             "address",
             "health",
@@ -217,8 +217,7 @@ pub fn render(s: &Status) -> String {
             "nanny",
             "since",
             "active",
-            "conns",
-            "admin"
+            "conns"
         );
         for r in &v.real_servers {
             let addr = if r.address.contains(':') {
