@@ -56,8 +56,24 @@ pub async fn read_request(mut c: UnixStream) -> Option<(Request, UnixStream)> {
     match request::parse(&line) {
         Ok(r) => Some((r, c)),
         Err(e) => {
-            answer(c, Reply::error(e).to_line()).await;
+            let _ = c.write_all(Reply::error(e).to_line().as_bytes()).await;
+            let _ = c.shutdown().await;
+            // Read what the client still sends (a line too long): a Unix socket closed with
+            // unread data resets the connection, and the client could lose the reply.
+            let _ = tokio::time::timeout(REQUEST_TIMEOUT, drain(&mut c)).await;
             None
+        }
+    }
+}
+
+/// Read and drop up to 1 MiB, until EOF.
+async fn drain(c: &mut UnixStream) {
+    let mut chunk = [0u8; 4096];
+    let mut total = 0;
+    while total < (1 << 20) {
+        match c.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => total += n,
         }
     }
 }

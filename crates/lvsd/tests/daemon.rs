@@ -561,6 +561,7 @@ fn runtime_controls_over_the_status_socket() {
             long,
             "{\"ok\":false,\"error\":\"request line longer than 4096 bytes\"}\n"
         );
+        assert_eq!(raw(&d, &[b'y'; 100 * 1024]), long);
         assert!(raw(&d, b"frobnicate\n").starts_with("{\"ok\":false,\"error\":\"unknown request"));
         assert!(raw(&d, b"drain w\xffb/a\n").contains("not UTF-8"));
         // A client that only closes its writing side gets the status.
