@@ -5,6 +5,9 @@
 //! the [`IpvsTable`] it is given (the kernel, or the in-memory table in tests) and returns the
 //! [`Effect`]s the shell must carry out: start or stop a nanny process, log a line, exit. It
 //! does no other I/O and reads no clock, so every rule is tested deterministically.
+//!
+//! [`Engine::reload`] (in `reload`) applies a new configuration; [`Engine::control`] (in
+//! `controls`) applies an administrator's drain, disable, enable or weight to one real server.
 
 mod controls;
 mod reload;
