@@ -5,10 +5,14 @@
 //! the [`IpvsTable`] it is given (the kernel, or the in-memory table in tests) and returns the
 //! [`Effect`]s the shell must carry out: start or stop a nanny process, log a line, exit. It
 //! does no other I/O and reads no clock, so every rule is tested deterministically.
+//!
+//! [`Engine::reload`] (in `reload`) applies a new configuration; [`Engine::control`] (in
+//! `controls`) applies an administrator's drain, disable, enable or weight to one real server.
 
+mod controls;
 mod reload;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -17,6 +21,8 @@ use nanny::monitor::Op;
 use nanny::report::Report;
 
 use crate::desired::{Desired, Real, Virtual};
+
+pub use controls::{Admin, BadAdmin, Control, ControlError, label, scaled};
 
 /// A nanny's identity: (service, real address, real port).
 pub type RealKey = (ServiceId, IpAddr, u16);
@@ -47,6 +53,9 @@ pub struct RealState {
     /// The destination is in the table (put there by a nanny's report).
     pub in_table: bool,
     pub weight: i32,
+    /// The nanny's last verdict: in the table at this weight, or out. It is what the table
+    /// holds unless an administrator's control says otherwise ([`Admin`]).
+    pub nanny: Option<i32>,
     /// `None` until the nanny's first verdict.
     pub up: Option<bool>,
     pub last_change: Option<Instant>,
@@ -64,6 +73,7 @@ impl RealState {
             instance: None,
             in_table: false,
             weight: 0,
+            nanny: None,
             up: None,
             last_change: None,
             last_reason: None,
@@ -95,6 +105,8 @@ pub struct Engine {
     /// `--test-start`: no nannies.
     pub spawn_nannies: bool,
     stopping: bool,
+    /// Administrators' controls, by `virtual/server` name.
+    controls: BTreeMap<String, Admin>,
 }
 
 /// Back-off before restarting a dead nanny: 1, 2, 4 … 60 s.
@@ -120,6 +132,7 @@ impl Engine {
             next_instance: 0,
             spawn_nannies,
             stopping: false,
+            controls: BTreeMap::new(),
         }
     }
 
@@ -145,12 +158,13 @@ impl Engine {
         }
     }
 
-    /// `--assume-up W` for a server that is in the table and up (a quiesced one is not).
+    /// `--assume-up W` for a server its nanny has put in the table and that is up (a
+    /// quiesced one is not); `W` is the nanny's weight, whatever a control made of it.
     fn assume_up(&self, key: &RealKey) -> Option<i32> {
         self.reals
             .get(key)
-            .filter(|s| s.in_table && s.up == Some(true))
-            .map(|s| s.weight)
+            .filter(|s| s.up == Some(true))
+            .and_then(|s| s.nanny)
     }
 
     fn spawn(
@@ -269,51 +283,28 @@ impl Engine {
         let Some(&key) = self.instances.get(&instance) else {
             return fx;
         };
-        let Some(v) = self.desired.virtual_by_id(key.0) else {
+        if self.desired.virtual_by_id(key.0).is_none() {
             return fx;
-        };
-        let dest = |w: i32| Dest::new(key.1, key.2).forward(v.forward).weight(w);
-        let svc = Service::named(key.0);
-        let name = v.name.clone();
-        let st = self.reals.get_mut(&key).expect("found above");
-        match r.op {
-            Some(Op::Add(w) | Op::Edit(w)) => {
-                let res = if st.in_table {
-                    table.edit_dest(&svc, &dest(w))
-                } else {
-                    // A destination already there (left by a killed lvsd) is taken over.
-                    match table.add_dest(&svc, &dest(w)) {
-                        Err(e) if e.errno() == Some(ipvs::error::errno::EEXIST) => {
-                            table.edit_dest(&svc, &dest(w))
-                        }
-                        r => r,
-                    }
-                };
-                if Self::log_ipvs(&mut fx, &name, res) {
-                    st.in_table = true;
-                    st.weight = w;
-                }
-            }
-            Some(Op::Delete) => {
-                if st.in_table {
-                    let res =
-                        gone_is_fine(table.del_dest(&svc, &dest(0)), ipvs::error::errno::ENOENT);
-                    Self::log_ipvs(&mut fx, &name, res);
-                }
-                st.in_table = false;
-                st.weight = 0;
-            }
-            None => {}
         }
+        let verdict = match r.op {
+            Some(Op::Add(w) | Op::Edit(w)) => Some(Some(w)),
+            Some(Op::Delete) => Some(None),
+            None => None,
+        };
+        let st = self.reals.get_mut(&key).expect("found above");
+        // The health first: a control's weight may depend on it.
         if st.up != Some(r.up) {
             st.last_change = Some(now);
         }
         st.up = Some(r.up);
         st.last_reason = Some(r.reason.to_string());
+        if let Some(v) = verdict {
+            st.nanny = v;
+            self.converge(table, key, true, &mut fx);
+        }
         self.sorry(table, key.0, &mut fx, now);
         fx
     }
-
     /// The sorry server of one virtual service (spec §3.6), decided only once every nanny has
     /// given a verdict or the first-verdict deadline has passed (no start-up blip).
     fn sorry(
@@ -334,7 +325,11 @@ impl Engine {
             .iter()
             .filter_map(|r| self.reals.get(&(id, r.addr, r.port)))
             .collect();
-        let up = states.iter().filter(|s| s.up == Some(true)).count();
+        let up = v
+            .reals
+            .iter()
+            .filter(|r| self.serving(&(id, r.addr, r.port)))
+            .count();
         let all_known = states.iter().all(|s| s.up.is_some());
         let want = match v.sorry {
             Some(addr) if up == 0 && (all_known || now >= vstate.decide_by) => Some(addr),

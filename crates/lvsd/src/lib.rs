@@ -8,6 +8,8 @@
 //! - [`diff`]: the pure difference between two desired states.
 //! - [`engine`]: the state machine that owns the table (no I/O besides the table it is given).
 //! - [`run`]: processes, pipes, signals, the status socket; [`start`] is the binary's body.
+//! - [`request`]: the status socket's requests and replies (pure); [`socket`] its I/O (per
+//!   connection tasks, `--socket-group`, the client of `lvsd --status`, `--drain`, …).
 //! - [`status`], [`state`]: the status report, the owned-services file (readiness goes
 //!   through `plog::notify`).
 
@@ -15,7 +17,9 @@ pub mod desired;
 pub mod diff;
 pub mod engine;
 pub mod opts;
+pub mod request;
 pub mod run;
+pub mod socket;
 pub mod start;
 pub mod state;
 pub mod status;

@@ -3,8 +3,11 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::Command;
+use clap::{Arg, ArgAction, Command};
 use cliargs::{Program, UsageError, flag, path_or, value};
+
+use crate::engine::Control;
+use crate::request::{self, Request};
 
 /// Default places.
 pub const DEFAULT_SOCKET: &str = "/run/lvsd.sock";
@@ -37,9 +40,17 @@ pub struct Opts {
     pub dataplane: Option<lvscf::Dataplane>,
     pub nanny: Option<String>,
     pub socket: PathBuf,
+    /// `--socket-group`: the status socket's group (mode 0660).
+    pub socket_group: Option<String>,
     pub state_file: PathBuf,
     pub pidfile: PathBuf,
+    /// `--reload`, `--drain`, `--disable`, `--enable`, `--weight`: send this request to the
+    /// running lvsd on `socket` instead of running.
+    pub request: Option<Request>,
 }
+
+/// The options that send a request to a running lvsd.
+const REQUESTS: [&str; 6] = ["status", "reload", "drain", "disable", "enable", "weight"];
 
 fn command() -> Command {
     Command::new("lvsd")
@@ -97,6 +108,11 @@ fn command() -> Command {
         ))
         .arg(value("socket", "socket", "status socket [/run/lvsd.sock]"))
         .arg(value(
+            "socket_group",
+            "socket-group",
+            "give the status socket to this group, mode 0660",
+        ))
+        .arg(value(
             "state_file",
             "state-file",
             "record of the services lvsd created [/run/lvsd.state]",
@@ -112,6 +128,84 @@ fn command() -> Command {
             "print the status of the running lvsd",
         ))
         .arg(flag("json", "json", "with --status: print the JSON report"))
+        .arg(flag(
+            "reload",
+            "reload",
+            "tell the running lvsd to read its configuration file again",
+        ))
+        .arg(value(
+            "drain",
+            "drain",
+            "VIRTUAL/SERVER: weight 0, existing connections kept",
+        ))
+        .arg(value(
+            "disable",
+            "disable",
+            "VIRTUAL/SERVER: out of the table; its nanny keeps checking",
+        ))
+        .arg(value(
+            "enable",
+            "enable",
+            "VIRTUAL/SERVER: back to health-driven control",
+        ))
+        .arg(
+            Arg::new("weight")
+                .long("weight")
+                .action(ArgAction::Set)
+                .num_args(2)
+                .value_names(["VIRTUAL/SERVER", "WEIGHT"])
+                .help("this weight (0 to 65535) instead of the configured one"),
+        )
+}
+
+/// The request option given, if any (at most one).
+fn request_option(m: &clap::ArgMatches) -> Result<Option<Request>, UsageError> {
+    let given: Vec<&str> = REQUESTS
+        .iter()
+        .copied()
+        .filter(|id| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .collect();
+    if given.len() > 1 {
+        return Err(UsageError::Other(format!(
+            "--{} and --{} do not go together",
+            given[0], given[1]
+        )));
+    }
+    let target = |id: &str| -> Result<String, UsageError> {
+        let t = m.get_one::<String>(id).cloned().unwrap_or_default();
+        if request::valid_target(&t) {
+            Ok(t)
+        } else {
+            Err(UsageError::Other(format!(
+                "--{id} takes VIRTUAL/SERVER, not {t:?}"
+            )))
+        }
+    };
+    Ok(match given.first().copied() {
+        Some("reload") => Some(Request::Reload),
+        Some("drain") => Some(Request::Control(Control::Drain(target("drain")?))),
+        Some("disable") => Some(Request::Control(Control::Disable(target("disable")?))),
+        Some("enable") => Some(Request::Control(Control::Enable(target("enable")?))),
+        Some("weight") => {
+            let v: Vec<&String> = m
+                .get_many::<String>("weight")
+                .into_iter()
+                .flatten()
+                .collect();
+            let (t, n) = (v[0].clone(), v[1]);
+            if !request::valid_target(&t) {
+                return Err(UsageError::Other(format!(
+                    "--weight takes VIRTUAL/SERVER, not {t:?}"
+                )));
+            }
+            let n = cliargs::count(n, "--weight", 0..=65535)?;
+            Some(Request::Control(Control::Weight(
+                t,
+                u16::try_from(n).unwrap_or(u16::MAX),
+            )))
+        }
+        _ => None,
+    })
 }
 
 /// Usage text for `--help`.
@@ -131,6 +225,7 @@ where
     };
     let path = |id: &str, default: &str| path_or(&m, id, default);
     let socket = path("socket", DEFAULT_SOCKET);
+    let request = request_option(&m)?;
     if let Some(status) = cliargs::status_request(&m, &socket)? {
         return Ok(status);
     }
@@ -150,8 +245,10 @@ where
         },
         nanny: m.get_one::<String>("nanny").cloned(),
         socket,
+        socket_group: m.get_one::<String>("socket_group").cloned(),
         state_file: path("state_file", DEFAULT_STATE),
         pidfile: path("pidfile", DEFAULT_PIDFILE),
+        request,
     }))
 }
 
@@ -220,5 +317,52 @@ mod tests {
         assert!(
             matches!(parse(["lvsd", "--version"]).unwrap(), Mode::Print(v) if v.starts_with("lvsd version"))
         );
+    }
+
+    fn request(args: &[&str]) -> Result<Option<Request>, String> {
+        match parse(args.iter().copied()) {
+            Ok(Mode::Run(o)) => Ok(o.request),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn requests_to_a_running_lvsd() {
+        assert_eq!(request(&["lvsd"]), Ok(None));
+        assert_eq!(request(&["lvsd", "--reload"]), Ok(Some(Request::Reload)));
+        assert_eq!(
+            request(&["lvsd", "--drain", "web/a", "--socket", "/s"]),
+            Ok(Some(Request::Control(Control::Drain("web/a".into()))))
+        );
+        assert_eq!(
+            request(&["lvsd", "--disable=web/a"]),
+            Ok(Some(Request::Control(Control::Disable("web/a".into()))))
+        );
+        assert_eq!(
+            request(&["lvsd", "--enable", "web/a"]),
+            Ok(Some(Request::Control(Control::Enable("web/a".into()))))
+        );
+        assert_eq!(
+            request(&["lvsd", "--weight", "web/a", "5"]),
+            Ok(Some(Request::Control(Control::Weight("web/a".into(), 5))))
+        );
+        assert_eq!(
+            request(&["lvsd", "--weight", "web/a", "65536"]),
+            Err("bad argument --weight 65536: 0 to 65535".into())
+        );
+        assert_eq!(
+            request(&["lvsd", "--drain", "web"]),
+            Err("--drain takes VIRTUAL/SERVER, not \"web\"".into())
+        );
+        assert_eq!(
+            request(&["lvsd", "--drain", "web/a", "--reload"]),
+            Err("--reload and --drain do not go together".into())
+        );
+        assert!(request(&["lvsd", "--status", "--enable", "web/a"]).is_err());
+        let Mode::Run(o) = parse(["lvsd", "--socket-group", "adm"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.socket_group.as_deref(), Some("adm"));
     }
 }

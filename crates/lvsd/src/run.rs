@@ -9,15 +9,16 @@ use std::time::{Duration, Instant};
 use ipvs::IpvsTable;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixListener;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 use crate::desired::{Desired, DesiredError, MonitorOptions};
 use crate::engine::{Effect, Engine};
 use crate::opts::Opts;
-use crate::{state, status};
+use crate::request::{Reply, Request};
+use crate::{socket, state, status};
 use plog::notify;
 
 enum Event {
@@ -25,6 +26,8 @@ enum Event {
     Exit(u64, String),
     /// A reload's reading of the file (and host name lookups) is done.
     Loaded(Box<Result<Desired, LoadError>>),
+    /// A status-socket client's request, read in its own task; the reply goes to the stream.
+    Request(Request, UnixStream),
 }
 
 /// Why the configuration cannot be used; the text is what lvsd prints or logs.
@@ -105,6 +108,8 @@ pub struct Shell {
     reading: Reading,
     /// For the status report: `ipvs`, `userspace` or `memory`.
     pub dataplane: String,
+    /// `--socket-group`, looked up at start-up.
+    pub socket_gid: Option<u32>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -140,6 +145,7 @@ impl Shell {
             } else {
                 "ipvs".into()
             },
+            socket_gid: None,
         }
     }
 
@@ -208,11 +214,28 @@ impl Shell {
         exit
     }
 
+    /// Whether this lvsd keeps a state file (not on the in-memory table).
+    fn keeps_state(&self) -> bool {
+        !self.opts.test_start && !self.opts.memory_table
+    }
+
+    fn state(&self, owned: Vec<ipvs::ServiceId>) -> state::State {
+        state::State {
+            owned,
+            controls: self
+                .engine
+                .controls()
+                .iter()
+                .map(|(t, a)| (t.clone(), *a))
+                .collect(),
+        }
+    }
+
     fn write_state(&self) {
-        if self.opts.test_start || self.opts.memory_table {
+        if !self.keeps_state() {
             return;
         }
-        if let Err(e) = state::write(&self.opts.state_file, &self.engine.owned()) {
+        if let Err(e) = state::write(&self.opts.state_file, &self.state(self.engine.owned())) {
             info!("cannot write {}: {e}", self.opts.state_file.display());
         }
     }
@@ -285,7 +308,7 @@ impl Shell {
                 Ok(Some(Event::Exit(i, _))) => {
                     self.pids.remove(&i);
                 }
-                Ok(Some(Event::Line(..) | Event::Loaded(_))) => {}
+                Ok(Some(Event::Line(..) | Event::Loaded(_) | Event::Request(..))) => {}
                 Ok(None) => break,
                 Err(_) => {
                     for pid in self.pids.values() {
@@ -302,16 +325,20 @@ impl Shell {
         let _ = self.effects(fx);
         self.reap_all().await;
         let _ = std::fs::remove_file(&self.opts.socket);
-        if !self.opts.test_start && !self.opts.memory_table {
-            let _ = std::fs::remove_file(&self.opts.state_file);
+        if self.keeps_state() {
+            // Nothing is owned any more; the controls stay for the next lvsd.
+            if self.engine.controls().is_empty() {
+                let _ = std::fs::remove_file(&self.opts.state_file);
+            } else if let Err(e) = state::write(&self.opts.state_file, &self.state(Vec::new())) {
+                info!("cannot write {}: {e}", self.opts.state_file.display());
+            }
         }
         code
     }
 
     /// The status socket (a failure is logged: lvsd runs without it).
     fn listen(&self) -> Option<UnixListener> {
-        let _ = std::fs::remove_file(&self.opts.socket);
-        match UnixListener::bind(&self.opts.socket) {
+        match socket::bind(&self.opts.socket, self.socket_gid) {
             Ok(l) => Some(l),
             Err(e) => {
                 info!("no status socket {}: {e}", self.opts.socket.display());
@@ -323,14 +350,19 @@ impl Shell {
     /// Build the table (taking over the services an earlier lvsd owned), start the nannies
     /// and signal readiness; an exit status if that failed.
     fn start(&mut self) -> Option<i32> {
-        let owned = if self.opts.test_start || self.opts.memory_table {
-            Vec::new()
-        } else {
+        let kept = if self.keeps_state() {
             state::read(&self.opts.state_file)
+        } else {
+            state::State::default()
         };
-        let fx = self
-            .engine
-            .start(self.table.as_mut(), &owned, self.opts.flush, Instant::now());
+        let fx = self.engine.restore_controls(kept.controls);
+        let _ = self.effects(fx);
+        let fx = self.engine.start(
+            self.table.as_mut(),
+            &kept.owned,
+            self.opts.flush,
+            Instant::now(),
+        );
         if let Some(code) = self.effects(fx) {
             return Some(code);
         }
@@ -365,16 +397,51 @@ impl Shell {
                 self.loaded(*read);
                 Vec::new()
             }
+            Event::Request(r, c) => {
+                self.request(r, c);
+                Vec::new()
+            }
         }
     }
 
-    /// Write the status to a status-socket client, in the background.
-    fn answer_status(&mut self, mut c: tokio::net::UnixStream) {
-        let body = self.status_json() + "\n";
+    /// A status-socket client connected: read its request in a task of its own, which hands
+    /// it to the loop ([`Event::Request`]).
+    fn accepted(&self, c: UnixStream) {
+        let tx = self.tx.clone();
         tokio::spawn(async move {
-            let _ = c.write_all(body.as_bytes()).await;
-            let _ = c.shutdown().await;
+            if let Some((r, c)) = socket::read_request(c).await {
+                let _ = tx.send(Event::Request(r, c));
+            }
         });
+    }
+
+    /// Serve a request; the reply is written in the background.
+    fn request(&mut self, r: Request, c: UnixStream) {
+        let body = match r {
+            Request::Status => self.status_json() + "\n",
+            Request::Reload => {
+                info!("reload requested on the status socket");
+                self.reload();
+                Reply::ok().to_line()
+            }
+            Request::Control(ctl) => {
+                match self
+                    .engine
+                    .control(self.table.as_mut(), ctl, Instant::now())
+                {
+                    Ok(fx) => {
+                        let _ = self.effects(fx);
+                        self.write_state();
+                        Reply::ok().to_line()
+                    }
+                    Err(e) => {
+                        info!("refused a request on the status socket: {e}");
+                        Reply::error(e).to_line()
+                    }
+                }
+            }
+        };
+        tokio::spawn(socket::answer(c, body));
     }
 
     /// Build the table, start the nannies, signal readiness, then serve until stopped.
@@ -415,7 +482,7 @@ impl Shell {
                 }
                 conn = accept(&listener) => {
                     if let Ok(c) = conn {
-                        self.answer_status(c);
+                        self.accepted(c);
                     }
                 }
             }
@@ -423,7 +490,7 @@ impl Shell {
     }
 }
 
-async fn accept(l: &Option<UnixListener>) -> std::io::Result<tokio::net::UnixStream> {
+async fn accept(l: &Option<UnixListener>) -> std::io::Result<UnixStream> {
     match l {
         Some(l) => l.accept().await.map(|(s, _)| s),
         None => std::future::pending().await,
@@ -432,12 +499,7 @@ async fn accept(l: &Option<UnixListener>) -> std::io::Result<tokio::net::UnixStr
 
 /// `lvsd --status`: read the running daemon's report.
 pub fn query_status(socket: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut s = std::os::unix::net::UnixStream::connect(socket)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
+    socket::ask(socket, "status")
 }
 
 #[cfg(test)]

@@ -9,13 +9,26 @@ use tracing::info;
 
 use crate::desired::Desired;
 use crate::opts::{self, Opts, PROGRAM};
+use crate::request::{self, Reply, Request};
 use crate::run::{self, Shell};
+use crate::socket;
 
 /// Run lvsd with these arguments; returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
     let mut o = match PROGRAM.prologue(opts::parse(args), Some(status)) {
         Ok(o) => o,
         Err(code) => return code,
+    };
+    if let Some(r) = o.request.take() {
+        return request(&o.socket, &r);
+    }
+    let socket_gid = match o.socket_group.as_deref().map(plog::socket::group_id) {
+        None => None,
+        Some(Ok(gid)) => Some(gid),
+        Some(Err(e)) => {
+            eprintln!("lvsd: {e}");
+            return PROGRAM.usage_status;
+        }
     };
     plog::daemon::prepare(&mut o.config);
     if std::os::unix::net::UnixStream::connect(&o.socket).is_ok() {
@@ -59,6 +72,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             None => Box::new(uplane::Userspace::new(handle.clone())),
         };
         let mut shell = Shell::new(o, desired, table);
+        shell.socket_gid = socket_gid;
         if userspace {
             shell.dataplane = "userspace".into();
         }
@@ -126,6 +140,31 @@ fn status(socket: &std::path::Path, json: bool) -> i32 {
         }
         Err(e) => {
             eprintln!("lvsd: bad status report: {e}");
+            1
+        }
+    }
+}
+
+/// Exit status of a request the running lvsd refused (`no real server web/x`, …).
+pub const REFUSED: i32 = 3;
+
+/// `lvsd --reload`, `--drain`, …: send the request, print the error of a refusal.
+fn request(socket: &std::path::Path, r: &Request) -> i32 {
+    let text = match socket::ask(socket, &request::line(r)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("lvsd: cannot reach lvsd at {}: {e}", socket.display());
+            return 1;
+        }
+    };
+    match serde_json::from_str::<Reply>(&text) {
+        Ok(Reply { ok: true, .. }) => 0,
+        Ok(Reply { error, .. }) => {
+            eprintln!("lvsd: {}", error.as_deref().unwrap_or("request refused"));
+            REFUSED
+        }
+        Err(e) => {
+            eprintln!("lvsd: bad reply from lvsd: {e}");
             1
         }
     }

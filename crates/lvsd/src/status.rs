@@ -18,6 +18,9 @@ pub struct RealStatus {
     pub in_table: bool,
     pub weight: i32,
     pub configured_weight: i32,
+    /// An administrator's control: `drained`, `disabled`, `weight N`, or none (health-driven).
+    #[serde(default)]
+    pub admin: Option<String>,
     pub nanny_pid: Option<u32>,
     /// What the nanny last reported (`check`, `ramp`, `load`, `override`, `shutdown`).
     pub last_reason: Option<String>,
@@ -138,6 +141,10 @@ pub fn build(
                             in_table: st.is_some_and(|s| s.in_table),
                             weight: st.map_or(0, |s| s.weight),
                             configured_weight: r.weight,
+                            admin: engine
+                                .controls()
+                                .get(&crate::engine::label(&v.name, &r.name))
+                                .map(ToString::to_string),
                             nanny_pid: st.and_then(|s| s.instance).and_then(pid_of),
                             last_reason: st.and_then(|s| s.last_reason.clone()),
                             since_secs: st
@@ -200,7 +207,7 @@ pub fn render(s: &Status) -> String {
         out.push('\n');
         let _ = writeln!(
             out,
-            "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}",
+            "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}  admin",
             "server",
             "address",
             "health",
@@ -220,7 +227,7 @@ pub fn render(s: &Status) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}",
+                "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}  {}",
                 r.name,
                 addr,
                 r.health,
@@ -231,6 +238,7 @@ pub fn render(s: &Status) -> String {
                 r.since_secs.map_or("-".into(), |t| format!("{t:.0}s")),
                 r.traffic.map_or("-".into(), |t| t.active_conns.to_string()),
                 r.traffic.map_or("-".into(), |t| t.conns.to_string()),
+                r.admin.as_deref().unwrap_or("-"),
             );
         }
     }

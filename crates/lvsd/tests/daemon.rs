@@ -1,7 +1,8 @@
 //! lvsd as a process with real nannies against real listeners, in a network namespace, on the
 //! in-memory table (`--memory-table`; the VM test does the same on the kernel's IPVS):
 //! readiness, status, health changes, the sorry server, reload, a broken reload, dead nannies,
-//! and shutdown.
+//! and shutdown; and on the userspace data plane, the runtime server controls of the status
+//! socket.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
@@ -99,6 +100,13 @@ fn start(name: &str, cfg: &str) -> Lvsd {
 fn start_with(name: &str, cfg: &str, extra: &[&str]) -> Lvsd {
     let dir = TempDir::new(&format!("lvsd-test-{name}"));
     dir.write("lvs.cf", cfg);
+    launch(dir, extra)
+}
+
+/// Start lvsd on the `lvs.cf` of `dir`, with its socket and state file there, and wait for
+/// READY=1.
+fn launch(dir: TempDir, extra: &[&str]) -> Lvsd {
+    let _ = std::fs::remove_file(dir.join("notify"));
     let notify = UnixDatagram::bind(dir.join("notify")).unwrap();
     notify
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -113,6 +121,8 @@ fn start_with(name: &str, cfg: &str, extra: &[&str]) -> Lvsd {
             .arg(dir.join("lvs.cf"))
             .arg("--socket")
             .arg(dir.join("lvsd.sock"))
+            .arg("--state-file")
+            .arg(dir.join("lvsd.state"))
             .env("NOTIFY_SOCKET", dir.join("notify")),
     );
     let mut buf = [0u8; 256];
@@ -401,4 +411,199 @@ fn userspace_dataplane_balances_and_drops_a_dead_server() {
         // The VIP's port is free again: the listener went with the service.
         assert!(std::net::TcpListener::bind("127.0.0.100:8080").is_ok());
     });
+}
+
+/// A TCP server on 127.0.0.1 that greets with `OK <name>` and then answers every line `l`
+/// with `<name>: l`, so that a connection kept open shows where it goes.
+fn echo(port: u16, name: &'static str) -> TcpServer {
+    TcpServer::bind(("127.0.0.1", port), move |c, _| {
+        use std::io::Write;
+        let mut w = c.try_clone().unwrap();
+        if w.write_all(format!("OK {name}\n").as_bytes()).is_err() {
+            return;
+        }
+        for line in BufReader::new(c).lines() {
+            let Ok(line) = line else { return };
+            if w.write_all(format!("{name}: {line}\n").as_bytes()).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// `lvsd ARGS --socket SOCKET`: (exit status, stderr).
+fn ctl(d: &Lvsd, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .args(args)
+        .arg("--socket")
+        .arg(d.socket())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Write `bytes` to the status socket (then shut the writing side) and read the reply.
+fn raw(d: &Lvsd, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+    c.set_read_timeout(Some(S(5))).unwrap();
+    c.write_all(bytes).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn admin(s: &Status, name: &str) -> Option<String> {
+    real(s, name).admin.clone()
+}
+
+#[test]
+fn runtime_controls_over_the_status_socket() {
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+    if !root_or_skip() {
+        return;
+    }
+    in_netns(|| {
+        let _a = echo(7201, "a");
+        let _b = echo(7202, "b");
+        let cfg = config(0, 1)
+            .replace(
+                "address = 192.0.2.10 eth0:1\n port = 80",
+                "address = 127.0.0.100 lo:1\n port = 8080\n scheduler = rr",
+            )
+            .replace(" sorry_server = 127.0.0.9\n", "");
+        let extra = ["--dataplane", "userspace", "--socket-group", "adm"];
+        let d = start_with("controls", &cfg, &extra);
+        // The socket belongs to the group, mode 0660.
+        let md = std::fs::metadata(d.socket()).unwrap();
+        let adm = nix::unistd::Group::from_name("adm").unwrap().unwrap();
+        assert_eq!((md.gid(), md.mode() & 0o777), (adm.gid.as_raw(), 0o660));
+        d.until("both up", S(10), |s| {
+            s.virtual_servers[0].real_servers.iter().all(|r| r.in_table)
+        });
+
+        // A connection kept open, to x; the other server is y.
+        let held = std::net::TcpStream::connect("127.0.0.100:8080").unwrap();
+        held.set_read_timeout(Some(S(5))).unwrap();
+        let mut lines = BufReader::new(held.try_clone().unwrap()).lines();
+        let greeting = lines.next().unwrap().unwrap();
+        let (x, y) = if greeting == "OK a" {
+            ("a", "b")
+        } else {
+            ("b", "a")
+        };
+
+        // Drain x: weight 0, new clients go to y, the open connection goes on.
+        assert_eq!(
+            ctl(&d, &["--drain", &format!("web/{x}")]),
+            (Some(0), String::new())
+        );
+        let s = d.until("x drained", S(5), |s| admin(s, x).is_some());
+        assert_eq!(admin(&s, x).as_deref(), Some("drained"));
+        assert!(real(&s, x).in_table && real(&s, x).weight == 0);
+        d.proc
+            .expect_line(&format!("lvs: web/{x}: drained by request"), S(5));
+        for _ in 0..4 {
+            assert_eq!(through("127.0.0.100:8080"), format!("OK {y}"));
+        }
+        (&held).write_all(b"still there?\n").unwrap();
+        assert_eq!(lines.next().unwrap().unwrap(), format!("{x}: still there?"));
+
+        // Disable x: out of the table, its nanny still checks it.
+        let pid = real(&s, x).nanny_pid.unwrap();
+        assert_eq!(ctl(&d, &["--disable", &format!("web/{x}")]).0, Some(0));
+        let s = d.until("x disabled", S(5), |s| !real(s, x).in_table);
+        assert_eq!(admin(&s, x).as_deref(), Some("disabled"));
+        assert_eq!(
+            (real(&s, x).health.as_str(), real(&s, x).nanny_pid),
+            ("up", Some(pid))
+        );
+        d.proc
+            .expect_line(&format!("lvs: web/{x}: disabled by request"), S(5));
+
+        // Enable: back by its nanny's verdict.
+        assert_eq!(ctl(&d, &["--enable", &format!("web/{x}")]).0, Some(0));
+        let s = d.until("x back", S(5), |s| real(s, x).in_table);
+        assert!(admin(&s, x).is_none() && real(&s, x).weight >= 1);
+        d.proc
+            .expect_line(&format!("lvs: web/{x}: enabled by request"), S(5));
+
+        // An admin weight for b (configured 1): 5 in the table.
+        assert_eq!(ctl(&d, &["--weight", "web/b", "5"]).0, Some(0));
+        let s = d.until("b at 5", S(5), |s| real(s, "b").weight == 5);
+        assert_eq!(admin(&s, "b").as_deref(), Some("weight 5"));
+        d.proc.expect_line("lvs: web/b: weight 5 by request", S(5));
+        assert_eq!(ctl(&d, &["--drain", "web/a"]).0, Some(0));
+
+        // A reload (SIGHUP, then --reload) keeps them.
+        d.signal(Signal::SIGHUP);
+        let s = d.until("reloaded", S(5), |s| s.reloads == 1);
+        assert_eq!(
+            (admin(&s, "a").as_deref(), admin(&s, "b").as_deref()),
+            (Some("drained"), Some("weight 5"))
+        );
+        assert_eq!(ctl(&d, &["--reload"]), (Some(0), String::new()));
+        let s = d.until("reloaded again", S(5), |s| s.reloads == 2);
+        assert_eq!((real(&s, "a").weight, real(&s, "b").weight), (0, 5));
+
+        // Errors: an unknown server, a line too long, an unknown request; lvsd answers on.
+        assert_eq!(
+            ctl(&d, &["--drain", "web/r9"]),
+            (Some(3), "lvsd: no real server web/r9\n".into())
+        );
+        let long = raw(&d, &[b'x'; 5 * 1024]);
+        assert_eq!(
+            long,
+            "{\"ok\":false,\"error\":\"request line longer than 4096 bytes\"}\n"
+        );
+        assert_eq!(raw(&d, &[b'y'; 100 * 1024]), long);
+        assert!(raw(&d, b"frobnicate\n").starts_with("{\"ok\":false,\"error\":\"unknown request"));
+        assert!(raw(&d, b"drain w\xffb/a\n").contains("not UTF-8"));
+        // A client that only closes its writing side gets the status.
+        assert!(serde_json::from_str::<Status>(&raw(&d, b"")).is_ok());
+        // A silent client does not hold lvsd, and is dropped after its time.
+        let mut silent = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+        assert!(d.status().is_some(), "answers while a client is silent");
+        silent.set_read_timeout(Some(S(5))).unwrap();
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut silent, &mut rest).unwrap();
+        assert!(rest.is_empty());
+
+        // A restart with the same state file keeps the controls.
+        d.signal(Signal::SIGTERM);
+        let Lvsd { mut proc, dir } = d;
+        assert_eq!(proc.exit_code(S(15)), Some(0), "{}", proc.text());
+        let state = std::fs::read_to_string(dir.join("lvsd.state")).unwrap();
+        assert_eq!(state, "control\tdrained\tweb/a\ncontrol\tweight 5\tweb/b\n");
+        let mut d = launch(dir, &extra);
+        let s = d.until("both back", S(10), |s| {
+            s.virtual_servers[0].real_servers.iter().all(|r| r.in_table)
+        });
+        assert_eq!((real(&s, "a").weight, real(&s, "b").weight), (0, 5));
+        assert_eq!(
+            (admin(&s, "a").as_deref(), admin(&s, "b").as_deref()),
+            (Some("drained"), Some("weight 5"))
+        );
+        assert!(
+            d.output()
+                .contains("lvs: web/a: drained (kept from before)")
+        );
+        d.signal(Signal::SIGTERM);
+        assert_eq!(d.wait(S(15)), Some(0), "{}", d.output());
+    });
+    // An unknown group is refused before anything starts, with the usage status.
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .args(["-n", "-t", "--socket-group", "no-such-group-here"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "lvsd: --socket-group: no group no-such-group-here\n"
+    );
 }

@@ -62,6 +62,7 @@ impl Lvsd {
     fn status(&self, within: Duration) -> Option<Status> {
         let mut s = UnixStream::connect(self.dir.path().join("lvsd.sock")).ok()?;
         s.set_read_timeout(Some(within)).ok()?;
+        std::io::Write::write_all(&mut s, b"status\n").ok()?;
         let mut text = String::new();
         s.read_to_string(&mut text).ok()?;
         serde_json::from_str(&text).ok()

@@ -13,10 +13,11 @@
 //!
 //! [`notify`] is the other thing every daemon says to its supervisor: that it is ready.
 //! [`daemon`] is how lvsd, pulse and fos start: detach, log, build the runtime, install their
-//! signal handlers.
+//! signal handlers. [`socket`] shares a status socket with a group (`--socket-group`).
 
 pub mod daemon;
 pub mod notify;
+pub mod socket;
 
 use std::fmt::Write as _;
 use std::io::Write as _;

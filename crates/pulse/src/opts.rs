@@ -36,6 +36,8 @@ pub struct Opts {
     pub lvsd: PathBuf,
     pub fos: PathBuf,
     pub socket: PathBuf,
+    /// `--socket-group`: the status socket's group (mode 0660); passed on to lvsd.
+    pub socket_group: Option<String>,
     pub pidfile: PathBuf,
     /// Gratuitous ARPs (or neighbour advertisements) per address, and the time between them.
     pub arp_count: u32,
@@ -86,6 +88,11 @@ fn command() -> Command {
         .arg(value("fos", "fos", "the fos program [/usr/sbin/fos]"))
         .arg(cliargs::version_flag())
         .arg(value("socket", "socket", "status socket [/run/pulse.sock]"))
+        .arg(value(
+            "socket_group",
+            "socket-group",
+            "give the status socket (and lvsd's) to this group, mode 0660",
+        ))
         .arg(value(
             "pidfile",
             "pidfile",
@@ -158,6 +165,7 @@ where
         lvsd: path("lvsd", DEFAULT_LVSD),
         fos: path("fos", DEFAULT_FOS),
         socket,
+        socket_group: m.get_one::<String>("socket_group").cloned(),
         pidfile: path("pidfile", DEFAULT_PIDFILE),
         arp_count,
         arp_interval: secs("arp_interval", "--arp-interval", 1.0)?,
@@ -176,6 +184,17 @@ mod tests {
             Mode::Run(o) => o,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn socket_group() {
+        assert_eq!(run(&["pulse"]).socket_group, None);
+        assert_eq!(
+            run(&["pulse", "--socket-group", "piranha"])
+                .socket_group
+                .as_deref(),
+            Some("piranha")
+        );
     }
 
     #[test]

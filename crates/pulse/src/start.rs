@@ -17,6 +17,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Ok(o) => o,
         Err(code) => return code,
     };
+    let socket_gid = match o.socket_group.as_deref().map(plog::socket::group_id) {
+        None => None,
+        Some(Ok(gid)) => Some(gid),
+        Some(Err(e)) => {
+            eprintln!("pulse: {e}");
+            return PROGRAM.usage_status;
+        }
+    };
     // The file is read again on SIGHUP and by lvsd.
     plog::daemon::prepare(&mut o.config);
     // The file and this host's addresses, read in a runtime of their own: the daemon's runtime
@@ -44,7 +52,17 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let _ = std::fs::remove_file(&o.socket);
     let listener = match UnixListener::bind(&o.socket) {
-        Ok(l) => Some(l),
+        Ok(l) => {
+            if let Some(gid) = socket_gid
+                && let Err(e) = plog::socket::share(&o.socket, gid)
+            {
+                eprintln!(
+                    "pulse: cannot give {} to group {gid}: {e}",
+                    o.socket.display()
+                );
+            }
+            Some(l)
+        }
         Err(e) => {
             eprintln!("pulse: no status socket {}: {e}", o.socket.display());
             None

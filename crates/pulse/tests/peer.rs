@@ -212,3 +212,30 @@ fn start_up_errors_and_exit_statuses() {
     assert_eq!(code, Some(1));
     assert!(out.contains("another pulse answers"), "{out}");
 }
+
+#[test]
+fn socket_group_shares_the_status_socket() {
+    use std::os::unix::fs::MetadataExt;
+    if !root_or_skip() {
+        return;
+    }
+    let lan = Lan::new();
+    let cfg = lan.config("0.2", "1", "");
+    let d1 = lan.pulse("d1", &cfg, &["-t", "--socket-group", "adm"]);
+    d1.wait_for(s(5), "status", |_| true);
+    let md = std::fs::metadata(&d1.sock).unwrap();
+    let adm = nix::unistd::Group::from_name("adm").unwrap().unwrap();
+    assert_eq!((md.gid(), md.mode() & 0o777), (adm.gid.as_raw(), 0o660));
+    // An unknown group is refused at start-up with pulse's usage status.
+    let out = Command::new(env!("CARGO_BIN_EXE_pulse"))
+        .args(["-n", "-c"])
+        .arg(&cfg)
+        .args(["--socket-group", "no-such-group-here"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "pulse: --socket-group: no group no-such-group-here\n"
+    );
+}

@@ -32,6 +32,7 @@ impl Engine {
         for v in &plan.add {
             self.start_virtual(table, v, &mut fx, now);
         }
+        self.prune_controls(table, &mut fx, now);
         (plan, fx)
     }
 
@@ -132,17 +133,15 @@ impl Engine {
         for ch in &c.change_reals {
             let key = (c.id, ch.addr, ch.port);
             // Only a server that is up gets the new weight now; a quiesced or failed one
-            // gets it from its nanny when it comes back.
+            // gets it from its nanny when it comes back. A control shapes it as usual.
             let serving = self.assume_up(&key).is_some();
             if let Some(w) = ch.weight
                 && serving
             {
-                let d = Dest::new(ch.addr, ch.port).forward(v.forward).weight(w);
-                if Self::log_ipvs(fx, &v.name, table.edit_dest(&Service::named(c.id), &d))
-                    && let Some(st) = self.reals.get_mut(&key)
-                {
-                    st.weight = w;
+                if let Some(st) = self.reals.get_mut(&key) {
+                    st.nanny = Some(w);
                 }
+                self.converge(table, key, false, fx);
             }
             if ch.restart {
                 self.kill(&key, fx);

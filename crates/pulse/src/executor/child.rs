@@ -114,6 +114,9 @@ impl Executor {
             }
         };
         let mut cmd = self.child_command("");
+        if let Some(g) = &self.opts.socket_group {
+            cmd.arg("--socket-group").arg(g);
+        }
         cmd.env("NOTIFY_SOCKET", &path);
         let ok = self.spawn_child(&mut cmd, generation, Some(sock)).await;
         let _ = std::fs::remove_file(&path);
