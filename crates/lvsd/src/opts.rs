@@ -52,6 +52,7 @@ pub struct Opts {
 /// The options that send a request to a running lvsd.
 const REQUESTS: [&str; 6] = ["status", "reload", "drain", "disable", "enable", "weight"];
 
+// Long: one declarative table of lvsd's options, in the order of `--help`.
 fn command() -> Command {
     Command::new("lvsd")
         .disable_version_flag(true)

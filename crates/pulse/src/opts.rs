@@ -50,6 +50,7 @@ pub struct Opts {
     pub failover_window: Duration,
 }
 
+// Long: one declarative table of pulse's options, in the order of `--help`.
 fn command() -> Command {
     Command::new("pulse")
         .disable_version_flag(true)
