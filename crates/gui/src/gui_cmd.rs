@@ -91,6 +91,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
 }
 
 fn start(o: Opts) -> anyhow::Result<()> {
+    // A parent may have blocked SIGTERM; the service stops on it.
+    plog::notify::unblock_signals();
     // Problems are reported on the terminal before serving.
     let passwords = PasswordFile::open(&o.passwd)?;
     let config = std::fs::canonicalize(&o.config).unwrap_or(o.config.clone());

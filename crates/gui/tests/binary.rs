@@ -198,6 +198,19 @@ fn serves_the_api_over_http() {
 }
 
 #[test]
+fn stops_on_sigterm_with_status_0() {
+    let d = scratch();
+    let mut g = start(&d, &[]);
+    g.proc.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(g.proc.exit_code(Duration::from_secs(20)), Some(0));
+    assert!(
+        g.proc.text().contains("piranha-gui: stopping"),
+        "{}",
+        g.proc.text()
+    );
+}
+
+#[test]
 fn a_new_password_file_is_used_without_a_restart() {
     let d = scratch();
     let g = start(&d, &[]);

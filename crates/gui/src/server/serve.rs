@@ -3,8 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
+use tokio::signal::unix::{SignalKind, signal};
 
 /// A certificate chain and its key, PEM files.
 #[derive(Debug, Clone)]
@@ -49,17 +53,39 @@ pub async fn tls_config(tls: &Tls) -> Result<RustlsConfig, ServeError> {
         })
 }
 
-/// Serve `app` on `listener` until the process ends.
+/// How long requests under way may take to finish once a stop was asked for.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// Serve `app` on `listener` until SIGTERM or SIGINT, then let the requests under way finish
+/// (for at most [`GRACE`]).
 pub async fn serve(
     listener: std::net::TcpListener,
     tls: Option<RustlsConfig>,
     app: Router,
 ) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let handle = Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("stopping");
+        stopper.graceful_shutdown(Some(GRACE));
+    });
     let make = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls {
-        None => axum_server::from_tcp(listener)?.serve(make).await,
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(make)
+                .await
+        }
         Some(cfg) => {
             axum_server::from_tcp_rustls(listener, cfg)?
+                .handle(handle)
                 .serve(make)
                 .await
         }
