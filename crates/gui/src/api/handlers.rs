@@ -92,19 +92,8 @@ pub async fn put_lvs_cf(
             return diagnostics_reply(d.into_iter().map(|d| json!(d)).collect());
         }
     };
-    let path = state.config.clone();
-    let bytes = accepted.text.clone().into_bytes();
-    let written = tokio::task::spawn_blocking(move || replace(&path, &bytes)).await;
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            info!("cannot write {}: {e}", state.config.display());
-            return json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot write {}: {e}", state.config.display()),
-            );
-        }
-        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    if let Err(r) = write_config(&state, accepted.text.clone().into_bytes()).await {
+        return r;
     }
     info!(
         "{} written by {} (serial_no {})",
@@ -112,15 +101,7 @@ pub async fn put_lvs_cf(
         caller.user().escape_debug(),
         accepted.serial_no
     );
-    let reloader = state.reloader.clone();
-    let reload = match tokio::task::spawn_blocking(move || reloader.reload()).await {
-        Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(e)) => {
-            info!("{e}");
-            e.to_string()
-        }
-        Err(e) => e.to_string(),
-    };
+    let reload = reload(&state).await;
     let tag = etag(accepted.text.as_bytes());
     let r = Json(json!({
         "etag": tag,
@@ -129,6 +110,35 @@ pub async fn put_lvs_cf(
     }))
     .into_response();
     with_etag(r, &tag)
+}
+
+/// Replace lvs.cf with `bytes` (on a blocking thread); a 500 reply when that fails.
+async fn write_config(state: &Shared, bytes: Vec<u8>) -> Result<(), Response> {
+    let path = state.config.clone();
+    match tokio::task::spawn_blocking(move || replace(&path, &bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            info!("cannot write {}: {e}", state.config.display());
+            Err(json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot write {}: {e}", state.config.display()),
+            ))
+        }
+        Err(e) => Err(json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+/// Ask the daemons to reload: `"ok"`, or why not (logged too).
+async fn reload(state: &Shared) -> String {
+    let reloader = state.reloader.clone();
+    match tokio::task::spawn_blocking(move || reloader.reload()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => {
+            info!("{e}");
+            e.to_string()
+        }
+        Err(e) => e.to_string(),
+    }
 }
 
 fn diagnostics_reply(diagnostics: Vec<serde_json::Value>) -> Response {

@@ -1,4 +1,4 @@
-//! The HTTP service: the [`router`] with its routes, the [`guard`] in front of them, the
+//! The HTTP service: the [`router()`] with its routes, the [`guard`] in front of them, the
 //! [`pages`], the shared [`state`], and [`serve`] (plain HTTP or TLS).
 
 pub mod guard;
