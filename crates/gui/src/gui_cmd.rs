@@ -30,7 +30,11 @@ pub const EXIT_ROOT: i32 = 3;
 
 /// The web service of piranha: an authenticated HTTP API over lvs.cf.
 #[derive(Debug, Parser)]
-#[command(name = "piranha-gui", version, about)]
+#[command(
+    name = "piranha-gui",
+    version,
+    about = "The web service of piranha: an authenticated HTTP API over lvs.cf"
+)]
 pub struct Opts {
     /// The configuration file.
     #[arg(short = 'c', long = "config", value_name = "FILE", default_value = DEFAULT_CONFIG)]
