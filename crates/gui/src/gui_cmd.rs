@@ -120,14 +120,15 @@ fn start(o: Opts) -> anyhow::Result<()> {
             passwords,
             Arc::new(LvsdSocket::new(o.lvsd_socket)),
             tls.is_some(),
-        );
+        )?;
+        let stop = serve::StopSignals::install()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         info!(
             "serving {} on {scheme}://{}",
             config.display(),
             listener.local_addr()?
         );
-        serve::serve(listener, tls_config, router(state)).await?;
+        serve::serve(listener, tls_config, router(state), stop).await?;
         Ok(())
     })
 }

@@ -126,7 +126,12 @@ fn refuses_to_run_as_root() {
             .arg(d.join("piranha.passwd"))
             .args(["--listen", "127.0.0.1:0"]),
     );
-    assert_eq!(p.exit_code(Duration::from_secs(20)), Some(3));
+    assert_eq!(
+        p.exit_code(Duration::from_secs(20)),
+        Some(3),
+        "{}",
+        p.text()
+    );
     assert!(p.text().contains("refusing to run as root"), "{}", p.text());
 }
 

@@ -23,7 +23,8 @@ fn stamp(path: &Path) -> Option<Stamp> {
 #[derive(Debug)]
 pub struct PasswordFile {
     path: PathBuf,
-    state: Mutex<(Option<Stamp>, Arc<Passwords>)>,
+    /// The file's stamp when last read, how many times it was read, the passwords.
+    state: Mutex<(Option<Stamp>, u64, Arc<Passwords>)>,
 }
 
 impl PasswordFile {
@@ -33,7 +34,7 @@ impl PasswordFile {
         let pw = passwd::load(path)?;
         Ok(PasswordFile {
             path: path.to_owned(),
-            state: Mutex::new((st, Arc::new(pw))),
+            state: Mutex::new((st, 0, Arc::new(pw))),
         })
     }
 
@@ -43,6 +44,12 @@ impl PasswordFile {
 
     /// The passwords, re-read first if the file changed.
     pub fn current(&self) -> Arc<Passwords> {
+        self.current_with_generation().1
+    }
+
+    /// [`PasswordFile::current`], with the number of times the file was read again since the
+    /// start (what was verified against an older generation is stale).
+    pub fn current_with_generation(&self) -> (u64, Arc<Passwords>) {
         let now = stamp(&self.path);
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if now != st.0 {
@@ -50,11 +57,12 @@ impl PasswordFile {
             match passwd::load(&self.path) {
                 Ok(pw) => {
                     info!("re-read {}", self.path.display());
-                    st.1 = Arc::new(pw);
+                    st.1 += 1;
+                    st.2 = Arc::new(pw);
                 }
                 Err(e) => info!("{e}; the previous passwords stay in use"),
             }
         }
-        st.1.clone()
+        (st.1, st.2.clone())
     }
 }

@@ -139,6 +139,8 @@ fn session_of(state: &AppState, req: &Request) -> Option<Caller> {
 
 /// Verify a user's password, under the failed-login limit: the user, or the response to send
 /// (429 when the address is blocked, 401 when the password is wrong). Failures are logged.
+/// A password verified lately is taken without a new bcrypt verification
+/// ([`crate::auth::verified`]).
 pub async fn check_password(
     state: &Shared,
     ip: IpAddr,
@@ -152,13 +154,23 @@ pub async fn check_password(
         );
         return Err(too_many(wait));
     }
-    let passwords = state.passwords.current();
-    let (ok, user) =
-        tokio::task::spawn_blocking(move || (passwords.verify(&user, &password), user))
+    let (generation, passwords) = state.passwords.current_with_generation();
+    if state
+        .verified()
+        .contains(generation, &user, &password, Instant::now())
+    {
+        state.limiter().succeed(ip);
+        return Ok(user);
+    }
+    let (ok, user, password) =
+        tokio::task::spawn_blocking(move || (passwords.verify(&user, &password), user, password))
             .await
             .map_err(|_| unauthorized())?;
     if ok {
         state.limiter().succeed(ip);
+        state
+            .verified()
+            .insert(generation, &user, &password, Instant::now());
         Ok(user)
     } else {
         state.limiter().fail(ip, Instant::now());

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// A certificate chain and its key, PEM files.
 #[derive(Debug, Clone)]
@@ -56,15 +56,33 @@ pub async fn tls_config(tls: &Tls) -> Result<RustlsConfig, ServeError> {
 /// How long requests under way may take to finish once a stop was asked for.
 pub const GRACE: Duration = Duration::from_secs(5);
 
+/// SIGTERM and SIGINT, caught from when this is made (make it before saying the service is
+/// ready, so a stop asked for at once is not lost).
+#[derive(Debug)]
+pub struct StopSignals {
+    term: Signal,
+    int: Signal,
+}
+
+impl StopSignals {
+    /// Install the handlers (in a tokio runtime).
+    pub fn install() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
 /// Serve `app` on `listener` until SIGTERM or SIGINT, then let the requests under way finish
 /// (for at most [`GRACE`]).
 pub async fn serve(
     listener: std::net::TcpListener,
     tls: Option<RustlsConfig>,
     app: Router,
+    stop: StopSignals,
 ) -> std::io::Result<()> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
+    let StopSignals { mut term, mut int } = stop;
     let handle = Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {

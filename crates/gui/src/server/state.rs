@@ -8,7 +8,8 @@ use axum::extract::ConnectInfo;
 use axum::http::Request;
 
 use crate::api::Reloader;
-use crate::auth::{Limiter, PasswordFile, Sessions};
+use crate::auth::verified::TTL;
+use crate::auth::{Limiter, PasswordFile, Sessions, Verified};
 
 /// The state of one server.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ pub struct AppState {
     pub tls: bool,
     pub sessions: Mutex<Sessions>,
     pub limiter: Mutex<Limiter>,
+    pub verified: Mutex<Verified>,
     /// One write of lvs.cf at a time (compare the ETag, validate, write, reload).
     pub write: tokio::sync::Mutex<()>,
 }
@@ -34,16 +36,17 @@ impl AppState {
         passwords: PasswordFile,
         reloader: Arc<dyn Reloader>,
         tls: bool,
-    ) -> AppState {
-        AppState {
+    ) -> Result<AppState, getrandom::Error> {
+        Ok(AppState {
             config,
             passwords,
             reloader,
             tls,
             sessions: Mutex::new(Sessions::default()),
             limiter: Mutex::new(Limiter::default()),
+            verified: Mutex::new(Verified::new(TTL)?),
             write: tokio::sync::Mutex::new(()),
-        }
+        })
     }
 
     pub fn sessions(&self) -> MutexGuard<'_, Sessions> {
@@ -52,6 +55,10 @@ impl AppState {
 
     pub fn limiter(&self) -> MutexGuard<'_, Limiter> {
         self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn verified(&self) -> MutexGuard<'_, Verified> {
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

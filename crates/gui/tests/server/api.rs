@@ -153,7 +153,8 @@ async fn an_unreachable_lvsd_is_reported() {
         gui::auth::PasswordFile::open(&passwd).unwrap(),
         std::sync::Arc::new(gui::api::LvsdSocket::new(dir.join("no.sock"))),
         false,
-    );
+    )
+    .unwrap();
     let router = gui::server::router(state);
     let tag = gui::api::lvs_cf::etag(CF.as_bytes());
     let (r, body) = send(&router, put(Some(&tag), CF)).await;

@@ -72,7 +72,8 @@ pub fn app_with(tls: bool) -> App {
         PasswordFile::open(&passwd).unwrap(),
         reloader.clone(),
         tls,
-    );
+    )
+    .unwrap();
     App {
         dir,
         config,
