@@ -133,3 +133,33 @@ fn every_piranha_passwd_option_is_in_piranha_passwd_8() {
         );
     }
 }
+
+#[test]
+fn every_piranha_gui_option_and_route_is_in_piranha_gui_8() {
+    let man = page("piranha-gui.8");
+    let opts = options(&gui::gui_cmd::help());
+    assert!(opts.len() >= 10, "{opts:?}");
+    for opt in opts {
+        let roff = opt.replace('-', "\\-");
+        assert!(
+            man.contains(&roff),
+            "piranha-gui(8) does not document {opt}"
+        );
+    }
+    for (path, methods) in gui::server::ROUTES {
+        for method in *methods {
+            assert!(
+                man.contains(&format!("{method} {path}")),
+                "piranha-gui(8) does not document {method} {path}"
+            );
+        }
+    }
+    for status in [
+        "200", "303", "401", "403", "404", "405", "412", "422", "428", "429", "500",
+    ] {
+        assert!(
+            man.contains(&format!(".B {status}")),
+            "piranha-gui(8) does not list status {status}"
+        );
+    }
+}

@@ -1,12 +1,19 @@
 //! The web service of piranha (`piranha-gui`, issue 14).
 //!
-//! The service itself (an HTTP API and pages over lvs.cf, live status, runtime server controls
-//! and metrics) is still to come. For now this crate holds what it will authenticate against:
-//! the password file, `/etc/sysconfig/ha/conf/piranha.passwd`, in the format of Apache's
-//! `htpasswd` ([`passwd`]), and the `piranha-passwd` command that sets the password of user
-//! `piranha` in it ([`passwd_cmd`]).
+//! - [`server`]: the HTTP service (axum): routes, the guard every request passes, pages,
+//!   plain HTTP or TLS;
+//! - [`auth`]: Basic credentials, browser sessions with CSRF tokens, the failed-login limiter,
+//!   the password file as the server reads it;
+//! - [`api`]: the JSON API under `/api/v1` (lvs.cf read and replaced atomically, the daemons'
+//!   reload);
+//! - [`passwd`]: the password file, in the format of Apache's `htpasswd`, and
+//!   [`passwd_cmd`], the `piranha-passwd` command; [`gui_cmd`], the `piranha-gui` command.
 
+pub mod api;
+pub mod auth;
+pub mod gui_cmd;
 pub mod passwd;
 pub mod passwd_cmd;
+pub mod server;
 
 pub use passwd::Error;

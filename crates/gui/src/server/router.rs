@@ -1,0 +1,69 @@
+//! The routes, and the layers every response passes: the [`guard`](super::guard) and the
+//! security headers.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::middleware;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use super::guard::guard;
+use super::pages;
+use super::state::{AppState, Shared};
+use crate::api::handlers;
+
+/// Every route and its methods (HEAD goes with GET), for the tests and the manual page.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/", &["GET"]),
+    ("/login", &["GET", "POST"]),
+    ("/logout", &["POST"]),
+    ("/api/v1/session", &["GET"]),
+    ("/api/v1/lvs.cf", &["GET", "PUT"]),
+];
+
+/// The Content-Security-Policy of every response.
+pub const CSP: &str =
+    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The largest lvs.cf accepted by PUT (a 10,000-service file is about 6 MiB).
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let state: Shared = Arc::new(state);
+    Router::new()
+        .route("/", get(pages::landing))
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/api/v1/session", get(handlers::session))
+        .route(
+            "/api/v1/lvs.cf",
+            get(handlers::get_lvs_cf).put(handlers::put_lvs_cf),
+        )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Headers on every response, errors included.
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}

@@ -1,0 +1,72 @@
+//! What every request handler shares.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+
+use crate::api::Reloader;
+use crate::auth::verified::TTL;
+use crate::auth::{Limiter, PasswordFile, Sessions, Verified};
+
+/// The state of one server.
+#[derive(Debug)]
+pub struct AppState {
+    /// lvs.cf.
+    pub config: PathBuf,
+    pub passwords: PasswordFile,
+    pub reloader: Arc<dyn Reloader>,
+    /// Served over TLS: cookies are `Secure`, the own origin is `https://`.
+    pub tls: bool,
+    pub sessions: Mutex<Sessions>,
+    pub limiter: Mutex<Limiter>,
+    pub verified: Mutex<Verified>,
+    /// One write of lvs.cf at a time (compare the ETag, validate, write, reload).
+    pub write: tokio::sync::Mutex<()>,
+}
+
+/// The state as the router holds it.
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    pub fn new(
+        config: PathBuf,
+        passwords: PasswordFile,
+        reloader: Arc<dyn Reloader>,
+        tls: bool,
+    ) -> Result<AppState, getrandom::Error> {
+        Ok(AppState {
+            config,
+            passwords,
+            reloader,
+            tls,
+            sessions: Mutex::new(Sessions::default()),
+            limiter: Mutex::new(Limiter::default()),
+            verified: Mutex::new(Verified::new(TTL)?),
+            write: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn sessions(&self) -> MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn limiter(&self) -> MutexGuard<'_, Limiter> {
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn verified(&self) -> MutexGuard<'_, Verified> {
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The client's address (the unspecified address when the connection's is not known, as in
+/// tests that call the router directly).
+pub fn client_ip<B>(req: &Request<B>) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+        .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+}
