@@ -13,6 +13,7 @@ use crate::api::reload::DEFAULT_LVSD_SOCKET;
 use crate::auth::PasswordFile;
 use crate::server::serve::{self, Tls};
 use crate::server::{AppState, router};
+use crate::status::{DEFAULT_PULSE_SOCKET, SocketStatus};
 
 /// Where piranha keeps lvs.cf, as the daemons.
 pub const DEFAULT_CONFIG: &str = "/etc/sysconfig/ha/lvs.cf";
@@ -51,9 +52,12 @@ pub struct Opts {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// lvsd's socket, where reload requests go after a write.
+    /// lvsd's socket, where reload requests go after a write and its status is read.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_LVSD_SOCKET)]
     pub lvsd_socket: PathBuf,
+    /// pulse's socket, where its status is read (never written to).
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_PULSE_SOCKET)]
+    pub pulse_socket: PathBuf,
     /// Log to standard output instead of syslog.
     #[arg(short = 'n', long = "nodaemon")]
     pub nodaemon: bool,
@@ -118,9 +122,10 @@ fn start(o: Opts) -> anyhow::Result<()> {
         let state = AppState::new(
             config.clone(),
             passwords,
-            Arc::new(LvsdSocket::new(o.lvsd_socket)),
+            Arc::new(LvsdSocket::new(o.lvsd_socket.clone())),
             tls.is_some(),
-        )?;
+        )?
+        .with_status(Arc::new(SocketStatus::new(o.pulse_socket, o.lvsd_socket)));
         let stop = serve::StopSignals::install()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         info!(

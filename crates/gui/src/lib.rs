@@ -5,7 +5,9 @@
 //! - [`auth`]: Basic credentials, browser sessions with CSRF tokens, the failed-login limiter,
 //!   the password file as the server reads it;
 //! - [`api`]: the JSON API under `/api/v1` (lvs.cf read and replaced atomically, the daemons'
-//!   reload);
+//!   reload, the daemons' status and the metrics);
+//! - [`status`]: pulse's and lvsd's status reports, read from their sockets, combined for the
+//!   status API and rendered in Prometheus's text format;
 //! - [`passwd`]: the password file, in the format of Apache's `htpasswd`, and
 //!   [`passwd_cmd`], the `piranha-passwd` command; [`gui_cmd`], the `piranha-gui` command.
 
@@ -15,5 +17,6 @@ pub mod gui_cmd;
 pub mod passwd;
 pub mod passwd_cmd;
 pub mod server;
+pub mod status;
 
 pub use passwd::Error;

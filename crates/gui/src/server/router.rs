@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use super::guard::guard;
 use super::pages;
 use super::state::{AppState, Shared};
-use crate::api::handlers;
+use crate::api::{handlers, status};
 
 /// Every route and its methods (HEAD goes with GET), for the tests and the manual page.
 pub const ROUTES: &[(&str, &[&str])] = &[
@@ -22,6 +22,8 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/logout", &["POST"]),
     ("/api/v1/session", &["GET"]),
     ("/api/v1/lvs.cf", &["GET", "PUT"]),
+    ("/api/v1/status", &["GET"]),
+    ("/metrics", &["GET"]),
 ];
 
 /// The Content-Security-Policy of every response.
@@ -43,6 +45,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/lvs.cf",
             get(handlers::get_lvs_cf).put(handlers::put_lvs_cf),
         )
+        .route("/api/v1/status", get(status::status))
+        .route("/metrics", get(status::metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::map_response(security_headers))

@@ -10,6 +10,7 @@ use axum::http::Request;
 use crate::api::Reloader;
 use crate::auth::verified::TTL;
 use crate::auth::{Limiter, PasswordFile, Sessions, Verified};
+use crate::status::{DEFAULT_PULSE_SOCKET, SocketStatus, StatusSource};
 
 /// The state of one server.
 #[derive(Debug)]
@@ -18,6 +19,8 @@ pub struct AppState {
     pub config: PathBuf,
     pub passwords: PasswordFile,
     pub reloader: Arc<dyn Reloader>,
+    /// The daemons' status reports (by default from their default sockets).
+    pub status: Arc<dyn StatusSource>,
     /// Served over TLS: cookies are `Secure`, the own origin is `https://`.
     pub tls: bool,
     pub sessions: Mutex<Sessions>,
@@ -41,12 +44,21 @@ impl AppState {
             config,
             passwords,
             reloader,
+            status: Arc::new(SocketStatus::new(
+                DEFAULT_PULSE_SOCKET.into(),
+                crate::api::reload::DEFAULT_LVSD_SOCKET.into(),
+            )),
             tls,
             sessions: Mutex::new(Sessions::default()),
             limiter: Mutex::new(Limiter::default()),
             verified: Mutex::new(Verified::new(TTL)?),
             write: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The same state reading the daemons' status from `status`.
+    pub fn with_status(self, status: Arc<dyn StatusSource>) -> AppState {
+        AppState { status, ..self }
     }
 
     pub fn sessions(&self) -> MutexGuard<'_, Sessions> {

@@ -1,0 +1,12 @@
+//! The daemons' live state: pulse's and lvsd's status reports ([`report`]), read from their
+//! sockets ([`source`]), combined for `GET /api/v1/status` ([`combine`]) and rendered for
+//! `GET /metrics` ([`metrics`]).
+
+pub mod combine;
+pub mod metrics;
+pub mod report;
+pub mod source;
+
+pub use combine::{Combined, combine};
+pub use report::{LvsdReport, PulseReport};
+pub use source::{DEFAULT_PULSE_SOCKET, Reading, SocketStatus, StatusError, StatusSource};
