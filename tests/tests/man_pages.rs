@@ -154,6 +154,12 @@ fn every_piranha_gui_option_and_route_is_in_piranha_gui_8() {
             );
         }
     }
+    for (family, _, _) in gui::status::metrics::FAMILIES {
+        assert!(
+            man.contains(&format!(".B {family}")) || man.contains(&format!(".BR {family} {{")),
+            "piranha-gui(8) does not document the metric {family}"
+        );
+    }
     for status in [
         "200", "303", "401", "403", "404", "405", "412", "422", "428", "429", "500",
     ] {
