@@ -14,7 +14,7 @@ use crate::status::{
     LvsdReport, PulseReport, Reading, StatusError, StatusSource, combine, metrics,
 };
 
-/// `GET /api/v1/status`: see [`crate::status::combine`].
+/// `GET /api/v1/status`: see [`crate::status::combine()`].
 pub async fn status(State(state): State<Shared>) -> Response {
     let (pulse, lvsd) = read_both(&state.status).await;
     Json(combine(&pulse, &lvsd, Instant::now())).into_response()

@@ -1,5 +1,5 @@
 //! The daemons' live state: pulse's and lvsd's status reports ([`report`]), read from their
-//! sockets ([`source`]), combined for `GET /api/v1/status` ([`combine`]) and rendered for
+//! sockets ([`source`]), combined for `GET /api/v1/status` ([`mod@combine`]) and rendered for
 //! `GET /metrics` ([`metrics`]).
 
 pub mod combine;
