@@ -1,0 +1,126 @@
+//! piranha-gui reads pulse's and lvsd's status reports with structs of its own (it does not
+//! depend on the daemons' crates): the reports the daemons write must stay readable by it.
+
+use gui::status::metrics;
+use gui::status::{LvsdReport, PulseReport};
+
+fn pulse_status() -> pulse::status::Status {
+    pulse::status::Status {
+        pid: 10,
+        mode: "lvs".into(),
+        role: "backup".into(),
+        state: "active".into(),
+        flags: vec!["NOBACKUP".into()],
+        own: "10.0.0.2".into(),
+        partner: Some("10.0.0.1".into()),
+        partner_last_heard_ms: Some(2500),
+        partner_state: Some("inactive".into()),
+        keepalive_ms: 500,
+        deadtime_ms: 1500,
+        heartbeats_sent: 100,
+        heartbeats_received: 90,
+        heartbeats_rejected: 3,
+        vips: vec!["10.0.0.100/32 eth0:1".into()],
+        child: Some(pulse::status::ChildStatus {
+            program: "lvsd".into(),
+            pid: 11,
+            state: "ready".into(),
+        }),
+        reloads: 4,
+    }
+}
+
+fn lvsd_status() -> lvsd::status::Status {
+    let traffic = lvsd::status::Traffic {
+        active_conns: 5,
+        inactive_conns: 6,
+        conns: 70,
+        inbytes: 800,
+        outbytes: 9000,
+    };
+    lvsd::status::Status {
+        pid: 11,
+        config: "/etc/sysconfig/ha/lvs.cf".into(),
+        reloads: 2,
+        test_start: false,
+        dataplane: "userspace".into(),
+        virtual_servers: vec![lvsd::status::VirtualStatus {
+            name: "web".into(),
+            service: "TCP [2001:db8::100]:443".into(),
+            scheduler: "wlc".into(),
+            persistent: None,
+            sorry_server: None,
+            sorry_active: false,
+            traffic: Some(traffic),
+            real_servers: vec![lvsd::status::RealStatus {
+                name: "a".into(),
+                address: "2001:db8::1".into(),
+                port: 8443,
+                health: "up".into(),
+                in_table: true,
+                weight: 0,
+                configured_weight: 2,
+                admin: Some("drained".into()),
+                nanny_pid: Some(12),
+                last_reason: Some("check".into()),
+                since_secs: Some(1.5),
+                nanny_restarts: 0,
+                traffic: Some(traffic),
+            }],
+        }],
+    }
+}
+
+#[test]
+fn pulses_report_is_read_by_the_gui() {
+    let json = serde_json::to_string(&pulse_status()).unwrap();
+    let p: PulseReport = serde_json::from_str(&json).unwrap();
+    assert_eq!((p.role.as_str(), p.state.as_str()), ("backup", "active"));
+    assert_eq!(p.flags, ["NOBACKUP"]);
+    assert_eq!(p.partner.as_deref(), Some("10.0.0.1"));
+    assert_eq!(p.partner_last_heard_ms, Some(2500));
+    assert_eq!(p.partner_state.as_deref(), Some("inactive"));
+    assert_eq!(
+        (
+            p.heartbeats_sent,
+            p.heartbeats_received,
+            p.heartbeats_rejected
+        ),
+        (100, 90, 3)
+    );
+    assert_eq!(p.vips, ["10.0.0.100/32 eth0:1"]);
+    assert_eq!(p.reloads, 4);
+    assert_eq!(p.child.unwrap().program, "lvsd");
+}
+
+#[test]
+fn lvsds_report_is_read_by_the_gui() {
+    let json = serde_json::to_string(&lvsd_status()).unwrap();
+    let l: LvsdReport = serde_json::from_str(&json).unwrap();
+    assert_eq!((l.reloads, l.dataplane.as_str()), (2, "userspace"));
+    let v = &l.virtual_servers[0];
+    assert_eq!(
+        (v.name.as_str(), v.service.as_str()),
+        ("web", "TCP [2001:db8::100]:443")
+    );
+    let r = &v.real_servers[0];
+    assert_eq!((r.address.as_str(), r.port), ("2001:db8::1", 8443));
+    assert_eq!((r.health.as_str(), r.in_table), ("up", true));
+    assert_eq!((r.weight, r.configured_weight), (0, 2));
+    assert_eq!(r.admin.as_deref(), Some("drained"));
+    let t = r.traffic.unwrap();
+    assert_eq!(
+        (
+            t.active_conns,
+            t.inactive_conns,
+            t.conns,
+            t.inbytes,
+            t.outbytes
+        ),
+        (5, 6, 70, 800, 9000)
+    );
+    let text = metrics::render(None, Some(&l));
+    let line = "piranha_real_server_connections_total{virtual=\"web\",server=\"a\",proto=\"TCP\",\
+                vip=\"2001:db8::100\",vport=\"443\",rip=\"2001:db8::1\",rport=\"8443\"} 70";
+    assert!(text.lines().any(|l| l == line), "{text}");
+}
