@@ -1,5 +1,6 @@
 //! The real `piranha-gui` binary on 127.0.0.1: start-up, the root refusal, HTTP from a small
-//! hand-written HTTP/1.1 client, the password file re-read, and TLS (with openssl and curl).
+//! hand-written HTTP/1.1 client, the password file re-read, the status and metrics read from
+//! the sockets the options name, and TLS (with openssl and curl).
 //!
 //! These tests run as root on the build machines: they pass `--allow-root` then, since the
 //! refusal is what `refuses_to_run_as_root` tests and the rest is not about the user.
@@ -200,6 +201,54 @@ fn serves_the_api_over_http() {
         "piranha-gui: failed login for piranha from 127.0.0.1",
         Duration::from_secs(10),
     );
+}
+
+#[test]
+fn status_and_metrics_read_the_sockets_of_the_options() {
+    let d = scratch();
+    // pulse answers each connection with its report at once; lvsd's socket is missing.
+    let pulse = std::os::unix::net::UnixListener::bind(d.join("pulse.sock")).unwrap();
+    let served = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut s, _) = pulse.accept().unwrap();
+            s.write_all(br#"{"role":"master","state":"active","heartbeats_sent":7}"#)
+                .unwrap();
+        }
+    });
+    let pulse_socket = d.join("pulse.sock");
+    let g = start(&d, &["--pulse-socket", pulse_socket.to_str().unwrap()]);
+    let (status, _, body) = http(
+        &g.addr,
+        &format!("GET /api/v1/status HTTP/1.1\r\n{}", auth("first")),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["pulse"]["role"], "master", "{body}");
+    assert_eq!(v["pulse"]["stale"], false, "{body}");
+    assert_eq!(v["lvsd"]["stale"], true, "{body}");
+    assert!(
+        v["lvsd"]["error"].as_str().unwrap().contains("lvsd.sock"),
+        "{body}"
+    );
+    let (status, h, body) = http(
+        &g.addr,
+        &format!("GET /metrics HTTP/1.1\r\n{}", auth("first")),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        get_header(&h, "content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    for line in [
+        "piranha_daemon_up{daemon=\"pulse\"} 1",
+        "piranha_daemon_up{daemon=\"lvsd\"} 0",
+        "piranha_heartbeats_sent_total 7",
+    ] {
+        assert!(body.lines().any(|l| l == line), "no {line} in\n{body}");
+    }
+    served.join().unwrap();
 }
 
 #[test]
