@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,8 @@ type Lines = Arc<(Mutex<Vec<(Duration, String)>>, Condvar)>;
 pub struct Proc {
     child: Child,
     lines: Lines,
+    /// Output pipes not yet read to their end.
+    open: Arc<AtomicUsize>,
 }
 
 impl Proc {
@@ -35,11 +38,13 @@ impl Proc {
             .spawn()
             .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
         let lines: Lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let open = Arc::new(AtomicUsize::new(2));
         for pipe in [
             Box::new(child.stdout.take().expect("piped")) as Box<dyn Read + Send>,
             Box::new(child.stderr.take().expect("piped")),
         ] {
             let lines = lines.clone();
+            let open = open.clone();
             let echo = echo.map(str::to_owned);
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -50,9 +55,13 @@ impl Proc {
                     m.lock().unwrap().push((start.elapsed(), line));
                     cv.notify_all();
                 }
+                let (m, cv) = &*lines;
+                let _held = m.lock().unwrap();
+                open.fetch_sub(1, Ordering::SeqCst);
+                cv.notify_all();
             });
         }
-        Proc { child, lines }
+        Proc { child, lines, open }
     }
 
     /// Wait for the `skip + 1`-th line containing `needle`, for at most `within`; when it
@@ -134,9 +143,17 @@ impl Proc {
         self.child.try_wait().expect("waitpid")
     }
 
-    /// Wait for the exit, for at most `within`: the status, or `None` if it still runs.
+    /// Wait for the exit, for at most `within`: the status, or `None` if it still runs. After
+    /// an exit, the output it wrote is read to its end first (for at most 2 s more: a process
+    /// it left behind may hold the pipes open).
     pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
-        crate::wait::exit(&mut self.child, within)
+        let status = crate::wait::exit(&mut self.child, within)?;
+        let (m, cv) = &*self.lines;
+        let guard = m.lock().unwrap();
+        let _ = cv.wait_timeout_while(guard, Duration::from_secs(2), |_| {
+            self.open.load(Ordering::SeqCst) > 0
+        });
+        Some(status)
     }
 
     /// Wait for the exit, for at most `within`, and panic with the output if it still runs:
