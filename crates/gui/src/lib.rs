@@ -12,6 +12,7 @@
 //!   [`passwd_cmd`], the `piranha-passwd` command; [`gui_cmd`], the `piranha-gui` command.
 
 pub mod api;
+pub mod atomic;
 pub mod auth;
 pub mod gui_cmd;
 pub mod passwd;

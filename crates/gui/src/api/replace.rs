@@ -1,10 +1,10 @@
 //! Replacing lvs.cf atomically, keeping the previous version as `lvs.cf.prev`.
 
-use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use crate::atomic::hidden;
 
 /// Where the previous version of `path` is kept: the same name plus `.prev`.
 pub fn prev_path(path: &Path) -> PathBuf {
@@ -13,58 +13,18 @@ pub fn prev_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Replace the existing file `path` with `bytes`: a temporary file in the same directory with
-/// the old file's owner, group and mode, fsync, the old version linked (or copied) to
-/// `path.prev`, rename, fsync of the directory. Readers see the old file or the new one.
+/// Replace the existing file `path` with `bytes`: its owner, group and mode are kept, and the
+/// old version is linked (or copied) to `path.prev` just before the new one takes its place
+/// ([`crate::atomic::write`]).
 pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
     let meta = std::fs::metadata(path)?;
-    let tmp = dir.join(hidden(name, "tmp"));
-    let result = write_tmp(&tmp, bytes, &meta).and_then(|()| {
-        keep_prev(path, &dir, name)?;
-        std::fs::rename(&tmp, path)?;
-        File::open(&dir)?.sync_all()
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn hidden(name: &std::ffi::OsStr, what: &str) -> OsString {
-    let mut s = OsString::from(".");
-    s.push(name);
-    s.push(format!(".{what}-{}", std::process::id()));
-    s
-}
-
-fn write_tmp(tmp: &Path, bytes: &[u8], like: &std::fs::Metadata) -> std::io::Result<()> {
-    match std::fs::remove_file(tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mode = like.mode() & 0o7777;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(tmp)?;
-    let meta = file.metadata()?;
-    if (meta.uid(), meta.gid()) != (like.uid(), like.gid()) {
-        // Only root may give a file away; a group member may set the group.
-        if let Err(e) = std::os::unix::fs::fchown(&file, Some(like.uid()), Some(like.gid())) {
-            std::os::unix::fs::fchown(&file, None, Some(like.gid())).map_err(|_| e)?;
-        }
-    }
-    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    crate::atomic::write(
+        path,
+        bytes,
+        meta.mode() & 0o7777,
+        Some((meta.uid(), meta.gid())),
+        |dir, name| keep_prev(path, dir, name),
+    )
 }
 
 /// `path.prev` becomes the current version: a hard link when allowed, else a copy.
@@ -81,6 +41,7 @@ fn keep_prev(path: &Path, dir: &Path, name: &std::ffi::OsStr) -> std::io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn replaces_keeping_mode_owner_and_the_previous_version() {

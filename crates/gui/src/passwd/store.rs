@@ -1,9 +1,8 @@
-//! Writing a password file atomically: a temporary file in the same directory, fsync, rename.
+//! Writing a password file atomically ([`crate::atomic`]), mode 0600, creating its directory.
 
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::fs::DirBuilder;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::Path;
 
 use super::error::Error;
 
@@ -16,67 +15,26 @@ pub fn store(path: &Path, text: &str, new_owner: Option<(u32, u32)>) -> Result<(
         path: path.to_owned(),
         source,
     };
-    let name = path.file_name().ok_or_else(|| {
-        err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a file name",
-        ))
-    })?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(&dir)
-        .map_err(err)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .map_err(err)?;
+    }
     let owner = match std::fs::metadata(path) {
         Ok(meta) => Some((meta.uid(), meta.gid())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => new_owner,
         Err(e) => return Err(err(e)),
     };
-
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = write_tmp(&tmp, text, owner).and_then(|()| {
-        std::fs::rename(&tmp, path)?;
-        File::open(&dir)?.sync_all()
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
-}
-
-fn write_tmp(tmp: &Path, text: &str, owner: Option<(u32, u32)>) -> std::io::Result<()> {
-    // A temporary file left by a crashed run of the same pid is stale.
-    match std::fs::remove_file(tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(tmp)?;
-    // The umask cannot widen the mode, but set it exactly all the same.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    if let Some((uid, gid)) = owner {
-        let meta = file.metadata()?;
-        if (meta.uid(), meta.gid()) != (uid, gid) {
-            std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
-        }
-    }
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
+    crate::atomic::write(path, text.as_bytes(), 0o600, owner, |_, _| Ok(())).map_err(err)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
 
     fn dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("gui-store-{}-{name}", std::process::id()));
