@@ -1,11 +1,15 @@
 //! The JSON API under `/api/v1`: the configuration file ([`lvs_cf`], [`replace`]), the
-//! daemons' reload ([`reload`]) and their status and metrics ([`status`]). The handlers are
-//! in [`handlers`] and [`status`].
+//! daemons' reload ([`reload`]), their status and metrics ([`status`]) also as server-sent
+//! events ([`events`]), and lvsd's controls of real servers ([`controls`]). The handlers are
+//! in [`handlers`], [`status`], [`events`] and [`controls`].
 
+pub mod controls;
+pub mod events;
 pub mod handlers;
 pub mod lvs_cf;
 pub mod reload;
 pub mod replace;
 pub mod status;
 
+pub use controls::{Action, ControlError, Controller, LvsdControls};
 pub use reload::{LvsdSocket, ReloadError, Reloader};

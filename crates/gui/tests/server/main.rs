@@ -5,5 +5,7 @@
 mod api;
 mod auth;
 mod common;
+mod controls;
+mod events;
 mod headers;
 mod status;
