@@ -19,7 +19,6 @@ use futures_util::stream::{self, Stream};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::status::read_both;
 use crate::server::guard::Caller;
 use crate::server::state::Shared;
 use crate::status::combine;
@@ -101,9 +100,10 @@ async fn poll(state: Shared) {
         if state.events.nobody_listens() {
             return;
         }
-        let (pulse, lvsd) = read_both(&state.status).await;
+        let snap = state.snapshots.get(&state.status).await;
         let now = Instant::now();
-        let full = serde_json::to_value(combine(&pulse, &lvsd, now)).unwrap_or(Value::Null);
+        let full =
+            serde_json::to_value(combine(&snap.pulse, &snap.lvsd, now)).unwrap_or(Value::Null);
         let key = without_clock(&full);
         let due = match &last {
             None => true,

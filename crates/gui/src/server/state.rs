@@ -11,7 +11,7 @@ use crate::api::events::Hub;
 use crate::api::{Controller, LvsdControls, Reloader};
 use crate::auth::verified::TTL;
 use crate::auth::{Limiter, PasswordFile, Sessions, Verified};
-use crate::status::{DEFAULT_PULSE_SOCKET, SocketStatus, StatusSource};
+use crate::status::{DEFAULT_PULSE_SOCKET, Snapshots, SocketStatus, StatusSource};
 
 /// The state of one server.
 #[derive(Debug)]
@@ -24,6 +24,8 @@ pub struct AppState {
     pub status: Arc<dyn StatusSource>,
     /// lvsd's controls of real servers (by default on lvsd's default socket).
     pub controller: Arc<dyn Controller>,
+    /// The daemons' reports as last read, shared by every request.
+    pub snapshots: Snapshots,
     /// The latest status for `GET /api/v1/events`.
     pub events: Hub,
     /// Served over TLS: cookies are `Secure`, the own origin is `https://`.
@@ -56,6 +58,7 @@ impl AppState {
             controller: Arc::new(LvsdControls::new(
                 crate::api::reload::DEFAULT_LVSD_SOCKET.into(),
             )),
+            snapshots: Snapshots::default(),
             events: Hub::default(),
             tls,
             sessions: Mutex::new(Sessions::default()),
@@ -75,10 +78,12 @@ impl AppState {
         AppState { controller, ..self }
     }
 
-    /// The same state polling the daemons every `interval` for the event streams.
+    /// The same state polling the daemons every `interval` for the event streams, and
+    /// keeping a snapshot of their reports no longer than that.
     pub fn with_event_interval(self, interval: std::time::Duration) -> AppState {
         AppState {
             events: Hub::new(interval),
+            snapshots: Snapshots::new(interval.min(crate::status::snapshot::MAX_AGE)),
             ..self
         }
     }
