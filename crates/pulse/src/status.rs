@@ -239,7 +239,9 @@ mod tests {
         );
         let text = st.render();
         assert!(
-            text.contains("sent 0, received 0, rejected 3\nrejected: too_short 1, unexpected_source 2\n"),
+            text.contains(
+                "sent 0, received 0, rejected 3\nrejected: too_short 1, unexpected_source 2\n"
+            ),
             "{text}"
         );
     }
@@ -253,7 +255,10 @@ mod tests {
         for active in [false, true, true, false, false, true] {
             st.set_active(active);
         }
-        assert_eq!((st.took_over, st.gave_up, st.state.as_str()), (2, 1, "active"));
+        assert_eq!(
+            (st.took_over, st.gave_up, st.state.as_str()),
+            (2, 1, "active")
+        );
         st.reloads = 3;
         st.reloads_failed = 1;
         assert!(
@@ -268,7 +273,12 @@ mod tests {
     fn an_older_report_without_the_new_counters_still_reads() {
         let mut v = serde_json::to_value(Status::default()).unwrap();
         let o = v.as_object_mut().unwrap();
-        for k in ["heartbeats_rejected_by_cause", "reloads_failed", "took_over", "gave_up"] {
+        for k in [
+            "heartbeats_rejected_by_cause",
+            "reloads_failed",
+            "took_over",
+            "gave_up",
+        ] {
             assert!(o.remove(k).is_some(), "{k}");
         }
         let st: Status = serde_json::from_value(v).unwrap();

@@ -154,7 +154,8 @@ fn counters_follow_heartbeats_rejections_and_reloads() {
         st.heartbeats_rejected_by_cause.too_short == 1
     });
     // Another mode's magic (FOS running): bad_magic.
-    u.send_to(&[0xbe, 0xba, 0xef, 0xbe], "10.7.0.1:539").unwrap();
+    u.send_to(&[0xbe, 0xba, 0xef, 0xbe], "10.7.0.1:539")
+        .unwrap();
     d1.wait_for(s(5), "bad_magic", |st| {
         st.heartbeats_rejected_by_cause.bad_magic == 1
     });
