@@ -20,6 +20,11 @@ fn pulse_status() -> pulse::status::Status {
         heartbeats_sent: 100,
         heartbeats_received: 90,
         heartbeats_rejected: 3,
+        heartbeats_rejected_by_cause: pulse::status::Rejections {
+            too_short: 1,
+            bad_magic: 0,
+            unexpected_source: 2,
+        },
         vips: vec!["10.0.0.100/32 eth0:1".into()],
         child: Some(pulse::status::ChildStatus {
             program: "lvsd".into(),
@@ -27,6 +32,9 @@ fn pulse_status() -> pulse::status::Status {
             state: "ready".into(),
         }),
         reloads: 4,
+        reloads_failed: 5,
+        took_over: 6,
+        gave_up: 7,
     }
 }
 
@@ -42,6 +50,7 @@ fn lvsd_status() -> lvsd::status::Status {
         pid: 11,
         config: "/etc/sysconfig/ha/lvs.cf".into(),
         reloads: 2,
+        reloads_failed: 1,
         test_start: false,
         dataplane: "userspace".into(),
         virtual_servers: vec![lvsd::status::VirtualStatus {
@@ -65,6 +74,10 @@ fn lvsd_status() -> lvsd::status::Status {
                 last_reason: Some("check".into()),
                 since_secs: Some(1.5),
                 nanny_restarts: 0,
+                checks: 30,
+                checks_failed: 4,
+                check_duration_us_sum: 45_000_500,
+                last_check_duration_us: Some(2_250),
                 traffic: Some(traffic),
             }],
         }],
@@ -90,7 +103,31 @@ fn pulses_report_is_read_by_the_gui() {
     );
     assert_eq!(p.vips, ["10.0.0.100/32 eth0:1"]);
     assert_eq!(p.reloads, 4);
-    assert_eq!(p.child.unwrap().program, "lvsd");
+    assert_eq!((p.reloads_failed, p.took_over, p.gave_up), (5, 6, 7));
+    let causes: Vec<(&str, u64)> = p
+        .heartbeats_rejected_by_cause
+        .iter()
+        .map(|(c, n)| (c.as_str(), *n))
+        .collect();
+    assert_eq!(
+        causes,
+        [("bad_magic", 0), ("too_short", 1), ("unexpected_source", 2)]
+    );
+    assert_eq!(p.child.as_ref().unwrap().program, "lvsd");
+    // Every cause pulse knows reaches the metrics, and nothing is left `unknown`.
+    let text = metrics::render(Some(&p), None);
+    for (cause, n) in pulse_status().heartbeats_rejected_by_cause.by_name() {
+        let line = format!("piranha_heartbeats_rejected_total{{cause=\"{cause}\"}} {n}");
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+    assert!(!text.contains("cause=\"unknown\""), "{text}");
+    for line in [
+        "piranha_failovers_total{direction=\"took_over\"} 6",
+        "piranha_failovers_total{direction=\"gave_up\"} 7",
+        "piranha_reloads_total{daemon=\"pulse\",result=\"failed\"} 5",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
 }
 
 #[test]
@@ -108,6 +145,16 @@ fn lvsds_report_is_read_by_the_gui() {
     assert_eq!((r.health.as_str(), r.in_table), ("up", true));
     assert_eq!((r.weight, r.configured_weight), (0, 2));
     assert_eq!(r.admin.as_deref(), Some("drained"));
+    assert_eq!(
+        (
+            r.checks,
+            r.checks_failed,
+            r.check_duration_us_sum,
+            r.last_check_duration_us
+        ),
+        (30, 4, 45_000_500, Some(2_250))
+    );
+    assert_eq!(l.reloads_failed, 1);
     let t = r.traffic.unwrap();
     assert_eq!(
         (
@@ -120,7 +167,16 @@ fn lvsds_report_is_read_by_the_gui() {
         (5, 6, 70, 800, 9000)
     );
     let text = metrics::render(None, Some(&l));
-    let line = "piranha_real_server_connections_total{virtual=\"web\",server=\"a\",proto=\"TCP\",\
-                vip=\"2001:db8::100\",vport=\"443\",rip=\"2001:db8::1\",rport=\"8443\"} 70";
-    assert!(text.lines().any(|l| l == line), "{text}");
+    let a = "{virtual=\"web\",server=\"a\",proto=\"TCP\",vip=\"2001:db8::100\",vport=\"443\",\
+             rip=\"2001:db8::1\",rport=\"8443\"}";
+    for line in [
+        format!("piranha_real_server_connections_total{a} 70"),
+        format!("piranha_real_server_checks_total{a} 30"),
+        format!("piranha_real_server_check_failures_total{a} 4"),
+        format!("piranha_real_server_check_duration_seconds_total{a} 45.000500"),
+        format!("piranha_real_server_last_check_duration_seconds{a} 0.002250"),
+        "piranha_reloads_total{daemon=\"lvsd\",result=\"failed\"} 1".to_owned(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
 }

@@ -6,9 +6,11 @@
 //! [`Effect`]s the shell must carry out: start or stop a nanny process, log a line, exit. It
 //! does no other I/O and reads no clock, so every rule is tested deterministically.
 //!
+//! [`Engine::on_check`] (in `checks`) counts a nanny's checks.
 //! [`Engine::reload`] (in `reload`) applies a new configuration; [`Engine::control`] (in
 //! `controls`) applies an administrator's drain, disable, enable or weight to one real server.
 
+mod checks;
 mod controls;
 mod reload;
 
@@ -22,6 +24,7 @@ use nanny::report::Report;
 
 use crate::desired::{Desired, Real, Virtual};
 
+pub use checks::CheckStats;
 pub use controls::{Admin, BadAdmin, Control, ControlError, label, scaled};
 
 /// A nanny's identity: (service, real address, real port).
@@ -65,6 +68,8 @@ pub struct RealState {
     /// When a dead nanny is due to be started again.
     pub restart_at: Option<Instant>,
     pub started: Option<Instant>,
+    /// Its nannies' checks.
+    pub checks: CheckStats,
 }
 
 impl RealState {
@@ -80,6 +85,7 @@ impl RealState {
             deaths: 0,
             restart_at: None,
             started: None,
+            checks: CheckStats::default(),
         }
     }
 }

@@ -105,6 +105,8 @@ pub struct Shell {
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
     reloads: u64,
+    /// Readings of the file after SIGHUP that were refused.
+    reloads_failed: u64,
     reading: Reading,
     /// For the status report: `ipvs`, `userspace` or `memory`.
     pub dataplane: String,
@@ -139,6 +141,7 @@ impl Shell {
             tx,
             rx,
             reloads: 0,
+            reloads_failed: 0,
             reading: Reading::Idle,
             dataplane: if opts_memory {
                 "memory".into()
@@ -272,6 +275,7 @@ impl Shell {
             Err(e) => {
                 log_lines(&e.to_string());
                 info!("keeping the running configuration");
+                self.reloads_failed += 1;
                 return;
             }
         };
@@ -291,7 +295,7 @@ impl Shell {
         let s = status::build(
             &self.engine,
             &self.opts.config.display().to_string(),
-            self.reloads,
+            (self.reloads, self.reloads_failed),
             Instant::now(),
             &|i| pids.get(&i).copied(),
             &counters,
@@ -380,6 +384,10 @@ impl Shell {
                 Some(r) => self
                     .engine
                     .on_report(self.table.as_mut(), i, r, Instant::now()),
+                None if let Some(c) = nanny::report::parse_check(&line) => {
+                    self.engine.on_check(i, c);
+                    Vec::new()
+                }
                 None => {
                     // A nanny's human line (it runs --nodaemon only when we do).
                     if self.opts.nodaemon {

@@ -28,6 +28,17 @@ pub struct RealStatus {
     pub since_secs: Option<f64>,
     /// Restarts after the nanny died (`hard_shutdown = 0`).
     pub nanny_restarts: u32,
+    /// The nannies' completed checks since lvsd started, and how many of them failed.
+    #[serde(default)]
+    pub checks: u64,
+    #[serde(default)]
+    pub checks_failed: u64,
+    /// The sum of those checks' durations, in microseconds.
+    #[serde(default)]
+    pub check_duration_us_sum: u64,
+    /// The last check's duration in microseconds; absent before the first.
+    #[serde(default)]
+    pub last_check_duration_us: Option<u64>,
     /// Counters of the destination as the data plane (kernel or userspace) reports them;
     /// absent when it is not in the table.
     pub traffic: Option<Traffic>,
@@ -63,7 +74,12 @@ pub struct VirtualStatus {
 pub struct Status {
     pub pid: u32,
     pub config: String,
+    /// Configurations read after SIGHUP (or `reload`) and applied.
     pub reloads: u64,
+    /// Configurations read after SIGHUP (or `reload`) and refused: the file unreadable or
+    /// invalid, or a host name that does not resolve.
+    #[serde(default)]
+    pub reloads_failed: u64,
     pub test_start: bool,
     /// `ipvs`, `userspace` or `memory` (test start and `--memory-table`).
     pub dataplane: String,
@@ -98,11 +114,15 @@ pub fn table_counters(engine: &Engine, table: &mut dyn ipvs::IpvsTable) -> Table
     out
 }
 
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// Build the report; `pid_of` maps a nanny instance to its process id.
 pub fn build(
     engine: &Engine,
     config: &str,
-    reloads: u64,
+    (reloads, reloads_failed): (u64, u64),
     now: Instant,
     pid_of: &dyn Fn(u64) -> Option<u32>,
     counters: &TableCounters,
@@ -151,6 +171,10 @@ pub fn build(
                                 .and_then(|s| s.last_change)
                                 .map(|t| now.duration_since(t).as_secs_f64()),
                             nanny_restarts: st.map_or(0, |s| s.deaths),
+                            checks: st.map_or(0, |s| s.checks.count),
+                            checks_failed: st.map_or(0, |s| s.checks.failed),
+                            check_duration_us_sum: st.map_or(0, |s| micros(s.checks.total)),
+                            last_check_duration_us: st.and_then(|s| s.checks.last).map(micros),
                             traffic: c.and_then(|c| {
                                 c.1.iter()
                                     .find(|(a, p, _)| *a == r.addr && *p == r.port)
@@ -166,6 +190,7 @@ pub fn build(
         pid: std::process::id(),
         config: config.to_owned(),
         reloads,
+        reloads_failed,
         test_start: !engine.spawn_nannies,
         dataplane: dataplane.to_owned(),
         virtual_servers,
@@ -177,11 +202,12 @@ pub fn render(s: &Status) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "lvsd pid {}, config {}, data plane {}, {} reload(s){}",
+        "lvsd pid {}, config {}, data plane {}, {} reload(s), {} failed{}",
         s.pid,
         s.config,
         s.dataplane,
         s.reloads,
+        s.reloads_failed,
         if s.test_start {
             ", test start (no nannies)"
         } else {

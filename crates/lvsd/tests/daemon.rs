@@ -159,6 +159,13 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
         );
         // Weights start at weight >> 5, at least 1, as piranha's nanny.
         assert_eq!((real(&s, "a").weight, real(&s, "b").weight), (1, 1));
+        // The nannies' checks are counted and timed, not echoed as human lines.
+        for r in &s.virtual_servers[0].real_servers {
+            let last = r.last_check_duration_us.unwrap_or(0);
+            assert!(r.checks >= 1 && r.checks_failed == 0, "{r:?}");
+            assert!(last > 0 && r.check_duration_us_sum >= last, "{r:?}");
+        }
+        assert!(!d.output().contains("check="), "{}", d.output());
         // The nanny runs with piranha's argv shape, plus --report.
         let pid_a = real(&s, "a").nanny_pid.unwrap();
         assert!(
@@ -178,6 +185,8 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
         // One server fails: out of the table; the other stays.
         a.stop();
         let s = d.until("a down", S(6), |s| real(s, "a").health == "down");
+        assert!(real(&s, "a").checks_failed >= 1, "{:?}", real(&s, "a"));
+        assert_eq!(real(&s, "b").checks_failed, 0);
         assert!(
             !real(&s, "a").in_table && real(&s, "b").in_table && !s.virtual_servers[0].sorry_active
         );
@@ -226,7 +235,7 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
             .expect_line("keeping the running configuration", S(5));
         assert!(d.output().contains("lvs: error parsing"), "{}", d.output());
         let s3 = d.status().unwrap();
-        assert_eq!(s3.reloads, 1);
+        assert_eq!((s3.reloads, s3.reloads_failed), (1, 1));
         assert_eq!(real(&s3, "a").nanny_pid, real(&s2, "a").nanny_pid);
 
         // kill -9 of a nanny with hard_shutdown = 0: restarted, server kept under watch.
@@ -239,6 +248,9 @@ fn lvsd_runs_nannies_and_follows_their_verdicts() {
             real(s, "a").nanny_restarts == 1 && real(s, "a").nanny_pid.is_some()
         });
         assert_ne!(real(&s4, "a").nanny_pid, real(&s3, "a").nanny_pid);
+        // The restarted nanny's checks add to the count.
+        let before = real(&s4, "a").checks;
+        d.until("a checked again", S(6), |s| real(s, "a").checks > before);
         assert!(real(&s4, "a").in_table);
         assert!(
             d.output()

@@ -7,7 +7,7 @@ use ipvs::{Dest, Forward, IpvsError, IpvsTable, Protocol, Service, ServiceId};
 
 use crate::Error;
 use crate::monitor::{Op, Reason};
-use crate::report::Report;
+use crate::report::{Check, Report};
 
 /// Something that carries out the monitor's IPVS operations.
 pub trait Apply {
@@ -16,6 +16,11 @@ pub trait Apply {
 
     /// The first check's verdict when it led to no operation (only lvsd wants to know).
     fn verdict(&mut self, _up: bool) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// A check completed (only lvsd wants to know).
+    fn checked(&mut self, _check: Check) -> Result<(), Error> {
         Ok(())
     }
 
@@ -79,7 +84,7 @@ pub struct Reporter<W: Write> {
 }
 
 impl<W: Write> Reporter<W> {
-    fn line(&mut self, r: Report) -> Result<(), Error> {
+    fn line(&mut self, r: impl std::fmt::Display) -> Result<(), Error> {
         writeln!(self.out, "{r}")
             .and_then(|()| self.out.flush())
             .map_err(Error::Report)
@@ -101,6 +106,10 @@ impl<W: Write> Apply for Reporter<W> {
             up,
             reason: Reason::Check,
         })
+    }
+
+    fn checked(&mut self, check: Check) -> Result<(), Error> {
+        self.line(check)
     }
 }
 
@@ -247,9 +256,23 @@ mod tests {
         r.apply(Op::Add(3), Reason::Check, true).unwrap();
         r.apply(Op::Delete, Reason::Shutdown, false).unwrap();
         r.verdict(false).unwrap();
+        r.checked(Check {
+            ok: false,
+            took: std::time::Duration::from_millis(2),
+        })
+        .unwrap();
         assert_eq!(
             String::from_utf8(r.out).unwrap(),
-            "@nanny/1 op=add weight=3 state=up reason=check\n@nanny/1 op=delete weight=0 state=down reason=shutdown\n@nanny/1 op=none weight=0 state=down reason=check\n"
+            "@nanny/1 op=add weight=3 state=up reason=check\n@nanny/1 op=delete weight=0 state=down reason=shutdown\n@nanny/1 op=none weight=0 state=down reason=check\n@nanny/1 check=failed duration_us=2000\n"
+        );
+        // The other appliers ignore checks.
+        assert!(
+            DryRun
+                .checked(Check {
+                    ok: true,
+                    took: std::time::Duration::ZERO
+                })
+                .is_ok()
         );
     }
 }

@@ -17,8 +17,20 @@
 //! server uses it), and `reason` one of `check`, `ramp`, `load`, `override`, `shutdown`. Readers
 //! must ignore keys they do not know; the version in the tag changes only if a key changes
 //! meaning. Lines without the tag are human log lines.
+//!
+//! After every completed check nanny also prints a check line, which carries no decision
+//! (no `op`, so a decision reader refuses it as it refuses any malformed line):
+//!
+//! ```text
+//! @nanny/1 check=ok duration_us=1834
+//! @nanny/1 check=failed duration_us=6000120
+//! ```
+//!
+//! `check` is the result, `duration_us` how long the check took in microseconds (connect,
+//! send and reply, or the program's run).
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::monitor::{Op, Reason};
 
@@ -98,9 +110,84 @@ pub fn parse(line: &str) -> Option<Report> {
     })
 }
 
+/// One completed check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    pub ok: bool,
+    pub took: Duration,
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let result = if self.ok { "ok" } else { "failed" };
+        let us = u64::try_from(self.took.as_micros()).unwrap_or(u64::MAX);
+        write!(f, "{TAG} check={result} duration_us={us}")
+    }
+}
+
+/// Read a check line; `None` for decision lines, human lines and malformed lines.
+pub fn parse_check(line: &str) -> Option<Check> {
+    let mut words = line.split_ascii_whitespace();
+    if words.next()? != TAG {
+        return None;
+    }
+    let (mut ok, mut us) = (None, None);
+    for w in words {
+        let (k, v) = w.split_once('=')?;
+        match k {
+            "check" => {
+                ok = Some(match v {
+                    "ok" => true,
+                    "failed" => false,
+                    _ => return None,
+                })
+            }
+            "duration_us" => us = Some(v.parse::<u64>().ok()?),
+            _ => {}
+        }
+    }
+    Some(Check {
+        ok: ok?,
+        took: Duration::from_micros(us?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_lines_round_trip_and_are_no_decisions() {
+        let c = Check {
+            ok: true,
+            took: Duration::from_micros(1834),
+        };
+        assert_eq!(c.to_string(), "@nanny/1 check=ok duration_us=1834");
+        assert_eq!(parse_check(&c.to_string()), Some(c));
+        assert_eq!(parse(&c.to_string()), None);
+        let f = Check {
+            ok: false,
+            took: Duration::from_secs(6),
+        };
+        assert_eq!(parse_check(&f.to_string()), Some(f));
+        assert_eq!(
+            parse_check("@nanny/1 check=ok duration_us=5 future=x"),
+            Some(Check {
+                ok: true,
+                took: Duration::from_micros(5)
+            })
+        );
+        for bad in [
+            "@nanny/1 op=add weight=3 state=up reason=check",
+            "@nanny/1 check=maybe duration_us=5",
+            "@nanny/1 check=ok duration_us=-5",
+            "@nanny/1 check=ok",
+            "@nanny/2 check=ok duration_us=5",
+            "nanny: check=ok duration_us=5",
+        ] {
+            assert_eq!(parse_check(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn round_trip() {

@@ -13,6 +13,7 @@ use crate::exec;
 use crate::expect::Expect;
 use crate::monitor::{Kind, Monitor, Override, Params, Step};
 use crate::opts::{Config, host_port};
+use crate::report::Check;
 
 /// Exit status for an IPVS failure during operation (piranha's `-1`).
 pub const EXIT_IPVS: i32 = 255;
@@ -268,6 +269,7 @@ impl<'a, A: Apply> Runner<'a, A> {
                 }
                 continue;
             }
+            let started = std::time::Instant::now();
             let result = tokio::select! {
                 r = self.probe.run() => r,
                 e = signals.next() => {
@@ -280,6 +282,14 @@ impl<'a, A: Apply> Runner<'a, A> {
             };
             if let Err(f) = &result {
                 self.log_failure(f);
+            }
+            let check = Check {
+                ok: result.is_ok(),
+                took: started.elapsed(),
+            };
+            if let Err(e) = self.applier.checked(check) {
+                info!("{e}");
+                return EXIT_IPVS;
             }
             let steps = self.monitor.on_check(result.is_ok());
             let first = !std::mem::replace(&mut self.checked, true);

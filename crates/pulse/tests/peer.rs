@@ -110,6 +110,8 @@ fn pairs_with_a_raw_piranha_master() {
     let t0 = Instant::now();
     d2.wait_for(s(5), "takeover", |s| s.state == "active");
     assert!(t0.elapsed() < Duration::from_millis(1500));
+    let st = d2.status().unwrap();
+    assert_eq!((st.took_over, st.gave_up), (1, 0));
     d2.wait_log(s(3), "partner dead: activating lvs");
     expect(&u, RUNNING, s(2));
     // The master is back and running: the backup sends one last RUNNING at once, steps down.
@@ -119,6 +121,73 @@ fn pairs_with_a_raw_piranha_master() {
     d2.wait_for(s(3), "step down", |s| s.state == "inactive");
     d2.wait_log(s(3), "partner active: deactivating LVS");
     expect(&u, STOPPED, s(2));
+    let st = d2.status().unwrap();
+    assert_eq!((st.took_over, st.gave_up), (1, 1));
+    assert!(st.heartbeats_received >= 5, "{st:?}");
+}
+
+#[test]
+fn counters_follow_heartbeats_rejections_and_reloads() {
+    use nix::sys::signal::Signal;
+    if !root_or_skip() {
+        return;
+    }
+    let lan = Lan::new();
+    let cfg1 = lan.config("0.2", "1", "");
+    let cfg2 = lan.config("0.2", "1", "");
+    let d1 = lan.pulse("d1", &cfg1, &["-t"]);
+    let d2 = lan.pulse("d2", &cfg2, &["-t"]);
+    // Two pulses exchange heartbeats: both count what they send and accept.
+    for d in [&d1, &d2] {
+        d.wait_for(s(5), "heartbeats both ways", |st| {
+            st.heartbeats_sent >= 3 && st.heartbeats_received >= 3
+        });
+    }
+    d1.wait_for(s(5), "the master active", |st| st.state == "active");
+    let st = d1.status().unwrap();
+    assert_eq!((st.took_over, st.gave_up), (1, 0), "{st:?}");
+    assert_eq!(st.heartbeats_rejected, 0, "{st:?}");
+    // A datagram too short, from the partner's address: rejected as too_short.
+    let u = peer(&lan, "d2", "10.7.0.2:0");
+    u.send_to(&[0xda, 0xdb], "10.7.0.1:539").unwrap();
+    d1.wait_for(s(5), "too_short", |st| {
+        st.heartbeats_rejected_by_cause.too_short == 1
+    });
+    // Another mode's magic (FOS running): bad_magic.
+    u.send_to(&[0xbe, 0xba, 0xef, 0xbe], "10.7.0.1:539")
+        .unwrap();
+    d1.wait_for(s(5), "bad_magic", |st| {
+        st.heartbeats_rejected_by_cause.bad_magic == 1
+    });
+    // A valid heartbeat from a stranger: unexpected_source.
+    let c = peer(&lan, "c", "10.7.0.100:0");
+    c.send_to(&RUNNING, "10.7.0.1:539").unwrap();
+    d1.wait_for(s(5), "unexpected_source", |st| {
+        st.heartbeats_rejected_by_cause.unexpected_source == 1
+    });
+    let st = d1.status().unwrap();
+    assert_eq!(st.heartbeats_rejected, 3, "{st:?}");
+    assert!(st.state == "active" && st.took_over == 1, "{st:?}");
+    // SIGHUP with a broken file: a failed reload; with a good one again: a reload.
+    let good = std::fs::read_to_string(&cfg1).unwrap();
+    std::fs::write(&cfg1, good.replace("keepalive = 0.2", "keepalive = x")).unwrap();
+    d1.signal(Signal::SIGHUP);
+    d1.wait_for(s(5), "a failed reload", |st| st.reloads_failed == 1);
+    assert_eq!(d1.status().unwrap().reloads, 0);
+    std::fs::write(&cfg1, good).unwrap();
+    d1.signal(Signal::SIGHUP);
+    d1.wait_for(s(5), "a reload", |st| st.reloads == 1);
+    assert_eq!(d1.status().unwrap().reloads_failed, 1);
+    // `pulse --status` shows them.
+    let sock = d1.sock.to_str().unwrap().to_owned();
+    let (code, out) = pulse(&lan, "d1", &["--status", "--socket", &sock]);
+    assert_eq!(code, Some(0));
+    for want in [
+        "rejected: too_short 1, bad_magic 1, unexpected_source 1\n",
+        "failovers: took over 1, gave up 0; reloads: 1 ok, 1 failed\n",
+    ] {
+        assert!(out.contains(want), "{want:?} not in\n{out}");
+    }
 }
 
 fn pulse(lan: &Lan, n: &str, args: &[&str]) -> (Option<i32>, String) {

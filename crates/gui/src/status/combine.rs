@@ -72,6 +72,9 @@ mod tests {
             heartbeats_received: 4,
             heartbeats_rejected: 1,
             reloads: 2,
+            reloads_failed: 1,
+            took_over: 1,
+            heartbeats_rejected_by_cause: [("too_short".to_owned(), 1)].into(),
             ..PulseReport::default()
         }
     }
@@ -79,6 +82,7 @@ mod tests {
     fn lvsd() -> LvsdReport {
         LvsdReport {
             reloads: 3,
+            reloads_failed: 1,
             dataplane: "userspace".into(),
             virtual_servers: vec![VirtualReport {
                 name: "web".into(),
@@ -95,6 +99,8 @@ mod tests {
                         active_conns: 2,
                         ..Traffic::default()
                     }),
+                    checks: 9,
+                    last_check_duration_us: Some(1500),
                     ..RealReport::default()
                 }],
                 ..VirtualReport::default()
@@ -131,6 +137,18 @@ mod tests {
         assert_eq!(real["admin"], "drained");
         assert_eq!(real["in_table"], true);
         assert_eq!(real["traffic"]["active_conns"], 2);
+        // The counters are passed on.
+        assert_eq!(real["checks"], 9);
+        assert_eq!(real["last_check_duration_us"], 1500);
+        assert_eq!(v["lvsd"]["reloads_failed"], 1);
+        assert_eq!(
+            (&v["pulse"]["reloads_failed"], &v["pulse"]["took_over"]),
+            (&json!(1), &json!(1))
+        );
+        assert_eq!(
+            v["pulse"]["heartbeats_rejected_by_cause"],
+            json!({"too_short": 1})
+        );
     }
 
     #[test]

@@ -33,12 +33,17 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     (
         "piranha_heartbeats_rejected_total",
         "counter",
-        "Heartbeats pulse rejected (bad size, magic or sender).",
+        "Datagrams on pulse's heartbeat port it rejected, by cause.",
+    ),
+    (
+        "piranha_failovers_total",
+        "counter",
+        "Times this director took the service over (became active) or gave it up.",
     ),
     (
         "piranha_reloads_total",
         "counter",
-        "Times the daemon re-read lvs.cf.",
+        "Times the daemon re-read lvs.cf after SIGHUP, by result (ok: applied, failed: refused).",
     ),
     (
         "piranha_real_server_up",
@@ -75,6 +80,26 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
         "counter",
         "Bytes from the real server to clients.",
     ),
+    (
+        "piranha_real_server_checks_total",
+        "counter",
+        "Health checks the real server's nannies completed.",
+    ),
+    (
+        "piranha_real_server_check_failures_total",
+        "counter",
+        "Health checks of the real server that failed.",
+    ),
+    (
+        "piranha_real_server_check_duration_seconds_total",
+        "counter",
+        "The sum of the real server's health checks' durations.",
+    ),
+    (
+        "piranha_real_server_last_check_duration_seconds",
+        "gauge",
+        "How long the real server's last health check took.",
+    ),
 ];
 
 type Labels = Vec<(&'static str, String)>;
@@ -110,11 +135,7 @@ pub fn render(pulse: Option<&PulseReport>, lvsd: Option<&LvsdReport>) -> String 
         director(&mut s, p);
     }
     if let Some(l) = lvsd {
-        s.add(
-            "piranha_reloads_total",
-            vec![("daemon", "lvsd".into())],
-            l.reloads,
-        );
+        reloads(&mut s, "lvsd", l.reloads, l.reloads_failed);
         for v in &l.virtual_servers {
             for r in &v.real_servers {
                 real_server(&mut s, v, r);
@@ -155,16 +176,49 @@ fn director(s: &mut Samples, p: &PulseReport) {
         vec![],
         p.heartbeats_received,
     );
-    s.add(
-        "piranha_heartbeats_rejected_total",
-        vec![],
-        p.heartbeats_rejected,
-    );
-    s.add(
-        "piranha_reloads_total",
-        vec![("daemon", "pulse".into())],
-        p.reloads,
-    );
+    for (cause, n) in rejections(p) {
+        s.add(
+            "piranha_heartbeats_rejected_total",
+            vec![("cause", cause)],
+            n,
+        );
+    }
+    for (direction, n) in [("took_over", p.took_over), ("gave_up", p.gave_up)] {
+        s.add(
+            "piranha_failovers_total",
+            vec![("direction", direction.into())],
+            n,
+        );
+    }
+    reloads(s, "pulse", p.reloads, p.reloads_failed);
+}
+
+/// The rejected heartbeats by cause; what the causes do not account for (every rejection of
+/// a pulse that does not report causes) is `unknown`.
+fn rejections(p: &PulseReport) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = p
+        .heartbeats_rejected_by_cause
+        .iter()
+        .map(|(c, n)| (c.clone(), *n))
+        .collect();
+    let known = v.iter().fold(0u64, |a, (_, n)| a.saturating_add(*n));
+    if v.is_empty() || p.heartbeats_rejected > known {
+        v.push((
+            "unknown".into(),
+            p.heartbeats_rejected.saturating_sub(known),
+        ));
+    }
+    v
+}
+
+fn reloads(s: &mut Samples, daemon: &str, ok: u64, failed: u64) {
+    for (result, n) in [("ok", ok), ("failed", failed)] {
+        s.add(
+            "piranha_reloads_total",
+            vec![("daemon", daemon.into()), ("result", result.into())],
+            n,
+        );
+    }
 }
 
 fn real_server(s: &mut Samples, v: &VirtualReport, r: &RealReport) {
@@ -201,6 +255,29 @@ fn real_server(s: &mut Samples, v: &VirtualReport, r: &RealReport) {
         s.add("piranha_real_server_in_bytes_total", labels(), t.inbytes);
         s.add("piranha_real_server_out_bytes_total", labels(), t.outbytes);
     }
+    s.add("piranha_real_server_checks_total", labels(), r.checks);
+    s.add(
+        "piranha_real_server_check_failures_total",
+        labels(),
+        r.checks_failed,
+    );
+    s.add(
+        "piranha_real_server_check_duration_seconds_total",
+        labels(),
+        seconds(r.check_duration_us_sum),
+    );
+    if let Some(us) = r.last_check_duration_us {
+        s.add(
+            "piranha_real_server_last_check_duration_seconds",
+            labels(),
+            seconds(us),
+        );
+    }
+}
+
+/// Microseconds as seconds (Prometheus's base unit), without an exponent.
+fn seconds(us: u64) -> String {
+    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
 }
 
 /// A label value as the format writes it: backslash, double quote and newline escaped.
@@ -278,7 +355,9 @@ mod tests {
             format!("piranha_real_server_out_bytes_total{a} 2000"),
             "piranha_daemon_up{daemon=\"pulse\"} 0".to_owned(),
             "piranha_daemon_up{daemon=\"lvsd\"} 1".to_owned(),
-            "piranha_reloads_total{daemon=\"lvsd\"} 4".to_owned(),
+            "piranha_reloads_total{daemon=\"lvsd\",result=\"ok\"} 4".to_owned(),
+            "piranha_reloads_total{daemon=\"lvsd\",result=\"failed\"} 0".to_owned(),
+            format!("piranha_real_server_checks_total{a} 0"),
         ] {
             assert!(text.lines().any(|l| l == line), "no {line} in\n{text}");
         }
@@ -311,8 +390,9 @@ mod tests {
             "piranha_director_state{role=\"master\",state=\"active\"} 1",
             "piranha_heartbeats_sent_total 7",
             "piranha_heartbeats_received_total 6",
-            "piranha_heartbeats_rejected_total 2",
-            "piranha_reloads_total{daemon=\"pulse\"} 1",
+            "piranha_heartbeats_rejected_total{cause=\"unknown\"} 2",
+            "piranha_reloads_total{daemon=\"pulse\",result=\"ok\"} 1",
+            "piranha_failovers_total{direction=\"took_over\"} 0",
             "piranha_daemon_up{daemon=\"pulse\"} 1",
             "piranha_daemon_up{daemon=\"lvsd\"} 0",
         ] {
@@ -328,5 +408,177 @@ mod tests {
         let text = render(None, Some(&l));
         assert!(text.contains("virtual=\"we\\\"b\\n\""), "{text}");
         assert!(text.lines().all(|l| !l.is_empty()));
+    }
+
+    /// Parse with a real parser (prometheus-parse): every line understood, every sample typed
+    /// by its family's TYPE line (counters end in `_total`) and documented.
+    fn parse(text: &str) -> prometheus_parse::Scrape {
+        use prometheus_parse::LineInfo;
+        for line in text.lines() {
+            assert!(
+                !matches!(LineInfo::parse(line), LineInfo::Ignored | LineInfo::Empty),
+                "not understood: {line:?}"
+            );
+        }
+        let s = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+        for x in &s.samples {
+            match x.value {
+                prometheus_parse::Value::Counter(_) => assert!(x.metric.ends_with("_total")),
+                prometheus_parse::Value::Gauge(_) => assert!(!x.metric.ends_with("_total")),
+                ref v => panic!("{}: {v:?}", x.metric),
+            }
+            assert!(s.docs.contains_key(&x.metric), "{}", x.metric);
+        }
+        s
+    }
+
+    fn value(s: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+        let found: Vec<f64> = s
+            .samples
+            .iter()
+            .filter(|x| {
+                x.metric == metric && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v))
+            })
+            .map(|x| match x.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+                _ => f64::NAN,
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{metric} {labels:?}: {found:?}");
+        found[0]
+    }
+
+    #[test]
+    fn the_counters_parse_with_their_labels_and_base_units() {
+        let mut by_cause = std::collections::BTreeMap::new();
+        by_cause.insert("too_short".to_owned(), 2);
+        by_cause.insert("bad_magic".to_owned(), 0);
+        by_cause.insert("unexpected_source".to_owned(), 5);
+        let p = PulseReport {
+            role: "backup".into(),
+            state: "active".into(),
+            heartbeats_sent: 70,
+            heartbeats_received: 60,
+            heartbeats_rejected: 8,
+            heartbeats_rejected_by_cause: by_cause,
+            reloads: 3,
+            reloads_failed: 1,
+            took_over: 2,
+            gave_up: 1,
+            ..PulseReport::default()
+        };
+        let mut l = lvsd();
+        l.reloads_failed = 2;
+        let a = &mut l.virtual_servers[0].real_servers[0];
+        a.checks = 40;
+        a.checks_failed = 3;
+        a.check_duration_us_sum = 61_500_250;
+        a.last_check_duration_us = Some(1_834);
+        let s = parse(&render(Some(&p), Some(&l)));
+        let a = [
+            ("virtual", "web"),
+            ("server", "a"),
+            ("vip", "10.0.0.100"),
+            ("vport", "80"),
+            ("proto", "TCP"),
+            ("rip", "10.1.0.1"),
+            ("rport", "8080"),
+        ];
+        let v = |m: &str, l: &[(&str, &str)]| value(&s, m, l);
+        assert_eq!(v("piranha_heartbeats_sent_total", &[]), 70.0);
+        assert_eq!(v("piranha_heartbeats_received_total", &[]), 60.0);
+        for (cause, n) in [
+            ("too_short", 2.0),
+            ("bad_magic", 0.0),
+            ("unexpected_source", 5.0),
+            // The one rejection the causes do not account for.
+            ("unknown", 1.0),
+        ] {
+            assert_eq!(
+                v("piranha_heartbeats_rejected_total", &[("cause", cause)]),
+                n
+            );
+        }
+        assert_eq!(
+            v("piranha_failovers_total", &[("direction", "took_over")]),
+            2.0
+        );
+        assert_eq!(
+            v("piranha_failovers_total", &[("direction", "gave_up")]),
+            1.0
+        );
+        for (daemon, result, n) in [
+            ("pulse", "ok", 3.0),
+            ("pulse", "failed", 1.0),
+            ("lvsd", "ok", 4.0),
+            ("lvsd", "failed", 2.0),
+        ] {
+            assert_eq!(
+                v(
+                    "piranha_reloads_total",
+                    &[("daemon", daemon), ("result", result)]
+                ),
+                n
+            );
+        }
+        assert_eq!(v("piranha_real_server_checks_total", &a), 40.0);
+        assert_eq!(v("piranha_real_server_check_failures_total", &a), 3.0);
+        assert_eq!(
+            v("piranha_real_server_check_duration_seconds_total", &a),
+            61.50025
+        );
+        assert_eq!(
+            v("piranha_real_server_last_check_duration_seconds", &a),
+            0.001834
+        );
+        // b was never checked: counts of 0, no last duration.
+        let b = [("server", "b")];
+        assert_eq!(v("piranha_real_server_checks_total", &b), 0.0);
+        assert!(!s.samples.iter().any(|x| x.metric
+            == "piranha_real_server_last_check_duration_seconds"
+            && x.labels.get("server") == Some("b")));
+        // Every family's samples carry the same label names.
+        for (name, _, _) in FAMILIES {
+            let mut keys = s.samples.iter().filter(|x| x.metric == *name).map(|x| {
+                let mut k: Vec<String> = x.labels.keys().cloned().collect();
+                k.sort();
+                k
+            });
+            if let Some(first) = keys.next() {
+                assert!(keys.all(|k| k == first), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_older_pulse_without_causes_reports_its_rejections_as_unknown() {
+        let p = PulseReport {
+            heartbeats_rejected: 4,
+            ..PulseReport::default()
+        };
+        let s = parse(&render(Some(&p), None));
+        assert_eq!(
+            value(
+                &s,
+                "piranha_heartbeats_rejected_total",
+                &[("cause", "unknown")]
+            ),
+            4.0
+        );
+        assert_eq!(
+            s.samples
+                .iter()
+                .filter(|x| x.metric == "piranha_heartbeats_rejected_total")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn seconds_are_written_without_an_exponent() {
+        assert_eq!(seconds(0), "0.000000");
+        assert_eq!(seconds(1_834), "0.001834");
+        assert_eq!(seconds(61_500_250), "61.500250");
+        assert_eq!(seconds(u64::MAX), "18446744073709.551615");
     }
 }

@@ -4,6 +4,8 @@
 //! has a default and unknown fields are ignored, so a daemon that reports more, or less, is
 //! still read.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// pulse's report (`pulse --status --json`).
@@ -24,8 +26,17 @@ pub struct PulseReport {
     pub vips: Vec<String>,
     pub heartbeats_sent: u64,
     pub heartbeats_received: u64,
+    /// Every cause together.
     pub heartbeats_rejected: u64,
+    /// By cause (`too_short`, `bad_magic`, `unexpected_source`, …); empty from a pulse that
+    /// does not report causes.
+    pub heartbeats_rejected_by_cause: BTreeMap<String, u64>,
+    /// Reloads applied, and refused.
     pub reloads: u64,
+    pub reloads_failed: u64,
+    /// Times this node became active, and stopped being active.
+    pub took_over: u64,
+    pub gave_up: u64,
     pub child: Option<ChildReport>,
 }
 
@@ -42,7 +53,9 @@ pub struct ChildReport {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LvsdReport {
+    /// Reloads applied, and refused.
     pub reloads: u64,
+    pub reloads_failed: u64,
     /// `ipvs`, `userspace` or `memory`.
     pub dataplane: String,
     pub virtual_servers: Vec<VirtualReport>,
@@ -78,6 +91,12 @@ pub struct RealReport {
     pub admin: Option<String>,
     /// Absent when the server is not in the table.
     pub traffic: Option<Traffic>,
+    /// The nannies' checks: how many, how many failed, their durations' sum and the last
+    /// one's, in microseconds.
+    pub checks: u64,
+    pub checks_failed: u64,
+    pub check_duration_us_sum: u64,
+    pub last_check_duration_us: Option<u64>,
 }
 
 /// Connection and byte counters.
@@ -132,6 +151,8 @@ mod tests {
                 .unwrap();
         assert_eq!((p.role.as_str(), p.state.as_str()), ("master", "active"));
         assert_eq!(p.heartbeats_sent, 0);
+        assert!(p.heartbeats_rejected_by_cause.is_empty());
+        assert_eq!((p.reloads_failed, p.took_over, p.gave_up), (0, 0, 0));
         let l: LvsdReport = serde_json::from_str(
             r#"{"pid":1,"virtual_servers":[{"name":"web","service":"TCP 10.0.0.1:80",
             "real_servers":[{"name":"a","address":"10.1.0.1","port":80,"health":"up",
@@ -142,5 +163,7 @@ mod tests {
         assert_eq!(r.health, "up");
         assert_eq!(r.traffic.unwrap().active_conns, 3);
         assert_eq!(r.traffic.unwrap().conns, 10);
+        assert_eq!((r.checks, r.last_check_duration_us), (0, None));
+        assert_eq!(l.reloads_failed, 0);
     }
 }

@@ -231,11 +231,29 @@ fn refused_connection_fails_at_once() {
         assert_eq!(n.count(ADDED), 0);
         // lvsd hears the first verdict although it changes nothing, and only that one.
         n.expect("@nanny/1 op=none weight=0 state=down reason=check", S(3));
+        // …after the line of the check itself: failed, and fast (a refusal, not a timeout).
+        let out = n.output();
+        let check = out
+            .lines()
+            .find_map(|l| l.split("@nanny/1 check=failed duration_us=").nth(1))
+            .unwrap_or_else(|| panic!("no check line in\n{out}"));
+        let us: u64 = check.trim().parse().unwrap();
+        assert!(us < 3_000_000, "{us} µs");
+        assert!(
+            out.find("check=failed") < out.find("op=none"),
+            "the check line comes first:\n{out}"
+        );
         // A listener appearing later is picked up by the next check.
         serve(7006, Behaviour::CloseAfter(b""));
         let t = n.expect(ADDED, S(15));
         assert!(t >= S(5), "the next check is one interval later: {t:?}");
         assert_eq!(n.count("op=none"), 1, "{}", n.output());
+        assert_eq!(
+            n.count("@nanny/1 check=ok duration_us="),
+            1,
+            "{}",
+            n.output()
+        );
     });
 }
 

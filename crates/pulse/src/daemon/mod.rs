@@ -17,6 +17,7 @@ use crate::executor::{Executor, Job, stop_limit};
 use crate::machine::{Action, Config, Input, Machine};
 use crate::opts::Opts;
 use crate::settings::Settings;
+use crate::status::RejectCause;
 use crate::system::{DryRun, Real, System};
 use crate::wanted::Wanted;
 use crate::wire::{self, Magic, Mode};
@@ -275,6 +276,7 @@ impl Daemon {
                     Err(e) => {
                         info!("{e}");
                         info!("keeping the running configuration");
+                        lock(&self.shared).status.reloads_failed += 1;
                     }
                 }
                 None
@@ -296,7 +298,9 @@ impl Daemon {
     fn datagram(&mut self, private: bool, from: SocketAddr, data: &[u8]) -> Option<Input> {
         if !self.settings.is_partner(from.ip()) {
             debug!("Unexpected heartbeat from {}", from.ip());
-            lock(&self.shared).status.heartbeats_rejected += 1;
+            lock(&self.shared)
+                .status
+                .reject(RejectCause::UnexpectedSource);
             return None;
         }
         match wire::decode(data, self.settings.mode) {
@@ -309,7 +313,11 @@ impl Daemon {
                 (!private || self.sockets.has_private()).then_some(Input::Heartbeat(m))
             }
             Err(r) => {
-                lock(&self.shared).status.heartbeats_rejected += 1;
+                let cause = match r {
+                    wire::Rejected::Short(_) => RejectCause::TooShort,
+                    wire::Rejected::Incompatible(_) => RejectCause::BadMagic,
+                };
+                lock(&self.shared).status.reject(cause);
                 info!("{r}");
                 if let wire::Rejected::Incompatible(v) = r {
                     debug!("heartbeat from {from} carried {v:#010x}");
@@ -405,12 +413,7 @@ impl Daemon {
     fn publish(&self) {
         let mut sh = lock(&self.shared);
         let st = &mut sh.status;
-        st.state = if self.machine.is_active() {
-            "active"
-        } else {
-            "inactive"
-        }
-        .into();
+        st.set_active(self.machine.is_active());
         let m = &self.machine;
         st.flags = [
             ("CHILDFAIL", m.childfail()),

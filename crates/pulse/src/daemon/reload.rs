@@ -18,6 +18,7 @@ impl Daemon {
             Ok(c) => c,
             Err(refusal) => {
                 info!("{refusal}");
+                lock(&self.shared).status.reloads_failed += 1;
                 return false;
             }
         };
@@ -26,6 +27,7 @@ impl Daemon {
                 Ok(s) => self.sockets = s,
                 Err(e) => {
                     info!("cannot create heartbeat socket: {e}; keeping the running configuration");
+                    lock(&self.shared).status.reloads_failed += 1;
                     return false;
                 }
             }
