@@ -29,6 +29,7 @@ pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+pub mod edit;
 pub mod keywords;
 pub mod lower;
 pub mod model;
