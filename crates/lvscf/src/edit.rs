@@ -366,11 +366,7 @@ impl Applied {
         if self.find_block(failover, name).is_ok() {
             return Err(EditErrorKind::Duplicate(block_target(failover, name)));
         }
-        let block = merged(
-            &VirtualServer::new(name),
-            set,
-            &block_target(failover, name),
-        )?;
+        let block = merged(&VirtualServer::new(name), set, block_target(failover, name))?;
         let (list, origins) = self.list(failover);
         list.push(block);
         origins.push(BlockOrigin::default());
@@ -447,7 +443,7 @@ impl Applied {
             return Err(EditErrorKind::Duplicate(server_target(vs, name)));
         }
         let fresh = RealServer::new(name, block.port);
-        let server = merged(&fresh, set, &server_target(vs, name))?;
+        let server = merged(&fresh, set, server_target(vs, name))?;
         block.servers.push(server);
         self.origins.virtual_servers[v].servers.push(None);
         Ok(())
@@ -456,7 +452,7 @@ impl Applied {
     fn update_server(&mut self, vs: &str, name: &str, set: &Fields) -> Result<(), EditErrorKind> {
         let (v, s) = self.find_server(vs, name)?;
         let servers = &mut self.config.virtual_servers[v].servers;
-        let server = merged(&servers[s], set, &server_target(vs, name))?;
+        let server = merged(&servers[s], set, server_target(vs, name))?;
         if server.name != name {
             check_name(&server.name)?;
             if servers.iter().any(|o| o.name == server.name) {

@@ -1,7 +1,8 @@
-//! The JSON API under `/api/v1`: the configuration file ([`lvs_cf`], [`replace`]), the
-//! daemons' reload ([`reload`]) and their status and metrics ([`status`]). The handlers are
-//! in [`handlers`] and [`status`].
+//! The JSON API under `/api/v1`: the configuration file ([`lvs_cf`], [`replace`]) and its
+//! typed model ([`config`]), the daemons' reload ([`reload`]) and their status and metrics
+//! ([`status`]). The handlers are in [`handlers`], [`config`] and [`status`].
 
+pub mod config;
 pub mod handlers;
 pub mod lvs_cf;
 pub mod reload;
