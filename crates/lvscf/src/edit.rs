@@ -226,11 +226,12 @@ pub struct Rewritten {
 
 /// Apply `edits` to the file `text` (parsed as `parsed`, without errors) and write the result
 /// in canonical layout, keeping the comments: those of a deleted block or server go with it,
-/// the others stay with the item they were attached to. When the edits change nothing, the
-/// text is returned as it was.
+/// the others stay with the item they were attached to. When the edits change nothing the
+/// file would read back, the text is returned as it was.
 pub fn rewrite(text: &str, parsed: &Parsed, edits: &[Edit]) -> Result<Rewritten, EditError> {
     let applied = apply_tracked(&parsed.model, edits)?;
-    if applied.config == parsed.model {
+    // As the file would read back (`backup = 0.0.0.0` is no backup...).
+    if writer::normalize(&applied.config)? == parsed.model {
         return Ok(Rewritten {
             config: applied.config,
             text: text.to_owned(),

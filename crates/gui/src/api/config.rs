@@ -23,6 +23,9 @@ use crate::server::guard::Caller;
 use crate::server::respond::json_error;
 use crate::server::state::Shared;
 
+/// The most edits one PATCH may carry (a page sends a handful; whole files go by PUT).
+pub const MAX_EDITS: usize = 10_000;
+
 /// The body of a PATCH.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,16 +104,23 @@ pub async fn patch_config(
     committed.reply(more)
 }
 
-/// The edits, or 400 (not JSON) / 422 (JSON, but not a list of edits).
+/// The edits, or 400 (not JSON) / 422 (JSON, but not a list of at most [`MAX_EDITS`] edits).
 fn parse_body(body: &[u8]) -> Result<Patch, Box<Response>> {
-    serde_json::from_slice(body).map_err(|e| {
+    let patch: Patch = serde_json::from_slice(body).map_err(|e| {
         let status = if e.is_data() {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
             StatusCode::BAD_REQUEST
         };
         Box::new(json_error(status, format!("bad body: {e}")))
-    })
+    })?;
+    if patch.edits.len() > MAX_EDITS {
+        return Err(Box::new(json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("bad body: more than {MAX_EDITS} edits"),
+        )));
+    }
+    Ok(patch)
 }
 
 /// 422 `{"error", "edit"}`: the message, and the index of the edit at fault (from 0).

@@ -179,11 +179,19 @@ async fn bad_edits_are_422_and_the_file_is_unchanged() {
         (r#"{"edits": [{"op": "explode"}]}"#, 422),
         (r#"{"edit": []}"#, 422),
         ("[]", 422),
+        (
+            &format!(
+                r#"{{"edits": [{}]}}"#,
+                vec![r#"{"op": "delete_virtual", "name": "web"}"#; gui::api::config::MAX_EDITS + 1]
+                    .join(",")
+            ),
+            422,
+        ),
         ("{\"edits\": [", 400),
         ("", 400),
     ] {
-        let (r, reply) = send(&a.router, patch_raw(Some(&tag), body.into())).await;
-        assert_eq!(r.status(), status, "{body}: {reply}");
+        let (r, reply) = send(&a.router, patch_raw(Some(&tag), body.to_string())).await;
+        assert_eq!(r.status(), status, "{reply}");
         let v: Value = serde_json::from_str(&reply).unwrap();
         assert!(
             v["error"].as_str().unwrap().starts_with("bad body: "),
@@ -297,4 +305,17 @@ async fn a_session_needs_its_csrf_token_to_patch() {
         .body(Body::from(add_c().to_string()))
         .unwrap();
     assert_eq!(send(&a.router, req).await.0.status(), 401);
+}
+
+#[tokio::test]
+async fn other_methods_are_405() {
+    let a = app();
+    for method in ["PUT", "POST", "DELETE"] {
+        let req = request(method, "/api/v1/config")
+            .header("authorization", basic("piranha", PASSWORD))
+            .body(Body::from(add_c().to_string()))
+            .unwrap();
+        assert_eq!(send(&a.router, req).await.0.status(), 405, "{method}");
+    }
+    assert_untouched(&a);
 }

@@ -279,8 +279,15 @@ fn a_failing_list_applies_nothing_and_names_its_edit() {
 fn no_edits_keep_the_text_byte_for_byte() {
     let p = parsed();
     assert_eq!(rewrite(CF, &p, &[]).unwrap().text, CF);
-    let noop = edits(json!([{"op": "set_virtual_active", "name": "web", "active": true}]));
+    let noop = edits(json!([
+        {"op": "set_virtual_active", "name": "web", "active": true},
+        // Spelled differently, read back the same: the primary's copy, an unset pmask.
+        {"op": "set_global", "set": {"primary_private": "10.0.0.1"}},
+        {"op": "update_virtual", "name": "mail", "set": {"pmask": "255.255.255.255"}},
+    ]));
     assert_eq!(rewrite(CF, &p, &noop).unwrap().text, CF);
+    let change = edits(json!([{"op": "set_virtual_active", "name": "web", "active": false}]));
+    assert_ne!(rewrite(CF, &p, &change).unwrap().text, CF);
 }
 
 #[test]
