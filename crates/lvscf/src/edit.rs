@@ -17,6 +17,7 @@
 
 mod fields;
 mod origins;
+mod splice;
 
 use serde::{Deserialize, Serialize};
 
@@ -224,14 +225,18 @@ pub struct Rewritten {
     pub text: String,
 }
 
-/// Apply `edits` to the file `text` (parsed as `parsed`, without errors) and write the result
-/// in canonical layout, keeping the comments: those of a deleted block or server go with it,
-/// the others stay with the item they were attached to. When the edits change nothing the
-/// file would read back, the text is returned as it was.
+/// Apply `edits` to the file `text` (parsed as `parsed`, without errors) and write the result,
+/// keeping the comments: those of a deleted block or server go with it, the others stay with
+/// the item they were attached to. The parts the edits did not change keep their text byte for
+/// byte: each changed block, and each changed global statement, is replaced by its canonical
+/// text; new blocks follow the last block of their list (see `splice`). When that cannot be
+/// done, the whole file is written in canonical layout. When the edits change nothing the file
+/// would read back, the text is returned as it was.
 pub fn rewrite(text: &str, parsed: &Parsed, edits: &[Edit]) -> Result<Rewritten, EditError> {
     let applied = apply_tracked(&parsed.model, edits)?;
     // As the file would read back (`backup = 0.0.0.0` is no backup...).
-    if writer::normalize(&applied.config)? == parsed.model {
+    let normalized = writer::normalize(&applied.config)?;
+    if normalized == parsed.model {
         return Ok(Rewritten {
             config: applied.config,
             text: text.to_owned(),
@@ -239,7 +244,7 @@ pub fn rewrite(text: &str, parsed: &Parsed, edits: &[Edit]) -> Result<Rewritten,
     }
     let trivia: Trivia = applied.origins.trivia(&parsed.trivia);
     let source = applied.origins.source(&parsed.source);
-    let text = writer::write_with(
+    let canon = writer::write_with(
         &applied.config,
         WriteOptions {
             trivia: Some(&trivia),
@@ -247,10 +252,24 @@ pub fn rewrite(text: &str, parsed: &Parsed, edits: &[Edit]) -> Result<Rewritten,
             explicit: false,
         },
     )?;
+    let text = match splice::splice(text, parsed, &applied.origins, &normalized, &canon) {
+        Some(spliced) if reads_as(&spliced, &normalized) => spliced,
+        _ => canon,
+    };
     Ok(Rewritten {
         config: applied.config,
         text,
     })
+}
+
+/// Whether `text` reads back as `model` without syntax errors.
+fn reads_as(text: &str, model: &LvsConfig) -> bool {
+    let p = crate::parse(text);
+    p.model == *model
+        && !p
+            .diagnostics
+            .iter()
+            .any(|d| d.is_error() && d.category != crate::Category::Semantic)
 }
 
 const WHY_SERIAL: &str = "the server increments it on every write";
@@ -322,6 +341,16 @@ impl Applied {
         };
         cfg.virtual_servers = virtuals;
         cfg.failover_services = failovers;
+        // A private address that was the public one's copy (not set) follows it.
+        let old = &self.config;
+        let follows =
+            |public: &str, private: &str| set.contains_key(public) && !set.contains_key(private);
+        if follows("primary", "primary_private") && old.primary_private == old.primary {
+            cfg.primary_private = cfg.primary.clone();
+        }
+        if follows("backup", "backup_private") && old.backup_private == old.backup {
+            cfg.backup_private = cfg.backup.clone();
+        }
         self.config = cfg;
         Ok(())
     }

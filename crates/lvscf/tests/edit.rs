@@ -1,5 +1,5 @@
 //! Properties of edits through the model: for any list of edits, the rewritten text reads back
-//! as the edited model, and the comments of the blocks no edit named stay where they were.
+//! as the edited model, and the blocks no edit named keep their text and comments.
 
 use lvscf::edit::{Edit, EditError, rewrite};
 use proptest::prelude::*;
@@ -129,7 +129,12 @@ proptest! {
             if touched.iter().any(|t| t == v) {
                 continue;
             }
-            // Untouched: its comments, once each, and in front of what they were in front of.
+            // Untouched: its text, byte for byte.
+            let start = text.find(&format!("# c-{v}\n")).unwrap();
+            let len = text[start..].find("\n}\n").unwrap() + 3;
+            let verbatim = &text[start..start + len];
+            prop_assert!(r.text.contains(verbatim), "{}\n{}", verbatim, r.text);
+            // Its comments, once each, and in front of what they were in front of.
             let c = format!("# c-{v}\nvirtual {v} {{\n");
             prop_assert_eq!(r.text.matches(&c).count(), 1, "{}\n{}", c, r.text);
             for s in &SERVERS[..2] {

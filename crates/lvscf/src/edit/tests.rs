@@ -353,3 +353,100 @@ fn a_value_lvs_cf_cannot_spell_is_a_write_error() {
     .unwrap_err();
     assert!(matches!(e, EditError::Write(_)), "{e}");
 }
+
+/// The text of `CF` from the line starting with `from` to the line starting with `to`
+/// (exclusive; end of text when `None`).
+fn part(from: &str, to: Option<&str>) -> &'static str {
+    let start = CF.find(from).unwrap();
+    let end = to.map_or(CF.len(), |t| CF.find(t).unwrap());
+    &CF[start..end]
+}
+
+#[test]
+fn untouched_blocks_keep_their_text_byte_for_byte() {
+    let text = rewritten(json!([
+        {"op": "add_server", "virtual": "web", "name": "c", "set": {"address": "10.1.0.3"}},
+    ]));
+    // Everything but the web block is as it was, and so the web block's comments.
+    let head = part("# our cluster", Some("virtual web {"));
+    let tail = part("\n# mail", None);
+    assert!(text.starts_with(head), "{text}");
+    assert!(text.ends_with(tail), "{text}");
+    let web = &text[head.len()..text.len() - tail.len()];
+    assert!(
+        web.starts_with("virtual web {\n    active = 1 # on\n"),
+        "{web}"
+    );
+    assert!(web.contains("    # second\n    server b {\n"), "{web}");
+    assert!(
+        web.contains("    server c {\n        address = 10.1.0.3\n"),
+        "{web}"
+    );
+}
+
+#[test]
+fn a_deleted_block_is_cut_out_with_its_comments() {
+    let text = rewritten(json!([{"op": "delete_virtual", "name": "web"}]));
+    let expected = format!(
+        "{}{}",
+        part("# our cluster", Some("# the web farm")),
+        part("# mail", None)
+    );
+    assert_eq!(text, expected);
+    let text = rewritten(json!([{"op": "delete_failover", "name": "ftp"}]));
+    assert_eq!(text, part("# our cluster", Some("\n# a failover service")));
+}
+
+#[test]
+fn new_blocks_follow_the_last_of_their_list() {
+    let text = rewritten(json!([
+        {"op": "add_virtual", "name": "dns", "set": {"port": 53, "protocol": "udp"}},
+        {"op": "add_failover", "name": "nfs", "set": {"port": 2049}},
+    ]));
+    let mail_end = CF.find("\n\n# a failover service").unwrap() + 1;
+    assert!(text.starts_with(&CF[..mail_end]), "{text}");
+    let dns = &text[mail_end..];
+    assert!(dns.starts_with("\nvirtual dns {\n"), "{text}");
+    assert!(
+        text.contains(part("\n# a failover service", None)),
+        "{text}"
+    );
+    assert!(text.ends_with("}\n\nfailover nfs {\n    active = 0\n    port = 2049\n    protocol = tcp\n    timeout = 10\n    reentry = 180\n}\n"), "{text}");
+}
+
+#[test]
+fn changed_global_keys_change_their_line_only() {
+    let text = rewritten(json!([{"op": "set_global", "set": {
+        "backup": "10.0.0.3", "keepalive": 1.5}}]));
+    let expected = CF.replace(
+        "backup = 10.0.0.2\n",
+        "backup = 10.0.0.3\nkeepalive = 1.5\n",
+    );
+    assert_eq!(text, expected);
+    // A key set back to what lvs.cf does not write (no shared address) loses its line.
+    let p = crate::parse(&expected);
+    let r = rewrite(
+        &expected,
+        &p,
+        &edits(json!([{"op": "set_global", "set": {"keepalive": 2}}])),
+    )
+    .unwrap();
+    assert_eq!(r.text, expected.replace("keepalive = 1.5", "keepalive = 2"));
+}
+
+#[test]
+fn a_private_address_that_copied_the_public_one_follows_it() {
+    let c = applied(json!([{"op": "set_global", "set": {"primary": "10.0.0.5"}}]));
+    assert_eq!(
+        c.primary_private,
+        Some(Host::Ip("10.0.0.5".parse().unwrap()))
+    );
+    let c = applied(json!([
+        {"op": "set_global", "set": {"primary_private": "192.168.0.1"}},
+        {"op": "set_global", "set": {"primary": "10.0.0.5"}},
+    ]));
+    assert_eq!(
+        c.primary_private,
+        Some(Host::Ip("192.168.0.1".parse().unwrap()))
+    );
+}
