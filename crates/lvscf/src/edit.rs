@@ -4,8 +4,9 @@
 //! An [`Edit`] is one change a page of the web tool makes (add a real server, rename a virtual
 //! server, set the heartbeat...), deserialised from tagged JSON (`{"op": "add_server", ...}`).
 //! [`apply`] applies a list of them to a model, all or nothing; [`rewrite`] does it to a parsed
-//! file and writes the result with the file's comments, which stay with the blocks they were
-//! written in even when other blocks are added, deleted or renamed ([`Origins`]). No I/O.
+//! file and writes the result into the file's text: what the edits did not change keeps its
+//! bytes, and the comments stay with the blocks they were written in even when other blocks
+//! are added, deleted or renamed ([`Origins`]). No I/O.
 //!
 //! Values are given as in `lvscf dump --json`: a `set` object holds fields of the model,
 //! which replace the current ones (fields not named keep their value; a new block starts from
@@ -13,7 +14,7 @@
 //! result by the parser when the caller reads the new text back.
 //!
 //! `fields` holds the merging of a `set` object into a model value, `origins` where each
-//! block of the result came from.
+//! block of the result came from, `splice` the putting of changed parts into the old text.
 
 mod fields;
 mod origins;
