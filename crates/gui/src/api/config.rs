@@ -5,7 +5,7 @@
 //! The model is the JSON of `lvscf dump --json`; a PATCH is a list of [`lvscf::edit::Edit`]s,
 //! applied all or nothing to the file as it is and written back with its comments
 //! ([`lvscf::edit::rewrite`]). The write goes the way of `PUT /api/v1/lvs.cf`
-//! ([`super::handlers::write_through`]): same ETag, so the two APIs mix, same `If-Match`
+//! (`handlers::write_through`): same ETag, so the two APIs mix, same `If-Match`
 //! rules, validation, serial number, atomic replacement and reload.
 
 use axum::Extension;
