@@ -6,8 +6,8 @@
 //! keeps its text, a changed one gets its canonical text, a deleted one is cut out with its
 //! leading comments, and new ones follow the last block of their list. A changed global key
 //! gets its canonical line in place (or after the last global statement, when the file did not
-//! have it). The caller checks the result reads back as the edited model and falls back to the
-//! canonical text otherwise.
+//! have it). Lines end as the file's first line does. The caller checks that the result reads
+//! back as the edited model, and falls back to the canonical text otherwise.
 
 use serde_json::Value;
 
@@ -100,6 +100,8 @@ pub(super) fn splice(
         lists.blocks(before, after, list, &mut cuts)?;
     }
     cuts.sort_by_key(|c| (c.start, c.end));
+    // The canonical text ends its lines with `\n`; a file written with `\r\n` keeps them.
+    let crlf = text.find('\n').is_some_and(|i| text[..i].ends_with('\r'));
     let mut out = String::with_capacity(text.len() + canon.len() / 8);
     let mut at = 0;
     for c in cuts {
@@ -107,7 +109,11 @@ pub(super) fn splice(
             return None;
         }
         out.push_str(&text[at..c.start]);
-        out.push_str(&c.with);
+        if crlf {
+            out.push_str(&c.with.replace('\n', "\r\n"));
+        } else {
+            out.push_str(&c.with);
+        }
         at = c.end;
     }
     out.push_str(&text[at..]);

@@ -450,3 +450,54 @@ fn a_private_address_that_copied_the_public_one_follows_it() {
         Some(Host::Ip("192.168.0.1".parse().unwrap()))
     );
 }
+
+#[test]
+fn without_a_place_for_a_new_global_line_the_file_is_written_canonically() {
+    // No global statement to put `keepalive` after: the whole file in canonical layout.
+    let cf = "# only blocks\nvirtual web {\n  active = 1\n  address = 10.0.0.100 eth0:1\n}\n";
+    let p = crate::parse(cf);
+    assert!(!p.has_errors(), "{:?}", p.diagnostics);
+    let e = edits(json!([{"op": "set_global", "set": {"keepalive": 3}}]));
+    let r = rewrite(cf, &p, &e).unwrap();
+    assert_eq!(
+        r.text,
+        writer::write_with(
+            &r.config,
+            WriteOptions {
+                trivia: Some(&p.trivia),
+                source: Some(&p.source),
+                explicit: false,
+            }
+        )
+        .unwrap()
+    );
+    assert!(r.text.contains("# only blocks\n"), "{}", r.text);
+    assert!(r.text.contains("keepalive = 3\n"), "{}", r.text);
+    assert_eq!(crate::parse(&r.text).model.keepalive, Seconds::from_secs(3));
+}
+
+#[test]
+fn files_without_a_last_newline_or_with_crlf_are_spliced_too() {
+    let e = edits(json!([
+        {"op": "add_virtual", "name": "new", "set": {"port": 81}},
+        {"op": "update_virtual", "name": "web", "set": {"port": 82}},
+    ]));
+    for cf in [CF.trim_end().to_owned(), CF.replace('\n', "\r\n")] {
+        let p = crate::parse(&cf);
+        assert!(!p.has_errors(), "{:?}", p.diagnostics);
+        let r = rewrite(&cf, &p, &e).unwrap();
+        let back = crate::parse(&r.text);
+        assert!(!back.has_errors(), "{:?}\n{}", back.diagnostics, r.text);
+        assert_eq!(back.model, writer::normalize(&r.config).unwrap());
+        // The mail block kept its text (the splice, not the canonical fallback).
+        let start = cf.find("# mail").unwrap();
+        let mail = &cf[start..start + cf[start..].find("\n}").unwrap() + 2];
+        assert!(r.text.contains(mail), "{:?}", r.text);
+        // Lines end as the file's do.
+        let crlf = cf.contains("\r\n");
+        assert_eq!(
+            r.text.matches("\r\n").count() == r.text.matches('\n').count(),
+            crlf
+        );
+    }
+}
