@@ -105,9 +105,10 @@ impl Committed {
 
 /// The one write path of lvs.cf (`PUT /api/v1/lvs.cf`, `PATCH /api/v1/config`), one writer at
 /// a time: `If-Match` must be present (428) and name the current file (412); `make` turns the
-/// current bytes into the new text (or a reply refusing, boxed as it is large); the text must pass lvscf (422 with
-/// its diagnostics, and the text itself when `show_text`, as the client did not write it);
-/// then `serial_no` is incremented, the file replaced atomically and lvsd told to reload.
+/// current bytes into the new text (or a reply refusing, boxed as it is large); the text must
+/// pass lvscf (422 with its diagnostics, and the text itself when `show_text`, as the client
+/// did not write it); then `serial_no` is incremented, the file replaced atomically and lvsd
+/// told to reload.
 pub(super) async fn write_through<T>(
     state: &Shared,
     caller: &Caller,
