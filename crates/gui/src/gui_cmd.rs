@@ -8,11 +8,11 @@ use std::sync::Arc;
 use clap::Parser;
 use tracing::info;
 
-use crate::api::LvsdSocket;
 use crate::api::reload::DEFAULT_LVSD_SOCKET;
+use crate::api::{LvsdControls, LvsdSocket};
 use crate::auth::PasswordFile;
 use crate::server::serve::{self, Tls};
-use crate::server::{AppState, router};
+use crate::server::{AppState, metrics_router, router};
 use crate::status::{DEFAULT_PULSE_SOCKET, SocketStatus};
 
 /// Where piranha keeps lvs.cf, as the daemons.
@@ -61,6 +61,10 @@ pub struct Opts {
     /// Log to standard output instead of syslog.
     #[arg(short = 'n', long = "nodaemon")]
     pub nodaemon: bool,
+    /// Serve only `GET /metrics` (authenticated as everything else), for sites that want
+    /// no pages and no API.
+    #[arg(long)]
+    pub metrics_only: bool,
     /// Run even as root (the service should run as its own user, piranha).
     #[arg(long)]
     pub allow_root: bool,
@@ -125,15 +129,25 @@ fn start(o: Opts) -> anyhow::Result<()> {
             Arc::new(LvsdSocket::new(o.lvsd_socket.clone())),
             tls.is_some(),
         )?
+        .with_controller(Arc::new(LvsdControls::new(o.lvsd_socket.clone())))
         .with_status(Arc::new(SocketStatus::new(o.pulse_socket, o.lvsd_socket)));
         let stop = serve::StopSignals::install()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        info!(
-            "serving {} on {scheme}://{}",
-            config.display(),
-            listener.local_addr()?
-        );
-        serve::serve(listener, tls_config, router(state), stop).await?;
+        let app = if o.metrics_only {
+            info!(
+                "serving metrics only on {scheme}://{}",
+                listener.local_addr()?
+            );
+            metrics_router(state)
+        } else {
+            info!(
+                "serving {} on {scheme}://{}",
+                config.display(),
+                listener.local_addr()?
+            );
+            router(state)
+        };
+        serve::serve(listener, tls_config, app, stop).await?;
         Ok(())
     })
 }

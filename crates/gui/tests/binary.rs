@@ -69,33 +69,10 @@ fn start(dir: &Path, extra: &[&str]) -> Gui {
     Gui { proc, addr }
 }
 
-/// One request, `Connection: close`; the status, the headers (lower-case names), the body.
+/// One request (testkit's client): the status, the headers (lower-case names), the body.
 fn http(addr: &str, head: &str, body: &str) -> (u16, Vec<(String, String)>, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let req = format!(
-        "{head}\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, body.to_owned())
+    let r = testkit::http::http(addr, head, body);
+    (r.status, r.headers, r.body)
 }
 
 fn get_header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -14,6 +14,7 @@
 //! - [`servers`]: tiny TCP servers that can be stopped; [`tempdir`]: scratch directories;
 //!   [`status`]: a daemon's JSON status report from its Unix socket.
 //! - [`dns`]: name resolution that hangs in a namespace (a silent name server).
+//! - [`mod@http`]: a minimal HTTP/1.1 client for the web service's tests.
 //! - [`lan`]: the two-director LAN of the pulse and cluster tests (pulse, lvsd, nanny and fos
 //!   processes in namespaces on one bridge), and its FOS variant in [`lan::fos`].
 //!
@@ -21,6 +22,7 @@
 
 pub mod bins;
 pub mod dns;
+pub mod http;
 pub mod lan;
 pub mod netns;
 pub mod process;

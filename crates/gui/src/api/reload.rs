@@ -1,8 +1,8 @@
 //! Telling the daemons to re-read lvs.cf after a write.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// lvsd's status socket, where it takes `reload` requests (lvsd's own default).
@@ -44,17 +44,21 @@ impl LvsdSocket {
 
 impl Reloader for LvsdSocket {
     fn reload(&self) -> Result<(), ReloadError> {
-        let mut s = UnixStream::connect(&self.path).map_err(ReloadError::Unreachable)?;
-        s.set_read_timeout(Some(self.timeout))
-            .and_then(|()| s.set_write_timeout(Some(self.timeout)))
-            .and_then(|()| s.write_all(b"reload\n"))
-            .map_err(ReloadError::Unreachable)?;
-        let mut line = String::new();
-        BufReader::new(s)
-            .read_line(&mut line)
-            .map_err(ReloadError::Unreachable)?;
+        let line =
+            exchange(&self.path, self.timeout, "reload").map_err(ReloadError::Unreachable)?;
         interpret(&line)
     }
+}
+
+/// Send lvsd one request line (`\n` added) and read its one-line reply, each within `timeout`.
+pub(crate) fn exchange(path: &Path, timeout: Duration, request: &str) -> std::io::Result<String> {
+    let mut s = UnixStream::connect(path)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    s.write_all(format!("{request}\n").as_bytes())?;
+    let mut line = String::new();
+    BufReader::new(s).take(64 * 1024).read_line(&mut line)?;
+    Ok(line)
 }
 
 /// The meaning of lvsd's reply line.

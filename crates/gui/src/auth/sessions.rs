@@ -85,6 +85,14 @@ impl Sessions {
         Some(s.clone())
     }
 
+    /// Whether the session with this id is live at `now` (without marking it used: an open
+    /// event stream does not keep a session alive).
+    pub fn alive(&self, id: &str, now: Instant) -> bool {
+        self.by_id
+            .get(id)
+            .is_some_and(|s| now.saturating_duration_since(s.last_used) < self.idle)
+    }
+
     /// End a session.
     pub fn remove(&mut self, id: &str) {
         self.by_id.remove(id);

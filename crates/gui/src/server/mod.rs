@@ -8,5 +8,5 @@ pub mod router;
 pub mod serve;
 pub mod state;
 
-pub use router::{CSP, ROUTES, router};
+pub use router::{CSP, ROUTES, metrics_router, router};
 pub use state::AppState;

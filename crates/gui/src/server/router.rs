@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use super::guard::guard;
 use super::pages;
 use super::state::{AppState, Shared};
-use crate::api::{config, handlers, status};
+use crate::api::{config, controls, events, handlers, status};
 
 /// Every route and its methods (HEAD goes with GET), for the tests and the manual page.
 pub const ROUTES: &[(&str, &[&str])] = &[
@@ -24,6 +24,11 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/lvs.cf", &["GET", "PUT"]),
     ("/api/v1/config", &["GET", "PATCH"]),
     ("/api/v1/status", &["GET"]),
+    ("/api/v1/events", &["GET"]),
+    ("/api/v1/servers/{virtual}/{server}/drain", &["POST"]),
+    ("/api/v1/servers/{virtual}/{server}/disable", &["POST"]),
+    ("/api/v1/servers/{virtual}/{server}/enable", &["POST"]),
+    ("/api/v1/servers/{virtual}/{server}/weight", &["POST"]),
     ("/metrics", &["GET"]),
 ];
 
@@ -31,13 +36,14 @@ pub const ROUTES: &[(&str, &[&str])] = &[
 pub const CSP: &str =
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The largest body accepted (an lvs.cf by PUT, edits by PATCH) (a 10,000-service file is about 6 MiB).
+/// The largest body accepted: an lvs.cf by PUT (a 10,000-service file is about 6 MiB), edits
+/// by PATCH.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let state: Shared = Arc::new(state);
-    Router::new()
+    let routes = Router::new()
         .route("/", get(pages::landing))
         .route("/login", get(pages::login_page).post(pages::login))
         .route("/logout", post(pages::logout))
@@ -51,7 +57,24 @@ pub fn router(state: AppState) -> Router {
             get(config::get_config).patch(config::patch_config),
         )
         .route("/api/v1/status", get(status::status))
-        .route("/metrics", get(status::metrics))
+        .route("/api/v1/events", get(events::events))
+        .route(
+            "/api/v1/servers/{virtual}/{server}/{action}",
+            post(controls::post),
+        )
+        .route("/metrics", get(status::metrics));
+    layers(routes, state)
+}
+
+/// `--metrics-only`: `GET /metrics` and nothing else (every other path is 404 once
+/// authenticated), behind the same guard.
+pub fn metrics_router(state: AppState) -> Router {
+    let state: Shared = Arc::new(state);
+    layers(Router::new().route("/metrics", get(status::metrics)), state)
+}
+
+fn layers(routes: Router<Shared>, state: Shared) -> Router {
+    routes
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::map_response(security_headers))

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 
-use crate::api::Reloader;
+use crate::api::events::Hub;
+use crate::api::{Controller, LvsdControls, Reloader};
 use crate::auth::verified::TTL;
 use crate::auth::{Limiter, PasswordFile, Sessions, Verified};
 use crate::status::{DEFAULT_PULSE_SOCKET, SocketStatus, StatusSource};
@@ -21,6 +22,10 @@ pub struct AppState {
     pub reloader: Arc<dyn Reloader>,
     /// The daemons' status reports (by default from their default sockets).
     pub status: Arc<dyn StatusSource>,
+    /// lvsd's controls of real servers (by default on lvsd's default socket).
+    pub controller: Arc<dyn Controller>,
+    /// The latest status for `GET /api/v1/events`.
+    pub events: Hub,
     /// Served over TLS: cookies are `Secure`, the own origin is `https://`.
     pub tls: bool,
     pub sessions: Mutex<Sessions>,
@@ -48,6 +53,10 @@ impl AppState {
                 DEFAULT_PULSE_SOCKET.into(),
                 crate::api::reload::DEFAULT_LVSD_SOCKET.into(),
             )),
+            controller: Arc::new(LvsdControls::new(
+                crate::api::reload::DEFAULT_LVSD_SOCKET.into(),
+            )),
+            events: Hub::default(),
             tls,
             sessions: Mutex::new(Sessions::default()),
             limiter: Mutex::new(Limiter::default()),
@@ -59,6 +68,19 @@ impl AppState {
     /// The same state reading the daemons' status from `status`.
     pub fn with_status(self, status: Arc<dyn StatusSource>) -> AppState {
         AppState { status, ..self }
+    }
+
+    /// The same state applying controls through `controller`.
+    pub fn with_controller(self, controller: Arc<dyn Controller>) -> AppState {
+        AppState { controller, ..self }
+    }
+
+    /// The same state polling the daemons every `interval` for the event streams.
+    pub fn with_event_interval(self, interval: std::time::Duration) -> AppState {
+        AppState {
+            events: Hub::new(interval),
+            ..self
+        }
     }
 
     pub fn sessions(&self) -> MutexGuard<'_, Sessions> {

@@ -6,5 +6,7 @@ mod api;
 mod auth;
 mod common;
 mod config;
+mod controls;
+mod events;
 mod headers;
 mod status;

@@ -244,12 +244,26 @@ impl<S: DeserializeOwned + Debug> Lan<S> {
     /// Start pulse on director `n` with `-n -v` and these arguments; returns once its status
     /// socket answers.
     pub fn pulse(&self, n: &str, cfg: &Path, args: &[&str]) -> Pulse<S> {
-        let sock = self.dir.join(format!("{n}.sock"));
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns(n), "sh", "-c"])
             .arg("mount -t tmpfs tmpfs /run && exec \"$0\" \"$@\"")
-            .arg(bin("pulse"))
-            .args(["-n", "-v", "-c"])
+            .arg(bin("pulse"));
+        self.start_pulse(n, cmd, cfg, args)
+    }
+
+    /// Start pulse on director `n` as [`Lan::pulse`] does, but inside the network and mount
+    /// namespaces of process `pid` (a process of an earlier pulse's namespaces, which still
+    /// runs), so it finds the /run that pulse and its lvsd left: a restart of pulse and lvsd.
+    pub fn pulse_entering(&self, n: &str, pid: u32, cfg: &Path, args: &[&str]) -> Pulse<S> {
+        let mut cmd = Command::new("nsenter");
+        cmd.args(["-t", &pid.to_string(), "-m", "-n", "--"])
+            .arg(bin("pulse"));
+        self.start_pulse(n, cmd, cfg, args)
+    }
+
+    fn start_pulse(&self, n: &str, mut cmd: Command, cfg: &Path, args: &[&str]) -> Pulse<S> {
+        let sock = self.dir.join(format!("{n}.sock"));
+        cmd.args(["-n", "-v", "-c"])
             .arg(cfg)
             .arg("--lvsd")
             .arg(bin("lvsd"))
