@@ -16,7 +16,8 @@
 //!
 //! [`parse`] runs all three and collects every [`Diagnostic`]; [`load`] reads a file.
 //! [`writer`] turns a model back into canonical text, [`Renderer`] formats diagnostics as
-//! `FILE:LINE:COLUMN: error: message` with the source line and a caret.
+//! `FILE:LINE:COLUMN: error: message` with the source line and a caret. [`edit`] applies typed
+//! edits (the web tool's) to a model and rewrites the file with its comments.
 //!
 //! ```
 //! let parsed = lvscf::parse("virtual web {\n active = 1\n address = 10.0.0.1 eth0:1\n\
@@ -29,6 +30,7 @@ pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+pub mod edit;
 pub mod keywords;
 pub mod lower;
 pub mod model;

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Json, Response};
 use serde_json::json;
 use tracing::info;
 
-use super::lvs_cf::{accept, etag, if_match};
+use super::lvs_cf::{Accepted, accept, etag, if_match};
 use super::replace::replace;
 use crate::server::guard::Caller;
 use crate::server::respond::json_error;
@@ -23,14 +23,14 @@ pub async fn session(Extension(caller): Extension<Caller>) -> Json<serde_json::V
     Json(json!({ "user": caller.user(), "csrf_token": csrf }))
 }
 
-fn with_etag(mut r: Response, tag: &str) -> Response {
+pub(super) fn with_etag(mut r: Response, tag: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(tag) {
         r.headers_mut().insert(header::ETAG, v);
     }
     r
 }
 
-async fn read_config(state: &Shared) -> Result<Vec<u8>, Response> {
+pub(super) async fn read_config(state: &Shared) -> Result<Vec<u8>, Response> {
     tokio::fs::read(&state.config).await.map_err(|e| {
         info!("cannot read {}: {e}", state.config.display());
         json_error(
@@ -58,58 +58,111 @@ pub async fn put_lvs_cf(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let done = write_through(
+        &state,
+        &caller,
+        &headers,
+        false,
+        |_current| match String::from_utf8(body.to_vec()) {
+            Ok(text) => Ok((text, ())),
+            Err(_) => Err(Box::new(diagnostics_reply(
+                vec![json!({
+                    "line": null, "column": null, "severity": "error",
+                    "message": "the text is not UTF-8",
+                })],
+                None,
+            ))),
+        },
+    )
+    .await;
+    match done {
+        Ok((c, ())) => c.reply(serde_json::Map::new()),
+        Err(r) => r,
+    }
+}
+
+/// A write that happened: the text written (serial bumped), its tag, the daemons' answer.
+pub(super) struct Committed {
+    pub accepted: Accepted,
+    pub etag: String,
+    pub reload: String,
+}
+
+impl Committed {
+    /// `{"etag", "serial_no", "reload"}` and `more`, with the `ETag` header.
+    pub(super) fn reply(&self, more: serde_json::Map<String, serde_json::Value>) -> Response {
+        let mut body = json!({
+            "etag": self.etag,
+            "serial_no": self.accepted.serial_no,
+            "reload": self.reload,
+        });
+        if let Some(o) = body.as_object_mut() {
+            o.extend(more);
+        }
+        with_etag(Json(body).into_response(), &self.etag)
+    }
+}
+
+/// The one write path of lvs.cf (`PUT /api/v1/lvs.cf`, `PATCH /api/v1/config`), one writer at
+/// a time: `If-Match` must be present (428) and name the current file (412); `make` turns the
+/// current bytes into the new text (or a reply refusing, boxed as it is large); the text must
+/// pass lvscf (422 with its diagnostics, and the text itself when `show_text`, as the client
+/// did not write it); then `serial_no` is incremented, the file replaced atomically and lvsd
+/// told to reload.
+pub(super) async fn write_through<T>(
+    state: &Shared,
+    caller: &Caller,
+    headers: &HeaderMap,
+    show_text: bool,
+    make: impl FnOnce(&[u8]) -> Result<(String, T), Box<Response>>,
+) -> Result<(Committed, T), Response> {
     let Some(wanted) = headers.get(header::IF_MATCH) else {
-        return json_error(
+        return Err(json_error(
             StatusCode::PRECONDITION_REQUIRED,
             "If-Match is required: GET the file first and send its ETag",
-        );
+        ));
     };
     let wanted = wanted.to_str().unwrap_or_default().to_owned();
     let _one_writer = state.write.lock().await;
-    let current = match read_config(&state).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let current = read_config(state).await?;
     let current_tag = etag(&current);
     if !if_match(&wanted, &current_tag) {
-        return with_etag(
+        return Err(with_etag(
             json_error(
                 StatusCode::PRECONDITION_FAILED,
                 "the file changed since you read it",
             ),
             &current_tag,
-        );
+        ));
     }
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return diagnostics_reply(vec![json!({
-            "line": null, "column": null, "severity": "error",
-            "message": "the text is not UTF-8",
-        })]);
-    };
-    let accepted = match accept(text) {
+    let (text, extra) = make(&current).map_err(|r| *r)?;
+    let accepted = match accept(&text) {
         Ok(a) => a,
         Err(d) => {
-            return diagnostics_reply(d.into_iter().map(|d| json!(d)).collect());
+            let shown = show_text.then_some(text.as_str());
+            return Err(diagnostics_reply(
+                d.into_iter().map(|d| json!(d)).collect(),
+                shown,
+            ));
         }
     };
-    if let Err(r) = write_config(&state, accepted.text.clone().into_bytes()).await {
-        return r;
-    }
+    write_config(state, accepted.text.clone().into_bytes()).await?;
     info!(
         "{} written by {} (serial_no {})",
         state.config.display(),
         caller.user().escape_debug(),
         accepted.serial_no
     );
-    let reload = reload(&state).await;
-    let tag = etag(accepted.text.as_bytes());
-    let r = Json(json!({
-        "etag": tag,
-        "serial_no": accepted.serial_no,
-        "reload": reload,
-    }))
-    .into_response();
-    with_etag(r, &tag)
+    let reload = reload(state).await;
+    let etag = etag(accepted.text.as_bytes());
+    Ok((
+        Committed {
+            accepted,
+            etag,
+            reload,
+        },
+        extra,
+    ))
 }
 
 /// Replace lvs.cf with `bytes` (on a blocking thread); a 500 reply when that fails.
@@ -141,10 +194,14 @@ async fn reload(state: &Shared) -> String {
     }
 }
 
-fn diagnostics_reply(diagnostics: Vec<serde_json::Value>) -> Response {
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({ "diagnostics": diagnostics })),
-    )
-        .into_response()
+/// 422 with lvscf's diagnostics (and the text they are about, when given).
+pub(super) fn diagnostics_reply(
+    diagnostics: Vec<serde_json::Value>,
+    text: Option<&str>,
+) -> Response {
+    let mut body = json!({ "diagnostics": diagnostics });
+    if let (Some(t), Some(o)) = (text, body.as_object_mut()) {
+        o.insert("text".into(), json!(t));
+    }
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }

@@ -27,6 +27,23 @@ pub struct ApiDiagnostic {
     pub message: String,
 }
 
+/// The diagnostics of `text` as the API reports them, with 1-based lines and columns.
+pub fn api_diagnostics(text: &str, diagnostics: &[lvscf::Diagnostic]) -> Vec<ApiDiagnostic> {
+    let index = lvscf::span::LineIndex::new(text);
+    diagnostics
+        .iter()
+        .map(|d| {
+            let lc = d.span.map(|s| index.line_col(text, s.start as usize));
+            ApiDiagnostic {
+                line: lc.map(|l| l.line),
+                column: lc.map(|l| l.col),
+                severity: d.severity.to_string(),
+                message: d.message.clone(),
+            }
+        })
+        .collect()
+}
+
 /// A text ready to be written: its serial number bumped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
@@ -39,20 +56,7 @@ pub struct Accepted {
 pub fn accept(text: &str) -> Result<Accepted, Vec<ApiDiagnostic>> {
     let parsed = lvscf::parse(text);
     if parsed.has_errors() {
-        let index = lvscf::span::LineIndex::new(text);
-        return Err(parsed
-            .diagnostics
-            .iter()
-            .map(|d| {
-                let lc = d.span.map(|s| index.line_col(text, s.start as usize));
-                ApiDiagnostic {
-                    line: lc.map(|l| l.line),
-                    column: lc.map(|l| l.col),
-                    severity: d.severity.to_string(),
-                    message: d.message.clone(),
-                }
-            })
-            .collect());
+        return Err(api_diagnostics(text, &parsed.diagnostics));
     }
     let value = parsed.source.global.value("serial_no");
     Ok(bump_serial(text, value, parsed.model.serial_no))

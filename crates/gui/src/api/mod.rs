@@ -1,8 +1,10 @@
-//! The JSON API under `/api/v1`: the configuration file ([`lvs_cf`], [`replace`]), the
-//! daemons' reload ([`reload`]), their status and metrics ([`status`]) also as server-sent
-//! events ([`events`]), and lvsd's controls of real servers ([`controls`]). The handlers are
-//! in [`handlers`], [`status`], [`events`] and [`controls`].
+//! The JSON API under `/api/v1`: the configuration file ([`lvs_cf`], [`replace`]) and its
+//! typed model ([`config`]), the daemons' reload ([`reload`]), their status and metrics
+//! ([`status`]) also as server-sent events ([`events`]), and lvsd's controls of real servers
+//! ([`controls`]). The handlers are in [`handlers`], [`config`], [`status`], [`events`] and
+//! [`controls`].
 
+pub mod config;
 pub mod controls;
 pub mod events;
 pub mod handlers;

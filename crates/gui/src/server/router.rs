@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use super::guard::guard;
 use super::pages;
 use super::state::{AppState, Shared};
-use crate::api::{controls, events, handlers, status};
+use crate::api::{config, controls, events, handlers, status};
 
 /// Every route and its methods (HEAD goes with GET), for the tests and the manual page.
 pub const ROUTES: &[(&str, &[&str])] = &[
@@ -22,6 +22,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/logout", &["POST"]),
     ("/api/v1/session", &["GET"]),
     ("/api/v1/lvs.cf", &["GET", "PUT"]),
+    ("/api/v1/config", &["GET", "PATCH"]),
     ("/api/v1/status", &["GET"]),
     ("/api/v1/events", &["GET"]),
     ("/api/v1/servers/{virtual}/{server}/drain", &["POST"]),
@@ -35,7 +36,8 @@ pub const ROUTES: &[(&str, &[&str])] = &[
 pub const CSP: &str =
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The largest lvs.cf accepted by PUT (a 10,000-service file is about 6 MiB).
+/// The largest body accepted: an lvs.cf by PUT (a 10,000-service file is about 6 MiB), edits
+/// by PATCH.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// The whole application.
@@ -49,6 +51,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/lvs.cf",
             get(handlers::get_lvs_cf).put(handlers::put_lvs_cf),
+        )
+        .route(
+            "/api/v1/config",
+            get(config::get_config).patch(config::patch_config),
         )
         .route("/api/v1/status", get(status::status))
         .route("/api/v1/events", get(events::events))
