@@ -50,7 +50,14 @@ pub struct Opts {
 fn command() -> Command {
     Command::new("fos")
         .disable_version_flag(true)
-        .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
+        .arg(
+            value(
+                "config",
+                "configfile",
+                "configuration file [/etc/sysconfig/ha/lvs.cf, else /etc/lvs.cf]",
+            )
+            .short('c'),
+        )
         .arg(
             flag(
                 "nodaemon",
@@ -142,7 +149,8 @@ where
         |id: &str, long: &str, default: f64| cliargs::seconds_or(&m, id, long, default, 86400.0);
     let start_attempts = cliargs::count_or(&m, "start_attempts", "--start-attempts", 3, 1..=100)?;
     Ok(Mode::Run(Opts {
-        config: path_or(&m, "config", lvscf::DEFAULT_PATH),
+        config: (m.get_one::<String>("config").map(PathBuf::from))
+            .unwrap_or_else(lvscf::default_path),
         role,
         nodaemon: m.get_flag("nodaemon"),
         nofork: m.get_flag("nofork"),
@@ -183,7 +191,7 @@ mod tests {
         let o = run(&["fos", "-F", "--nofork", "-t"]);
         assert_eq!(o.role, Role::Active);
         assert!(o.nofork && o.test_start);
-        assert_eq!(o.config, PathBuf::from("/etc/lvs.cf"));
+        assert_eq!(o.config, lvscf::default_path());
         assert_eq!(o.command_timeout, Duration::from_secs(60));
         assert_eq!(
             (o.start_attempts, o.retry_delay),

@@ -15,8 +15,9 @@ use crate::server::serve::{self, Tls};
 use crate::server::{AppState, metrics_router, router};
 use crate::status::{DEFAULT_PULSE_SOCKET, SocketStatus};
 
-/// Where piranha keeps lvs.cf, as the daemons.
-pub const DEFAULT_CONFIG: &str = "/etc/sysconfig/ha/lvs.cf";
+/// Where piranha keeps lvs.cf; the daemons' rule ([`lvscf::default_path`]) falls back to
+/// /etc/lvs.cf when this does not exist.
+pub const DEFAULT_CONFIG: &str = lvscf::DEFAULT_PATH;
 /// The port of piranha's GUI, on every address.
 pub const DEFAULT_LISTEN: &str = "[::]:3636";
 
@@ -37,8 +38,8 @@ pub const EXIT_ROOT: i32 = 3;
     about = "The web service of piranha: an authenticated HTTP API over lvs.cf"
 )]
 pub struct Opts {
-    /// The configuration file.
-    #[arg(short = 'c', long = "config", value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    /// The configuration file [default: /etc/sysconfig/ha/lvs.cf, else /etc/lvs.cf].
+    #[arg(short = 'c', long = "config", value_name = "FILE", default_value_os_t = lvscf::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     /// The address and port to listen on.
     #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]

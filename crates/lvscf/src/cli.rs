@@ -21,7 +21,7 @@ pub const EXIT_USAGE: u8 = 2;
 #[command(
     name = "lvscf",
     version,
-    about = "Check, dump and format the LVS cluster configuration (/etc/lvs.cf)",
+    about = "Check, dump and format the LVS cluster configuration (lvs.cf)",
     after_help = "Exit status: 0 valid, 1 invalid or unreadable, 2 usage error."
 )]
 pub struct Cli {
@@ -68,7 +68,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct FileArg {
-    /// Configuration file (`-` for standard input) [default: /etc/lvs.cf]
+    /// Configuration file (`-` for standard input) [default: /etc/sysconfig/ha/lvs.cf, else
+    /// /etc/lvs.cf]
     #[arg(value_name = "FILE", conflicts_with = "config")]
     pub file: Option<PathBuf>,
     /// Configuration file, as the daemons' `-c`.
@@ -81,7 +82,7 @@ impl FileArg {
         self.file
             .clone()
             .or_else(|| self.config.clone())
-            .unwrap_or_else(|| PathBuf::from(crate::DEFAULT_PATH))
+            .unwrap_or_else(crate::default_path)
     }
 }
 

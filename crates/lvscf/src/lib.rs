@@ -1,4 +1,5 @@
-//! `lvscf`: the one reader and writer of piranha's cluster configuration, /etc/lvs.cf.
+//! `lvscf`: the one reader and writer of piranha's cluster configuration, lvs.cf
+//! (`/etc/sysconfig/ha/lvs.cf`, else `/etc/lvs.cf`: see [`default_path()`]).
 //!
 //! Every daemon of the suite (pulse, lvsd, fos, and nanny's callers) reads the file through
 //! this crate, so they all agree on its meaning. It reads piranha 0.8.6's files with the same
@@ -29,6 +30,7 @@
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod default_path;
 pub mod diag;
 pub mod edit;
 pub mod keywords;
@@ -55,8 +57,7 @@ pub use trivia::Trivia;
 pub use words::split_words;
 pub use writer::{WriteError, WriteOptions};
 
-/// Where piranha in Rust looks for its configuration by default.
-pub const DEFAULT_PATH: &str = "/etc/lvs.cf";
+pub use default_path::{DEFAULT_HELP, DEFAULT_PATH, FALLBACK_PATH, default_path};
 
 /// Everything learned from one text.
 #[derive(Debug, Clone)]

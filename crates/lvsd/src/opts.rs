@@ -56,7 +56,14 @@ const REQUESTS: [&str; 6] = ["status", "reload", "drain", "disable", "enable", "
 fn command() -> Command {
     Command::new("lvsd")
         .disable_version_flag(true)
-        .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
+        .arg(
+            value(
+                "config",
+                "configfile",
+                "configuration file [/etc/sysconfig/ha/lvs.cf, else /etc/lvs.cf]",
+            )
+            .short('c'),
+        )
         .arg(
             flag(
                 "nodaemon",
@@ -231,7 +238,8 @@ where
         return Ok(status);
     }
     Ok(Mode::Run(Opts {
-        config: path("config", lvscf::DEFAULT_PATH),
+        config: (m.get_one::<String>("config").map(PathBuf::from))
+            .unwrap_or_else(lvscf::default_path),
         nodaemon: m.get_flag("nodaemon"),
         nofork: m.get_flag("nofork"),
         test_start: m.get_flag("test_start"),
@@ -275,7 +283,7 @@ mod tests {
         let Mode::Run(o) = parse(["lvsd"]).unwrap() else {
             panic!()
         };
-        assert_eq!(o.config, PathBuf::from("/etc/lvs.cf"));
+        assert_eq!(o.config, lvscf::default_path());
     }
 
     #[test]

@@ -54,7 +54,14 @@ pub struct Opts {
 fn command() -> Command {
     Command::new("pulse")
         .disable_version_flag(true)
-        .arg(value("config", "configfile", "configuration file [/etc/lvs.cf]").short('c'))
+        .arg(
+            value(
+                "config",
+                "configfile",
+                "configuration file [/etc/sysconfig/ha/lvs.cf, else /etc/lvs.cf]",
+            )
+            .short('c'),
+        )
         .arg(
             flag(
                 "nodaemon",
@@ -158,7 +165,8 @@ where
     let secs =
         |id: &str, long: &str, default: f64| cliargs::seconds_or(&m, id, long, default, 86400.0);
     Ok(Mode::Run(Opts {
-        config: path("config", lvscf::DEFAULT_PATH),
+        config: (m.get_one::<String>("config").map(PathBuf::from))
+            .unwrap_or_else(lvscf::default_path),
         nodaemon: m.get_flag("nodaemon"),
         norun: m.get_flag("test_start") || m.get_flag("norun"),
         verbose: m.get_flag("verbose"),
@@ -201,7 +209,7 @@ mod tests {
     #[test]
     fn piranha_options_and_defaults() {
         let o = run(&["pulse"]);
-        assert_eq!(o.config, PathBuf::from("/etc/lvs.cf"));
+        assert_eq!(o.config, lvscf::default_path());
         assert_eq!(o.lvsd, PathBuf::from("/usr/sbin/lvsd"));
         assert_eq!(o.fos, PathBuf::from("/usr/sbin/fos"));
         assert!(!o.nodaemon && !o.norun && !o.verbose && !o.force_active);
