@@ -5,7 +5,8 @@
 //! on loopback: ten tiny web servers (127.0.0.1:20000–20009), lvsd with the userspace data
 //! plane serving 100 virtual servers (127.0.1.1–100, port 8080) of 10 real servers each, one
 //! nanny per real server (1,000 processes, each checking every 5 s), and the release binary of
-//! piranha-gui reading lvsd's status over its socket for every request (pulse is not running:
+//! piranha-gui reading lvsd's status over its socket (its shared snapshot: at most every
+//! 250 ms, however many requests) and turning it into each reply (pulse is not running:
 //! its half of the status is "stale", as on a director without pulse). Clients: 4 threads,
 //! each with one keep-alive connection and Basic credentials (bcrypt; the service caches a
 //! verified password), asking as fast as they can for [`SECONDS`] per route.
@@ -276,7 +277,7 @@ fn main() -> ExitCode {
 
     println!(
         "\n{COMMAND}: piranha-gui (release) with {} real servers in {virtuals} virtual servers, \
-         lvsd (userspace plane, {} nannies) read for every request; {CLIENTS} keep-alive \
+         lvsd (userspace plane, {} nannies) read at most every 250 ms; {CLIENTS} keep-alive \
          clients, {seconds} s per route\n",
         virtuals * 10,
         virtuals * 10
