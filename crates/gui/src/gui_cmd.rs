@@ -15,7 +15,7 @@ use crate::server::serve::{self, Tls};
 use crate::server::{AppState, metrics_router, router};
 use crate::status::{DEFAULT_PULSE_SOCKET, SocketStatus};
 
-/// Where piranha keeps lvs.cf; the daemons' rule ([`lvscf::default_path`]) falls back to
+/// Where piranha keeps lvs.cf; the daemons' rule ([`lvscf::default_path()`]) falls back to
 /// /etc/lvs.cf when this does not exist.
 pub const DEFAULT_CONFIG: &str = lvscf::DEFAULT_PATH;
 /// The port of piranha's GUI, on every address.
