@@ -239,36 +239,7 @@ fn package_installs_runs_and_purges_cleanly() {
 
     let deb = build_package();
 
-    // lintian: no error. Its warnings are explained in docs/DECISIONS.md.
-    let lint = run(Command::new("lintian")
-        .args(["--tag-display-limit", "0", "--suppress-tags"])
-        .arg("no-manual-page")
-        .arg(&deb));
-    let report = String::from_utf8_lossy(&lint.stdout);
-    eprintln!(
-        "lintian:\n{report}{}",
-        String::from_utf8_lossy(&lint.stderr)
-    );
-    let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("E:")).collect();
-    assert!(errors.is_empty(), "lintian errors: {errors:#?}");
-
-    // The control fields: iproute2 and the C library, nothing else at run time.
-    let control = ok(Command::new("dpkg-deb").args(["--field"]).arg(&deb));
-    let depends = control
-        .lines()
-        .find_map(|l| l.strip_prefix("Depends: "))
-        .unwrap_or_default();
-    let names: BTreeSet<&str> = depends
-        .split(',')
-        .map(|d| d.split_whitespace().next().unwrap_or(""))
-        .collect();
-    assert_eq!(
-        names,
-        BTreeSet::from(["iproute2", "libc6"]),
-        "Depends: {depends}"
-    );
-    assert!(control.contains("\nSuggests: ipvsadm\n"), "{control}");
-
+    check_lint_and_control(&deb);
     // A fresh root, from the cached tarball.
     let tar = root_tarball(&suite);
     let scratch = TempDir::new("piranha-deb");
@@ -286,11 +257,68 @@ fn package_installs_runs_and_purges_cleanly() {
     std::fs::copy(&deb, root.join("tmp/piranha.deb")).unwrap();
     ok(&mut chroot(&root, &["dpkg", "-i", "/tmp/piranha.deb"]));
 
+    check_programs(&root);
+    check_manuals(&root);
+    check_services(&root);
+    check_account_and_conffiles(&root);
+    check_what_piranha_may_write(&root);
+    ok(&mut chroot(&root, &["dpkg", "--purge", "piranha"]));
+    let after = tree(&root);
+    let left: Vec<_> = after.difference(&before).collect();
+    let lost: Vec<_> = before.difference(&after).collect();
+    assert!(
+        left.is_empty() && lost.is_empty(),
+        "dpkg --purge left {left:#?} and removed {lost:#?}"
+    );
+    let accounts_after =
+        ["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow"].map(|f| read(&root, f));
+    assert_eq!(accounts, accounts_after, "the accounts differ after purge");
+    // (dpkg-statoverride --list fails when it lists nothing.)
+    let overrides = run(&mut chroot(&root, &["dpkg-statoverride", "--list"]));
+    let overrides = String::from_utf8_lossy(&overrides.stdout);
+    assert!(!overrides.contains("sysconfig"), "{overrides}");
+}
+
+/// lintian and the control fields.
+fn check_lint_and_control(deb: &Path) {
+    // lintian: no error. Its warnings are explained in docs/DECISIONS.md.
+    let lint = run(Command::new("lintian")
+        .args(["--tag-display-limit", "0", "--suppress-tags"])
+        .arg("no-manual-page")
+        .arg(deb));
+    let report = String::from_utf8_lossy(&lint.stdout);
+    eprintln!(
+        "lintian:\n{report}{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("E:")).collect();
+    assert!(errors.is_empty(), "lintian errors: {errors:#?}");
+
+    // The control fields: iproute2 and the C library, nothing else at run time.
+    let control = ok(Command::new("dpkg-deb").args(["--field"]).arg(deb));
+    let depends = control
+        .lines()
+        .find_map(|l| l.strip_prefix("Depends: "))
+        .unwrap_or_default();
+    let names: BTreeSet<&str> = depends
+        .split(',')
+        .map(|d| d.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["iproute2", "libc6"]),
+        "Depends: {depends}"
+    );
+    assert!(control.contains("\nSuggests: ipvsadm\n"), "{control}");
+}
+
+/// The installed programs: they run, and link only the C library.
+fn check_programs(root: &Path) {
     // Every program runs and knows its version. ipvsadm-rs, like ipvsadm, first opens IPVS,
     // and says so when the kernel has none (ipvsadm-rs(8)): that too shows that it runs.
     for prog in PROGRAMS {
         let path = format!("/usr/sbin/{prog}");
-        let out = run(&mut chroot(&root, &[&path, "--version"]));
+        let out = run(&mut chroot(root, &[&path, "--version"]));
         let text = String::from_utf8_lossy(&out.stdout);
         let err = String::from_utf8_lossy(&out.stderr);
         if prog == "ipvsadm-rs" && out.status.code() == Some(2) {
@@ -304,7 +332,7 @@ fn package_installs_runs_and_purges_cleanly() {
             assert!(!text.trim().is_empty(), "{prog} --version printed nothing");
         }
         // Nothing but the C library (and the loader) is linked in.
-        let libs = ok(&mut chroot(&root, &["ldd", &path]));
+        let libs = ok(&mut chroot(root, &["ldd", &path]));
         for line in libs.lines() {
             let lib = line.split_whitespace().next().unwrap_or("");
             assert!(
@@ -315,7 +343,10 @@ fn package_installs_runs_and_purges_cleanly() {
             );
         }
     }
+}
 
+/// The manual pages.
+fn check_manuals(root: &Path) {
     // Every manual page is compressed, in its section, and opens.
     let pages = std::fs::read_dir(workspace_root().join("man")).unwrap();
     let mut opened = 0;
@@ -323,14 +354,17 @@ fn package_installs_runs_and_purges_cleanly() {
         let name = page.unwrap().file_name().into_string().unwrap();
         let section = name.rsplit('.').next().unwrap();
         let path = format!("/usr/share/man/man{section}/{name}.gz");
-        let mut cmd = chroot(&root, &["man", "-l", &path]);
+        let mut cmd = chroot(root, &["man", "-l", &path]);
         cmd.env("MANPAGER", "cat").env("MANWIDTH", "80");
         let text = ok(&mut cmd);
         assert!(text.contains("NAME"), "{path} renders no NAME section");
         opened += 1;
     }
     assert!(opened >= 9, "only {opened} manual pages");
+}
 
+/// The systemd units and SysV scripts: valid, none enabled.
+fn check_services(root: &Path) {
     // The units are valid, and the services are not enabled.
     let units: Vec<String> = UNITS
         .iter()
@@ -338,7 +372,7 @@ fn package_installs_runs_and_purges_cleanly() {
         .collect();
     let mut args = vec!["systemd-analyze", "verify"];
     args.extend(units.iter().map(String::as_str));
-    let verify = run(&mut chroot(&root, &args));
+    let verify = run(&mut chroot(root, &args));
     let complaints = String::from_utf8_lossy(&verify.stderr).into_owned();
     assert!(
         verify.status.success() && !UNITS.iter().any(|u| complaints.contains(u)),
@@ -373,17 +407,20 @@ fn package_installs_runs_and_purges_cleanly() {
             "{script}: {mine:?}"
         );
     }
+}
 
+/// The account of the web service, the conffiles, the owner of lvs.cf, the installed sample.
+fn check_account_and_conffiles(root: &Path) {
     // The user and group of the web service: a system account without a login.
-    let user = ok(&mut chroot(&root, &["getent", "passwd", "piranha"]));
+    let user = ok(&mut chroot(root, &["getent", "passwd", "piranha"]));
     let fields: Vec<&str> = user.trim().split(':').collect();
     assert!(fields[2].parse::<u32>().unwrap() < 1000, "{user}");
     assert_eq!(fields[6], "/usr/sbin/nologin", "{user}");
-    ok(&mut chroot(&root, &["getent", "group", "piranha"]));
+    ok(&mut chroot(root, &["getent", "group", "piranha"]));
 
     // The sample lvs.cf is a conffile and belongs to piranha with its directory.
     let conffiles = ok(&mut chroot(
-        &root,
+        root,
         &["dpkg-query", "-W", "-f=${Conffiles}\\n", "piranha"],
     ));
     for f in [
@@ -394,7 +431,7 @@ fn package_installs_runs_and_purges_cleanly() {
         assert!(conffiles.contains(&format!(" {f} ")), "{f}: {conffiles}");
     }
     let owners = ok(&mut chroot(
-        &root,
+        root,
         &[
             "stat",
             "-c",
@@ -410,7 +447,7 @@ fn package_installs_runs_and_purges_cleanly() {
     // As installed it defines nothing, so pulse would refuse to start; lvscf reads it
     // without being told where it is (lvscf::default_path). The sample it comes from,
     // shipped as an example, is valid.
-    let check = run(&mut chroot(&root, &["lvscf", "check"]));
+    let check = run(&mut chroot(root, &["lvscf", "check"]));
     let said = String::from_utf8_lossy(&check.stderr);
     assert_eq!(check.status.code(), Some(1), "{said}");
     assert!(
@@ -419,7 +456,7 @@ fn package_installs_runs_and_purges_cleanly() {
         "{said}"
     );
     ok(&mut chroot(
-        &root,
+        root,
         &[
             "lvscf",
             "check",
@@ -427,7 +464,10 @@ fn package_installs_runs_and_purges_cleanly() {
             "/usr/share/doc/piranha/examples/lvs.cf",
         ],
     ));
+}
 
+/// What user piranha may write, and the files the tools leave for the purge.
+fn check_what_piranha_may_write(root: &Path) {
     // User piranha (piranha-gui) can replace lvs.cf in its directory, as lvscf fmt --write
     // does (a new file beside it, renamed over it), and nothing else in /etc.
     let sample = std::fs::read_to_string(root.join("usr/share/doc/piranha/examples/lvs.cf"));
@@ -447,22 +487,22 @@ fn package_installs_runs_and_purges_cleanly() {
         &["lvscf", "fmt", "--write", "/etc/sysconfig/ha/lvs.cf"],
     ]
     .concat();
-    ok(&mut chroot(&root, &fmt));
-    let formatted = read(&root, "/etc/sysconfig/ha/lvs.cf");
+    ok(&mut chroot(root, &fmt));
+    let formatted = read(root, "/etc/sysconfig/ha/lvs.cf");
     assert!(formatted.starts_with("serial_no = 3\n") || formatted.contains("\nserial_no = 3\n"));
     let owner = ok(&mut chroot(
-        &root,
+        root,
         &["stat", "-c", "%U", "/etc/sysconfig/ha/lvs.cf"],
     ));
     assert_eq!(owner, "piranha\n");
     let touch = [&as_piranha[..], &["touch", "/etc/piranha-was-here"]].concat();
-    assert!(!run(&mut chroot(&root, &touch)).status.success());
+    assert!(!run(&mut chroot(root, &touch)).status.success());
 
     // What the tools write there goes at purge too: the password file of piranha-passwd and
     // the previous lvs.cf that piranha-gui keeps.
-    ok(&mut chroot(&root, &["piranha-passwd", "a-test-password"]));
+    ok(&mut chroot(root, &["piranha-passwd", "a-test-password"]));
     let passwd = ok(&mut chroot(
-        &root,
+        root,
         &[
             "stat",
             "-c",
@@ -472,20 +512,4 @@ fn package_installs_runs_and_purges_cleanly() {
     ));
     assert_eq!(passwd, "piranha 600\n");
     std::fs::write(root.join("etc/sysconfig/ha/lvs.cf.prev"), "# old\n").unwrap();
-
-    ok(&mut chroot(&root, &["dpkg", "--purge", "piranha"]));
-    let after = tree(&root);
-    let left: Vec<_> = after.difference(&before).collect();
-    let lost: Vec<_> = before.difference(&after).collect();
-    assert!(
-        left.is_empty() && lost.is_empty(),
-        "dpkg --purge left {left:#?} and removed {lost:#?}"
-    );
-    let accounts_after =
-        ["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow"].map(|f| read(&root, f));
-    assert_eq!(accounts, accounts_after, "the accounts differ after purge");
-    // (dpkg-statoverride --list fails when it lists nothing.)
-    let overrides = run(&mut chroot(&root, &["dpkg-statoverride", "--list"]));
-    let overrides = String::from_utf8_lossy(&overrides.stdout);
-    assert!(!overrides.contains("sysconfig"), "{overrides}");
 }
