@@ -160,7 +160,7 @@ mod tests {
         assert!(
             std::str::from_utf8(&c.metrics())
                 .unwrap()
-                .contains("piranha_reloads_total{daemon=\"lvsd\"} 1\n")
+                .contains("piranha_reloads_total{daemon=\"lvsd\",result=\"ok\"} 1\n")
         );
     }
 
