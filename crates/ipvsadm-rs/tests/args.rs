@@ -936,7 +936,7 @@ fn tunnel_values() {
 
 #[test]
 fn fwmark_values() {
-    for v in ["0", "-3", "4294967296", "abc", "1x"] {
+    for v in ["0", "-0", "-2147483649", "4294967296", "abc", "1x"] {
         bad(
             &format!("-A --fwmark-service={v}"),
             &format!("invalid fwmark value `{v}' specified"),
@@ -953,6 +953,54 @@ fn fwmark_values() {
     ok(&mut t, "-A -f 4294967295");
     ok(&mut t, "-A -f 1 -6");
     assert_eq!(save(&mut t), "-A -f -1 -s wlc\n-A -f 1 -6 -s wlc\n");
+    // So a negative mark in the int range is read as the same 32-bit mark (1.31 refuses it).
+    let mut t = MemoryTable::new();
+    ok(&mut t, "-A -f -1");
+    ok(&mut t, "-A --fwmark-service=-2147483648 -6");
+    fails_on(&mut t, "-A -f 4294967295", "Service already exists", 255);
+    fails_on(&mut t, "-A -f 2147483648 -6", "Service already exists", 255);
+    assert_eq!(
+        save(&mut t),
+        "-A -f -2147483648 -6 -s wlc\n-A -f -1 -s wlc\n"
+    );
+}
+
+/// ipvsadm 1.31's `-S` prints marks above 2^31 with `%d`; `-R` takes them back as the same
+/// marks, and saving again gives the same bytes.
+#[test]
+fn restore_reads_negative_fwmarks_that_save_writes() {
+    let mut t = MemoryTable::new();
+    ok(&mut t, "-A -f 4294967295 -s rr");
+    ok(&mut t, "-a -f 4294967295 -r 192.168.10.1 -g -w 2");
+    ok(&mut t, "-A -f 2147483648 -6 -s wlc");
+    ok(&mut t, "-a -f 2147483648 -6 -r [2001:db8::5]:0 -i");
+    ok(&mut t, "-A -f 2147483647");
+    let saved = save(&mut t);
+    // In the table's order; the lines, sorted here.
+    let mut lines: Vec<&str> = saved.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            "-A -f -1 -s rr",
+            "-A -f -2147483648 -6 -s wlc",
+            "-A -f 2147483647 -s wlc",
+            "-a -f -1 -r 192.168.10.1:0 -g -w 2",
+            "-a -f -2147483648 -6 -r [2001:db8::5]:0 -i -w 1 --tun-type ipip",
+        ]
+    );
+    let mut again = MemoryTable::new();
+    let r = restore(&mut again, &saved);
+    assert_eq!((r.status, r.err.as_str()), (0, ""));
+    assert_eq!(save(&mut again), saved);
+    // The restored services carry the unsigned marks.
+    let listed = ok(&mut again, "-L -n --sort");
+    assert!(listed.contains("FWM  -1 rr"), "{listed}");
+    let r = ipvsadm(&mut again, "-D -f 4294967295");
+    assert_eq!((r.status, r.err.as_str()), (0, ""));
+    let r = ipvsadm(&mut again, "-D -f 2147483648 -6");
+    assert_eq!((r.status, r.err.as_str()), (0, ""));
+    assert_eq!(save(&mut again), "-A -f 2147483647 -s wlc\n");
 }
 
 #[test]

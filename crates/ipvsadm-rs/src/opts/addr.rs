@@ -16,15 +16,24 @@ pub(super) fn number(s: &str, min: i64, max: i64) -> Option<i64> {
     (min..=max).contains(&v).then_some(v)
 }
 
-/// `parse_fwmark`: base-10 `strtoul`, 1..=UINT_MAX.
+/// `parse_fwmark`: base-10 `strtoul`, 1..=UINT_MAX. Unlike ipvsadm 1.31, a negative
+/// number in the C `int` range (-2147483648..=-1) is read as the same 32-bit mark, because
+/// 1.31's `-S` prints marks above 2^31 with `%d`: so a saved table restores. Anything else
+/// negative (and `-0`) is refused, as 1.31 refuses it.
 pub(super) fn fwmark(s: &str) -> Option<u32> {
     let t = s.trim_start_matches(names::is_c_space);
     let (neg, digits) = match t.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || neg {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
+    }
+    if neg {
+        // `-` and the digits, as i32: -2147483648..=-1, the two's-complement of the mark.
+        let v: i64 = digits.parse::<i64>().ok()?.checked_neg()?;
+        let v = i32::try_from(v).ok().filter(|v| *v < 0)?;
+        return Some(v as u32);
     }
     let v: u64 = digits.parse().ok()?;
     (1..=u64::from(u32::MAX)).contains(&v).then_some(v as u32)
@@ -95,4 +104,62 @@ pub(super) fn atoi(s: &str) -> Option<i64> {
     };
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     Some(sign * digits.parse::<i64>().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fwmark;
+
+    #[test]
+    fn fwmark_reads_unsigned_marks() {
+        assert_eq!(fwmark("1"), Some(1));
+        assert_eq!(fwmark("+7"), Some(7));
+        assert_eq!(fwmark(" \t9"), Some(9));
+        assert_eq!(fwmark("2147483648"), Some(0x8000_0000));
+        assert_eq!(fwmark("4294967295"), Some(u32::MAX));
+        for bad in [
+            "0",
+            "+0",
+            "4294967296",
+            "18446744073709551615",
+            "",
+            "+",
+            "1x",
+            "x1",
+            "1 ",
+        ] {
+            assert_eq!(fwmark(bad), None, "{bad:?}");
+        }
+    }
+
+    /// What ipvsadm 1.31's `-S` prints (`%d`) for a mark above 2^31 reads back as that mark.
+    #[test]
+    fn fwmark_reads_a_negative_int_as_its_32_bit_mark() {
+        assert_eq!(fwmark("-1"), Some(u32::MAX));
+        assert_eq!(fwmark("-2"), Some(4_294_967_294));
+        assert_eq!(fwmark("-2147483648"), Some(0x8000_0000));
+        assert_eq!(fwmark(" -5"), Some(4_294_967_291));
+        for mark in [0x8000_0000u32, 0x8000_0001, 0xdead_beef, u32::MAX] {
+            assert_eq!(fwmark(&(mark as i32).to_string()), Some(mark));
+        }
+    }
+
+    #[test]
+    fn fwmark_refuses_other_negatives() {
+        for bad in [
+            "-0",
+            "-00",
+            "-2147483649",
+            "-4294967295",
+            "-4294967296",
+            "-99999999999999999999999",
+            "-",
+            "--1",
+            "-+1",
+            "+-1",
+            "-1x",
+        ] {
+            assert_eq!(fwmark(bad), None, "{bad:?}");
+        }
+    }
 }
