@@ -37,12 +37,7 @@ fn config(lan: &Lan) -> PathBuf {
     let cfg = dir.join("lvs.cf");
     std::fs::write(&cfg, text).unwrap();
     let pw = dir.join("piranha.passwd");
-    let mut doc = gui::passwd::Document::new(&pw);
-    doc.set(
-        "piranha",
-        &gui::passwd::hash_password(PASSWORD.as_bytes()).unwrap(),
-    );
-    gui::passwd::store(&pw, &doc.render(), None).unwrap();
+    gui::passwd_cmd::set_password(&pw, "piranha", PASSWORD).unwrap();
     for p in [&dir, &cfg, &pw] {
         std::os::unix::fs::chown(p, Some(NOBODY), Some(NOBODY)).unwrap();
     }

@@ -13,7 +13,7 @@ pub mod error;
 pub mod program;
 
 pub use error::UsageError;
-pub use program::{Mode, Program, extra_words, path_or, status_request, version_flag};
+pub use program::{Mode, Program, config_arg, extra_words, path_or, status_request, version_flag};
 
 use std::ffi::OsString;
 use std::ops::RangeInclusive;

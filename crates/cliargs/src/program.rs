@@ -37,6 +37,17 @@ pub fn version_flag() -> Arg {
     flag("version", "version", "print the version")
 }
 
+/// `-c`/`--configfile FILE`, the configuration file; without it the daemons take
+/// `lvscf::default_path()`.
+pub fn config_arg() -> Arg {
+    crate::value(
+        "config",
+        "configfile",
+        "configuration file [/etc/sysconfig/ha/lvs.cf, else /etc/lvs.cf]",
+    )
+    .short('c')
+}
+
 /// Hidden words after the options, so that they are reported as
 /// [`UsageError::Extra`] rather than by clap.
 pub fn extra_words() -> Arg {

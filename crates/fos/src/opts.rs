@@ -50,14 +50,7 @@ pub struct Opts {
 fn command() -> Command {
     Command::new("fos")
         .disable_version_flag(true)
-        .arg(
-            value(
-                "config",
-                "configfile",
-                "configuration file [/etc/sysconfig/ha/lvs.cf, else /etc/lvs.cf]",
-            )
-            .short('c'),
-        )
+        .arg(cliargs::config_arg())
         .arg(
             flag(
                 "nodaemon",

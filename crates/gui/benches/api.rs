@@ -20,7 +20,6 @@
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -65,12 +64,7 @@ fn config(virtuals: usize, nanny: &Path) -> String {
 }
 
 fn start_lvsd(dir: &Path) -> Proc {
-    let notify_path = dir.join("notify");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
-    let proc = Proc::spawn(
+    Proc::spawn_ready(
         Command::new(testkit::bins::bin("lvsd"))
             .arg("-n")
             .arg("--nanny")
@@ -82,23 +76,15 @@ fn start_lvsd(dir: &Path) -> Proc {
             .arg("--state-file")
             .arg(dir.join("lvsd.state"))
             .arg("--pidfile")
-            .arg(dir.join("lvsd.pid"))
-            .env("NOTIFY_SOCKET", &notify_path),
-    );
-    let mut buf = [0u8; 64];
-    let n = notify.recv(&mut buf).expect("READY=1 from lvsd");
-    assert_eq!(&buf[..n], b"READY=1");
-    proc
+            .arg(dir.join("lvsd.pid")),
+        &dir.join("notify"),
+        Duration::from_secs(120),
+    )
 }
 
 fn start_gui(dir: &Path) -> (Proc, String) {
     let pw = dir.join("piranha.passwd");
-    let mut doc = gui::passwd::Document::new(&pw);
-    doc.set(
-        "piranha",
-        &gui::passwd::hash_password(PASSWORD.as_bytes()).unwrap(),
-    );
-    gui::passwd::store(&pw, &doc.render(), None).unwrap();
+    gui::passwd_cmd::set_password(&pw, "piranha", PASSWORD).unwrap();
     let mut cmd = Command::new(testkit::bins::bin("piranha-gui"));
     cmd.args(["-n", "--listen", "127.0.0.1:0", "-c"])
         .arg(dir.join("lvs.cf"))
@@ -112,14 +98,7 @@ fn start_gui(dir: &Path) -> (Proc, String) {
         cmd.arg("--allow-root");
     }
     let gui = Proc::spawn(&mut cmd);
-    gui.expect_line("piranha-gui: serving ", Duration::from_secs(20));
-    let line = gui
-        .text()
-        .lines()
-        .find(|l| l.contains("serving "))
-        .unwrap()
-        .to_owned();
-    let addr = line.rsplit("://").next().unwrap().trim().to_owned();
+    let addr = gui.served_address("piranha-gui: serving ", Duration::from_secs(20));
     (gui, addr)
 }
 

@@ -58,14 +58,7 @@ fn start(dir: &Path, extra: &[&str]) -> Gui {
         cmd.arg("--allow-root");
     }
     let proc = Proc::spawn(&mut cmd);
-    proc.expect_line("piranha-gui: serving ", Duration::from_secs(20));
-    let line = proc
-        .text()
-        .lines()
-        .find(|l| l.contains("serving "))
-        .unwrap()
-        .to_owned();
-    let addr = line.rsplit("://").next().unwrap().trim().to_owned();
+    let addr = proc.served_address("piranha-gui: serving ", Duration::from_secs(20));
     Gui { proc, addr }
 }
 

@@ -56,14 +56,7 @@ const REQUESTS: [&str; 6] = ["status", "reload", "drain", "disable", "enable", "
 fn command() -> Command {
     Command::new("lvsd")
         .disable_version_flag(true)
-        .arg(
-            value(
-                "config",
-                "configfile",
-                "configuration file [/etc/sysconfig/ha/lvs.cf, else /etc/lvs.cf]",
-            )
-            .short('c'),
-        )
+        .arg(cliargs::config_arg())
         .arg(
             flag(
                 "nodaemon",

@@ -5,7 +5,6 @@
 //! socket.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -106,12 +105,7 @@ fn start_with(name: &str, cfg: &str, extra: &[&str]) -> Lvsd {
 /// Start lvsd on the `lvs.cf` of `dir`, with its socket and state file there, and wait for
 /// READY=1.
 fn launch(dir: TempDir, extra: &[&str]) -> Lvsd {
-    let _ = std::fs::remove_file(dir.join("notify"));
-    let notify = UnixDatagram::bind(dir.join("notify")).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let proc = Proc::spawn(
+    let proc = Proc::spawn_ready(
         Command::new(env!("CARGO_BIN_EXE_lvsd"))
             .arg("-n")
             .args(extra)
@@ -122,12 +116,10 @@ fn launch(dir: TempDir, extra: &[&str]) -> Lvsd {
             .arg("--socket")
             .arg(dir.join("lvsd.sock"))
             .arg("--state-file")
-            .arg(dir.join("lvsd.state"))
-            .env("NOTIFY_SOCKET", dir.join("notify")),
+            .arg(dir.join("lvsd.state")),
+        &dir.join("notify"),
+        Duration::from_secs(20),
     );
-    let mut buf = [0u8; 256];
-    let n = notify.recv(&mut buf).expect("READY=1 from lvsd");
-    assert_eq!(&buf[..n], b"READY=1");
     Lvsd { proc, dir }
 }
 

@@ -54,14 +54,7 @@ pub struct Opts {
 fn command() -> Command {
     Command::new("pulse")
         .disable_version_flag(true)
-        .arg(
-            value(
-                "config",
-                "configfile",
-                "configuration file [/etc/sysconfig/ha/lvs.cf, else /etc/lvs.cf]",
-            )
-            .short('c'),
-        )
+        .arg(cliargs::config_arg())
         .arg(
             flag(
                 "nodaemon",

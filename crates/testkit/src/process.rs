@@ -64,6 +64,38 @@ impl Proc {
         Proc { child, lines, open }
     }
 
+    /// Start `cmd` with `NOTIFY_SOCKET` set to a datagram socket at `notify` (replaced if it
+    /// exists) and wait, at most `within`, for its `READY=1` (sd_notify), as lvsd sends once
+    /// its table is built. Panics with the output when it does not come.
+    pub fn spawn_ready(cmd: &mut Command, notify: &std::path::Path, within: Duration) -> Proc {
+        let _ = std::fs::remove_file(notify);
+        let sock = std::os::unix::net::UnixDatagram::bind(notify)
+            .unwrap_or_else(|e| panic!("bind {}: {e}", notify.display()));
+        sock.set_read_timeout(Some(within)).unwrap();
+        let proc = Proc::spawn(cmd.env("NOTIFY_SOCKET", notify));
+        let mut buf = [0u8; 256];
+        match sock.recv(&mut buf) {
+            Ok(n) if &buf[..n] == b"READY=1" => proc,
+            got => panic!("no READY=1 from {cmd:?} ({got:?}):\n{}", proc.text()),
+        }
+    }
+
+    /// The address after `://` on the first line containing `marker` (a service's
+    /// "serving on http://ADDR" line), waiting at most `within` for it.
+    pub fn served_address(&self, marker: &str, within: Duration) -> String {
+        self.expect_line(marker, within);
+        let text = self.text();
+        let line = text
+            .lines()
+            .find(|l| l.contains(marker))
+            .unwrap_or_default();
+        line.rsplit("://")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+
     /// Wait for the `skip + 1`-th line containing `needle`, for at most `within`; when it
     /// was printed, measured from the start.
     pub fn wait_nth(&self, needle: &str, skip: usize, within: Duration) -> Option<Duration> {
