@@ -112,7 +112,7 @@ async fn a_login_starts_a_strict_session_and_logout_ends_it() {
         .unwrap();
     let (r, _) = send(&a.router, req).await;
     assert_eq!(r.status(), 303);
-    assert_eq!(header(&r, "location"), Some("/api/v1/session"));
+    assert_eq!(header(&r, "location"), Some("/monitor"));
     let cookie = header(&r, "set-cookie").unwrap();
     let id = cookie
         .strip_prefix("piranha_session=")
