@@ -259,24 +259,32 @@ pub fn current(
     out
 }
 
-/// The submitted values of `fields` (an unticked box is `0`; a missing field keeps its
-/// current value).
+/// The submitted values of `fields`: a box is `1` when ticked, `0` when only its hidden `0`
+/// came; a field the form does not carry keeps its current value.
 pub fn submitted(form: &[(String, String)], fields: &[Field], current: &Values) -> Values {
     let get = |k: &str| {
         form.iter()
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.trim().to_owned())
     };
+    // A box sends its hidden `0` and, when ticked, `1`; a form without the field keeps it.
+    let ticked = |k: &str| {
+        let mut vals = form.iter().filter(|(n, _)| n == k).map(|(_, v)| v.trim());
+        let first = vals.next()?;
+        Some(first == "1" || vals.any(|v| v == "1"))
+    };
     fields
         .iter()
         .map(|fd| {
             let v = match fd.kind {
-                Kind::Check => if get(fd.key).is_some_and(|v| v != "0") {
-                    "1"
-                } else {
-                    "0"
-                }
-                .to_owned(),
+                Kind::Check => match ticked(fd.key) {
+                    Some(true) => "1".to_owned(),
+                    Some(false) => "0".to_owned(),
+                    None => current
+                        .get(fd.key)
+                        .cloned()
+                        .unwrap_or_else(|| "0".to_owned()),
+                },
                 _ => {
                     get(fd.key).unwrap_or_else(|| current.get(fd.key).cloned().unwrap_or_default())
                 }
@@ -374,7 +382,8 @@ pub fn field(key: &str, label: &str, kind: Kind, v: &str, error: Option<&String>
     };
     let input = match kind {
         Kind::Check => format!(
-            "<input type=\"checkbox\" id=\"{id}\" name=\"{k}\" value=\"1\"{}{described}>",
+            "<input type=\"hidden\" name=\"{k}\" value=\"0\">\
+             <input type=\"checkbox\" id=\"{id}\" name=\"{k}\" value=\"1\"{}{described}>",
             if v == "1" { " checked" } else { "" }
         ),
         Kind::Select(options) => {
@@ -453,7 +462,7 @@ mod tests {
         let was: Values = [("port", "80"), ("send", "GET /"), ("active", "1")]
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .into();
-        let form: Vec<(String, String)> = [("port", " 81 "), ("send", "")]
+        let form: Vec<(String, String)> = [("port", " 81 "), ("send", ""), ("active", "0")]
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .into();
         let fields = [
