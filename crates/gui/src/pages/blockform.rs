@@ -50,9 +50,9 @@ pub fn render(c: &Ctx, spec: &Spec, values: &Values, p: &Problems, status: Statu
         body.push_str("<p class=\"error\" role=\"alert\">lvscf refused the change: nothing was written.</p>\n");
     }
     body.push_str(&diagnostics_list(&p.others));
-    let _ = write!(
+    let _ = writeln!(
         body,
-        "<form id=\"edit-form\" class=\"edit\" method=\"post\" action=\"{}\">{}\n",
+        "<form id=\"edit-form\" class=\"edit\" method=\"post\" action=\"{}\">{}",
         esc(&spec.action),
         c.csrf_field()
     );

@@ -35,7 +35,9 @@ pub fn check(edited: &Edited) -> Result<(), Problems> {
                     })
                     .or_insert_with(|| d.message.clone());
             }
-            None => p.others.extend(api_diagnostics(&edited.text, &[d.clone()])),
+            None => p
+                .others
+                .extend(api_diagnostics(&edited.text, std::slice::from_ref(d))),
         }
     }
     Err(p)

@@ -172,10 +172,10 @@ fn servers_html(c: &Ctx, v: &VirtualServer) -> String {
         } else {
             ("inactive", ("activate", "Activate"))
         };
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<tr data-server=\"{}\"><td class=\"status {status}\">{status}</td><td><a class=\"edit\" href=\"{}\">{}</a></td>\
-             <td>{}</td><td>{}</td><td>{}</td><td class=\"actions\">{}{}</td></tr>\n",
+             <td>{}</td><td>{}</td><td>{}</td><td class=\"actions\">{}{}</td></tr>",
             esc(&r.name),
             esc(&path),
             esc(&r.name),
