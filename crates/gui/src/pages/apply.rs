@@ -81,7 +81,7 @@ pub fn proposal(ctx: &Ctx, tab: Option<Tab>, cur: &Current, new: &str, back: &st
     let diff = unified(&cur.text, &shown, "lvs.cf (now)", "lvs.cf (after apply)");
     let b64 = base64::engine::general_purpose::STANDARD.encode(new.as_bytes());
     let body = format!(
-        "<p>This is what applying changes in lvs.cf (<code>serial_no</code> goes up by one). \
+        "<p>Applying makes this change to lvs.cf (and <code>serial_no</code> goes up by one). \
          Nothing is written until you apply it; then the daemons are told to reload.</p>\n\
          <pre id=\"diff\" class=\"diff\">{}</pre>\n\
          <form id=\"apply\" method=\"post\" action=\"/apply\">{}\n\

@@ -88,7 +88,7 @@ pub fn diagnostics_list(d: &[ApiDiagnostic]) -> String {
         let at = x.line.map(|l| format!("line {l}: ")).unwrap_or_default();
         let _ = writeln!(
             s,
-            "<li data-line=\"{line}\" class=\"{}\">{}{}</li>",
+            "<li data-line=\"{line}\" class=\"severity-{}\">{}{}</li>",
             esc(&x.severity),
             esc(&at),
             esc(&x.message)

@@ -204,7 +204,7 @@ fn spec(failover: bool, name: Option<&str>) -> Spec {
     Spec {
         tab: tab(failover),
         title: match name {
-            Some(n) => format!("{word} {n}"),
+            Some(n) => format!("{} {n}", capitalized(word)),
             None => format!("New {word}"),
         },
         fields: if failover { FAILOVER } else { VIRTUAL },
@@ -412,4 +412,11 @@ pub async fn failover_action(
         "/failover",
     )
     .await
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
