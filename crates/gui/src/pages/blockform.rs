@@ -49,7 +49,7 @@ pub fn render(c: &Ctx, spec: &Spec, values: &Values, p: &Problems, status: Statu
     if !p.others.is_empty() || !p.fields.is_empty() {
         body.push_str("<p class=\"error\" role=\"alert\">lvscf refused the change: nothing was written.</p>\n");
     }
-    body.push_str(&diagnostics_list(&p.others));
+    body.push_str(&diagnostics_list(&p.others, None, false));
     let _ = writeln!(
         body,
         "<form id=\"edit-form\" class=\"edit\" method=\"post\" action=\"{}\">{}",
@@ -77,20 +77,31 @@ pub fn render(c: &Ctx, spec: &Spec, values: &Values, p: &Problems, status: Statu
     reply(status, page(c, Some(spec.tab), &spec.title, &body))
 }
 
-/// `ul#diagnostics`, one `li[data-line]` per message (empty when there are none).
-pub fn diagnostics_list(d: &[ApiDiagnostic]) -> String {
+/// `ul#diagnostics`, one `li[data-line]` per message (empty when there are none); with the
+/// `text` they are about, each quotes its line, and with `link` its line number links to the
+/// line of the highlighted view (`#L{n}`).
+pub fn diagnostics_list(d: &[ApiDiagnostic], text: Option<&str>, link: bool) -> String {
     if d.is_empty() {
         return String::new();
     }
+    let lines: Vec<&str> = text.map(|t| t.lines().collect()).unwrap_or_default();
     let mut s = String::from("<ul id=\"diagnostics\">\n");
     for x in d {
         let line = x.line.map(|l| l.to_string()).unwrap_or_default();
-        let at = x.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        let at = match x.line {
+            Some(l) if link => format!("<a href=\"#L{l}\">line {l}</a>: "),
+            Some(l) => format!("line {l}: "),
+            None => String::new(),
+        };
+        let quoted = x
+            .line
+            .and_then(|l| lines.get(l.wrapping_sub(1)))
+            .map(|q| format!(" <code>{}</code>", esc(q.trim())))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "<li data-line=\"{line}\" class=\"severity-{}\">{}{}</li>",
+            "<li data-line=\"{line}\" class=\"severity-{}\">{at}{}{quoted}</li>",
             esc(&x.severity),
-            esc(&at),
             esc(&x.message)
         );
     }
@@ -173,6 +184,28 @@ fn base(
     let parsed = lvscf::parse(&r.text);
     let (s, model) = scope(&parsed, &renamed(&spec.target, name)).ok_or_else(missing)?;
     Ok((r.text, s, model))
+}
+
+/// Whether another block (or server of the same virtual server) is named `name` already:
+/// lvscf's typed edits refuse such a rename, so the text edit does too.
+fn name_taken(parsed: &lvscf::Parsed, target: &Target, name: &str) -> bool {
+    let m = &parsed.model;
+    match target {
+        Target::Global => false,
+        Target::Block { failover, .. } => {
+            let list = if *failover {
+                &m.failover_services
+            } else {
+                &m.virtual_servers
+            };
+            list.iter().any(|v| v.name == name)
+        }
+        Target::Server { vs, .. } => m
+            .virtual_servers
+            .iter()
+            .filter(|v| v.name == *vs)
+            .any(|v| v.servers.iter().any(|s| s.name == name)),
+    }
 }
 
 fn describe(t: &Target) -> String {
@@ -298,6 +331,20 @@ pub async fn save(
         _ => None,
     };
     let rename = old_name.filter(|o| *o != name).map(|_| name.as_str());
+    if rename.is_some() && name_taken(&cur.parsed, &spec.target, &name) {
+        let msg = format!(
+            "there is a {} already",
+            describe(&renamed(&spec.target, &name))
+        );
+        let fields = Errors::from([("name".to_owned(), msg)]);
+        return refuse(
+            &now,
+            Problems {
+                fields,
+                others: vec![],
+            },
+        );
+    }
     let edited = edit(&text, &s, rename, &changes);
     match check(&edited) {
         Ok(()) => apply::proposal(&c, Some(spec.tab), &cur, &edited.text, &spec.back),

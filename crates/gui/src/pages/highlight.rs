@@ -15,6 +15,24 @@ pub fn highlight(text: &str) -> String {
     out
 }
 
+/// As [`highlight`], each line in `span.line#L{n}` (1-based), with the class `has-error`
+/// on the lines in `marked`, so diagnostics can link to their line.
+pub fn highlight_lines(text: &str, marked: &[usize]) -> String {
+    let mut out = String::with_capacity(text.len() * 2 + text.len() / 8);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let n = i + 1;
+        let class = if marked.contains(&n) {
+            "line has-error"
+        } else {
+            "line"
+        };
+        out.push_str(&format!("<span class=\"{class}\" id=\"L{n}\">"));
+        line_html(line.strip_suffix('\n').unwrap_or(line), &mut out);
+        out.push_str("</span>\n");
+    }
+    out
+}
+
 fn span(out: &mut String, class: &str, s: &str) {
     out.push_str("<span class=\"");
     out.push_str(class);
@@ -83,6 +101,17 @@ mod tests {
              <span class=\"kw\">virtual</span> web <span class=\"brace\">{</span>\n    \
              <span class=\"kw\">send</span> = <span class=\"str\">&quot;GET / # x&quot;</span>\n\
              <span class=\"brace\">}</span>\n"
+        );
+    }
+
+    #[test]
+    fn lines_are_numbered_and_marked() {
+        let h = highlight_lines("a = 1\nb = x\n", &[2]);
+        assert_eq!(
+            h,
+            "<span class=\"line\" id=\"L1\"><span class=\"kw\">a</span> = \
+             <span class=\"num\">1</span></span>\n<span class=\"line has-error\" id=\"L2\">\
+             <span class=\"kw\">b</span> = x</span>\n"
         );
     }
 

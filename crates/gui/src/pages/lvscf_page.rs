@@ -11,7 +11,7 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::blockform::diagnostics_list;
-use super::highlight::highlight;
+use super::highlight::highlight_lines;
 use super::html::esc;
 use super::layout::{Ctx, FlashQuery, Tab, page, reply};
 use super::{Current, apply, ctx, load};
@@ -31,7 +31,8 @@ fn render(
     if !note.is_empty() {
         let _ = writeln!(body, "<p class=\"note\" role=\"status\">{}</p>", esc(note));
     }
-    body.push_str(&diagnostics_list(diags));
+    // Diagnostics of the file itself link to its lines in the view below.
+    body.push_str(&diagnostics_list(diags, Some(text), text == cur.text));
     let _ = write!(
         body,
         "<form id=\"lvscf-form\" method=\"post\" action=\"/lvs.cf\">{}\n\
@@ -42,9 +43,18 @@ fn render(
          <h2>The file as it is</h2>\n<pre id=\"lvscf-view\" class=\"lvscf\">{}</pre>\n",
         c.csrf_field(),
         esc(text),
-        highlight(&cur.text),
+        highlight_lines(&cur.text, &error_lines(cur)),
     );
     reply(status, page(c, Some(Tab::LvsCf), "lvs.cf", &body))
+}
+
+/// The lines of the file that have errors.
+fn error_lines(cur: &Current) -> Vec<usize> {
+    api_diagnostics(&cur.text, &cur.parsed.diagnostics)
+        .into_iter()
+        .filter(|d| d.severity == "error")
+        .filter_map(|d| d.line)
+        .collect()
 }
 
 /// `GET /lvs.cf`.

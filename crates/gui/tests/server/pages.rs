@@ -227,6 +227,35 @@ async fn forms_without_the_csrf_token_are_refused_and_write_nothing() {
 }
 
 #[tokio::test]
+async fn a_browsers_own_form_post_with_origin_null_passes() {
+    // Chromium sends `Origin: null` for a page's form posts under Referrer-Policy: no-referrer,
+    // and marks them `Sec-Fetch-Site: same-origin`.
+    let a = app();
+    let login = |origin: &str, site: Option<&str>| {
+        let mut r = request("POST", "/login")
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(site) = site {
+            r = r.header("sec-fetch-site", site);
+        }
+        r.body(Body::from(format!("user=piranha&password={PASSWORD}")))
+            .unwrap()
+    };
+    let (r, _) = send(&a.router, login("null", Some("same-origin"))).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(header(&r, "location"), Some("/monitor"));
+    for (origin, site) in [
+        ("null", None),
+        ("null", Some("same-site")),
+        ("null", Some("cross-site")),
+        ("http://evil.example", Some("cross-site")),
+    ] {
+        let (r, _) = send(&a.router, login(origin, site)).await;
+        assert_eq!(r.status(), 403, "{origin} {site:?}");
+    }
+}
+
+#[tokio::test]
 async fn the_warning_shows_on_a_host_that_is_not_the_primary() {
     let a = app();
     let b = Browser::login(&a.router).await;

@@ -194,6 +194,16 @@ async fn a_virtual_server_is_added_edited_renamed_and_deleted() {
     assert_eq!(r.status(), 422);
     assert!(!field_error(&body, "port").is_empty());
     assert!(body.contains("name=\"port\" value=\"eighty\""));
+    // Renaming onto another virtual server's name is refused at the name.
+    let (r, body) = b
+        .post(
+            &a.router,
+            "/virtual/www",
+            &[("name", "web"), ("port", "8080")],
+        )
+        .await;
+    assert_eq!(r.status(), 422, "{body}");
+    assert!(!field_error(&body, "name").is_empty());
     // Rename.
     let (r, page) = b
         .post(
@@ -295,6 +305,7 @@ async fn the_lvs_cf_page_highlights_checks_and_saves() {
     assert!(view.contains("<span class=\"kw\">serial_no</span>"));
     assert!(view.contains("<span class=\"comment\"># our cluster</span>"));
     assert!(view.contains("<span class=\"brace\">{</span>"));
+    assert!(view.contains("<span class=\"line\" id=\"L7\">"));
     assert!(page.contains("<textarea id=\"lvscf-text\" name=\"text\""));
     // Check: errors by line, 422, nothing written; the text kept in the editor.
     let broken = CF.replace("active = 1\n    address", "active = maybe\n    address");
@@ -308,10 +319,12 @@ async fn the_lvs_cf_page_highlights_checks_and_saves() {
         .await;
     assert_eq!(r.status(), 422);
     assert!(
-        body.contains("<ul id=\"diagnostics\">\n<li data-line=\"7\""),
+        body.contains(
+            "<ul id=\"diagnostics\">\n<li data-line=\"7\" class=\"severity-error\">line 7: "
+        ),
         "{body}"
     );
-    assert!(body.contains("active = maybe"));
+    assert!(body.contains("<code>active = maybe</code></li>"), "{body}");
     let (r, _) = b
         .post(&a.router, "/lvs.cf", &[("text", &crlf), ("action", "save")])
         .await;
