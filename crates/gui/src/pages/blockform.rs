@@ -256,6 +256,68 @@ pub async fn show(state: &Shared, caller: &Caller, flash: Option<String>, spec: 
     render(&c, spec, &values, &p, status)
 }
 
+/// Why a form was not turned into a new text.
+enum Refused {
+    NotFound(String),
+    /// The form again, with the values as entered and the problems.
+    Invalid(Values, Problems),
+}
+
+fn at_fields(fields: Errors) -> Problems {
+    Problems {
+        fields,
+        others: vec![],
+    }
+}
+
+fn at_name(msg: String) -> Problems {
+    at_fields(Errors::from([("name".to_owned(), msg)]))
+}
+
+/// The new text of lvs.cf the form asks for, judged by lvscf.
+fn propose(cur: &Current, spec: &Spec, form: &[(String, String)]) -> Result<String, Refused> {
+    let name = form
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    let mut shown = forms::submitted(form, spec.fields, &Values::new());
+    shown.insert("name".into(), name.clone());
+    if spec.named() && name.is_empty() {
+        let p = at_name("a name cannot be empty".into());
+        return Err(Refused::Invalid(shown, p));
+    }
+    let (text, s, model) = base(cur, spec, &name).map_err(|fields| {
+        if !spec.creating && cur.parsed.config().is_some() {
+            Refused::NotFound(fields.into_values().next().unwrap_or_default())
+        } else {
+            Refused::Invalid(shown.clone(), at_fields(fields))
+        }
+    })?;
+    let was = forms::current(&text, &s, spec.fields, &model);
+    let mut now = forms::submitted(form, spec.fields, &was);
+    now.insert("name".into(), name.clone());
+    let changes = forms::changes(spec.fields, &was, &now)
+        .map_err(|f| Refused::Invalid(now.clone(), at_fields(f)))?;
+    let old_name = match &spec.target {
+        Target::Block { name, .. } | Target::Server { name, .. } if !spec.creating => {
+            Some(name.as_str())
+        }
+        _ => None,
+    };
+    let rename = old_name.filter(|o| *o != name).map(|_| name.as_str());
+    if rename.is_some() && name_taken(&cur.parsed, &spec.target, &name) {
+        let what = describe(&renamed(&spec.target, &name));
+        let p = at_name(format!("there is a {what} already"));
+        return Err(Refused::Invalid(now, p));
+    }
+    let edited = edit(&text, &s, rename, &changes);
+    match check(&edited) {
+        Ok(()) => Ok(edited.text),
+        Err(p) => Err(Refused::Invalid(now, p)),
+    }
+}
+
 /// `POST`: save the form (see the module).
 pub async fn save(
     state: &Shared,
@@ -268,86 +330,13 @@ pub async fn save(
         Err(r) => return r,
     };
     let c = ctx(caller, None, &cur);
-    let name = form
-        .iter()
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default();
-    let refuse = |values: &Values, p: Problems| {
-        render(&c, spec, values, &p, StatusCode::UNPROCESSABLE_ENTITY)
-    };
-    let mut shown = forms::submitted(form, spec.fields, &Values::new());
-    shown.insert("name".into(), name.clone());
-    if spec.named() && name.is_empty() {
-        let fields = Errors::from([("name".to_owned(), "a name cannot be empty".to_owned())]);
-        return refuse(
-            &shown,
-            Problems {
-                fields,
-                others: vec![],
-            },
-        );
-    }
-    let (text, s, model) = match base(&cur, spec, &name) {
-        Ok(b) => b,
-        Err(fields) if !spec.creating && cur.parsed.config().is_some() => {
-            return message(
-                &c,
-                Some(spec.tab),
-                StatusCode::NOT_FOUND,
-                "Not found",
-                fields.values().next().map_or("", String::as_str),
-            );
+    match propose(&cur, spec, form) {
+        Ok(text) => apply::proposal(&c, Some(spec.tab), &cur, &text, &spec.back),
+        Err(Refused::NotFound(why)) => {
+            message(&c, Some(spec.tab), StatusCode::NOT_FOUND, "Not found", &why)
         }
-        Err(fields) => {
-            return refuse(
-                &shown,
-                Problems {
-                    fields,
-                    others: vec![],
-                },
-            );
+        Err(Refused::Invalid(values, p)) => {
+            render(&c, spec, &values, &p, StatusCode::UNPROCESSABLE_ENTITY)
         }
-    };
-    let was = forms::current(&text, &s, spec.fields, &model);
-    let mut now = forms::submitted(form, spec.fields, &was);
-    now.insert("name".into(), name.clone());
-    let changes = match forms::changes(spec.fields, &was, &now) {
-        Ok(ch) => ch,
-        Err(fields) => {
-            return refuse(
-                &now,
-                Problems {
-                    fields,
-                    others: vec![],
-                },
-            );
-        }
-    };
-    let old_name = match &spec.target {
-        Target::Block { name, .. } | Target::Server { name, .. } if !spec.creating => {
-            Some(name.as_str())
-        }
-        _ => None,
-    };
-    let rename = old_name.filter(|o| *o != name).map(|_| name.as_str());
-    if rename.is_some() && name_taken(&cur.parsed, &spec.target, &name) {
-        let msg = format!(
-            "there is a {} already",
-            describe(&renamed(&spec.target, &name))
-        );
-        let fields = Errors::from([("name".to_owned(), msg)]);
-        return refuse(
-            &now,
-            Problems {
-                fields,
-                others: vec![],
-            },
-        );
-    }
-    let edited = edit(&text, &s, rename, &changes);
-    match check(&edited) {
-        Ok(()) => apply::proposal(&c, Some(spec.tab), &cur, &edited.text, &spec.back),
-        Err(p) => refuse(&now, p),
     }
 }

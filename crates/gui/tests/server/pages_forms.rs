@@ -131,7 +131,7 @@ async fn a_change_on_disk_after_the_diff_is_a_conflict() {
 }
 
 #[tokio::test]
-async fn a_virtual_server_is_added_edited_renamed_and_deleted() {
+async fn a_virtual_server_is_added_through_the_form() {
     let a = app();
     let b = Browser::login(&a.router).await;
     // Add one: its values, and the scheduler list with every scheduler lvscf knows.
@@ -173,6 +173,26 @@ async fn a_virtual_server_is_added_edited_renamed_and_deleted() {
     );
     assert_eq!(w.send.as_deref(), Some("GET / HTTP/1.0\\r\\n\\r\\n"));
     assert!(file(&a).contains("# our cluster"));
+}
+
+/// An lvs.cf with the virtual server `www` too.
+async fn with_www(a: &App, b: &Browser) {
+    let fields = [
+        ("name", "www"),
+        ("active", "1"),
+        ("address", "10.0.0.200 eth0:2"),
+        ("port", "8080"),
+    ];
+    let (r, page) = b.post(&a.router, "/virtual/new", &fields).await;
+    assert_eq!(r.status(), 200, "{page}");
+    apply(b, &a.router, &page).await;
+}
+
+#[tokio::test]
+async fn a_virtual_server_is_checked_renamed_deactivated_and_deleted() {
+    let a = app();
+    let b = Browser::login(&a.router).await;
+    with_www(&a, &b).await;
     // A duplicate name is an error at the name.
     let (r, body) = b
         .post(
