@@ -74,7 +74,7 @@ pub fn head(title: &str) -> String {
 /// A whole logged-in page.
 pub fn page(ctx: &Ctx, tab: Option<Tab>, title: &str, body: &str) -> String {
     let mut out = head(&format!("{title} · piranha"));
-    out.push_str("<body>\n<header>\n<p class=\"brand\">piranha</p>\n<nav id=\"tabs\" aria-label=\"Pages\">\n<ul>\n");
+    out.push_str("<body>\n<a class=\"skip\" href=\"#main\">Skip to the page</a>\n<header>\n<p class=\"brand\">piranha</p>\n<nav id=\"tabs\" aria-label=\"Pages\">\n<ul>\n");
     for (t, id, path, label) in TABS {
         let current = if Some(*t) == tab {
             " aria-current=\"page\""
@@ -90,7 +90,7 @@ pub fn page(ctx: &Ctx, tab: Option<Tab>, title: &str, body: &str) -> String {
         out,
         "</ul>\n</nav>\n<form id=\"logout\" method=\"post\" action=\"/logout\">{}\
          <span class=\"user\">{}</span> <button id=\"logout-button\" type=\"submit\">Log out</button></form>\n\
-         </header>\n<main>\n",
+         </header>\n<main id=\"main\">\n",
         ctx.csrf_field(),
         esc(&ctx.user)
     );
