@@ -82,6 +82,22 @@
     } else {
       set('lvsd-state', 'running, ' + l.dataplane + ' data plane', false);
     }
+    var vrows = document.querySelectorAll('#virtual-state tbody tr');
+    for (var k = 0; k < vrows.length; k++) {
+      var vr = vrows[k];
+      var name = vr.getAttribute('data-vs');
+      var found = null;
+      (l.virtual_servers || []).forEach(function (v) { if (v.name === name) { found = v; } });
+      vr.classList.toggle('stale', !found || !!l.stale);
+      if (!found || l.stale) { continue; }
+      var rs = found.real_servers || [];
+      var up = rs.filter(function (r) { return r.health === 'up'; }).length;
+      var vt = found.traffic || {};
+      cell(vr, 'up', up + ' of ' + rs.length);
+      cell(vr, 'sorry', found.sorry_active ? 'in use' : '-');
+      cell(vr, 'active-conns', String(vt.active_conns || 0));
+      cell(vr, 'conns', String(vt.conns || 0));
+    }
     var rows = table.querySelectorAll('tbody tr');
     for (var i = 0; i < rows.length; i++) {
       var tr = rows[i];
