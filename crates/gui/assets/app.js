@@ -107,18 +107,35 @@
     }
   }
 
+  // Everything shown is old: say so rather than show it as current.
+  function allStale(why) {
+    ['pulse-state', 'partner-state', 'vips', 'lvsd-state'].forEach(function (id) {
+      set(id, 'stale: ' + why, true);
+    });
+    var rows = document.querySelectorAll('#real-servers tbody tr, #virtual-state tbody tr');
+    for (var i = 0; i < rows.length; i++) { rows[i].classList.add('stale'); }
+  }
+
+  // The service sends the status at least every 15 s: a longer silence means the stream broke.
+  var last = Date.now();
   var es = new EventSource('/api/v1/events');
   es.addEventListener('status', function (ev) {
     var s;
     try { s = JSON.parse(ev.data); } catch (e) { return; }
+    last = Date.now();
     update(s);
   });
   es.onerror = function () {
-    // The stream is gone (the service stopped, or the session ended): nothing shown is current.
-    if (es.readyState === EventSource.CLOSED) {
-      set('lvsd-state', 'stale: no connection to the web service', true);
-    }
+    // Until the next event nothing shown is current (the browser reconnects by itself unless
+    // the service refused the stream, as when the session ended).
+    allStale(es.readyState === EventSource.CLOSED
+      ? 'no connection to the web service (reload the page, or log in again)'
+      : 'reconnecting to the web service');
   };
+  setInterval(function () {
+    var quiet = Math.round((Date.now() - last) / 1000);
+    if (quiet > 20) { allStale('no update from the web service for ' + quiet + 's'); }
+  }, 2000);
 })();
 
 // Inline validation: when a field of a form changes, the form is sent as it is (a save never
