@@ -424,6 +424,9 @@ async fn hostile_values_in_lvs_cf_are_escaped_on_every_page() {
     );
 }
 
+/// A form's path, the fields posted, the field that must carry the error.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[tokio::test]
 async fn every_form_refuses_a_broken_value_at_its_field() {
     let a = app();
@@ -437,7 +440,7 @@ async fn every_form_refuses_a_broken_value_at_its_field() {
     let (_, page) = b.post(&a.router, "/failover/new", &svc).await;
     apply(&b, &a.router, &page).await;
     let before = file(&a);
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[Case] = &[
         ("/global", &[("nat_nmask", "255.0.255.0")], "nat_nmask"),
         ("/redundancy", &[("keepalive", "soon")], "keepalive"),
         (
