@@ -440,7 +440,7 @@ async fn every_form_refuses_a_broken_value_at_its_field() {
     let (_, page) = b.post(&a.router, "/failover/new", &svc).await;
     apply(&b, &a.router, &page).await;
     let before = file(&a);
-    let cases: &[Case] = &[
+    let cases: &[Case<'_>] = &[
         ("/global", &[("nat_nmask", "255.0.255.0")], "nat_nmask"),
         ("/redundancy", &[("keepalive", "soon")], "keepalive"),
         (
