@@ -182,7 +182,8 @@ fn base(
         Errors::from([("name".to_owned(), msg)])
     })?;
     let parsed = lvscf::parse(&r.text);
-    let (s, model) = scope(&parsed, &renamed(&spec.target, name)).ok_or_else(missing)?;
+    let (mut s, model) = scope(&parsed, &renamed(&spec.target, name)).ok_or_else(missing)?;
+    s.new_first = true;
     Ok((r.text, s, model))
 }
 
