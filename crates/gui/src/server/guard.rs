@@ -27,8 +27,9 @@ use crate::auth::headers::{basic_credentials, cookie, cross_site};
 use crate::auth::sessions::same_secret;
 use crate::auth::{COOKIE, Session};
 
-/// The largest form body the guard reads to find a CSRF field.
-const FORM_LIMIT: usize = 64 * 1024;
+/// The largest form body the guard reads to find a CSRF field (the apply and lvs.cf forms
+/// carry the whole file).
+const FORM_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Who is asking, and how they proved it.
 #[derive(Debug, Clone)]
@@ -46,11 +47,11 @@ impl Caller {
     }
 }
 
-/// The requests anyone may make: the landing page and the login form.
+/// The requests anyone may make: the landing page, the login form and its assets.
 pub fn is_public(method: &Method, path: &str) -> bool {
     let read = method == Method::GET || method == Method::HEAD;
     match path {
-        "/" => read,
+        "/" | "/assets/app.css" | "/assets/app.js" => read,
         "/login" => read || method == Method::POST,
         _ => false,
     }
@@ -224,6 +225,9 @@ mod tests {
         assert!(!is_public(&Method::PUT, "/login"));
         assert!(!is_public(&Method::GET, "/api/v1/lvs.cf"));
         assert!(!is_public(&Method::GET, "//"));
+        assert!(is_public(&Method::GET, "/assets/app.css"));
+        assert!(!is_public(&Method::POST, "/assets/app.js"));
+        assert!(!is_public(&Method::GET, "/assets/other"));
     }
 
     #[test]
