@@ -57,7 +57,7 @@ fn lvs_cf() -> String {
      \x20       active = 1\n\
      \x20   }\n\
      }\n"
-        .to_owned()
+    .to_owned()
 }
 
 /// The director: lvs.cf, lvsd with its nannies, and piranha-gui, in the calling thread's
@@ -176,7 +176,9 @@ async fn a_stopped_server_goes_down_live(b: &Browser, r2: Nginx) -> Duration {
         .unwrap();
     let t0 = Instant::now();
     r2.stop();
-    let (_, _) = b.wait_text(&row("r2", "health"), S(15), |t| t == "down").await;
+    let (_, _) = b
+        .wait_text(&row("r2", "health"), S(15), |t| t == "down")
+        .await;
     let took = t0.elapsed();
     let same = b
         .client
@@ -194,7 +196,8 @@ async fn drain_from_the_page(b: &Browser, d: &Director) {
     assert_ne!(b.text(&row("r1", "weight")).await.as_deref(), Some("0"));
     b.click("table#real-servers tr[data-virtual=\"web\"][data-server=\"r1\"] button.drain")
         .await;
-    b.wait_text("div#flash", S(10), |t| t.contains("drained")).await;
+    b.wait_text("div#flash", S(10), |t| t.contains("drained"))
+        .await;
     b.wait_text(&row("r1", "weight"), S(10), |t| t == "0").await;
     assert_eq!(b.text(&row("r1", "in-table")).await.as_deref(), Some("yes"));
     d.wait_lvsd("r1 drained", |st| {
@@ -231,7 +234,9 @@ async fn every_page_renders(b: &Browser) {
 /// with the flash "applied".
 async fn save_and_apply(b: &Browser, shot: &str, diff_has: &str) {
     b.click("button#save").await;
-    let (diff, _) = b.wait_text("pre#diff", S(10), |t| t.contains(diff_has)).await;
+    let (diff, _) = b
+        .wait_text("pre#diff", S(10), |t| t.contains(diff_has))
+        .await;
     assert!(diff.contains("serial_no"), "{diff}");
     if !shot.is_empty() {
         b.screenshot(shot).await;
@@ -256,13 +261,18 @@ async fn add_a_virtual_server(b: &Browser, d: &Director) {
 
     b.goto(&format!("{BASE}/virtual/web2")).await;
     b.click("a#add-real").await;
-    b.wait_url(S(10), |u| u.ends_with("/virtual/web2/real/new")).await;
+    b.wait_url(S(10), |u| u.ends_with("/virtual/web2/real/new"))
+        .await;
     b.fill("input[name=name]", "r3").await;
     b.fill("input[name=address]", "127.0.0.13").await;
     b.fill("input[name=port]", "80").await;
     set_checkbox(b, "active", true).await;
     save_and_apply(b, "", "server r3").await;
-    assert!(std::fs::read_to_string(d.config()).unwrap().contains("virtual web2 {"));
+    assert!(
+        std::fs::read_to_string(d.config())
+            .unwrap()
+            .contains("virtual web2 {")
+    );
     d.wait_lvsd("web2/r3 in the table", |st| {
         real(st, "web2", "r3")["in_table"] == true
     });
@@ -358,9 +368,7 @@ async fn a_cross_site_post_is_refused(b: &Browser, d: &Director) {
     });
     b.goto(&format!("http://{EVIL}/")).await;
     b.wait_url(S(10), |u| u.starts_with(BASE)).await;
-    let (text, _) = b
-        .wait_text("body", S(10), |t| !t.trim().is_empty())
-        .await;
+    let (text, _) = b.wait_text("body", S(10), |t| !t.trim().is_empty()).await;
     assert!(text.contains("refused"), "{text}");
     evil.stop();
     // By hand, with everything right but the Origin.
@@ -410,9 +418,10 @@ fn an_admin_watches_drains_and_configures_a_director_in_a_browser() {
         return;
     }
     testkit::bins::bins(&["lvsd", "nanny", "piranha-gui"]);
+    let t0 = Instant::now();
     let ns = Netns::new(&unique_name("gb"));
     let name = ns.name().to_owned();
-    let took = in_netns(&name, || {
+    let took = in_netns(&name, move || {
         let r1 = Nginx::start("127.0.0.11:80", "r1");
         let r2 = Nginx::start("127.0.0.12:80", "r2");
         let _r3 = Nginx::start("127.0.0.13:80", "r3");
@@ -420,20 +429,32 @@ fn an_admin_watches_drains_and_configures_a_director_in_a_browser() {
         d.wait_lvsd("both up", |st| {
             real(st, "web", "r1")["health"] == "up" && real(st, "web", "r2")["health"] == "up"
         });
+        eprintln!("{:>7.3} s: director up", t0.elapsed().as_secs_f64());
         let mut seen: Vec<String> = (0..4).filter_map(|_| fetch(VIP)).collect();
         seen.sort();
         seen.dedup();
         assert_eq!(seen, ["r1", "r2"]);
         browser::block_on(async {
+            let t0 = Instant::now();
+            let step = |what: &str| eprintln!("{:>7.3} s: {what}", t0.elapsed().as_secs_f64());
             let b = Browser::start().await;
+            step("browser started");
             log_in(&b).await;
+            step("logged in");
             let took = a_stopped_server_goes_down_live(&b, r2).await;
+            step("r2 down");
             drain_from_the_page(&b, &d).await;
+            step("r1 drained");
             every_page_renders(&b).await;
+            step("every page");
             a_broken_value_is_shown_at_its_field(&b, &d.config()).await;
+            step("broken value");
             add_a_virtual_server(&b, &d).await;
+            step("virtual server added and served");
             a_cross_site_post_is_refused(&b, &d).await;
+            step("cross-site post refused");
             log_out(&b).await;
+            step("logged out");
             b.close().await;
             drop(r1);
             took

@@ -83,9 +83,9 @@ http {{
         }
     }
 
-    /// The requests it has logged so far (its access log).
-    pub fn access_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
+    /// Its access log, where a request's line is written once it has been answered.
+    pub fn access_log(&self) -> std::path::PathBuf {
+        self.dir.join("access.log")
     }
 
     /// Kill it (SIGKILL) and reap it: its port refuses connections from now on.
