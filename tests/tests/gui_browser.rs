@@ -187,6 +187,7 @@ async fn a_stopped_server_goes_down_live(b: &Browser, r2: Nginx) -> Duration {
         .unwrap();
     assert_eq!(same, Value::Bool(true), "the page was reloaded");
     assert_eq!(b.text(&row("r1", "health")).await.as_deref(), Some("up"));
+    b.scroll_to("table#real-servers").await;
     b.screenshot("monitor-r2-down").await;
     took
 }

@@ -227,6 +227,16 @@ impl Browser {
             .unwrap_or_else(|err| panic!("fill {css}: {err}"));
     }
 
+    /// Scroll the first element matching `css` to the top of the window (for a screenshot).
+    pub async fn scroll_to(&self, css: &str) {
+        let e = self.find(css, Duration::from_secs(10)).await;
+        let arg = serde_json::to_value(&e).expect("an element reference");
+        self.client
+            .execute("arguments[0].scrollIntoView(true);", vec![arg])
+            .await
+            .unwrap_or_else(|err| panic!("scroll to {css}: {err}"));
+    }
+
     /// A screenshot of the window as `<screenshot dir>/<name>.png`; its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self
