@@ -249,6 +249,7 @@ async fn save_and_apply(b: &Browser, shot: &str, diff_has: &str) {
 
 /// A new virtual server and its real server through the forms; then served through its VIP.
 async fn add_a_virtual_server(b: &Browser, d: &Director) {
+    let reloads = d.lvsd_status()["reloads"].as_u64().unwrap_or(0);
     b.goto(&format!("{BASE}/virtual")).await;
     b.click("a#add-virtual").await;
     b.wait_url(S(10), |u| u.ends_with("/virtual/new")).await;
@@ -268,14 +269,16 @@ async fn add_a_virtual_server(b: &Browser, d: &Director) {
     b.fill("input[name=address]", "127.0.0.13").await;
     b.fill("input[name=port]", "80").await;
     set_checkbox(b, "active", true).await;
+    b.screenshot("real-edit").await;
     save_and_apply(b, "", "server r3").await;
     assert!(
         std::fs::read_to_string(d.config())
             .unwrap()
             .contains("virtual web2 {")
     );
+    // Each apply made lvsd read the file again.
     d.wait_lvsd("web2/r3 in the table", |st| {
-        real(st, "web2", "r3")["in_table"] == true
+        real(st, "web2", "r3")["in_table"] == true && st["reloads"].as_u64() >= Some(reloads + 2)
     });
     let served = testkit::wait::poll_every(S(15), Duration::from_millis(100), || {
         fetch(NEW_VIP).filter(|body| body == "r3")
@@ -318,6 +321,32 @@ async fn a_broken_value_is_shown_at_its_field(b: &Browser, cfg: &Path) {
     assert_eq!(kept.unwrap().as_deref(), Some("99999"));
     assert!(b.try_find("pre#diff").await.is_none());
     b.screenshot("field-error").await;
+    assert_eq!(std::fs::read(cfg).unwrap(), before, "lvs.cf was written");
+
+    // The same on the lvs.cf page: an unknown scheduler, its line named; nothing written.
+    let text = String::from_utf8(before.clone()).unwrap();
+    let line = 1 + text
+        .lines()
+        .position(|l| l.contains("scheduler = rr"))
+        .unwrap();
+    b.goto(&format!("{BASE}/lvs.cf")).await;
+    b.fill(
+        "textarea#lvscf-text",
+        &text.replace("scheduler = rr", "scheduler = fastest"),
+    )
+    .await;
+    b.click("button#save").await;
+    let (msg, _) = b
+        .wait_text("ul#diagnostics li[data-line]", S(10), |t| {
+            t.contains("fastest")
+        })
+        .await;
+    let at = b.find("ul#diagnostics li[data-line]", S(2)).await;
+    let at = at.attr("data-line").await.unwrap();
+    assert_eq!(at, Some(line.to_string()), "{msg}");
+    assert!(b.try_find("pre#diff").await.is_none());
+    b.scroll_to("ul#diagnostics").await;
+    b.screenshot("lvscf-diagnostics").await;
     assert_eq!(std::fs::read(cfg).unwrap(), before, "lvs.cf was written");
 }
 
@@ -457,10 +486,14 @@ fn an_admin_watches_drains_and_configures_a_director_in_a_browser() {
             log_out(&b).await;
             step("logged out");
             b.close().await;
+            step("browser closed");
             drop(r1);
+            drop(d);
+            step("director stopped");
             took
         })
     });
+    eprintln!("{:>7.3} s: all stopped", t0.elapsed().as_secs_f64());
     eprintln!("r2 shown down {took:?} after its nginx stopped");
     assert!(took <= S(2), "r2 shown down only after {took:?}");
     drop(ns);
