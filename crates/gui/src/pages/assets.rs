@@ -1,4 +1,4 @@
-//! `/assets/app.css` and `/assets/app.js`, built into the binary: no CDN, no external font.
+//! `/assets/app.css`, `/assets/app.js` and `/assets/favicon.svg`, built into the binary: no CDN, no external font.
 //! Public (the login page uses the stylesheet); they hold nothing secret.
 
 use axum::http::header;
@@ -8,6 +8,14 @@ use axum::response::{IntoResponse, Response};
 pub const CSS: &str = include_str!("../../assets/app.css");
 /// The script: live updates of the monitoring page from the event stream.
 pub const JS: &str = include_str!("../../assets/app.js");
+
+/// The icon browsers ask for.
+pub const ICON: &str = include_str!("../../assets/favicon.svg");
+
+/// `GET /assets/favicon.svg`.
+pub async fn icon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], ICON).into_response()
+}
 
 /// `GET /assets/app.css`.
 pub async fn css() -> Response {

@@ -32,6 +32,8 @@ pub struct Spec {
     pub back: String,
     /// A new block (or server), named by the form's `name`.
     pub creating: bool,
+    /// Shown before the form (a link to the real servers below it).
+    pub intro: String,
     /// Shown after the form (a virtual server's real servers).
     pub extra: String,
 }
@@ -50,6 +52,7 @@ pub fn render(c: &Ctx, spec: &Spec, values: &Values, p: &Problems, status: Statu
         body.push_str("<p class=\"error\" role=\"alert\">lvscf refused the change: nothing was written.</p>\n");
     }
     body.push_str(&diagnostics_list(&p.others, None, false));
+    body.push_str(&spec.intro);
     let _ = writeln!(
         body,
         "<form id=\"edit-form\" class=\"edit\" method=\"post\" action=\"{}\">{}",
@@ -182,7 +185,8 @@ fn base(
         Errors::from([("name".to_owned(), msg)])
     })?;
     let parsed = lvscf::parse(&r.text);
-    let (s, model) = scope(&parsed, &renamed(&spec.target, name)).ok_or_else(missing)?;
+    let (mut s, model) = scope(&parsed, &renamed(&spec.target, name)).ok_or_else(missing)?;
+    s.new_first = true;
     Ok((r.text, s, model))
 }
 

@@ -274,6 +274,21 @@ mod tests {
         assert_eq!(ops.iter().filter(|o| **o != Op::Same).count(), 5);
     }
 
+    proptest::proptest! {
+        /// The diff of any two texts (of few distinct lines, so they share many) applies back.
+        #[test]
+        fn every_diff_applies_back(
+            a in proptest::collection::vec("[abc]", 0..30),
+            b in proptest::collection::vec("[abc]", 0..30),
+        ) {
+            let old: String = a.iter().map(|l| format!("{l}\n")).collect();
+            let new: String = b.iter().map(|l| format!("{l}\n")).collect();
+            let d = unified(&old, &new, "o", "n");
+            proptest::prop_assert_eq!(patch(&old, &d), new.clone());
+            proptest::prop_assert_eq!(d.is_empty(), old == new);
+        }
+    }
+
     #[test]
     fn huge_rewrites_fall_back_to_replacing_the_middle() {
         let old: String = (0..3000).map(|i| format!("a{i}\n")).collect();

@@ -104,6 +104,23 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any text highlights, and the only markup is ours.
+        #[test]
+        fn any_text_is_highlighted_safely(text in "\\PC{0,200}") {
+            let h = highlight(&text);
+            let stripped = h
+                .replace("</span>", "")
+                .replace("<span class=\"kw\">", "")
+                .replace("<span class=\"str\">", "")
+                .replace("<span class=\"num\">", "")
+                .replace("<span class=\"comment\">", "")
+                .replace("<span class=\"brace\">", "");
+            proptest::prop_assert!(!stripped.contains('<') && !stripped.contains('>'), "{}", h);
+            proptest::prop_assert_eq!(h.matches("<span").count(), h.matches("</span>").count());
+        }
+    }
+
     #[test]
     fn lines_are_numbered_and_marked() {
         let h = highlight_lines("a = 1\nb = x\n", &[2]);

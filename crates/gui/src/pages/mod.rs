@@ -134,6 +134,7 @@ fn block_scope(b: &BlockSource, word: &'static str, table: &'static [&'static st
     ScopeText {
         stmts: stmts(&b.keys, table),
         header: Some((b.header, word)),
+        new_first: false,
     }
 }
 
@@ -146,6 +147,7 @@ pub fn scope(parsed: &lvscf::Parsed, target: &Target) -> Option<(ScopeText, serd
             ScopeText {
                 stmts: stmts(&parsed.source.global, GLOBAL_KEYWORDS),
                 header: None,
+                new_first: false,
             },
             json(&parsed.model),
         )),

@@ -102,6 +102,40 @@ pub fn cluster_html(
     s
 }
 
+/// `table#virtual-state`: each virtual service as lvsd runs it (none when lvsd is stale: the
+/// cluster part says so).
+pub fn virtuals_html(lvsd: &Result<LvsdReport, StatusError>) -> String {
+    let Ok(l) = lvsd else {
+        return String::new();
+    };
+    let mut s = String::from(
+        "<div class=\"scroll\"><table id=\"virtual-state\">\n<caption>Virtual servers</caption>\n<thead><tr>\
+         <th scope=\"col\">Virtual server</th><th scope=\"col\">Service</th><th scope=\"col\">Scheduler</th>\
+         <th scope=\"col\">Real servers up</th><th scope=\"col\">Sorry server</th>\
+         <th scope=\"col\">Active conns</th><th scope=\"col\">Connections</th></tr></thead>\n<tbody>\n",
+    );
+    for v in &l.virtual_servers {
+        let t = v.traffic.unwrap_or_default();
+        let up = v.real_servers.iter().filter(|r| r.health == "up").count();
+        let _ = writeln!(
+            s,
+            "<tr data-vs=\"{}\"><td>{}</td><td class=\"service\">{}</td><td class=\"scheduler\">{}</td>\
+             <td class=\"up\">{up} of {}</td><td class=\"sorry\">{}</td><td class=\"active-conns\">{}</td>\
+             <td class=\"conns\">{}</td></tr>",
+            esc(&v.name),
+            esc(&v.name),
+            esc(&v.service),
+            esc(&v.scheduler),
+            v.real_servers.len(),
+            if v.sorry_active { "in use" } else { "-" },
+            t.active_conns,
+            t.conns,
+        );
+    }
+    s.push_str("</tbody></table></div>\n");
+    s
+}
+
 fn controls_html(c: &Ctx, v: &str, r: &str, weight: &str) -> String {
     let base = format!("/monitor/servers/{}/{}", seg(v), seg(r));
     let button = |action: &str, label: &str| {
@@ -218,10 +252,11 @@ pub fn servers_html(c: &Ctx, lvsd: &Result<LvsdReport, StatusError>, cur: &Curre
 
 fn render(c: &Ctx, snap: &Snapshot, cur: &Current, status: StatusCode) -> Response {
     let body = format!(
-        "<section id=\"live\" aria-live=\"polite\">\n{}{}</section>\n\
+        "<section id=\"live\">\n{}{}{}</section>\n\
          <p class=\"note\">Drain: weight 0, no new connections. Disable: out of the table while its \
          checks go on. Enable: back to health-driven control. lvsd keeps these across reloads and restarts.</p>",
         cluster_html(&snap.pulse.report, &snap.lvsd.report),
+        virtuals_html(&snap.lvsd.report),
         servers_html(c, &snap.lvsd.report, cur),
     );
     reply(

@@ -35,6 +35,7 @@ fn spec(vs: &str, name: Option<&str>) -> Spec {
         },
         back: vpath,
         creating: name.is_none(),
+        intro: String::new(),
         extra: String::new(),
     }
 }

@@ -20,6 +20,7 @@ fn global() -> Spec {
         action: "/global".into(),
         back: "/global".into(),
         creating: false,
+        intro: String::new(),
         extra: String::new(),
     }
 }

@@ -16,6 +16,9 @@ pub struct ScopeText {
     pub stmts: Vec<(&'static str, Span)>,
     /// The block's `KEYWORD NAME {`, and its keyword (none for the global scope).
     pub header: Option<(Span, &'static str)>,
+    /// New statements go first in the block (a new block: what the admin typed comes before
+    /// the defaults lvscf wrote), else after the last one.
+    pub new_first: bool,
 }
 
 /// What a form does with one keyword.
@@ -56,8 +59,8 @@ fn line_range(text: &str, offset: usize) -> Range<usize> {
 struct Op {
     range: Range<usize>,
     with: String,
-    /// The field it writes, and where in `with` its statement is.
-    field: Option<(String, Range<usize>)>,
+    /// The fields it writes, and where in `with` their statements are.
+    fields: Vec<(String, Range<usize>)>,
 }
 
 /// Apply `changes` (keyword, change) to the scope; `rename` rewrites the block's header with a
@@ -78,7 +81,7 @@ pub fn edit(
         ops.push(Op {
             range: h.range(),
             with,
-            field: Some(("name".into(), 0..len)),
+            fields: vec![("name".into(), 0..len)],
         });
     }
     let (at, indent) = insertion_point(text, scope);
@@ -95,7 +98,7 @@ pub fn edit(
             (Change::Remove, Some(s)) => ops.push(Op {
                 range: removal(text, s),
                 with: String::new(),
-                field: None,
+                fields: vec![],
             }),
             (Change::Set(v), Some(s)) => {
                 let with = format!("{key} = {v}");
@@ -103,7 +106,7 @@ pub fn edit(
                 ops.push(Op {
                     range: s.range(),
                     with,
-                    field: Some(((*key).to_owned(), 0..len)),
+                    fields: vec![((*key).to_owned(), 0..len)],
                 });
             }
             (Change::Set(v), None) => {
@@ -114,10 +117,14 @@ pub fn edit(
             }
         }
     }
-    if inserted.is_empty() {
-        tail.clear();
+    if !inserted.is_empty() {
+        ops.push(Op {
+            range: at..at,
+            with: tail,
+            fields: inserted,
+        });
     }
-    splice(text, ops, (at, tail, inserted))
+    splice(text, ops)
 }
 
 fn keep(text: &str, key: &str, s: Span) -> Op {
@@ -126,17 +133,14 @@ fn keep(text: &str, key: &str, s: Span) -> Op {
     Op {
         range: s.range(),
         with,
-        field: Some((key.to_owned(), 0..len)),
+        fields: vec![(key.to_owned(), 0..len)],
     }
 }
 
-/// The new lines, at their offset, with where each of their fields is in them.
-type Insertion = (usize, String, Vec<(String, Range<usize>)>);
-
-/// Apply `ops` (all before the insertion point) and the insertion.
-fn splice(text: &str, mut ops: Vec<Op>, (at, tail, inserted): Insertion) -> Edited {
+/// Apply `ops` in the order of their places (an insertion before what starts there).
+fn splice(text: &str, mut ops: Vec<Op>) -> Edited {
     ops.sort_by_key(|o| (o.range.start, o.range.end));
-    let mut out = String::with_capacity(text.len() + tail.len());
+    let mut out = String::with_capacity(text.len() + 256);
     let mut fields = Vec::new();
     let mut pos = 0;
     for o in ops {
@@ -145,27 +149,21 @@ fn splice(text: &str, mut ops: Vec<Op>, (at, tail, inserted): Insertion) -> Edit
         }
         out.push_str(&text[pos..o.range.start]);
         let base = out.len();
-        if let Some((f, r)) = o.field {
-            fields.push((f, base + r.start..base + r.end));
-        }
+        fields.extend(
+            o.fields
+                .into_iter()
+                .map(|(f, r)| (f, base + r.start..base + r.end)),
+        );
         out.push_str(&o.with);
         pos = o.range.end;
     }
-    let at = at.max(pos);
-    out.push_str(&text[pos..at]);
-    let base = out.len();
-    fields.extend(
-        inserted
-            .into_iter()
-            .map(|(f, r)| (f, base + r.start..base + r.end)),
-    );
-    out.push_str(&tail);
-    out.push_str(&text[at..]);
+    out.push_str(&text[pos..]);
     Edited { text: out, fields }
 }
 
-/// Where new statements go (just after the line of the scope's last statement, else after
-/// the block's header line, else at the start of the file) and their indentation.
+/// Where new statements go (just after the line of the scope's last statement, or of the
+/// header when `new_first`, else after the block's header line, else at the start of the
+/// file) and their indentation.
 fn insertion_point(text: &str, scope: &ScopeText) -> (usize, String) {
     let after_line = |offset: usize| {
         text[offset..]
@@ -177,6 +175,10 @@ fn insertion_point(text: &str, scope: &ScopeText) -> (usize, String) {
         let line = &text[l];
         line[..line.len() - line.trim_start().len()].to_owned()
     };
+    let first = scope.stmts.iter().min_by_key(|(_, s)| s.start);
+    if let (true, Some((h, _)), Some((_, s))) = (scope.new_first, scope.header, first) {
+        return (after_line(h.end as usize), indent_of(s.start as usize));
+    }
     if let Some((_, s)) = scope.stmts.iter().max_by_key(|(_, s)| s.end) {
         return (after_line(s.end as usize), indent_of(s.start as usize));
     }
@@ -224,6 +226,7 @@ active = 1\n    address = 10.0.0.100 eth0:1 # the VIP\n    server a {\n        a
                 ("address", span_of(CF, "address = 10.0.0.100 eth0:1")),
             ],
             header: Some((span_of(CF, "virtual web {"), "virtual")),
+            new_first: false,
         }
     }
 
@@ -261,6 +264,32 @@ address = 10.1.0.1\n    }\n}\n"
     }
 
     #[test]
+    fn a_new_blocks_typed_values_come_first() {
+        let scope = ScopeText {
+            new_first: true,
+            ..web()
+        };
+        let e = edit(
+            CF,
+            &scope,
+            None,
+            &[
+                ("active", Change::Set("0".into())),
+                ("port", Change::Set("81".into())),
+            ],
+        );
+        assert!(
+            e.text
+                .contains("virtual web {\n    port = 81\n    active = 0\n    address"),
+            "{}",
+            e.text
+        );
+        let port = e.text.find("81").unwrap();
+        assert_eq!(e.field_at(port), Some("port"));
+        assert_eq!(e.field_at(e.text.find("active").unwrap()), Some("active"));
+    }
+
+    #[test]
     fn keeping_everything_changes_nothing_and_rename_rewrites_the_header() {
         let e = edit(
             CF,
@@ -281,6 +310,7 @@ address = 10.1.0.1\n    }\n}\n"
         let scope = ScopeText {
             stmts: vec![],
             header: Some((span_of(cf, "virtual v {"), "virtual")),
+            new_first: false,
         };
         let e = edit(cf, &scope, None, &[("port", Change::Set("80".into()))]);
         assert_eq!(e.text, "virtual v {\n    port = 80\n}\n");
@@ -300,6 +330,7 @@ address = 10.1.0.1\n    }\n}\n"
         let scope = ScopeText {
             stmts: vec![("primary", span_of(cf, "primary = 1.2.3.4"))],
             header: None,
+            new_first: false,
         };
         let e = edit(cf, &scope, None, &[("keepalive", Change::Set("2".into()))]);
         assert_eq!(e.text, "primary = 1.2.3.4\nkeepalive = 2\n");

@@ -62,6 +62,7 @@ mod tests {
         let scope = ScopeText {
             stmts: vec![("active", at("active = 1")), ("port", at("port = 80"))],
             header: Some((at("virtual web {"), "virtual")),
+            new_first: false,
         };
         let e = edit(cf, &scope, None, &[("port", Change::Set("eighty".into()))]);
         let p = check(&e).unwrap_err();

@@ -160,7 +160,7 @@ pub async fn failover_list(
 fn servers_html(c: &Ctx, v: &VirtualServer) -> String {
     let vpath = format!("/virtual/{}", seg(&v.name));
     let mut s = format!(
-        "<h2>Real servers</h2>\n<p><a id=\"add-real\" class=\"button\" href=\"{}/real/new\">Add a real server</a></p>\n\
+        "<h2 id=\"real-servers-of\">Real servers</h2>\n<p><a id=\"add-real\" class=\"button\" href=\"{}/real/new\">Add a real server</a></p>\n\
          <div class=\"scroll\"><table id=\"real-server-list\">\n<thead><tr><th scope=\"col\">Status</th><th scope=\"col\">Name</th>\
          <th scope=\"col\">Address</th><th scope=\"col\">Port</th><th scope=\"col\">Weight</th><th scope=\"col\">Actions</th></tr></thead>\n<tbody>\n",
         esc(&vpath)
@@ -218,6 +218,7 @@ fn spec(failover: bool, name: Option<&str>) -> Spec {
         },
         back: base.to_owned(),
         creating: name.is_none(),
+        intro: String::new(),
         extra: String::new(),
     }
 }
@@ -241,6 +242,10 @@ async fn edit_page(
     {
         let c = ctx(&caller, None, &cur);
         sp.extra = servers_html(&c, v);
+        sp.intro = format!(
+            "<p><a href=\"#real-servers-of\">Real servers ({})</a> are below the form.</p>\n",
+            v.servers.len()
+        );
     }
     show(&state, &caller, q.message(), &sp).await
 }

@@ -47,11 +47,11 @@ impl Caller {
     }
 }
 
-/// The requests anyone may make: the landing page, the login form and its assets.
+/// The requests anyone may make: the landing page, the login form and the assets.
 pub fn is_public(method: &Method, path: &str) -> bool {
     let read = method == Method::GET || method == Method::HEAD;
     match path {
-        "/" | "/assets/app.css" | "/assets/app.js" => read,
+        "/" | "/assets/app.css" | "/assets/app.js" | "/assets/favicon.svg" => read,
         "/login" => read || method == Method::POST,
         _ => false,
     }

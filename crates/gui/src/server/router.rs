@@ -32,6 +32,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/metrics", &["GET"]),
     ("/assets/app.css", &["GET"]),
     ("/assets/app.js", &["GET"]),
+    ("/assets/favicon.svg", &["GET"]),
     ("/monitor", &["GET"]),
     ("/monitor/servers/{virtual}/{server}/{action}", &["POST"]),
     ("/global", &["GET", "POST"]),
@@ -90,6 +91,7 @@ fn page_routes(r: Router<Shared>) -> Router<Shared> {
     use crate::pages::{apply, assets, lvscf_page, monitor, real, settings, virtuals as v};
     r.route("/assets/app.css", get(assets::css))
         .route("/assets/app.js", get(assets::js))
+        .route("/assets/favicon.svg", get(assets::icon))
         .route("/monitor", get(monitor::get))
         .route(
             "/monitor/servers/{virtual}/{server}/{action}",

@@ -8,8 +8,10 @@ const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 fn public(method: &str, path: &str) -> bool {
     matches!(
         (method, path),
-        ("GET" | "HEAD", "/" | "/assets/app.css" | "/assets/app.js")
-            | ("GET" | "HEAD" | "POST", "/login")
+        (
+            "GET" | "HEAD",
+            "/" | "/assets/app.css" | "/assets/app.js" | "/assets/favicon.svg"
+        ) | ("GET" | "HEAD" | "POST", "/login")
     )
 }
 
@@ -54,8 +56,8 @@ async fn every_route_and_method_needs_authentication() {
             walked += 1;
         }
     }
-    // The public ones: GET and HEAD of / and the two assets, and /login by GET, HEAD, POST.
-    assert_eq!(walked, paths.len() * METHODS.len() - 9);
+    // The public ones: GET and HEAD of / and the three assets, and /login by GET, HEAD, POST.
+    assert_eq!(walked, paths.len() * METHODS.len() - 11);
     // And with a wrong password, or a session cookie that names nothing, the same.
     for (name, value) in [
         ("authorization", basic("piranha", "wrong")),

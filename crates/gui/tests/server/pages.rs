@@ -176,12 +176,15 @@ async fn assets_are_served_by_the_binary_to_anyone() {
             "text/javascript; charset=utf-8",
             "EventSource('/api/v1/events')",
         ),
+        ("/assets/favicon.svg", "image/svg+xml", "<svg"),
     ] {
         let req = request("GET", path).body(Body::empty()).unwrap();
         let (r, body) = send(&a.router, req).await;
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(header(&r, "content-type"), Some(ctype));
         assert!(body.contains(needle), "{path}");
+        // The SVG namespace is a name, not a place to load from.
+        let body = body.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
         assert!(
             !body.contains("http://") && !body.contains("https://"),
             "{path}: no external asset"
@@ -388,6 +391,9 @@ async fn monitor_shows_both_nodes_the_vips_and_every_real_server() {
     assert!(body.contains("data-server=\"&lt;b&gt;x&lt;/b&gt;\""));
     assert!(body.contains("/monitor/servers/web/%3Cb%3Ex%3C%2Fb%3E/drain"));
     assert!(!body.contains("class=\"stale\""));
+    let vs = &body[body.find("<tr data-vs=\"web\">").unwrap()..];
+    assert_eq!(text_of(vs, "class=\"service\""), "TCP 10.0.0.100:80");
+    assert_eq!(text_of(vs, "class=\"up\""), "1 of 2");
 }
 
 #[tokio::test]

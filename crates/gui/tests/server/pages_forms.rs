@@ -423,3 +423,86 @@ async fn hostile_values_in_lvs_cf_are_escaped_on_every_page() {
             .all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(&c))
     );
 }
+
+/// A form's path, the fields posted, the field that must carry the error.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+#[tokio::test]
+async fn every_form_refuses_a_broken_value_at_its_field() {
+    let a = app();
+    let b = Browser::login(&a.router).await;
+    // Add a failover service to edit.
+    let svc = [
+        ("name", "ftp"),
+        ("address", "10.0.0.50 eth0:5"),
+        ("port", "21"),
+    ];
+    let (_, page) = b.post(&a.router, "/failover/new", &svc).await;
+    apply(&b, &a.router, &page).await;
+    let before = file(&a);
+    let cases: &[Case<'_>] = &[
+        ("/global", &[("nat_nmask", "255.0.255.0")], "nat_nmask"),
+        ("/redundancy", &[("keepalive", "soon")], "keepalive"),
+        (
+            "/virtual/web",
+            &[("name", "web"), ("persistent", "-5")],
+            "persistent",
+        ),
+        (
+            "/virtual/new",
+            &[
+                ("name", "n"),
+                ("address", "10.0.0.9 eth0:9"),
+                ("fwmark", "x"),
+            ],
+            "fwmark",
+        ),
+        (
+            "/virtual/web/real/a",
+            &[("name", "a"), ("address", "not an address")],
+            "address",
+        ),
+        (
+            "/virtual/web/real/new",
+            &[("name", "c"), ("address", "10.1.0.3"), ("port", "99999")],
+            "port",
+        ),
+        (
+            "/failover/ftp",
+            &[("name", "ftp"), ("timeout", "never")],
+            "timeout",
+        ),
+        (
+            "/failover/new",
+            &[
+                ("name", "f2"),
+                ("address", "10.0.0.51 eth0:6"),
+                ("port", "x y"),
+            ],
+            "port",
+        ),
+    ];
+    for (path, fields, key) in cases {
+        let (r, body) = b.post(&a.router, path, fields).await;
+        assert_eq!(r.status(), 422, "{path}: {body}");
+        assert!(!field_error(&body, key).is_empty(), "{path}");
+        for (k, v) in *fields {
+            assert!(
+                body.contains(&format!("name=\"{k}\" value=\"{v}\"")),
+                "{path}: {k} kept"
+            );
+        }
+        assert_eq!(file(&a), before, "{path}: nothing written");
+    }
+    // A value with a line break cannot smuggle a statement in.
+    let (r, body) = b
+        .post(
+            &a.router,
+            "/global",
+            &[("primary", "10.0.0.1\nbackup = 6.6.6.6")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(field_error(&body, "primary").contains("one line"));
+    assert_eq!(file(&a), before);
+}
