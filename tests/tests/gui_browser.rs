@@ -192,7 +192,8 @@ async fn a_stopped_server_goes_down_live(b: &Browser, r2: Nginx) -> Duration {
     took
 }
 
-/// Drain r1 with its button: the table shows weight 0, and lvsd agrees.
+/// Drain r1 with its button: the table shows weight 0, and lvsd agrees; then disable and
+/// enable it.
 async fn drain_from_the_page(b: &Browser, d: &Director) {
     assert_ne!(b.text(&row("r1", "weight")).await.as_deref(), Some("0"));
     b.click("table#real-servers tr[data-virtual=\"web\"][data-server=\"r1\"] button.drain")
@@ -205,6 +206,29 @@ async fn drain_from_the_page(b: &Browser, d: &Director) {
         let r = real(st, "web", "r1");
         r["admin"] == "drained" && r["weight"] == 0 && r["in_table"] == true
     });
+    // Disable takes it out of the table; enable gives it back to its checks.
+    let r1 = "table#real-servers tr[data-virtual=\"web\"][data-server=\"r1\"]";
+    b.click(&format!("{r1} button.disable")).await;
+    b.wait_text("div#flash", S(10), |t| t.contains("disabled"))
+        .await;
+    b.wait_text(&row("r1", "in-table"), S(10), |t| t == "no")
+        .await;
+    d.wait_lvsd("r1 disabled", |st| {
+        let r = real(st, "web", "r1");
+        r["admin"] == "disabled" && r["in_table"] == false
+    });
+    assert_eq!(fetch(VIP), None, "served with every real server out");
+    b.click(&format!("{r1} button.enable")).await;
+    b.wait_text("div#flash", S(10), |t| t.contains("enabled"))
+        .await;
+    b.wait_text(&row("r1", "in-table"), S(10), |t| t == "yes")
+        .await;
+    b.wait_text(&row("r1", "weight"), S(10), |t| t != "0").await;
+    d.wait_lvsd("r1 enabled", |st| {
+        let r = real(st, "web", "r1");
+        r["admin"].is_null() && r["in_table"] == true
+    });
+    assert_eq!(fetch(VIP).as_deref(), Some("r1"));
 }
 
 /// Every tab renders; a screenshot of each.
@@ -474,7 +498,7 @@ fn an_admin_watches_drains_and_configures_a_director_in_a_browser() {
             let took = a_stopped_server_goes_down_live(&b, r2).await;
             step("r2 down");
             drain_from_the_page(&b, &d).await;
-            step("r1 drained");
+            step("r1 drained, disabled, enabled");
             every_page_renders(&b).await;
             step("every page");
             a_broken_value_is_shown_at_its_field(&b, &d.config()).await;
