@@ -229,6 +229,20 @@ async fn drain_from_the_page(b: &Browser, d: &Director) {
         r["admin"].is_null() && r["in_table"] == true
     });
     assert_eq!(fetch(VIP).as_deref(), Some("r1"));
+    // A weight from the page: lvsd holds it as r1's control, the cell shows lvsd's weight.
+    b.fill(&format!("{r1} input[name=weight]"), "3").await;
+    b.click(&format!("{r1} button.set-weight")).await;
+    b.wait_text("div#flash", S(10), |t| t.contains("weight"))
+        .await;
+    let st = d.wait_lvsd("r1 at weight 3", |st| {
+        real(st, "web", "r1")["admin"] == "weight 3"
+    });
+    let w = real(&st, "web", "r1")["weight"].to_string();
+    b.wait_text(&row("r1", "weight"), S(10), |t| t == w).await;
+    b.click(&format!("{r1} button.enable")).await;
+    d.wait_lvsd("r1 enabled again", |st| {
+        real(st, "web", "r1")["admin"].is_null()
+    });
 }
 
 /// Every tab renders; a screenshot of each.
@@ -498,7 +512,7 @@ fn an_admin_watches_drains_and_configures_a_director_in_a_browser() {
             let took = a_stopped_server_goes_down_live(&b, r2).await;
             step("r2 down");
             drain_from_the_page(&b, &d).await;
-            step("r1 drained, disabled, enabled");
+            step("r1 drained, disabled, enabled, weighted");
             every_page_renders(&b).await;
             step("every page");
             a_broken_value_is_shown_at_its_field(&b, &d.config()).await;
