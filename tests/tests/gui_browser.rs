@@ -2,10 +2,11 @@
 //! director: lvsd on the userspace data plane with real nannies checking two real nginx
 //! servers, all in one network namespace with the browser. An admin logs in; sees a real
 //! server go down on the monitoring page without a reload within 2 s of its nginx being
-//! stopped; drains the other from the page; adds a virtual server through the forms (diff,
-//! apply) and it is served through its VIP; a broken value shows lvscf's message at its
-//! field and writes nothing; a cross-site form post is refused; logging out ends the
-//! session. Each page's screenshot goes to `<target dir>/screenshots/`.
+//! stopped; drains, disables, enables and weights the other from the page; adds a virtual
+//! server and its real server through the forms (diff, apply) and it is served through its
+//! VIP, then deletes it; a broken value shows lvscf's message at its field (and on the lvs.cf
+//! page at its line) and writes nothing; a cross-site form post is refused; logging out ends
+//! the session. Each page's screenshot goes to `<target dir>/screenshots/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -333,6 +334,36 @@ async fn set_checkbox(b: &Browser, name: &str, on: bool) {
     }
 }
 
+/// Delete web2 from the list (diff, apply): lvsd drops it and its VIP is not served.
+async fn delete_the_virtual_server(b: &Browser, d: &Director) {
+    b.goto(&format!("{BASE}/virtual")).await;
+    b.click("table#virtual-servers tr[data-name=\"web2\"] button.delete")
+        .await;
+    let (diff, _) = b
+        .wait_text("pre#diff", S(10), |t| t.contains("virtual web2"))
+        .await;
+    assert!(diff.contains("-virtual web2"), "{diff}");
+    b.click("button#apply").await;
+    b.wait_text("div#flash", S(20), |t| t.starts_with("applied"))
+        .await;
+    assert!(
+        b.try_find("table#virtual-servers tr[data-name=\"web2\"]")
+            .await
+            .is_none()
+    );
+    assert!(
+        !std::fs::read_to_string(d.config())
+            .unwrap()
+            .contains("web2")
+    );
+    d.wait_lvsd("web2 gone", |st| {
+        st["virtual_servers"]
+            .as_array()
+            .is_some_and(|vs| vs.len() == 1 && vs[0]["name"] == "web")
+    });
+    assert_eq!(fetch(NEW_VIP), None);
+}
+
 /// Port 99999 on the virtual server's form: 422 with lvscf's message right after the
 /// field, the values kept; the file on disk is not touched.
 async fn a_broken_value_is_shown_at_its_field(b: &Browser, cfg: &Path) {
@@ -519,6 +550,8 @@ fn an_admin_watches_drains_and_configures_a_director_in_a_browser() {
             step("broken value");
             add_a_virtual_server(&b, &d).await;
             step("virtual server added and served");
+            delete_the_virtual_server(&b, &d).await;
+            step("virtual server deleted");
             a_cross_site_post_is_refused(&b, &d).await;
             step("cross-site post refused");
             log_out(&b).await;
