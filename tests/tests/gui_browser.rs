@@ -5,8 +5,8 @@
 //! stopped; drains, disables, enables and weights the other from the page; adds a virtual
 //! server and its real server through the forms (diff, apply) and it is served through its
 //! VIP, then deletes it; a broken value shows lvscf's message at its field (and on the lvs.cf
-//! page at its line) and writes nothing; a cross-site form post is refused; logging out ends
-//! the session. Each page's screenshot goes to `<target dir>/screenshots/`.
+//! page at its line) and writes nothing; an apply over a file changed meanwhile is refused; a
+//! cross-site form post is refused; logging out ends the session. Each page's screenshot goes to `<target dir>/screenshots/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -364,6 +364,25 @@ async fn delete_the_virtual_server(b: &Browser, d: &Director) {
     assert_eq!(fetch(NEW_VIP), None);
 }
 
+/// Another admin writes lvs.cf between the diff and "apply": the apply is refused with
+/// `#conflict` and the other admin's file stays as written.
+async fn a_stale_apply_is_refused(b: &Browser, d: &Director) {
+    let text = std::fs::read_to_string(d.config()).unwrap();
+    b.goto(&format!("{BASE}/lvs.cf")).await;
+    b.fill("textarea#lvscf-text", &format!("{text}# mine\n"))
+        .await;
+    b.click("button#save").await;
+    b.wait_text("pre#diff", S(10), |t| t.contains("# mine"))
+        .await;
+    let theirs = format!("{text}# theirs\n");
+    std::fs::write(d.config(), &theirs).unwrap();
+    b.click("button#apply").await;
+    b.wait_text("#conflict", S(10), |t| t.contains("changed"))
+        .await;
+    b.screenshot("conflict").await;
+    assert_eq!(std::fs::read_to_string(d.config()).unwrap(), theirs);
+}
+
 /// Port 99999 on the virtual server's form: 422 with lvscf's message right after the
 /// field, the values kept; the file on disk is not touched.
 async fn a_broken_value_is_shown_at_its_field(b: &Browser, cfg: &Path) {
@@ -552,6 +571,8 @@ fn an_admin_watches_drains_and_configures_a_director_in_a_browser() {
             step("virtual server added and served");
             delete_the_virtual_server(&b, &d).await;
             step("virtual server deleted");
+            a_stale_apply_is_refused(&b, &d).await;
+            step("stale apply refused");
             a_cross_site_post_is_refused(&b, &d).await;
             step("cross-site post refused");
             log_out(&b).await;
