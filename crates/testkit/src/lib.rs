@@ -15,16 +15,21 @@
 //!   [`status`]: a daemon's JSON status report from its Unix socket.
 //! - [`dns`]: name resolution that hangs in a namespace (a silent name server).
 //! - [`mod@http`]: a minimal HTTP/1.1 client for the web service's tests.
+//! - [`nginx`]: a real web server (nginx) in one process, stopped at will.
+//! - `browser` (feature `browser`): headless Chromium over WebDriver for the web GUI's tests.
 //! - [`lan`]: the two-director LAN of the pulse and cluster tests (pulse, lvsd, nanny and fos
 //!   processes in namespaces on one bridge), and its FOS variant in [`lan::fos`].
 //!
 //! `vmtest` (the qemu harness) builds on this crate, never the other way round.
 
 pub mod bins;
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod dns;
 pub mod http;
 pub mod lan;
 pub mod netns;
+pub mod nginx;
 pub mod process;
 pub mod servers;
 pub mod skip;
