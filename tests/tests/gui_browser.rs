@@ -515,15 +515,18 @@ async fn log_out(b: &Browser) {
         .unwrap();
     b.click("form#logout button#logout-button").await;
     b.wait_url(S(10), |u| !u.contains("/monitor")).await;
+    // Opening a page now leads to the login form, not the browser's Basic dialog.
     b.goto(&format!("{BASE}/monitor")).await;
+    b.wait_url(S(10), |u| u.ends_with("/login")).await;
     assert!(b.try_find("table#real-servers").await.is_none());
+    b.find("input[name=password]", S(10)).await;
     let r = http(
         GUI,
         &format!("GET /monitor HTTP/1.1\r\nCookie: piranha_session={cookie}"),
         "",
     );
     assert!(
-        r.status == 401 || (r.status == 303 && r.header("location") == Some("/login")),
+        r.status == 401 && r.header("www-authenticate").is_some(),
         "{} {:?}",
         r.status,
         r.headers

@@ -14,7 +14,10 @@ pub fn nanny_escape(data: &[u8]) {
         assert_eq!(bytes, data);
     }
     let shown = show(&bytes);
-    assert!(shown.bytes().all(|b| (0x20..0x7f).contains(&b)), "{shown:?}");
+    assert!(
+        shown.bytes().all(|b| (0x20..0x7f).contains(&b)),
+        "{shown:?}"
+    );
 }
 
 /// The expect string (escape-converted; a regex when the first byte is odd) up to the first

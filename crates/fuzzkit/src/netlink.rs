@@ -3,8 +3,8 @@
 use ipvs::attr::{Attr, Value};
 use ipvs::consts::cmd_attr;
 use ipvs::message::{
-    IpvsMessage, Reply, Request, classify, daemon_of, decode, dest_of, info_of, service_of, service_reply_attrs,
-    timeouts_of,
+    IpvsMessage, Reply, Request, classify, daemon_of, decode, dest_of, info_of, service_of,
+    service_reply_attrs, timeouts_of,
 };
 
 /// One IPVS netlink message as the client reads a reply: decoded, classified, and read as

@@ -15,7 +15,10 @@ pub fn lvscf(data: &[u8]) {
     let formatted = parsed.format().expect("a valid file can be formatted");
     let again = lvscf::parse(&formatted);
     assert!(!again.has_errors(), "fmt output has errors:\n{formatted}");
-    assert_eq!(again.model, parsed.model, "fmt changed the model:\n{formatted}");
+    assert_eq!(
+        again.model, parsed.model,
+        "fmt changed the model:\n{formatted}"
+    );
     assert_eq!(
         again.format().expect("formats again"),
         formatted,

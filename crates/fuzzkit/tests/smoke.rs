@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 const MUTATIONS: usize = 3_000;
 
 fn corpus_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(name)
 }
 
 fn corpus(name: &str) -> Vec<Vec<u8>> {
@@ -37,13 +39,19 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 /// One to four random edits of `input`, with `other` for splicing.
 fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
-    const INTERESTING: &[u8] = &[0, 1, 0x7f, 0x80, 0xff, b'\n', b' ', b'"', b'\\', b'{', b'}', b'='];
+    const INTERESTING: &[u8] = &[
+        0, 1, 0x7f, 0x80, 0xff, b'\n', b' ', b'"', b'\\', b'{', b'}', b'=',
+    ];
     let mut v = input.to_vec();
     for _ in 0..=rng.below(4) {
         let len = v.len();
@@ -112,8 +120,12 @@ fn the_mutator_changes_inputs_and_replays() {
     let mut a = Rng(7);
     let mut b = Rng(7);
     let input = b"virtual web {\n address = 10.0.0.1\n}\n";
-    let x: Vec<Vec<u8>> = (0..50).map(|_| mutate(&mut a, input, b"port = 80")).collect();
-    let y: Vec<Vec<u8>> = (0..50).map(|_| mutate(&mut b, input, b"port = 80")).collect();
+    let x: Vec<Vec<u8>> = (0..50)
+        .map(|_| mutate(&mut a, input, b"port = 80"))
+        .collect();
+    let y: Vec<Vec<u8>> = (0..50)
+        .map(|_| mutate(&mut b, input, b"port = 80"))
+        .collect();
     assert_eq!(x, y, "same seed, same mutations");
     assert!(x.iter().filter(|m| m.as_slice() != input).count() > 40);
 }

@@ -18,7 +18,10 @@ fn offline_knows_no_names_but_still_reads_numbers() {
     assert_eq!(names::service_to_port("http", TCP), None);
     assert_eq!(names::port_to_service(80, TCP), None);
     assert_eq!(names::addr_to_host(IpAddr::V4(Ipv4Addr::LOCALHOST)), None);
-    assert_eq!(names::inet_aton("10.1.2.3"), Some(Ipv4Addr::new(10, 1, 2, 3)));
+    assert_eq!(
+        names::inet_aton("10.1.2.3"),
+        Some(Ipv4Addr::new(10, 1, 2, 3))
+    );
     let args: Vec<String> = ["-A", "-t", "10.1.2.3:80"].map(String::from).into();
     assert!(ipvsadm_rs::opts::parse(&args, false).is_ok());
     let named: Vec<String> = ["-A", "-t", "localhost:http"].map(String::from).into();

@@ -21,9 +21,13 @@ pub const MAX_EXPANDED: u64 = 20_000;
 /// Why a pattern is refused before compiling.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TooBig {
-    #[error("repetition operators in a row (such as `++` or `*{{2}}`) are undefined in POSIX extended expressions")]
+    #[error(
+        "repetition operators in a row (such as `++` or `*{{2}}`) are undefined in POSIX extended expressions"
+    )]
     Stacked,
-    #[error("the expression expands to more than {MAX_EXPANDED} states once its repetitions are unrolled")]
+    #[error(
+        "the expression expands to more than {MAX_EXPANDED} states once its repetitions are unrolled"
+    )]
     Expands,
 }
 
@@ -201,7 +205,15 @@ mod tests {
 
     #[test]
     fn stacked_repetitions_are_refused() {
-        for p in ["a++", "a**", "a*?", "a+{2}", "a{2}{3}", "(ab)*+", "\\'MMMM++++++"] {
+        for p in [
+            "a++",
+            "a**",
+            "a*?",
+            "a+{2}",
+            "a{2}{3}",
+            "(ab)*+",
+            "\\'MMMM++++++",
+        ] {
             assert_eq!(check(p.as_bytes()), Err(TooBig::Stacked), "{p}");
         }
     }

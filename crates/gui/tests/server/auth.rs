@@ -16,6 +16,36 @@ fn public(method: &str, path: &str) -> bool {
 }
 
 #[tokio::test]
+async fn a_browser_opening_a_page_without_a_session_is_sent_to_the_login_form() {
+    let a = app();
+    for path in ["/monitor", "/virtual/web", "/nothing", "/api/v1/lvs.cf"] {
+        for method in ["GET", "HEAD"] {
+            let req = request(method, path)
+                .header("sec-fetch-mode", "navigate")
+                .header("cookie", "piranha_session=00")
+                .body(Body::empty())
+                .unwrap();
+            let (r, body) = send(&a.router, req).await;
+            assert_eq!(r.status(), 303, "{method} {path}: {body}");
+            assert_eq!(header(&r, "location"), Some("/login"));
+            assert!(!body.contains("lvs"), "{method} {path} leaks: {body}");
+        }
+    }
+    // Not a navigation (a POST, or no header): still the Basic challenge.
+    let req = request("POST", "/virtual/web/delete")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&a.router, req).await.0.status(), 401);
+    let req = request("GET", "/monitor")
+        .header("sec-fetch-mode", "cors")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&a.router, req).await.0.status(), 401);
+}
+
+#[tokio::test]
 async fn every_route_and_method_needs_authentication() {
     let a = app();
     // Path parameters get a real server's names.
