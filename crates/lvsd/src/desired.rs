@@ -43,6 +43,10 @@ pub struct Virtual {
     pub sorry: Option<IpAddr>,
     /// Nanny interval, for the sorry server's first decision.
     pub timeout_secs: u32,
+    /// `quiesce_server`: a failed server stays at weight 0.
+    pub quiesce: bool,
+    /// `connect_timeout` and `retries`, for the userspace data plane.
+    pub retry: uplane::RetryPolicy,
     pub reals: Vec<Real>,
 }
 
@@ -277,6 +281,13 @@ impl Desired {
                 port: vs.port,
                 sorry: vs.sorry_server.filter(|a| !a.is_unspecified()),
                 timeout_secs: vs.timeout,
+                quiesce: vs.quiesce_server,
+                retry: uplane::RetryPolicy {
+                    connect_timeout: vs
+                        .connect_timeout
+                        .map_or(uplane::retry::CONNECT_TIMEOUT, |s| s.as_duration()),
+                    retries: vs.retries.unwrap_or(uplane::retry::RETRIES),
+                },
                 reals,
             });
         }
