@@ -117,6 +117,8 @@ pub struct Shell {
     /// The userspace data plane (the same table as `table`), to give it each service's
     /// retry policy; none on the kernel's IPVS.
     plane: Option<uplane::Userspace>,
+    /// Its connection failures, until [`Shell::run`] passes them on to the loop.
+    failures: Option<mpsc::UnboundedReceiver<uplane::Failure>>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -155,23 +157,16 @@ impl Shell {
             },
             socket_gid: None,
             plane: None,
+            failures: None,
         }
     }
 
     /// Run on the userspace data plane `plane` (which `table` is): its connection failures
     /// come to the loop, and it gets each service's retry policy.
     pub fn with_plane(mut self, plane: uplane::Userspace) -> Shell {
-        let tx = self.tx.clone();
-        let (ftx, mut frx) = mpsc::unbounded_channel();
-        let plane = plane.with_reports(ftx);
-        tokio::spawn(async move {
-            while let Some(f) = frx.recv().await {
-                if tx.send(Event::Plane(f)).is_err() {
-                    break;
-                }
-            }
-        });
-        self.plane = Some(plane);
+        let (ftx, frx) = mpsc::unbounded_channel();
+        self.plane = Some(plane.with_reports(ftx));
+        self.failures = Some(frx);
         self.dataplane = "userspace".into();
         self
     }
@@ -505,6 +500,16 @@ impl Shell {
             }
         };
         let listener = self.listen();
+        if let Some(mut frx) = self.failures.take() {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                while let Some(f) = frx.recv().await {
+                    if tx.send(Event::Plane(f)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         if let Some(code) = self.start() {
             return code;
         }
