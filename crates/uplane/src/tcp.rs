@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 
 use ipvs::ServiceId;
 use nix::sys::socket::{setsockopt, sockopt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
 use tracing::debug;
 
+use crate::replay::{Phase, Replay};
 use crate::retry::{Attempts, ConnectFailure, RetryPolicy};
 use crate::state::{Counters, Picked, State, lock};
 
@@ -114,18 +116,38 @@ impl Client {
     /// [`retry`](crate::retry)), then copy both ways.
     async fn serve(self, mut client: TcpStream, first: Picked, policy: RetryPolicy) {
         self.svc.conns.fetch_add(1, Ordering::Relaxed);
+        let _ = client.set_nodelay(true);
         let mut attempts = Attempts::new(policy);
         let mut p = first;
         let mut deadline = attempts.begin(p.addr, Instant::now());
-        let backend = loop {
+        let mut replay = Replay::default();
+        loop {
             let cause = match self.connect(&p, deadline).await {
-                Ok(b) => break b,
-                Err(cause) => cause,
+                Ok(mut backend) => match replay.until_reply(&mut client, &mut backend).await {
+                    Phase::Reply(first) => {
+                        let sent = replay.sent() as u64;
+                        forward(&mut client, backend, &p, &self.svc, (sent, first)).await;
+                        return;
+                    }
+                    Phase::ClientGone => {
+                        reset(backend);
+                        return;
+                    }
+                    Phase::Reset => {
+                        debug!("{}: {} reset before answering", self.id, p.addr);
+                        None
+                    }
+                },
+                Err(cause) => {
+                    debug!("{}: connecting to {} failed ({cause})", self.id, p.addr);
+                    Some(cause)
+                }
             };
-            debug!("{}: connecting to {} failed ({cause})", self.id, p.addr);
             let next = {
                 let mut st = lock(&self.state);
-                st.report(self.id, &p, cause);
+                if let Some(cause) = cause {
+                    st.report(self.id, &p, cause);
+                }
                 let mut picked = None;
                 let next = attempts.next(
                     |except| {
@@ -141,8 +163,7 @@ impl Client {
                 return;
             };
             (p, deadline) = (picked, d);
-        };
-        forward(&mut client, backend, &p, &self.svc).await;
+        }
     }
 
     /// One attempt at `p`, until `deadline`.
@@ -153,16 +174,37 @@ impl Client {
         let r = tokio::time::timeout_at(deadline.into(), TcpStream::connect(p.addr)).await;
         c.inactive.fetch_sub(1, Ordering::Relaxed);
         match r {
-            Ok(Ok(b)) => Ok(b),
+            Ok(Ok(b)) => {
+                let _ = b.set_nodelay(true);
+                Ok(b)
+            }
             Ok(Err(e)) => Err(ConnectFailure::of(&e)),
             Err(_) => Err(ConnectFailure::TimedOut),
         }
     }
 }
 
-/// Copy both ways until either side is done or the destination's connections are killed.
-async fn forward(client: &mut TcpStream, mut backend: TcpStream, p: &Picked, svc: &Counters) {
+/// Copy both ways until either side is done or the destination's connections are killed;
+/// `before` is what was exchanged before (client bytes sent, the server's first reply).
+async fn forward(
+    client: &mut TcpStream,
+    mut backend: TcpStream,
+    p: &Picked,
+    svc: &Counters,
+    before: (u64, Vec<u8>),
+) {
     let c = &p.shared.counters;
+    let (sent, first) = before;
+    if client.write_all(&first).await.is_err() {
+        reset(backend);
+        return;
+    }
+    for counters in [c, svc] {
+        counters.inbytes.fetch_add(sent, Ordering::Relaxed);
+        counters
+            .outbytes
+            .fetch_add(first.len() as u64, Ordering::Relaxed);
+    }
     let _ = client.set_nodelay(true);
     let _ = backend.set_nodelay(true);
     c.active.fetch_add(1, Ordering::Relaxed);
