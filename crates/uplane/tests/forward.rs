@@ -601,37 +601,3 @@ async fn persistence_is_per_masked_network() {
     }
     assert_eq!(names.len(), 2);
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refusing_destination_is_retried_past_and_reported_once() {
-    let live = named_backend("live").await;
-    // A port nothing listens on: connecting is refused.
-    let dead = SocketAddr::new(vip(1), free_port(vip(1)).await);
-    let (t, s, at) = service("rr", &[(dead, 1), (live, 1)], None).await;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let t = t.with_reports(tx);
-    for _ in 0..20 {
-        assert_eq!(who(at).await, "live");
-    }
-    let f = rx.recv().await.unwrap();
-    assert_eq!((f.service, f.dest), (s.id, dead));
-    assert_eq!(f.cause, uplane::retry::ConnectFailure::Refused);
-    assert!(rx.try_recv().is_err(), "one report until lvsd decides");
-    // No retries: the client whose pick was the dead server is reset.
-    t.set_policy(
-        s.id,
-        uplane::RetryPolicy {
-            connect_timeout: Duration::from_secs(1),
-            retries: 0,
-        },
-    );
-    let mut failed = 0;
-    for _ in 0..4 {
-        let mut c = TcpStream::connect(at).await.unwrap();
-        let mut b = [0u8; 8];
-        if !matches!(c.read(&mut b).await, Ok(n) if n > 0) {
-            failed += 1;
-        }
-    }
-    assert_eq!(failed, 2, "rr sends every other client to the dead server");
-}
