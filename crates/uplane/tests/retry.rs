@@ -48,7 +48,12 @@ async fn resetting() -> SocketAddr {
     tokio::spawn(async move {
         while let Ok((mut s, _)) = l.accept().await {
             let _ = read_line(&mut s).await;
-            let _ = s.set_linger(Some(Duration::ZERO));
+            // SO_LINGER 0: close() sends a reset.
+            let zero = nix::libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::Linger, &zero);
             drop(s);
         }
     });
