@@ -392,4 +392,23 @@ mod tests {
         let d = Desired::build(&c, &MonitorOptions::default(), &ok).unwrap();
         assert_eq!(d.virtuals[0].service.id.to_string(), "TCP 10.9.9.9:80");
     }
+
+    #[test]
+    fn connect_timeout_and_retries_become_the_services_retry_policy() {
+        let d = Desired::build(&cfg(SAMPLE), &MonitorOptions::default(), &no_dns).unwrap();
+        assert_eq!(d.virtuals[0].retry, uplane::RetryPolicy::default());
+        assert!(d.virtuals[0].quiesce);
+        let text = SAMPLE.replace(
+            " timeout = 6\n",
+            " timeout = 6\n connect_timeout = 0.3\n retries = 0\n",
+        );
+        let d = Desired::build(&cfg(&text), &MonitorOptions::default(), &no_dns).unwrap();
+        assert_eq!(
+            d.virtuals[0].retry,
+            uplane::RetryPolicy {
+                connect_timeout: std::time::Duration::from_millis(300),
+                retries: 0,
+            }
+        );
+    }
 }
