@@ -102,7 +102,9 @@ impl Engine {
         if !down {
             return target;
         }
-        let quiesce = self.desired.virtual_by_id(key.0).is_some_and(|v| v.quiesce);
+        // A drained server (weight 0) keeps its connections either way.
+        let quiesce =
+            target == Some(0) || self.desired.virtual_by_id(key.0).is_some_and(|v| v.quiesce);
         target.filter(|_| quiesce).map(|_| 0)
     }
 }
