@@ -123,21 +123,29 @@ impl Client {
         let mut replay = Replay::default();
         loop {
             let cause = match self.connect(&p, deadline).await {
-                Ok(mut backend) => match replay.until_reply(&mut client, &mut backend).await {
-                    Phase::Reply(first) => {
-                        let sent = replay.sent() as u64;
-                        forward(&mut client, backend, &p, &self.svc, (sent, first)).await;
-                        return;
+                Ok(mut backend) => {
+                    // Established from here on, for the schedulers that count connections.
+                    let active = &p.shared.counters.active;
+                    active.fetch_add(1, Ordering::Relaxed);
+                    match replay.until_reply(&mut client, &mut backend).await {
+                        Phase::Reply(first) => {
+                            let sent = replay.sent() as u64;
+                            forward(&mut client, backend, &p, &self.svc, (sent, first)).await;
+                            active.fetch_sub(1, Ordering::Relaxed);
+                            return;
+                        }
+                        Phase::ClientGone => {
+                            active.fetch_sub(1, Ordering::Relaxed);
+                            reset(backend);
+                            return;
+                        }
+                        Phase::Reset => {
+                            active.fetch_sub(1, Ordering::Relaxed);
+                            debug!("{}: {} reset before answering", self.id, p.addr);
+                            None
+                        }
                     }
-                    Phase::ClientGone => {
-                        reset(backend);
-                        return;
-                    }
-                    Phase::Reset => {
-                        debug!("{}: {} reset before answering", self.id, p.addr);
-                        None
-                    }
-                },
+                }
                 Err(cause) => {
                     debug!("{}: connecting to {} failed ({cause})", self.id, p.addr);
                     Some(cause)
@@ -207,13 +215,11 @@ async fn forward(
     }
     let _ = client.set_nodelay(true);
     let _ = backend.set_nodelay(true);
-    c.active.fetch_add(1, Ordering::Relaxed);
     let mut kill = p.shared.kill.subscribe();
     let copied = tokio::select! {
         r = tokio::io::copy_bidirectional_with_sizes(client, &mut backend, BUFFER, BUFFER) => Some(r),
         _ = kill.wait_for(|k| *k) => None,
     };
-    c.active.fetch_sub(1, Ordering::Relaxed);
     match copied {
         Some(Ok((up, down))) => {
             for counters in [c, svc] {

@@ -105,10 +105,15 @@ async fn service(
 
 /// Send `line` and read the answer ("" when the connection ends without one).
 async fn ask(at: SocketAddr, line: &str, half_close: bool) -> String {
-    let mut c = TcpStream::connect(at).await.unwrap();
-    c.write_all(format!("{line}\n").as_bytes()).await.unwrap();
-    if half_close {
-        c.shutdown().await.unwrap();
+    // A client the forwarder resets at once may see it on connecting or writing already.
+    let Ok(mut c) = TcpStream::connect(at).await else {
+        return String::new();
+    };
+    if c.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+        return String::new();
+    }
+    if half_close && c.shutdown().await.is_err() {
+        return String::new();
     }
     read_line(&mut c).await
 }
