@@ -109,6 +109,8 @@ keyword_table! {
         StopCmd = "stop_cmd",
         Master = "master",
         Dirs = "dirs",
+        ConnectTimeout = "connect_timeout",
+        Retries = "retries",
     }
 }
 

@@ -8,6 +8,7 @@
 //!   accepts, a process's exit), by polling the event itself, never a fixed sleep.
 //! - [`netns`]: network namespaces: a fresh one for a closure, named ones with veth pairs and
 //!   bridges, commands inside them.
+//! - [`nginx`]: nginx as a real web server, one process per address.
 //! - [`bins`]: the workspace's binaries, built for the running test's profile (cargo builds
 //!   only a package's own binaries for its tests).
 //! - [`process`]: a child process whose output lines are kept and timestamped, and waited for.

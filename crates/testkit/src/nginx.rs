@@ -5,6 +5,9 @@
 use std::process::Command;
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
 use crate::process::Daemon;
 use crate::tempdir::TempDir;
 
@@ -36,7 +39,7 @@ impl Nginx {
 daemon off;
 pid {d}/nginx.pid;
 error_log {d}/error.log;
-events {{ worker_connections 64; }}
+events {{ worker_connections 1024; }}
 http {{
     access_log {d}/access.log;
     client_body_temp_path {d}/body;
@@ -86,6 +89,18 @@ http {{
     /// Its access log, where a request's line is written once it has been answered.
     pub fn access_log(&self) -> std::path::PathBuf {
         self.dir.join("access.log")
+    }
+
+    /// Send `sig` to nginx (SIGKILL: it dies at once, resetting its connections; SIGQUIT:
+    /// it closes its listener and finishes the requests under way).
+    pub fn signal(&self, sig: Signal) {
+        let _ = kill(Pid::from_raw(self.daemon.0.id() as i32), sig);
+    }
+
+    /// Wait until nginx has exited.
+    pub fn wait_exit(mut self, within: Duration) {
+        crate::wait::exit(&mut self.daemon.0, within)
+            .unwrap_or_else(|| panic!("nginx on {} still runs after {within:?}", self.listen));
     }
 
     /// Kill it (SIGKILL) and reap it: its port refuses connections from now on.
