@@ -118,7 +118,12 @@ impl Reader<'_> {
             (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| s.parse().unwrap_or(u64::MAX))
         };
-        let lo = number(lo)?;
+        // glibc reads `{,n}` as `{0,n}`.
+        let lo = if lo.is_empty() && hi.is_some() {
+            0
+        } else {
+            number(lo)?
+        };
         let mult = match hi {
             None => lo,
             Some("") => lo.saturating_add(1),
@@ -224,6 +229,10 @@ mod tests {
         assert_eq!(check(b"(a{200}){200}"), Err(TooBig::Expands));
         assert_eq!(check(b"a{99999999999999999999}"), Err(TooBig::Expands));
         assert_eq!(check(b"(a{100}){100}"), Ok(()));
+        // glibc's `{,n}` is an interval too (the fuzzer's second find).
+        assert_eq!(check(b"]0{,30300}"), Err(TooBig::Expands));
+        assert_eq!(check(b"a{,3}+"), Err(TooBig::Stacked));
+        assert_eq!(check(b"a{,3}"), Ok(()));
         assert_eq!(check(&b"a|".repeat(30_000)), Err(TooBig::Expands));
     }
 
