@@ -10,13 +10,20 @@
 //!   undefined;
 //! - the size after expanding every repetition (an atom counts 1; `*`, `+` and `?` double what
 //!   they repeat, `{m,n}` multiplies it by the larger bound, or `m + 1` without one) must stay
-//!   under [`MAX_EXPANDED`].
+//!   under [`MAX_EXPANDED`];
+//! - the optional copies cost more: glibc's memory grows with the square of an interval's
+//!   optional part (`a{,1000}` takes about 10 MB, `a{,4000}` 128 MB, `a{,15150}` 1.8 GB,
+//!   measured), so the sum of (size of the repeated part × (n − m))² over the intervals must
+//!   stay under [`MAX_OPTIONAL_SQUARED`].
 //!
 //! Everything else (syntax errors included) is left to `regcomp`, whose wording the admin sees.
 
 /// The largest expanded size accepted: generous for health-check patterns (a status line, a
 /// `[[:digit:]]{1,255}` field), far below what hurts.
 pub const MAX_EXPANDED: u64 = 20_000;
+
+/// The largest sum of squared optional parts accepted: `a{,1000}`, about 10 MB in glibc.
+pub const MAX_OPTIONAL_SQUARED: u64 = 1_000_000;
 
 /// Why a pattern is refused before compiling.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,11 +36,19 @@ pub enum TooBig {
         "the expression expands to more than {MAX_EXPANDED} states once its repetitions are unrolled"
     )]
     Expands,
+    #[error(
+        "the expression has too many optional repetitions (such as `a{{0,2000}}`) for the C library to compile in reasonable memory"
+    )]
+    Optional,
 }
 
 /// Check `pattern` as described in the module documentation.
 pub fn check(pattern: &[u8]) -> Result<(), TooBig> {
-    let mut r = Reader { p: pattern, i: 0 };
+    let mut r = Reader {
+        p: pattern,
+        i: 0,
+        optional: 0,
+    };
     let size = r.alternatives()?;
     if size > MAX_EXPANDED {
         return Err(TooBig::Expands);
@@ -44,6 +59,8 @@ pub fn check(pattern: &[u8]) -> Result<(), TooBig> {
 struct Reader<'a> {
     p: &'a [u8],
     i: usize,
+    /// The sum of squared optional parts so far.
+    optional: u64,
 }
 
 impl Reader<'_> {
@@ -73,14 +90,19 @@ impl Reader<'_> {
                 b'|' | b')' => break,
                 b'*' | b'+' | b'?' => {
                     self.i += 1;
-                    Some(2)
+                    Some((2, 1))
                 }
                 b'{' => self.interval(),
                 _ => None,
             };
             match (mult, last) {
                 (Some(_), Some(_)) if repeated => return Err(TooBig::Stacked),
-                (Some(m), Some(size)) => {
+                (Some((m, optional)), Some(size)) => {
+                    let part = size.saturating_mul(optional);
+                    self.optional = self.optional.saturating_add(part.saturating_mul(part));
+                    if self.optional > MAX_OPTIONAL_SQUARED {
+                        return Err(TooBig::Optional);
+                    }
                     // The atom was counted once; it now counts `m` times.
                     total = total.saturating_add(size.saturating_mul(m - 1));
                     last = Some(size.saturating_mul(m));
@@ -104,9 +126,9 @@ impl Reader<'_> {
         Ok(total)
     }
 
-    /// `{m}`, `{m,}` or `{m,n}` at `self.i`: the multiplier, consuming it. Not an interval: a
-    /// literal `{`, left for [`Reader::atom`].
-    fn interval(&mut self) -> Option<u64> {
+    /// `{m}`, `{m,}`, `{m,n}` or `{,n}` at `self.i`: the multiplier and the number of optional
+    /// copies, consuming it. Not an interval: a literal `{`, left for [`Reader::atom`].
+    fn interval(&mut self) -> Option<(u64, u64)> {
         let rest = &self.p[self.i + 1..];
         let end = rest.iter().position(|&b| b == b'}')?;
         let body = std::str::from_utf8(&rest[..end]).ok()?;
@@ -124,13 +146,16 @@ impl Reader<'_> {
         } else {
             number(lo)?
         };
-        let mult = match hi {
-            None => lo,
-            Some("") => lo.saturating_add(1),
-            Some(h) => number(h)?.max(lo),
+        let (mult, optional) = match hi {
+            None => (lo, 0),
+            Some("") => (lo.saturating_add(1), 1),
+            Some(h) => {
+                let hi = number(h)?.max(lo);
+                (hi, hi - lo)
+            }
         };
         self.i += end + 2;
-        Some(mult.max(1))
+        Some((mult.max(1), optional))
     }
 
     /// One atom at `self.i`: a group, a bracket expression, an escape or a byte.
@@ -230,7 +255,13 @@ mod tests {
         assert_eq!(check(b"a{99999999999999999999}"), Err(TooBig::Expands));
         assert_eq!(check(b"(a{100}){100}"), Ok(()));
         // glibc's `{,n}` is an interval too (the fuzzer's second find).
-        assert_eq!(check(b"]0{,30300}"), Err(TooBig::Expands));
+        assert_eq!(check(b"]0{30300}"), Err(TooBig::Expands));
+        assert!(check(b"]0{,30300}").is_err());
+        assert_eq!(check(b"]0{,15150}"), Err(TooBig::Optional));
+        assert_eq!(check(b"a{,1000}"), Ok(()));
+        assert_eq!(check(b"a{,1001}"), Err(TooBig::Optional));
+        assert_eq!(check(b"(ab){,501}"), Err(TooBig::Optional));
+        assert_eq!(check(b"a{1000}"), Ok(()));
         assert_eq!(check(b"a{,3}+"), Err(TooBig::Stacked));
         assert_eq!(check(b"a{,3}"), Ok(()));
         assert_eq!(check(&b"a|".repeat(30_000)), Err(TooBig::Expands));
