@@ -230,6 +230,11 @@ keyword_enum!(
     Dataplane { Auto = "auto", Ipvs = "ipvs", Userspace = "userspace" }
 );
 keyword_enum!(
+    /// `heartbeat_auth` (extension): whether plain heartbeats are accepted beside
+    /// authenticated ones.
+    HeartbeatAuth { Enforce = "enforce", Permissive = "permissive" }
+);
+keyword_enum!(
     /// `reservation_conflict_action` for shared SCSI in FOS mode.
     ConflictAction { Nothing = "nothing", Preempt = "preempt" }
 );
@@ -326,6 +331,12 @@ pub struct LvsConfig {
     pub ipvsadm: String,
     pub reservation_conflict_action: Option<ConflictAction>,
     pub sync: bool,
+    /// Extension: the file of heartbeat keys; when set, heartbeats are authenticated.
+    #[serde(default)]
+    pub heartbeat_key_file: Option<String>,
+    /// Extension: `enforce` (the default with a key file) or `permissive`.
+    #[serde(default)]
+    pub heartbeat_auth: Option<HeartbeatAuth>,
     pub virtual_servers: Vec<VirtualServer>,
     pub failover_services: Vec<VirtualServer>,
 }
@@ -365,6 +376,8 @@ impl Default for LvsConfig {
             ipvsadm: "/sbin/ipvsadm".into(),
             reservation_conflict_action: None,
             sync: false,
+            heartbeat_key_file: None,
+            heartbeat_auth: None,
             virtual_servers: Vec::new(),
             failover_services: Vec::new(),
         }

@@ -21,6 +21,7 @@
 //! [`system`] is every change to the system behind one trait, real or a dry run
 //! (`--test-start`); [`start`] is the binary's body.
 
+pub mod auth;
 pub mod backoff;
 pub mod daemon;
 pub mod error;

@@ -1,0 +1,230 @@
+//! The authenticated heartbeat datagram, free of I/O and clocks: 70 bytes, piranha's magic
+//! first so that the message type is unchanged (a piranha that reads 4 bytes sees a plain
+//! heartbeat), then the fields below and an HMAC-SHA256 tag over everything before it.
+//!
+//! ```text
+//! offset size field
+//!      0    4 magic        piranha's 32-bit magic, little-endian (wire::Magic)
+//!      4    1 version      1
+//!      5    1 key id       which key of the key file signed it (0..=255)
+//!      6    8 sender id    random, chosen once per start of the sender
+//!     14    8 sequence     big-endian, strictly increasing per sender id, from 1
+//!     22    8 challenge    the sender's current challenge to its partner (random)
+//!     30    8 echo         the partner's challenge as last heard by the sender, or 0
+//!     38   32 tag          HMAC-SHA256(key, bytes 0..38)
+//! ```
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::wire::Magic;
+
+/// The length of an authenticated heartbeat.
+pub const LEN: usize = 70;
+/// The format version this code speaks.
+pub const VERSION: u8 = 1;
+/// Where the tag starts: the signed bytes are `..TAG_AT`.
+const TAG_AT: usize = 38;
+
+/// One heartbeat key: its id in the key file and a keyed HMAC ready to be cloned.
+#[derive(Clone)]
+pub struct Key {
+    pub id: u8,
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key material.
+        f.debug_struct("Key").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl Key {
+    /// A key from its bytes (any length is accepted by HMAC; the key file asks for 32 or more).
+    pub fn new(id: u8, secret: &[u8]) -> Key {
+        let mac = match Hmac::<Sha256>::new_from_slice(secret) {
+            Ok(m) => m,
+            // HMAC takes keys of every length; this arm is never taken.
+            Err(_) => Hmac::<Sha256>::new(&Default::default()),
+        };
+        Key { id, mac }
+    }
+
+    fn tag(&self, signed: &[u8]) -> [u8; 32] {
+        let mut m = self.mac.clone();
+        m.update(signed);
+        m.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is this key's tag over `signed`, compared in constant time.
+    fn verifies(&self, signed: &[u8], tag: &[u8]) -> bool {
+        let mut m = self.mac.clone();
+        m.update(signed);
+        m.verify_slice(tag).is_ok()
+    }
+}
+
+/// The fields of an authenticated heartbeat, without the tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fields {
+    /// The raw magic (the caller decides whether this node accepts it).
+    pub magic: u32,
+    pub key_id: u8,
+    pub sender: u64,
+    pub seq: u64,
+    pub challenge: u64,
+    pub echo: u64,
+}
+
+impl Fields {
+    /// The datagram, signed with `key` (whose id replaces `key_id`).
+    pub fn encode(&self, key: &Key) -> [u8; LEN] {
+        let mut b = [0u8; LEN];
+        b[0..4].copy_from_slice(&self.magic.to_le_bytes());
+        b[4] = VERSION;
+        b[5] = key.id;
+        b[6..14].copy_from_slice(&self.sender.to_be_bytes());
+        b[14..22].copy_from_slice(&self.seq.to_be_bytes());
+        b[22..30].copy_from_slice(&self.challenge.to_be_bytes());
+        b[30..38].copy_from_slice(&self.echo.to_be_bytes());
+        let tag = key.tag(&b[..TAG_AT]);
+        b[TAG_AT..].copy_from_slice(&tag);
+        b
+    }
+}
+
+/// Why a datagram is not an authentic heartbeat, before any replay check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    /// 4 bytes: a plain piranha heartbeat.
+    Plain,
+    /// Fewer than [`LEN`] bytes (and not exactly 4, or fewer than 4).
+    Truncated,
+    /// More than [`LEN`] bytes.
+    Oversized,
+    BadVersion,
+    UnknownKey,
+    /// The tag does not match: forged, corrupted, or signed with another key of that id.
+    Forged,
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_be_bytes(a)
+}
+
+/// Read and authenticate a datagram against `keys`: the fields when the tag is right.
+pub fn decode(datagram: &[u8], keys: &[Key]) -> Result<Fields, Invalid> {
+    match datagram.len() {
+        4 => return Err(Invalid::Plain),
+        n if n < LEN => return Err(Invalid::Truncated),
+        n if n > LEN => return Err(Invalid::Oversized),
+        _ => {}
+    }
+    if datagram[4] != VERSION {
+        return Err(Invalid::BadVersion);
+    }
+    let key_id = datagram[5];
+    let key = keys
+        .iter()
+        .find(|k| k.id == key_id)
+        .ok_or(Invalid::UnknownKey)?;
+    if !key.verifies(&datagram[..TAG_AT], &datagram[TAG_AT..]) {
+        return Err(Invalid::Forged);
+    }
+    Ok(Fields {
+        magic: u32::from_le_bytes([datagram[0], datagram[1], datagram[2], datagram[3]]),
+        key_id,
+        sender: u64_at(datagram, 6),
+        seq: u64_at(datagram, 14),
+        challenge: u64_at(datagram, 22),
+        echo: u64_at(datagram, 30),
+    })
+}
+
+/// The magic of an authenticated datagram, for a caller that checks it is one this node
+/// accepts.
+pub fn magic(f: &Fields) -> Option<Magic> {
+    Magic::from_value(f.magic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(id: u8, b: u8) -> Key {
+        Key::new(id, &[b; 32])
+    }
+
+    fn fields() -> Fields {
+        Fields {
+            magic: Magic::Running.value(),
+            key_id: 1,
+            sender: 0x0102_0304_0506_0708,
+            seq: 7,
+            challenge: 0xaaaa,
+            echo: 0xbbbb,
+        }
+    }
+
+    #[test]
+    fn layout_and_round_trip() {
+        let k = key(1, 0x11);
+        let b = fields().encode(&k);
+        assert_eq!(&b[..4], &Magic::Running.encode());
+        assert_eq!((b[4], b[5]), (1, 1));
+        assert_eq!(&b[6..14], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(&b[14..22], &[0, 0, 0, 0, 0, 0, 0, 7]);
+        assert_eq!(decode(&b, &[key(9, 0x99), k.clone()]), Ok(fields()));
+        assert_eq!(magic(&fields()), Some(Magic::Running));
+    }
+
+    #[test]
+    fn every_cause() {
+        let k = key(1, 0x11);
+        let b = fields().encode(&k);
+        assert_eq!(decode(&b[..4], &[k.clone()]), Err(Invalid::Plain));
+        assert_eq!(decode(&b[..3], &[k.clone()]), Err(Invalid::Truncated));
+        assert_eq!(decode(&b[..69], &[k.clone()]), Err(Invalid::Truncated));
+        let mut long = b.to_vec();
+        long.push(0);
+        assert_eq!(decode(&long, &[k.clone()]), Err(Invalid::Oversized));
+        let mut v = b;
+        v[4] = 2;
+        assert_eq!(decode(&v, &[k.clone()]), Err(Invalid::BadVersion));
+        assert_eq!(decode(&b, &[key(2, 0x11)]), Err(Invalid::UnknownKey));
+        // The same id with another secret: a forgery.
+        assert_eq!(decode(&b, &[key(1, 0x12)]), Err(Invalid::Forged));
+        // Any bit changed, anywhere, is a forgery (or a bad version or key id).
+        for i in 0..LEN {
+            let mut v = b;
+            v[i] ^= 0x40;
+            assert!(decode(&v, &[k.clone()]).is_err(), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let s = format!("{:?}", key(3, 0xab));
+        assert!(s.contains("id: 3") && !s.contains("171") && !s.contains("ab"), "{s}");
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics_and_never_passes(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let k = key(bytes.get(5).copied().unwrap_or(0), 0x11);
+            prop_assert!(decode(&bytes, &[k]).is_err());
+        }
+
+        #[test]
+        fn what_is_encoded_decodes(magic in any::<u32>(), id in any::<u8>(), sender in any::<u64>(),
+                                   seq in any::<u64>(), challenge in any::<u64>(), echo in any::<u64>()) {
+            let k = key(id, 0x5a);
+            let f = Fields { magic, key_id: id, sender, seq, challenge, echo };
+            prop_assert_eq!(decode(&f.encode(&k), &[k]), Ok(f));
+        }
+    }
+}
