@@ -75,6 +75,7 @@ mod tests {
             monitor_links: false,
             notes: Vec::new(),
             fos_blocks: "a".into(),
+            auth: None,
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use lvscf::{Host, LvsConfig, Network, Service};
 
+use crate::auth::AuthSettings;
 use crate::error::Error;
 use crate::wire::Mode;
 
@@ -47,6 +48,8 @@ pub struct Settings {
     pub notes: Vec<String>,
     /// FOS: the failover blocks as read, to tell whether a reload changed them.
     pub fos_blocks: String,
+    /// Authenticated heartbeats (`heartbeat_key_file`), with the keys read.
+    pub auth: Option<AuthSettings>,
 }
 
 impl Settings {
@@ -213,6 +216,7 @@ pub fn build(
         } else {
             String::new()
         },
+        auth: None,
     })
 }
 
@@ -229,7 +233,12 @@ pub async fn load(path: &Path) -> Result<Settings, Error> {
         let Some(cfg) = loaded.parsed.config() else {
             return Err(Error::Invalid(loaded.render().trim_end().to_owned()));
         };
-        build(cfg, &path.display().to_string(), &local, &|h| h.resolve())
+        let mut s = build(cfg, &path.display().to_string(), &local, &|h| h.resolve())?;
+        if let Some(k) = &cfg.heartbeat_key_file {
+            let keys = crate::auth::keys::load(Path::new(k))?;
+            s.auth = Some(AuthSettings::new(keys, cfg.heartbeat_auth));
+        }
+        Ok(s)
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?

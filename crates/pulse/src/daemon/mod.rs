@@ -10,18 +10,19 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::{debug, info};
+use tracing::info;
 
 use crate::error::Error;
 use crate::executor::{Executor, Job, stop_limit};
 use crate::machine::{Action, Config, Input, Machine};
 use crate::opts::Opts;
 use crate::settings::Settings;
-use crate::status::RejectCause;
+use crate::auth::Authenticator;
 use crate::system::{DryRun, Real, System};
 use crate::wanted::Wanted;
-use crate::wire::{self, Magic, Mode};
+use crate::wire::Mode;
 
+mod heartbeat;
 mod reload;
 mod sockets;
 mod status_server;
@@ -68,16 +69,6 @@ fn machine_config(s: &Settings, o: &Opts) -> Config {
     }
 }
 
-fn magic_name(m: Magic) -> &'static str {
-    match m {
-        Magic::Running | Magic::FosRunning => "active",
-        Magic::Stopped | Magic::FosStopped => "inactive",
-        Magic::StopMe => "stopme",
-        Magic::Hold => "hold",
-        Magic::Held => "held",
-    }
-}
-
 /// The running daemon.
 pub struct Daemon {
     opts: Opts,
@@ -99,6 +90,8 @@ pub struct Daemon {
     startup: Vec<Action>,
     /// A new configuration read after SIGHUP, to apply.
     pending_reload: Option<Box<Settings>>,
+    /// Signs and checks heartbeats when `heartbeat_key_file` is set.
+    auth: Option<Authenticator>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -171,7 +164,9 @@ impl Daemon {
             recheck: None,
             startup,
             pending_reload: None,
+            auth: None,
         };
+        d.reauth(d.settings.auth.clone().as_ref());
         d.watch_links();
         Ok(d)
     }
@@ -294,39 +289,6 @@ impl Daemon {
         }
     }
 
-    /// A datagram on a heartbeat socket: accepted (a machine input) or counted as rejected.
-    fn datagram(&mut self, private: bool, from: SocketAddr, data: &[u8]) -> Option<Input> {
-        if !self.settings.is_partner(from.ip()) {
-            debug!("Unexpected heartbeat from {}", from.ip());
-            lock(&self.shared)
-                .status
-                .reject(RejectCause::UnexpectedSource);
-            return None;
-        }
-        match wire::decode(data, self.settings.mode) {
-            Ok(m) => {
-                let mut sh = lock(&self.shared);
-                sh.last_heard = Some(Instant::now());
-                sh.status.partner_state = Some(magic_name(m).into());
-                sh.status.heartbeats_received += 1;
-                drop(sh);
-                (!private || self.sockets.has_private()).then_some(Input::Heartbeat(m))
-            }
-            Err(r) => {
-                let cause = match r {
-                    wire::Rejected::Short(_) => RejectCause::TooShort,
-                    wire::Rejected::Incompatible(_) => RejectCause::BadMagic,
-                };
-                lock(&self.shared).status.reject(cause);
-                info!("{r}");
-                if let wire::Rejected::Incompatible(v) = r {
-                    debug!("heartbeat from {from} carried {v:#010x}");
-                }
-                None
-            }
-        }
-    }
-
     /// The generation of the child a job starts: FOS starts a fos in either role; LVS only
     /// when it activates.
     fn job(&mut self, make: fn(u64) -> Job) {
@@ -339,10 +301,7 @@ impl Daemon {
         for a in fx {
             match a {
                 Action::Log(s) => info!("{s}"),
-                Action::Send(m) => {
-                    let n = self.sockets.send(m, &self.settings).await;
-                    lock(&self.shared).status.heartbeats_sent += n;
-                }
+                Action::Send(m) => self.send_heartbeat(m).await,
                 Action::Activate => self.job(Job::Activate),
                 // FOS: the monitor fos; LVS: no child from now on.
                 Action::Deactivate if fos => self.job(Job::Deactivate),
@@ -432,5 +391,7 @@ impl Daemon {
         st.partner = self.settings.partner.map(|p| p.to_string());
         st.keepalive_ms = self.settings.keepalive.as_millis() as u64;
         st.deadtime_ms = self.settings.deadtime.as_millis() as u64;
+        drop(sh);
+        self.publish_auth();
     }
 }

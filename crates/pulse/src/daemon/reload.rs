@@ -34,6 +34,7 @@ impl Daemon {
         }
         self.machine
             .reconfigure(machine_config(&new, &self.opts), Instant::now());
+        self.reauth(new.auth.as_ref());
         self.settings = new.clone();
         if changes.links {
             self.watch_links();
