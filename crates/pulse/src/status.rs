@@ -324,7 +324,10 @@ mod tests {
             ),
             "{text}"
         );
-        assert_eq!(RejectCause::ALL.len(), Rejections::default().by_name().len());
+        assert_eq!(
+            RejectCause::ALL.len(),
+            Rejections::default().by_name().len()
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub struct Key {
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the key material.
-        f.debug_struct("Key").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Key")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -209,7 +211,10 @@ mod tests {
     #[test]
     fn debug_never_shows_the_secret() {
         let s = format!("{:?}", key(3, 0xab));
-        assert!(s.contains("id: 3") && !s.contains("171") && !s.contains("ab"), "{s}");
+        assert!(
+            s.contains("id: 3") && !s.contains("171") && !s.contains("ab"),
+            "{s}"
+        );
     }
 
     proptest! {

@@ -184,14 +184,7 @@ mod tests {
 
     fn node(keys: &str, permissive: bool, sender: u64, challenge: u64) -> Authenticator {
         let keys = keys::parse(keys, "/k").unwrap();
-        Authenticator::new(
-            AuthSettings {
-                keys,
-                permissive,
-            },
-            sender,
-            challenge,
-        )
+        Authenticator::new(AuthSettings { keys, permissive }, sender, challenge)
     }
 
     /// Exchange heartbeats until both accept each other.

@@ -126,7 +126,10 @@ impl Daemon {
         let mut sh = lock(&self.shared);
         sh.status.reject(c, &from.to_string());
         let n = sh.status.heartbeats_rejected_by_cause.by_name();
-        let count = n.iter().find(|(k, _)| *k == c.name()).map_or(0, |(_, v)| *v);
+        let count = n
+            .iter()
+            .find(|(k, _)| *k == c.name())
+            .map_or(0, |(_, v)| *v);
         drop(sh);
         let auth_failure = !matches!(
             c,

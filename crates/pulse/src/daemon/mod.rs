@@ -12,12 +12,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::auth::Authenticator;
 use crate::error::Error;
 use crate::executor::{Executor, Job, stop_limit};
 use crate::machine::{Action, Config, Input, Machine};
 use crate::opts::Opts;
 use crate::settings::Settings;
-use crate::auth::Authenticator;
 use crate::system::{DryRun, Real, System};
 use crate::wanted::Wanted;
 use crate::wire::Mode;
