@@ -188,15 +188,16 @@ mod tests {
     fn every_cause() {
         let k = key(1, 0x11);
         let b = fields().encode(&k);
-        assert_eq!(decode(&b[..4], &[k.clone()]), Err(Invalid::Plain));
-        assert_eq!(decode(&b[..3], &[k.clone()]), Err(Invalid::Truncated));
-        assert_eq!(decode(&b[..69], &[k.clone()]), Err(Invalid::Truncated));
+        let ks = std::slice::from_ref(&k);
+        assert_eq!(decode(&b[..4], ks), Err(Invalid::Plain));
+        assert_eq!(decode(&b[..3], ks), Err(Invalid::Truncated));
+        assert_eq!(decode(&b[..69], ks), Err(Invalid::Truncated));
         let mut long = b.to_vec();
         long.push(0);
-        assert_eq!(decode(&long, &[k.clone()]), Err(Invalid::Oversized));
+        assert_eq!(decode(&long, ks), Err(Invalid::Oversized));
         let mut v = b;
         v[4] = 2;
-        assert_eq!(decode(&v, &[k.clone()]), Err(Invalid::BadVersion));
+        assert_eq!(decode(&v, ks), Err(Invalid::BadVersion));
         assert_eq!(decode(&b, &[key(2, 0x11)]), Err(Invalid::UnknownKey));
         // The same id with another secret: a forgery.
         assert_eq!(decode(&b, &[key(1, 0x12)]), Err(Invalid::Forged));
@@ -204,7 +205,7 @@ mod tests {
         for i in 0..LEN {
             let mut v = b;
             v[i] ^= 0x40;
-            assert!(decode(&v, &[k.clone()]).is_err(), "byte {i}");
+            assert!(decode(&v, ks).is_err(), "byte {i}");
         }
     }
 
