@@ -79,6 +79,8 @@ keyword_table! {
         Sync = "sync",
         HeartbeatKeyFile = "heartbeat_key_file",
         HeartbeatAuth = "heartbeat_auth",
+        ConfigSync = "config_sync",
+        SyncPort = "sync_port",
     }
 }
 

@@ -337,6 +337,12 @@ pub struct LvsConfig {
     /// Extension: `enforce` (the default with a key file) or `permissive`.
     #[serde(default)]
     pub heartbeat_auth: Option<HeartbeatAuth>,
+    /// Extension: the directors keep one lvs.cf (needs `heartbeat_key_file`).
+    #[serde(default)]
+    pub config_sync: bool,
+    /// Extension: the TCP port of the file transfer; `heartbeat_port` when unset.
+    #[serde(default)]
+    pub sync_port: Option<u16>,
     pub virtual_servers: Vec<VirtualServer>,
     pub failover_services: Vec<VirtualServer>,
 }
@@ -378,6 +384,8 @@ impl Default for LvsConfig {
             sync: false,
             heartbeat_key_file: None,
             heartbeat_auth: None,
+            config_sync: false,
+            sync_port: None,
             virtual_servers: Vec::new(),
             failover_services: Vec::new(),
         }

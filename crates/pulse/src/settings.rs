@@ -191,6 +191,11 @@ pub fn build(
         });
     }
     let (vips, nat_router) = floating(cfg, &blocks, &r)?;
+    let mut notes = p.notes;
+    if cfg.config_sync {
+        notes
+            .push("config_sync is not implemented yet: lvs.cf is not copied to the partner".into());
+    }
     Ok(Settings {
         mode,
         master: p.master,
@@ -210,7 +215,7 @@ pub fn build(
         active_cmd: cfg.active_cmd.clone(),
         inactive_cmd: cfg.inactive_cmd.clone(),
         monitor_links: cfg.monitor_links && p.backup_active,
-        notes: p.notes,
+        notes,
         fos_blocks: if mode == Mode::Fos {
             format!("{:?}", cfg.failover_services)
         } else {

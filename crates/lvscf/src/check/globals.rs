@@ -113,6 +113,21 @@ impl Checker<'_> {
             ),
             None => {}
         }
+        if cfg.config_sync && cfg.heartbeat_key_file.is_none() {
+            self.diags.push(
+                Diagnostic::semantic(
+                    g.value("config_sync"),
+                    "`config_sync = 1` needs `heartbeat_key_file`: the file is only sent over an authenticated connection",
+                )
+                .with_help("set `heartbeat_key_file`, or remove `config_sync`"),
+            );
+        }
+        if cfg.sync_port == Some(0) {
+            self.diags.push(Diagnostic::semantic(
+                g.value("sync_port"),
+                "`sync_port` cannot be 0",
+            ));
+        }
     }
 
     /// Settings that only one `service` or `network` uses.

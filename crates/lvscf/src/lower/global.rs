@@ -87,6 +87,12 @@ impl Lowerer<'_> {
             K::HeartbeatKeyFile => {
                 set!(cfg.heartbeat_key_file, self.read_string(st, k).map(Some))
             }
+            K::ConfigSync => set!(cfg.config_sync, self.read(st, k, Self::boolean)),
+            K::SyncPort => set!(
+                cfg.sync_port,
+                self.read(st, k, |l, t, k| l.port_at(t, k, Anchor::Global(key.name())))
+                    .map(Some)
+            ),
             K::HeartbeatAuth => set!(
                 cfg.heartbeat_auth,
                 self.read(st, k, |l, t, k| l.choice(t, k, HeartbeatAuth::ALL))

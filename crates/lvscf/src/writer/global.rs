@@ -162,6 +162,14 @@ impl Writer<'_> {
             c.heartbeat_auth.map(|a| a.to_string()),
             true,
         );
+        self.kv(
+            g,
+            "",
+            "config_sync",
+            Some(bool01(c.config_sync)),
+            c.config_sync,
+        );
+        self.kv(g, "", "sync_port", c.sync_port.map(|p| p.to_string()), true);
         self.kv(g, "", "network", Some(c.network.to_string()), true);
         let nat = match &c.nat_router {
             Some(i) => Some(format!(
