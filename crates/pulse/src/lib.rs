@@ -12,6 +12,8 @@
 //!   host's addresses;
 //! - [`reload`]: what a configuration read after SIGHUP changes, or why it is refused;
 //! - [`backoff`]: the pause before starting a fos that keeps failing at once;
+//! - [`auth`]: authenticated heartbeats (the datagram, replay checks, the key file);
+//! - [`sync_plan`]: the rule `config_sync` will follow (who sends lvs.cf, conflicts);
 //! - [`opts`]: the command line.
 //!
 //! The shell around them: [`daemon`] is the main loop (heartbeat sockets, signals, link
@@ -32,6 +34,7 @@ pub mod reload;
 pub mod settings;
 pub mod start;
 pub mod status;
+pub mod sync_plan;
 pub mod system;
 pub mod wanted;
 pub mod wire;

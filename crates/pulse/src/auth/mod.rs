@@ -4,12 +4,10 @@
 //! - [`codec`]: the 70-byte datagram (piranha's magic first) and its HMAC-SHA256 tag;
 //! - [`verifier`]: replay protection with a challenge answered by every new sender id;
 //! - [`keys`]: the key file;
-//! - [`sync_plan`]: the rule `config_sync` will follow (who sends lvs.cf, conflicts);
 //! - [`Authenticator`]: one node's signing and checking, as the main loop uses it.
 
 pub mod codec;
 pub mod keys;
-pub mod sync_plan;
 pub mod verifier;
 
 use lvscf::HeartbeatAuth;
