@@ -76,6 +76,7 @@ mod tests {
             notes: Vec::new(),
             fos_blocks: "a".into(),
             auth: None,
+            file_version: None,
         }
     }
 

@@ -50,6 +50,8 @@ pub struct Settings {
     pub fos_blocks: String,
     /// Authenticated heartbeats (`heartbeat_key_file`), with the keys read.
     pub auth: Option<AuthSettings>,
+    /// `config_sync`: this file's version, sent with each heartbeat.
+    pub file_version: Option<crate::sync_plan::Version>,
 }
 
 impl Settings {
@@ -222,6 +224,7 @@ pub fn build(
             String::new()
         },
         auth: None,
+        file_version: None,
     })
 }
 
@@ -242,6 +245,12 @@ pub async fn load(path: &Path) -> Result<Settings, Error> {
         if let Some(k) = &cfg.heartbeat_key_file {
             let keys = crate::auth::keys::load(Path::new(k))?;
             s.auth = Some(AuthSettings::new(keys, cfg.heartbeat_auth));
+        }
+        if cfg.config_sync {
+            s.file_version = Some(crate::sync_plan::Version::of(
+                cfg.serial_no,
+                loaded.text.as_bytes(),
+            ));
         }
         Ok(s)
     })

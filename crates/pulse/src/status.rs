@@ -45,6 +45,9 @@ pub struct Status {
     /// Authenticated heartbeats; null when they are off.
     #[serde(default)]
     pub auth: Option<AuthStatus>,
+    /// `config_sync`: this file's and the partner's versions; null when it is off.
+    #[serde(default)]
+    pub config_sync: Option<SyncStatus>,
     /// Addresses this node holds now, as `IP/PREFIX DEVICE`.
     pub vips: Vec<String>,
     pub child: Option<ChildStatus>,
@@ -144,6 +147,20 @@ pub struct LastRejection {
     pub source: String,
 }
 
+/// The lvs.cf versions of the two directors, with `config_sync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SyncStatus {
+    pub serial: i64,
+    /// The first 8 bytes of the SHA-256 of the file, in hexadecimal.
+    pub digest: String,
+    pub partner_serial: Option<i64>,
+    pub partner_digest: Option<String>,
+    /// `unknown` (the partner's version not heard yet), `in_sync`, `newer`, `older` or
+    /// `conflict` (same serial, different files).
+    pub state: String,
+}
+
 /// Authenticated heartbeats, when `heartbeat_key_file` is set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -216,6 +233,16 @@ impl Status {
         }
         if let Some(l) = &self.last_rejection {
             s.push_str(&format!("last rejected: {} from {}\n", l.cause, l.source));
+        }
+        if let Some(c) = &self.config_sync {
+            s.push_str(&format!(
+                "lvs.cf: serial {} ({}), partner {} ({}): {}\n",
+                c.serial,
+                c.digest,
+                c.partner_serial.map_or("?".into(), |v| v.to_string()),
+                c.partner_digest.as_deref().unwrap_or("?"),
+                c.state
+            ));
         }
         if let Some(a) = &self.auth {
             let keys: Vec<String> = a.keys.iter().map(u8::to_string).collect();
@@ -361,6 +388,7 @@ mod tests {
             "heartbeats_rejected_by_cause",
             "last_rejection",
             "auth",
+            "config_sync",
             "reloads_failed",
             "took_over",
             "gave_up",

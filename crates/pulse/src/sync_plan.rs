@@ -14,6 +14,23 @@ pub struct Version {
     pub digest: [u8; 8],
 }
 
+impl Version {
+    /// The version of a file: its `serial_no` and the first 8 bytes of the SHA-256 of its
+    /// text.
+    pub fn of(serial: i64, text: &[u8]) -> Version {
+        use sha2::Digest;
+        let full = sha2::Sha256::digest(text);
+        let mut digest = [0u8; 8];
+        digest.copy_from_slice(&full[..8]);
+        Version { serial, digest }
+    }
+
+    /// The digest in hexadecimal.
+    pub fn digest_hex(&self) -> String {
+        self.digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// What to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncStep {
@@ -25,6 +42,19 @@ pub enum SyncStep {
     Receive,
     /// Same serial, different text: report it, change nothing.
     Conflict,
+}
+
+impl SyncStep {
+    /// The name in the status report: this node's file is `in_sync`, `newer`, `older`, or in
+    /// `conflict` with the partner's.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncStep::InSync => "in_sync",
+            SyncStep::Send => "newer",
+            SyncStep::Receive => "older",
+            SyncStep::Conflict => "conflict",
+        }
+    }
 }
 
 /// The step for `own` against the partner's `theirs`.
@@ -74,6 +104,16 @@ mod tests {
                 "{x:?} {y:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_version_is_the_serial_and_a_digest_of_the_text() {
+        let a = Version::of(4, b"serial_no = 4\n");
+        assert_eq!(a.serial, 4);
+        assert_eq!(a.digest_hex().len(), 16);
+        assert_eq!(a, Version::of(4, b"serial_no = 4\n"));
+        assert_ne!(a.digest, Version::of(4, b"serial_no = 4\n# x\n").digest);
+        assert_eq!(SyncStep::Conflict.name(), "conflict");
     }
 
     #[test]

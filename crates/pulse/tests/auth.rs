@@ -448,3 +448,81 @@ fn unsafe_or_short_key_files_are_refused_at_start() {
     assert_eq!(code, Some(1));
     assert!(err.starts_with("pulse: heartbeat key file "), "{err}");
 }
+
+/// Wait until `d` reports this `config_sync` state, with the partner's serial.
+fn sync_state(d: &testkit::lan::Pulse<Status>, state: &str, partner_serial: i64) {
+    d.wait_for(s(10), state, |st| {
+        st.config_sync
+            .as_ref()
+            .is_some_and(|c| c.state == state && c.partner_serial == Some(partner_serial))
+    });
+}
+
+#[test]
+fn config_sync_compares_the_two_files_and_reports_a_conflict() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan = Lan::new();
+    let keys = key_file(&lan, "keys", K1);
+    let c1 = config(&lan, &keys, "config_sync = 1\n# edited on d1\n");
+    let c2 = config(&lan, &keys, "config_sync = 1\n# edited on d2\n");
+    let set_serial = |p: &Path, n: i64| {
+        let t = std::fs::read_to_string(p).unwrap();
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("serial_no"))
+            .unwrap()
+            .to_owned();
+        std::fs::write(p, t.replace(&line, &format!("serial_no = {n}"))).unwrap();
+    };
+    set_serial(&c1, 5);
+    set_serial(&c2, 5);
+    let d1 = lan.pulse("d1", &c1, &["-t"]);
+    let d2 = lan.pulse("d2", &c2, &["-t"]);
+    // Same serial, different files: a conflict on both, logged, nothing changed.
+    sync_state(&d1, "conflict", 5);
+    sync_state(&d2, "conflict", 5);
+    for d in [&d1, &d2] {
+        d.wait_log(
+            s(3),
+            "lvs.cf conflict: serial 5 here and on the partner, but the files differ",
+        );
+    }
+    // The backup's file is bumped and reloaded: it is newer, the master's older.
+    set_serial(&c2, 6);
+    d2.signal(Signal::SIGHUP);
+    sync_state(&d2, "newer", 5);
+    sync_state(&d1, "older", 6);
+    d1.wait_log(
+        s(3),
+        "lvs.cf: serial 5 here, 6 on the partner: this file is older",
+    );
+    // The same file on both: in sync; the status text says so.
+    std::fs::copy(&c2, &c1).unwrap();
+    d1.signal(Signal::SIGHUP);
+    sync_state(&d1, "in_sync", 6);
+    sync_state(&d2, "in_sync", 6);
+    let st = d1.status().unwrap().config_sync.unwrap();
+    assert_eq!(
+        (st.serial, Some(st.digest.clone())),
+        (6, st.partner_digest.clone())
+    );
+    let out = pulse_cmd(
+        &lan,
+        "d1",
+        &["--status", "--socket", d1.sock.to_str().unwrap()],
+    );
+    assert!(
+        out.contains(&format!(
+            "lvs.cf: serial 6 ({0}), partner 6 ({0}): in_sync\n",
+            st.digest
+        )),
+        "{out}"
+    );
+    // Throughout, no failover and no refused heartbeat but the handshake's.
+    let st = d2.status().unwrap();
+    assert_eq!((st.took_over, st.state.as_str()), (0, "inactive"));
+    let r = st.heartbeats_rejected_by_cause;
+    assert_eq!((r.forged, r.replayed, r.bad_version), (0, 0, 0), "{r:?}");
+}

@@ -13,18 +13,27 @@
 //!     30    8 echo         the partner's challenge as last heard by the sender, or 0
 //!     38   32 tag          HMAC-SHA256(key, bytes 0..38)
 //! ```
+//!
+//! With `config_sync` the sender's lvs.cf version follows the echo (format version 2, 86
+//! bytes): `serial_no` (8, big-endian, signed) at 38, the first 8 bytes of the SHA-256 of
+//! the file at 46, and the tag at 54 over bytes 0..54.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::sync_plan::Version as FileVersion;
 use crate::wire::Magic;
 
 /// The length of an authenticated heartbeat.
 pub const LEN: usize = 70;
-/// The format version this code speaks.
+/// The length of one that carries the sender's lvs.cf version.
+pub const LEN_WITH_FILE: usize = 86;
+/// The format version of [`LEN`] datagrams.
 pub const VERSION: u8 = 1;
-/// Where the tag starts: the signed bytes are `..TAG_AT`.
-const TAG_AT: usize = 38;
+/// The format version of [`LEN_WITH_FILE`] datagrams.
+pub const VERSION_WITH_FILE: u8 = 2;
+/// Where the fields end (and the file version or the tag starts).
+const FIELDS_END: usize = 38;
 
 /// One heartbeat key: its id in the key file and a keyed HMAC ready to be cloned.
 #[derive(Clone)]
@@ -77,21 +86,40 @@ pub struct Fields {
     pub seq: u64,
     pub challenge: u64,
     pub echo: u64,
+    /// The sender's lvs.cf version (`config_sync`).
+    pub file: Option<FileVersion>,
 }
 
 impl Fields {
     /// The datagram, signed with `key` (whose id replaces `key_id`).
-    pub fn encode(&self, key: &Key) -> [u8; LEN] {
-        let mut b = [0u8; LEN];
+    pub fn encode(&self, key: &Key) -> Vec<u8> {
+        let mut b = vec![
+            0u8;
+            if self.file.is_some() {
+                LEN_WITH_FILE
+            } else {
+                LEN
+            }
+        ];
         b[0..4].copy_from_slice(&self.magic.to_le_bytes());
-        b[4] = VERSION;
+        b[4] = if self.file.is_some() {
+            VERSION_WITH_FILE
+        } else {
+            VERSION
+        };
         b[5] = key.id;
         b[6..14].copy_from_slice(&self.sender.to_be_bytes());
         b[14..22].copy_from_slice(&self.seq.to_be_bytes());
         b[22..30].copy_from_slice(&self.challenge.to_be_bytes());
         b[30..38].copy_from_slice(&self.echo.to_be_bytes());
-        let tag = key.tag(&b[..TAG_AT]);
-        b[TAG_AT..].copy_from_slice(&tag);
+        let mut end = FIELDS_END;
+        if let Some(f) = self.file {
+            b[38..46].copy_from_slice(&f.serial.to_be_bytes());
+            b[46..54].copy_from_slice(&f.digest);
+            end = 54;
+        }
+        let tag = key.tag(&b[..end]);
+        b[end..].copy_from_slice(&tag);
         b
     }
 }
@@ -101,10 +129,12 @@ impl Fields {
 pub enum Invalid {
     /// 4 bytes: a plain piranha heartbeat.
     Plain,
-    /// Fewer than [`LEN`] bytes (and not exactly 4, or fewer than 4).
+    /// Fewer than [`LEN`] bytes (and not exactly 4), or between [`LEN`] and
+    /// [`LEN_WITH_FILE`].
     Truncated,
-    /// More than [`LEN`] bytes.
+    /// More than [`LEN_WITH_FILE`] bytes.
     Oversized,
+    /// A format version this node does not know, or that does not fit the length.
     BadVersion,
     UnknownKey,
     /// The tag does not match: forged, corrupted, or signed with another key of that id.
@@ -119,13 +149,14 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 /// Read and authenticate a datagram against `keys`: the fields when the tag is right.
 pub fn decode(datagram: &[u8], keys: &[Key]) -> Result<Fields, Invalid> {
-    match datagram.len() {
+    let (version, end) = match datagram.len() {
         4 => return Err(Invalid::Plain),
-        n if n < LEN => return Err(Invalid::Truncated),
-        n if n > LEN => return Err(Invalid::Oversized),
-        _ => {}
-    }
-    if datagram[4] != VERSION {
+        LEN => (VERSION, FIELDS_END),
+        LEN_WITH_FILE => (VERSION_WITH_FILE, 54),
+        n if n > LEN_WITH_FILE => return Err(Invalid::Oversized),
+        _ => return Err(Invalid::Truncated),
+    };
+    if datagram[4] != version {
         return Err(Invalid::BadVersion);
     }
     let key_id = datagram[5];
@@ -133,9 +164,17 @@ pub fn decode(datagram: &[u8], keys: &[Key]) -> Result<Fields, Invalid> {
         .iter()
         .find(|k| k.id == key_id)
         .ok_or(Invalid::UnknownKey)?;
-    if !key.verifies(&datagram[..TAG_AT], &datagram[TAG_AT..]) {
+    if !key.verifies(&datagram[..end], &datagram[end..]) {
         return Err(Invalid::Forged);
     }
+    let file = (version == VERSION_WITH_FILE).then(|| {
+        let mut digest = [0u8; 8];
+        digest.copy_from_slice(&datagram[46..54]);
+        FileVersion {
+            serial: u64_at(datagram, 38) as i64,
+            digest,
+        }
+    });
     Ok(Fields {
         magic: u32::from_le_bytes([datagram[0], datagram[1], datagram[2], datagram[3]]),
         key_id,
@@ -143,6 +182,7 @@ pub fn decode(datagram: &[u8], keys: &[Key]) -> Result<Fields, Invalid> {
         seq: u64_at(datagram, 14),
         challenge: u64_at(datagram, 22),
         echo: u64_at(datagram, 30),
+        file,
     })
 }
 
@@ -169,6 +209,7 @@ mod tests {
             seq: 7,
             challenge: 0xaaaa,
             echo: 0xbbbb,
+            file: None,
         }
     }
 
@@ -182,6 +223,29 @@ mod tests {
         assert_eq!(&b[14..22], &[0, 0, 0, 0, 0, 0, 0, 7]);
         assert_eq!(decode(&b, &[key(9, 0x99), k.clone()]), Ok(fields()));
         assert_eq!(magic(&fields()), Some(Magic::Running));
+        // With the file's version: 86 bytes, format 2.
+        let f = Fields {
+            file: Some(FileVersion {
+                serial: -5,
+                digest: [9; 8],
+            }),
+            ..fields()
+        };
+        let b = f.encode(&k);
+        assert_eq!((b.len(), b[4]), (LEN_WITH_FILE, 2));
+        assert_eq!(&b[38..46], &(-5i64).to_be_bytes());
+        assert_eq!(decode(&b, std::slice::from_ref(&k)), Ok(f));
+        // A version 1 datagram padded to 86 bytes, or a version 2 one cut to 70: refused.
+        let mut v = b.clone();
+        v[4] = 1;
+        assert_eq!(
+            decode(&v, std::slice::from_ref(&k)),
+            Err(Invalid::BadVersion)
+        );
+        assert_eq!(
+            decode(&b[..80], std::slice::from_ref(&k)),
+            Err(Invalid::Truncated)
+        );
     }
 
     #[test]
@@ -193,9 +257,9 @@ mod tests {
         assert_eq!(decode(&b[..3], ks), Err(Invalid::Truncated));
         assert_eq!(decode(&b[..69], ks), Err(Invalid::Truncated));
         let mut long = b.to_vec();
-        long.push(0);
+        long.extend_from_slice(&[0; 17]);
         assert_eq!(decode(&long, ks), Err(Invalid::Oversized));
-        let mut v = b;
+        let mut v = b.clone();
         v[4] = 2;
         assert_eq!(decode(&v, ks), Err(Invalid::BadVersion));
         assert_eq!(decode(&b, &[key(2, 0x11)]), Err(Invalid::UnknownKey));
@@ -203,7 +267,7 @@ mod tests {
         assert_eq!(decode(&b, &[key(1, 0x12)]), Err(Invalid::Forged));
         // Any bit changed, anywhere, is a forgery (or a bad version or key id).
         for i in 0..LEN {
-            let mut v = b;
+            let mut v = b.clone();
             v[i] ^= 0x40;
             assert!(decode(&v, ks).is_err(), "byte {i}");
         }
@@ -229,7 +293,8 @@ mod tests {
         fn what_is_encoded_decodes(magic in any::<u32>(), id in any::<u8>(), sender in any::<u64>(),
                                    seq in any::<u64>(), challenge in any::<u64>(), echo in any::<u64>()) {
             let k = key(id, 0x5a);
-            let f = Fields { magic, key_id: id, sender, seq, challenge, echo };
+            let file = (seq % 2 == 0).then_some(FileVersion { serial: challenge as i64, digest: echo.to_be_bytes() });
+            let f = Fields { magic, key_id: id, sender, seq, challenge, echo, file };
             prop_assert_eq!(decode(&f.encode(&k), &[k]), Ok(f));
         }
     }

@@ -12,6 +12,7 @@ pub mod verifier;
 
 use lvscf::HeartbeatAuth;
 
+use crate::sync_plan::Version as FileVersion;
 use crate::wire::{self, Magic, Mode};
 use codec::Invalid;
 pub use keys::{KeyFileError, KeySet};
@@ -89,6 +90,8 @@ pub struct Accepted {
     pub plain: bool,
     /// The first heartbeat of a new sender id (partner start or restart).
     pub new_sender: bool,
+    /// The partner's lvs.cf version, when it sends it (`config_sync`).
+    pub file: Option<FileVersion>,
 }
 
 /// One node's authentication: its sender id and sequence, its keys, its replay checks.
@@ -98,6 +101,8 @@ pub struct Authenticator {
     sender: u64,
     seq: u64,
     verifier: Verifier,
+    /// This node's lvs.cf version, sent with each heartbeat (`config_sync`).
+    file: Option<FileVersion>,
 }
 
 impl Authenticator {
@@ -108,12 +113,18 @@ impl Authenticator {
             sender,
             seq: 0,
             verifier: Verifier::new(challenge),
+            file: None,
         }
     }
 
     /// New keys or mode (SIGHUP); the sender id, sequence and replay state stay.
     pub fn set(&mut self, settings: AuthSettings) {
         self.settings = settings;
+    }
+
+    /// The lvs.cf version to send from now on (`config_sync`), or none.
+    pub fn set_file(&mut self, file: Option<FileVersion>) {
+        self.file = file;
     }
 
     pub fn settings(&self) -> &AuthSettings {
@@ -131,7 +142,7 @@ impl Authenticator {
     }
 
     /// The next datagram carrying `m`, signed with the first key.
-    pub fn sign(&mut self, m: Magic) -> [u8; codec::LEN] {
+    pub fn sign(&mut self, m: Magic) -> Vec<u8> {
         self.seq += 1;
         codec::Fields {
             magic: m.value(),
@@ -140,6 +151,7 @@ impl Authenticator {
             seq: self.seq,
             challenge: self.verifier.challenge(),
             echo: self.verifier.echo(),
+            file: self.file,
         }
         .encode(self.settings.keys.signing())
     }
@@ -159,6 +171,7 @@ impl Authenticator {
                     magic,
                     plain: true,
                     new_sender: false,
+                    file: None,
                 });
             }
             r => r?,
@@ -171,6 +184,7 @@ impl Authenticator {
             magic,
             plain: false,
             new_sender: fresh == Fresh::NewSender,
+            file: f.file,
         })
     }
 }
@@ -212,7 +226,8 @@ mod tests {
             Ok(Accepted {
                 magic: Magic::Stopped,
                 plain: false,
-                new_sender: true
+                new_sender: true,
+                file: None
             })
         );
         let d = a.sign(Magic::Running);
@@ -238,7 +253,8 @@ mod tests {
             Ok(Accepted {
                 magic: Magic::Running,
                 plain: true,
-                new_sender: false
+                new_sender: false,
+                file: None
             })
         );
         // Permissive mode does not take a failed authenticated datagram as a plain one.
@@ -276,6 +292,24 @@ mod tests {
             a.accept(&old.sign(Magic::Running), Mode::Lvs, || 0),
             Err(Refused::UnknownKey)
         );
+    }
+
+    #[test]
+    fn the_file_version_travels_with_the_heartbeat() {
+        let mut a = node(K1, false, 1, 10);
+        let mut b = node(K1, false, 2, 20);
+        handshake(&mut a, &mut b);
+        let v = FileVersion {
+            serial: 12,
+            digest: [3; 8],
+        };
+        a.set_file(Some(v));
+        let d = a.sign(Magic::Running);
+        assert_eq!(d.len(), codec::LEN_WITH_FILE);
+        assert_eq!(b.accept(&d, Mode::Lvs, || 0).unwrap().file, Some(v));
+        a.set_file(None);
+        let d = a.sign(Magic::Running);
+        assert_eq!(b.accept(&d, Mode::Lvs, || 0).unwrap().file, None);
     }
 
     #[test]

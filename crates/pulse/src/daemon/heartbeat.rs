@@ -90,6 +90,9 @@ impl Daemon {
             },
             Some(a) => match a.accept(data, self.settings.mode, random) {
                 Ok(acc) => {
+                    if let Some(v) = acc.file {
+                        self.sync_partner_version(v);
+                    }
                     let mut sh = lock(&self.shared);
                     if let Some(st) = sh.status.auth.as_mut() {
                         if acc.new_sender {
@@ -151,11 +154,7 @@ impl Daemon {
                     .send(&mut || m.encode().to_vec(), &self.settings)
                     .await
             }
-            Some(a) => {
-                self.sockets
-                    .send(&mut || a.sign(m).to_vec(), &self.settings)
-                    .await
-            }
+            Some(a) => self.sockets.send(&mut || a.sign(m), &self.settings).await,
         };
         lock(&self.shared).status.heartbeats_sent += n;
     }

@@ -22,6 +22,7 @@ use crate::system::{DryRun, Real, System};
 use crate::wanted::Wanted;
 use crate::wire::Mode;
 
+mod config_sync;
 mod heartbeat;
 mod reload;
 mod sockets;
@@ -167,6 +168,7 @@ impl Daemon {
             auth: None,
         };
         d.reauth(d.settings.auth.clone().as_ref());
+        d.sync_own_version();
         d.watch_links();
         Ok(d)
     }
