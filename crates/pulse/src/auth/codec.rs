@@ -63,9 +63,25 @@ impl Key {
     }
 
     fn tag(&self, signed: &[u8]) -> [u8; 32] {
+        self.tag_parts(&[signed])
+    }
+
+    /// The tag over the concatenation of `parts`.
+    pub fn tag_parts(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut m = self.mac.clone();
-        m.update(signed);
+        for p in parts {
+            m.update(p);
+        }
         m.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is the tag over the concatenation of `parts`, in constant time.
+    pub fn verifies_parts(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
+        let mut m = self.mac.clone();
+        for p in parts {
+            m.update(p);
+        }
+        m.verify_slice(tag).is_ok()
     }
 
     /// Whether `tag` is this key's tag over `signed`, compared in constant time.
