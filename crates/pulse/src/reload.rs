@@ -77,6 +77,8 @@ mod tests {
             fos_blocks: "a".into(),
             auth: None,
             file_version: None,
+            file_text: None,
+            sync_port: 539,
         }
     }
 

@@ -52,6 +52,9 @@ pub struct Settings {
     pub auth: Option<AuthSettings>,
     /// `config_sync`: this file's version, sent with each heartbeat.
     pub file_version: Option<crate::sync_plan::Version>,
+    /// `config_sync`: the file's text as read (what the partner is sent) and the TCP port.
+    pub file_text: Option<String>,
+    pub sync_port: u16,
 }
 
 impl Settings {
@@ -193,11 +196,7 @@ pub fn build(
         });
     }
     let (vips, nat_router) = floating(cfg, &blocks, &r)?;
-    let mut notes = p.notes;
-    if cfg.config_sync {
-        notes
-            .push("config_sync is not implemented yet: lvs.cf is not copied to the partner".into());
-    }
+    let notes = p.notes;
     Ok(Settings {
         mode,
         master: p.master,
@@ -225,6 +224,8 @@ pub fn build(
         },
         auth: None,
         file_version: None,
+        file_text: None,
+        sync_port: cfg.sync_port.unwrap_or(cfg.heartbeat_port),
     })
 }
 
@@ -251,6 +252,7 @@ pub async fn load(path: &Path) -> Result<Settings, Error> {
                 cfg.serial_no,
                 loaded.text.as_bytes(),
             ));
+            s.file_text = Some(loaded.text.clone());
         }
         Ok(s)
     })

@@ -159,6 +159,10 @@ pub struct SyncStatus {
     /// `unknown` (the partner's version not heard yet), `in_sync`, `newer`, `older` or
     /// `conflict` (same serial, different files).
     pub state: String,
+    /// The last transfer from the partner: when (seconds since 1970) and how it ended
+    /// (`took serial N`, or why the file was refused).
+    pub last_sync_unix: Option<u64>,
+    pub last_sync_result: Option<String>,
 }
 
 /// Authenticated heartbeats, when `heartbeat_key_file` is set.
@@ -243,6 +247,9 @@ impl Status {
                 c.partner_digest.as_deref().unwrap_or("?"),
                 c.state
             ));
+            if let Some(r) = &c.last_sync_result {
+                s.push_str(&format!("last sync: {r}\n"));
+            }
         }
         if let Some(a) = &self.auth {
             let keys: Vec<String> = a.keys.iter().map(u8::to_string).collect();

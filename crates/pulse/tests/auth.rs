@@ -459,7 +459,8 @@ fn sync_state(d: &testkit::lan::Pulse<Status>, state: &str, partner_serial: i64)
 }
 
 #[test]
-fn config_sync_compares_the_two_files_and_reports_a_conflict() {
+fn config_sync_reports_conflicts_and_copies_the_newer_file() {
+    use std::os::unix::fs::MetadataExt;
     if !root_or_skip() {
         return;
     }
@@ -478,9 +479,11 @@ fn config_sync_compares_the_two_files_and_reports_a_conflict() {
     };
     set_serial(&c1, 5);
     set_serial(&c2, 5);
+    std::fs::set_permissions(&c1, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let old1 = std::fs::read_to_string(&c1).unwrap();
     let d1 = lan.pulse("d1", &c1, &["-t"]);
     let d2 = lan.pulse("d2", &c2, &["-t"]);
-    // Same serial, different files: a conflict on both, logged, nothing changed.
+    // Same serial, different files: a conflict on both, logged, nothing copied.
     sync_state(&d1, "conflict", 5);
     sync_state(&d2, "conflict", 5);
     for d in [&d1, &d2] {
@@ -489,25 +492,29 @@ fn config_sync_compares_the_two_files_and_reports_a_conflict() {
             "lvs.cf conflict: serial 5 here and on the partner, but the files differ",
         );
     }
-    // The backup's file is bumped and reloaded: it is newer, the master's older.
+    assert_eq!(std::fs::read_to_string(&c1).unwrap(), old1);
+    // The backup's file is bumped and reloaded: the master takes it, byte for byte, keeps
+    // its old one as .prev and its mode, and rereads it.
     set_serial(&c2, 6);
     d2.signal(Signal::SIGHUP);
-    sync_state(&d2, "newer", 5);
-    sync_state(&d1, "older", 6);
     d1.wait_log(
         s(3),
         "lvs.cf: serial 5 here, 6 on the partner: this file is older",
     );
-    // The same file on both: in sync; the status text says so.
-    std::fs::copy(&c2, &c1).unwrap();
-    d1.signal(Signal::SIGHUP);
+    d1.wait_log(s(5), "lvs.cf: took serial 6 from the partner; rereading it");
     sync_state(&d1, "in_sync", 6);
     sync_state(&d2, "in_sync", 6);
+    let new2 = std::fs::read_to_string(&c2).unwrap();
+    assert_eq!(std::fs::read_to_string(&c1).unwrap(), new2);
+    let prev = c1.with_file_name(format!(
+        "{}.prev",
+        c1.file_name().unwrap().to_str().unwrap()
+    ));
+    assert_eq!(std::fs::read_to_string(&prev).unwrap(), old1);
+    assert_eq!(std::fs::metadata(&c1).unwrap().mode() & 0o777, 0o640);
+    d1.wait_for(s(5), "the reread file", |st| st.reloads == 1);
     let st = d1.status().unwrap().config_sync.unwrap();
-    assert_eq!(
-        (st.serial, Some(st.digest.clone())),
-        (6, st.partner_digest.clone())
-    );
+    assert_eq!(st.last_sync_result.as_deref(), Some("took serial 6"));
     let out = pulse_cmd(
         &lan,
         "d1",
@@ -520,9 +527,26 @@ fn config_sync_compares_the_two_files_and_reports_a_conflict() {
         )),
         "{out}"
     );
-    // Throughout, no failover and no refused heartbeat but the handshake's.
-    let st = d2.status().unwrap();
-    assert_eq!((st.took_over, st.state.as_str()), (0, "inactive"));
-    let r = st.heartbeats_rejected_by_cause;
+    // An invalid file on the backup is refused by its own reload and never reaches the
+    // master.
+    std::fs::write(
+        &c2,
+        new2.replace("serial_no = 6", "serial_no = 7\nkeepalive = x"),
+    )
+    .unwrap();
+    d2.signal(Signal::SIGHUP);
+    d2.wait_for(s(5), "a refused reload", |st| st.reloads_failed == 1);
+    more_heartbeats(&d1, 5);
+    assert_eq!(std::fs::read_to_string(&c1).unwrap(), new2);
+    // The master restarts with an older file: it gets the newer one again.
+    std::fs::write(&c2, &new2).unwrap();
+    d1.kill9();
+    std::fs::write(&c1, &old1).unwrap();
+    let d1 = lan.pulse("d1", &c1, &["-t"]);
+    d1.wait_log(s(10), "lvs.cf: took serial 6 from the partner");
+    sync_state(&d1, "in_sync", 6);
+    assert_eq!(std::fs::read_to_string(&c1).unwrap(), new2);
+    // Throughout, no refused heartbeat but the handshakes'.
+    let r = d2.status().unwrap().heartbeats_rejected_by_cause;
     assert_eq!((r.forged, r.replayed, r.bad_version), (0, 0, 0), "{r:?}");
 }

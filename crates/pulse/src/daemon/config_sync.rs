@@ -1,10 +1,15 @@
 //! `config_sync` in the main loop: this node's lvs.cf version goes out with each heartbeat;
 //! the partner's, heard with its heartbeats, is compared by [`sync_plan::plan`] and shown in
-//! the status, and each change of the outcome is logged once (a conflict among them). The
-//! copying of the newer file is not built yet.
+//! the status, and each change of the outcome is logged once (a conflict among them). A node
+//! whose file is older fetches the partner's ([`sync_io`]), installs it and rereads it as on
+//! SIGHUP.
+
+use std::time::{Duration, Instant};
 
 use tracing::info;
 
+use super::heartbeat::random;
+use super::sync_io::{self, Fetch};
 use super::{Daemon, lock};
 use crate::status::SyncStatus;
 use crate::sync_plan::{self, SyncStep, Version};
@@ -16,6 +21,13 @@ impl Daemon {
         if let Some(a) = self.auth.as_mut() {
             a.set_file(own);
         }
+        let served = match (&self.auth, own, &self.settings.file_text) {
+            (Some(a), Some(v), Some(t)) => {
+                Some((a.settings().keys.signing().clone(), v.serial, t.clone()))
+            }
+            _ => None,
+        };
+        *self.served.lock().unwrap_or_else(|p| p.into_inner()) = served;
         let mut sh = lock(&self.shared);
         sh.status.config_sync = own.map(|v| {
             let old = sh.status.config_sync.take().unwrap_or_default();
@@ -46,6 +58,9 @@ impl Daemon {
             return;
         }
         drop(sh);
+        if step == SyncStep::Receive {
+            self.fetch_newer();
+        }
         match step {
             SyncStep::Conflict => info!(
                 "lvs.cf conflict: serial {} here and on the partner, but the files differ; nothing is copied",
@@ -58,6 +73,73 @@ impl Daemon {
                 theirs.serial,
                 step.name()
             ),
+        }
+    }
+}
+
+impl Daemon {
+    /// Answer the partner's fetches (with `config_sync` at start-up).
+    pub(super) fn start_sync_listener(&self) {
+        if self.settings.file_version.is_none() {
+            return;
+        }
+        let s = &self.settings;
+        let partners = [s.partner, s.partner_private]
+            .into_iter()
+            .flatten()
+            .collect();
+        sync_io::listen(s.own, s.sync_port, partners, self.served.clone());
+    }
+
+    /// Fetch the partner's newer file, unless a fetch runs or one failed a moment ago.
+    fn fetch_newer(&mut self) {
+        let (Some(own), Some(partner), Some(a)) = (
+            self.settings.file_version,
+            self.settings.partner,
+            &self.auth,
+        ) else {
+            return;
+        };
+        if self.fetching || Instant::now() < self.next_fetch {
+            return;
+        }
+        self.fetching = true;
+        let mut nonce = [0u8; crate::sync_transfer::NONCE];
+        nonce[..8].copy_from_slice(&random().to_ne_bytes());
+        nonce[8..].copy_from_slice(&random().to_ne_bytes());
+        let f = Fetch {
+            partner: (partner, self.settings.sync_port).into(),
+            keys: a.settings().keys.all().to_vec(),
+            own,
+            path: self.opts.config.clone(),
+            nonce,
+        };
+        sync_io::fetch(f, self.tx.clone());
+    }
+
+    /// A fetch ended: reread the installed file, or say why nothing was taken.
+    pub(super) fn synced(&mut self, r: Result<i64, String>) {
+        self.fetching = false;
+        let text = match &r {
+            Ok(serial) => {
+                info!("lvs.cf: took serial {serial} from the partner; rereading it");
+                format!("took serial {serial}")
+            }
+            Err(e) => {
+                info!("lvs.cf: the partner's file was not taken: {e}");
+                self.next_fetch = Instant::now() + Duration::from_secs(5);
+                format!("refused: {e}")
+            }
+        };
+        if let Some(st) = lock(&self.shared).status.config_sync.as_mut() {
+            st.last_sync_unix = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs());
+            st.last_sync_result = Some(text);
+        }
+        if r.is_ok() {
+            self.read_config();
         }
     }
 }

@@ -27,6 +27,7 @@ mod heartbeat;
 mod reload;
 mod sockets;
 mod status_server;
+mod sync_io;
 
 pub use sockets::bind;
 pub use status_server::{Shared, lock};
@@ -55,6 +56,8 @@ pub enum Event {
     },
     /// FOS: whether the default gateway answered.
     Gateway(bool),
+    /// `config_sync`: the partner's newer file was installed (its serial), or why not.
+    Synced(Result<i64, String>),
 }
 
 fn machine_config(s: &Settings, o: &Opts) -> Config {
@@ -93,6 +96,10 @@ pub struct Daemon {
     pending_reload: Option<Box<Settings>>,
     /// Signs and checks heartbeats when `heartbeat_key_file` is set.
     auth: Option<Authenticator>,
+    /// `config_sync`: what the listener answers, whether a fetch runs, when to try again.
+    served: sync_io::Served,
+    fetching: bool,
+    next_fetch: Instant,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -166,9 +173,13 @@ impl Daemon {
             startup,
             pending_reload: None,
             auth: None,
+            served: Arc::new(Mutex::new(None)),
+            fetching: false,
+            next_fetch: Instant::now(),
         };
         d.reauth(d.settings.auth.clone().as_ref());
         d.sync_own_version();
+        d.start_sync_listener();
         d.watch_links();
         Ok(d)
     }
@@ -267,6 +278,10 @@ impl Daemon {
                 Some(Input::ChildExited { failed })
             }
             Event::Gateway(up) => Some(Input::Gateway(up)),
+            Event::Synced(r) => {
+                self.synced(r);
+                None
+            }
             Event::Loaded(r) => {
                 match r {
                     Ok(new) => self.pending_reload = Some(new),
