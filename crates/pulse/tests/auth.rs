@@ -550,3 +550,35 @@ fn config_sync_reports_conflicts_and_copies_the_newer_file() {
     let r = d2.status().unwrap().heartbeats_rejected_by_cause;
     assert_eq!((r.forged, r.replayed, r.bad_version), (0, 0, 0), "{r:?}");
 }
+
+#[test]
+fn config_sync_carries_an_edit_on_the_active_to_the_backups_next_activation() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan = Lan::new();
+    let keys = key_file(&lan, "keys", K1);
+    let c1 = config(&lan, &keys, "config_sync = 1\n");
+    let c2 = lan.dir.join("backup.cf");
+    std::fs::copy(&c1, &c2).unwrap();
+    let d1 = lan.pulse("d1", &c1, &["-t"]);
+    let d2 = lan.pulse("d2", &c2, &["-t"]);
+    sync_state(&d2, "in_sync", 1);
+    d1.wait_for(s(10), "active master", |st| st.state == "active");
+    d1.wait_log(s(3), "test mode: not bringing up 1 addresses");
+    // The admin adds a virtual server on the active director, bumps and reloads.
+    let text = std::fs::read_to_string(&c1)
+        .unwrap()
+        .replace("serial_no = 1", "serial_no = 2")
+        + "virtual web2 {\n    active = 1\n    address = 10.7.0.51 eth0:2\n    port = 80\n    scheduler = rr\n    server r1 {\n        address = 10.7.0.11\n        active = 1\n    }\n}\n";
+    std::fs::write(&c1, &text).unwrap();
+    d1.signal(Signal::SIGHUP);
+    d2.wait_log(s(10), "lvs.cf: took serial 2 from the partner");
+    sync_state(&d2, "in_sync", 2);
+    assert_eq!(std::fs::read_to_string(&c2).unwrap(), text);
+    d2.wait_for(s(5), "the reread file", |st| st.reloads == 1);
+    // The master dies: the backup activates with the new file's two addresses.
+    d1.kill9();
+    d2.wait_for(s(10), "takeover", |st| st.state == "active");
+    d2.wait_log(s(3), "test mode: not bringing up 2 addresses");
+}
