@@ -574,6 +574,7 @@ fn config_sync_carries_an_edit_on_the_active_to_the_backups_next_activation() {
     std::fs::write(&c1, &text).unwrap();
     d1.signal(Signal::SIGHUP);
     d2.wait_log(s(10), "lvs.cf: took serial 2 from the partner");
+    d1.wait_log(s(5), "lvs.cf: the partner took serial 2");
     sync_state(&d2, "in_sync", 2);
     assert_eq!(std::fs::read_to_string(&c2).unwrap(), text);
     d2.wait_for(s(5), "the reread file", |st| st.reloads == 1);

@@ -1,6 +1,8 @@
 //! The I/O of the lvs.cf transfer (`config_sync`, [`crate::sync_transfer`]): a TCP listener
 //! that answers the partner with this node's file, and the fetch of the partner's newer file,
-//! written in place atomically with the old one kept as `lvs.cf.prev`.
+//! written in place atomically with the old one kept as `lvs.cf.prev`. After the answer the
+//! fetching node writes one line back, `took N` or `refused: REASON`, which the serving node
+//! logs, so that both sides report the outcome.
 
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -62,7 +64,16 @@ async fn serve(mut c: TcpStream, served: Served) -> std::io::Result<()> {
         sync_transfer::answer(key, &nonce, *serial, text.as_bytes())
     };
     c.write_all(&answer).await?;
-    c.shutdown().await
+    c.shutdown().await?;
+    let mut reply = Vec::new();
+    (&mut c).take(512).read_to_end(&mut reply).await?;
+    let reply = String::from_utf8_lossy(&reply);
+    match reply.trim_end().strip_prefix("refused: ") {
+        Some(why) => info!("lvs.cf: the partner refused this node's file: {why}"),
+        None if !reply.is_empty() => info!("lvs.cf: the partner {}", reply.trim_end()),
+        None => {}
+    }
+    Ok(())
 }
 
 /// What a fetch needs.
@@ -79,7 +90,15 @@ pub(super) struct Fetch {
 pub(super) fn fetch(f: Fetch, tx: mpsc::UnboundedSender<Event>) {
     tokio::spawn(async move {
         let r = match tokio::time::timeout(TIMEOUT, ask(&f)).await {
-            Ok(Ok(b)) => take(&f, &b).await,
+            Ok(Ok((mut c, b))) => {
+                let r = take(&f, &b).await;
+                let line = match &r {
+                    Ok(serial) => format!("took serial {serial}\n"),
+                    Err(e) => format!("refused: {e}\n"),
+                };
+                let _ = tokio::time::timeout(TIMEOUT, c.write_all(line.as_bytes())).await;
+                r
+            }
             Ok(Err(e)) => Err(format!("cannot fetch it from {}: {e}", f.partner)),
             Err(_) => Err(format!("no answer from {} in time", f.partner)),
         };
@@ -87,14 +106,17 @@ pub(super) fn fetch(f: Fetch, tx: mpsc::UnboundedSender<Event>) {
     });
 }
 
-async fn ask(f: &Fetch) -> std::io::Result<Vec<u8>> {
+/// Send the nonce and read the answer (up to the partner's end of writing); the connection
+/// stays open for the reply line.
+async fn ask(f: &Fetch) -> std::io::Result<(TcpStream, Vec<u8>)> {
     let mut c = TcpStream::connect(f.partner).await?;
     c.write_all(&f.nonce).await?;
     let mut b = Vec::new();
-    c.take((sync_transfer::MAX_FILE + 100) as u64)
+    (&mut c)
+        .take((sync_transfer::MAX_FILE + 100) as u64)
         .read_to_end(&mut b)
         .await?;
-    Ok(b)
+    Ok((c, b))
 }
 
 async fn take(f: &Fetch, answer: &[u8]) -> Result<i64, String> {
