@@ -80,6 +80,8 @@ fn lvsd_status() -> lvsd::status::Status {
                 checks_failed: 4,
                 check_duration_us_sum: 45_000_500,
                 last_check_duration_us: Some(2_250),
+                plane_down: true,
+                plane_failures: 3,
                 traffic: Some(traffic),
             }],
         }],

@@ -180,7 +180,9 @@ fn rounds(webs: &mut [Web], seconds: Option<u64>, stop: &AtomicBool) -> anyhow::
             break;
         }
         if (4..12).contains(&t) && !web2_down {
-            println!("demo: stopping web2: its nanny takes it out of rotation at the next check");
+            println!(
+                "demo: stopping web2: its requests go to the others, and lvsd takes it out of rotation at once"
+            );
             webs[1].stop();
             web2_down = true;
         }

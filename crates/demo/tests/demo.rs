@@ -26,6 +26,17 @@ fn demo_balances_and_drops_a_server() {
             .all(|w| l.matches(w).count() == 2)
     };
     assert!(rounds.iter().any(balanced), "{out}");
+    // No request is lost while web2 is down: the data plane tries the next server.
+    assert!(
+        rounds
+            .iter()
+            .all(|l| l.split_whitespace().skip(3).count() == 6 && !l.contains("(no answer)")),
+        "{out}"
+    );
+    assert!(
+        out.contains("web/web2: connecting failed (refused): out of rotation"),
+        "{out}"
+    );
     // web2 out of rotation once its nanny noticed, then back.
     let gone = out
         .find("[inactive] shutting down 127.0.0.1:9002 due to connection failure")

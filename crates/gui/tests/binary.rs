@@ -173,6 +173,86 @@ fn serves_the_api_over_http() {
     );
 }
 
+/// The value of the hidden input `name` in a page.
+fn hidden(page: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name}: {page}"))
+        + key.len();
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn serves_the_pages_to_a_browser_session() {
+    let d = scratch();
+    let g = start(&d, &[]);
+    // A browser's own form post: Origin null (Referrer-Policy: no-referrer), same-origin.
+    let browser = "Content-Type: application/x-www-form-urlencoded\r\nOrigin: null\r\n\
+                   Sec-Fetch-Site: same-origin";
+    let (status, h, _) = http(
+        &g.addr,
+        &format!("POST /login HTTP/1.1\r\n{browser}"),
+        "user=piranha&password=first",
+    );
+    assert_eq!(status, 303);
+    assert_eq!(get_header(&h, "location"), Some("/monitor"));
+    let cookie = get_header(&h, "set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, _, page) = http(
+        &g.addr,
+        &format!("GET /monitor HTTP/1.1\r\nCookie: {cookie}"),
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<table id=\"real-servers\">")
+            && page.contains("id=\"lvsd-state\" class=\"stale\"")
+    );
+    let csrf = hidden(&page, "csrf_token");
+    let (status, _, css) = http(&g.addr, "GET /assets/app.css HTTP/1.1", "");
+    assert_eq!((status, css.contains("@media")), (200, true));
+    // A change through a form, its diff, and apply.
+    let form = format!("csrf_token={csrf}&primary=10.0.0.2");
+    let (status, _, diff) = http(
+        &g.addr,
+        &format!("POST /global HTTP/1.1\r\n{browser}\r\nCookie: {cookie}"),
+        &form,
+    );
+    assert_eq!(status, 200, "{diff}");
+    assert!(diff.contains("+primary = 10.0.0.2"));
+    let apply = serde_urlencoded::to_string([
+        ("csrf_token", csrf.as_str()),
+        ("text", &hidden(&diff, "text")),
+        ("etag", &hidden(&diff, "etag")),
+        ("back", &hidden(&diff, "back")),
+    ])
+    .unwrap();
+    let (status, h, _) = http(
+        &g.addr,
+        &format!("POST /apply HTTP/1.1\r\n{browser}\r\nCookie: {cookie}"),
+        &apply,
+    );
+    assert_eq!(status, 303);
+    assert_eq!(
+        get_header(&h, "location"),
+        Some("/global?flash=applied-no-reload&serial=4")
+    );
+    let now = std::fs::read_to_string(d.join("lvs.cf")).unwrap();
+    assert_eq!(
+        now,
+        CF.replace("serial_no = 3", "serial_no = 4")
+            .replace("primary = 10.0.0.1", "primary = 10.0.0.2")
+    );
+}
+
 #[test]
 fn status_and_metrics_read_the_sockets_of_the_options() {
     let d = scratch();

@@ -35,6 +35,21 @@ pub fn is_c_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
 }
 
+/// Set by [`go_offline`]: no look-ups at all.
+static OFFLINE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, in this process, ask the name service nothing: every host and service name
+/// is unknown and every address and port is printed as a number. For the fuzz targets, which
+/// run millions of inputs and must neither wait on a resolver nor depend on this host's
+/// /etc/hosts and /etc/services.
+pub fn go_offline() {
+    OFFLINE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn offline() -> bool {
+    OFFLINE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The C library's service database keeps its answer in static storage: one look-up at a
 /// time in this process.
 static SERVICES: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -51,6 +66,9 @@ fn proto_name(protocol: u16) -> Option<&'static CStr> {
 
 /// The host's IPv4 address by name, as ipvsadm's `host_to_addr` (first IPv4 answer).
 pub fn host_to_ipv4(host: &str) -> Option<Ipv4Addr> {
+    if offline() {
+        return None;
+    }
     (host, 0).to_socket_addrs().ok()?.find_map(|sa| match sa {
         SocketAddr::V4(v4) => Some(*v4.ip()),
         SocketAddr::V6(_) => None,
@@ -59,6 +77,9 @@ pub fn host_to_ipv4(host: &str) -> Option<Ipv4Addr> {
 
 /// `getservbyname(name, proto)`.
 pub fn service_to_port(name: &str, protocol: u16) -> Option<u16> {
+    if offline() {
+        return None;
+    }
     let proto = proto_name(protocol)?;
     let name = CString::new(name).ok()?;
     let _one = SERVICES.lock().unwrap_or_else(|e| e.into_inner());
@@ -75,6 +96,9 @@ pub fn service_to_port(name: &str, protocol: u16) -> Option<u16> {
 
 /// `getservbyport(port, proto)`: the service name.
 pub fn port_to_service(port: u16, protocol: u16) -> Option<String> {
+    if offline() {
+        return None;
+    }
     let proto = proto_name(protocol)?;
     let _one = SERVICES.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: the protocol name is a valid NUL-terminated string; the result is read at
@@ -90,6 +114,9 @@ pub fn port_to_service(port: u16, protocol: u16) -> Option<String> {
 
 /// `gethostbyaddr`: the host name of an address, if it has one.
 pub fn addr_to_host(addr: IpAddr) -> Option<String> {
+    if offline() {
+        return None;
+    }
     let sa = raw_sockaddr(addr);
     let mut host = [0 as libc::c_char; 1025];
     // SAFETY: `sa` is a correctly sized sockaddr of the address family it claims; `host` is

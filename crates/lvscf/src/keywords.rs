@@ -113,6 +113,8 @@ keyword_table! {
         StopCmd = "stop_cmd",
         Master = "master",
         Dirs = "dirs",
+        ConnectTimeout = "connect_timeout",
+        Retries = "retries",
     }
 }
 
@@ -255,13 +257,24 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// The largest edit distance at which `candidate` is still suggested.
+fn allowed(candidate: &str) -> usize {
+    2.max(candidate.len() / 4)
+}
+
 /// The closest candidate within a small edit distance.
+///
+/// The distance is at least the difference in length, so a candidate whose length is too far
+/// off is skipped without computing it: an unknown word (or a long run of junk) costs a few
+/// comparisons instead of one distance table per keyword.
 pub(crate) fn suggest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
+    let len = word.chars().count();
     let lower = word.to_ascii_lowercase();
     candidates
         .iter()
+        .filter(|c| len.abs_diff(c.len()) <= allowed(c))
         .map(|c| (distance(&lower, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < c.len())
+        .filter(|(d, c)| *d <= allowed(c) && *d < c.len())
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -276,6 +289,10 @@ mod tests {
         assert_eq!(suggest("keepalve", GLOBAL_KEYWORDS), Some("keepalive"));
         assert_eq!(suggest("PORT", VIRTUAL_KEYWORDS), Some("port"));
         assert_eq!(suggest("zzzzzz", VIRTUAL_KEYWORDS), None);
+        // Length filter: one letter short or long is still found, far longer is not.
+        assert_eq!(suggest("schedule", VIRTUAL_KEYWORDS), Some("scheduler"));
+        assert_eq!(suggest("schedulerr", VIRTUAL_KEYWORDS), Some("scheduler"));
+        assert_eq!(suggest(&"scheduler".repeat(50), VIRTUAL_KEYWORDS), None);
     }
 
     #[test]

@@ -446,6 +446,14 @@ pub struct VirtualServer {
     pub stop_cmd: Option<String>,
     pub master: Option<Host>,
     pub dirs: Option<Vec<String>>,
+    /// `connect_timeout` (extension): how long the userspace data plane waits for a real
+    /// server to accept a connection before it tries the next one; unset is 1 s.
+    #[serde(default)]
+    pub connect_timeout: Option<Seconds>,
+    /// `retries` (extension): how many other real servers the userspace data plane tries
+    /// when connecting to the chosen one fails; unset is 2.
+    #[serde(default)]
+    pub retries: Option<u32>,
     pub servers: Vec<RealServer>,
 }
 
@@ -476,6 +484,8 @@ impl VirtualServer {
             stop_cmd: None,
             master: None,
             dirs: None,
+            connect_timeout: None,
+            retries: None,
             servers: Vec::new(),
         }
     }

@@ -693,3 +693,29 @@ fn authenticated_heartbeat_and_sync_settings() {
     let text = lvscf::writer::write(m).unwrap();
     assert_eq!(&lvscf::parse(&text).model, m, "{text}");
 }
+
+#[test]
+fn connect_timeout_and_retries() {
+    let src = format!(
+        "{PRELUDE}virtual w {{\n active = 1\n address = 10.0.0.50 eth0:1\n connect_timeout = 0.25\n retries = 5\n}}\n"
+    );
+    let p = lvscf::parse(&src);
+    assert!(!p.has_errors(), "{:?}", p.diagnostics);
+    let vs = &p.model.virtual_servers[0];
+    assert_eq!(
+        (vs.connect_timeout, vs.retries),
+        (Some(lvscf::Seconds::from_millis(250)), Some(5))
+    );
+    let unset = &lvscf::parse(&format!("{PRELUDE}{GOOD_VS}"))
+        .model
+        .virtual_servers[0];
+    assert_eq!((unset.connect_timeout, unset.retries), (None, None));
+    let f = only_error(
+        "virtual w {\n active = 1\n address = 10.0.0.51 eth0:2\n connect_timeout = 0\n}\n",
+    );
+    assert_eq!(f.d.category, Category::Semantic);
+    assert_eq!(f.d.message, "`connect_timeout` must be greater than 0");
+    assert_eq!(f.line, BASE + 4);
+    let f = only_error("virtual w {\n retries = -1\n}\n");
+    assert_eq!(f.line, BASE + 2, "{}", f.d.message);
+}

@@ -138,6 +138,8 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         (
             proptest::option::of(host()),
             proptest::option::of(proptest::collection::vec(text(), 0..4)),
+            proptest::option::of(seconds()),
+            proptest::option::of(any::<u32>()),
         ),
     );
     (a, b, proptest::collection::vec(real_server(), 0..4)).prop_map(
@@ -166,7 +168,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
                 sorry_server,
                 client_monitor,
                 (start_cmd, stop_cmd),
-                (master, dirs),
+                (master, dirs, connect_timeout, retries),
             ),
             servers,
         )| VirtualServer {
@@ -194,6 +196,8 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
             stop_cmd,
             master,
             dirs,
+            connect_timeout,
+            retries,
             servers,
         },
     )

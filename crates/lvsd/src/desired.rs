@@ -43,6 +43,10 @@ pub struct Virtual {
     pub sorry: Option<IpAddr>,
     /// Nanny interval, for the sorry server's first decision.
     pub timeout_secs: u32,
+    /// `quiesce_server`: a failed server stays at weight 0.
+    pub quiesce: bool,
+    /// `connect_timeout` and `retries`, for the userspace data plane.
+    pub retry: uplane::RetryPolicy,
     pub reals: Vec<Real>,
 }
 
@@ -277,6 +281,13 @@ impl Desired {
                 port: vs.port,
                 sorry: vs.sorry_server.filter(|a| !a.is_unspecified()),
                 timeout_secs: vs.timeout,
+                quiesce: vs.quiesce_server,
+                retry: uplane::RetryPolicy {
+                    connect_timeout: vs
+                        .connect_timeout
+                        .map_or(uplane::retry::CONNECT_TIMEOUT, |s| s.as_duration()),
+                    retries: vs.retries.unwrap_or(uplane::retry::RETRIES),
+                },
                 reals,
             });
         }
@@ -380,5 +391,24 @@ mod tests {
             |h: &Host| -> std::io::Result<IpAddr> { Ok(h.ip().unwrap_or([10, 9, 9, 9].into())) };
         let d = Desired::build(&c, &MonitorOptions::default(), &ok).unwrap();
         assert_eq!(d.virtuals[0].service.id.to_string(), "TCP 10.9.9.9:80");
+    }
+
+    #[test]
+    fn connect_timeout_and_retries_become_the_services_retry_policy() {
+        let d = Desired::build(&cfg(SAMPLE), &MonitorOptions::default(), &no_dns).unwrap();
+        assert_eq!(d.virtuals[0].retry, uplane::RetryPolicy::default());
+        assert!(d.virtuals[0].quiesce);
+        let text = SAMPLE.replace(
+            " timeout = 6\n",
+            " timeout = 6\n connect_timeout = 0.3\n retries = 0\n",
+        );
+        let d = Desired::build(&cfg(&text), &MonitorOptions::default(), &no_dns).unwrap();
+        assert_eq!(
+            d.virtuals[0].retry,
+            uplane::RetryPolicy {
+                connect_timeout: std::time::Duration::from_millis(300),
+                retries: 0,
+            }
+        );
     }
 }

@@ -6,12 +6,14 @@
 //! [`Effect`]s the shell must carry out: start or stop a nanny process, log a line, exit. It
 //! does no other I/O and reads no clock, so every rule is tested deterministically.
 //!
-//! [`Engine::on_check`] (in `checks`) counts a nanny's checks.
+//! [`Engine::on_check`] (in `checks`) counts a nanny's checks; [`Engine::on_plane_failure`]
+//! (in `plane`) takes a server the userspace data plane could not connect to out of rotation.
 //! [`Engine::reload`] (in `reload`) applies a new configuration; [`Engine::control`] (in
 //! `controls`) applies an administrator's drain, disable, enable or weight to one real server.
 
 mod checks;
 mod controls;
+mod plane;
 mod reload;
 
 use std::collections::{BTreeMap, HashMap};
@@ -70,6 +72,11 @@ pub struct RealState {
     pub started: Option<Instant>,
     /// Its nannies' checks.
     pub checks: CheckStats,
+    /// When the data plane reported it could not connect to it: out of rotation until a
+    /// good check of its nanny that started later (`engine::plane`).
+    pub plane_down: Option<Instant>,
+    /// Connection failures the data plane reported.
+    pub plane_failures: u64,
 }
 
 impl RealState {
@@ -86,6 +93,8 @@ impl RealState {
             restart_at: None,
             started: None,
             checks: CheckStats::default(),
+            plane_down: None,
+            plane_failures: 0,
         }
     }
 }
@@ -305,6 +314,8 @@ impl Engine {
         st.up = Some(r.up);
         st.last_reason = Some(r.reason.to_string());
         if let Some(v) = verdict {
+            // A new verdict supersedes the data plane's report.
+            st.plane_down = None;
             st.nanny = v;
             self.converge(table, key, true, &mut fx);
         }

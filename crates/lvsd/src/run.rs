@@ -28,6 +28,8 @@ enum Event {
     Loaded(Box<Result<Desired, LoadError>>),
     /// A status-socket client's request, read in its own task; the reply goes to the stream.
     Request(Request, UnixStream),
+    /// The userspace data plane could not connect to a real server.
+    Plane(uplane::Failure),
 }
 
 /// Why the configuration cannot be used; the text is what lvsd prints or logs.
@@ -112,6 +114,11 @@ pub struct Shell {
     pub dataplane: String,
     /// `--socket-group`, looked up at start-up.
     pub socket_gid: Option<u32>,
+    /// The userspace data plane (the same table as `table`), to give it each service's
+    /// retry policy; none on the kernel's IPVS.
+    plane: Option<uplane::Userspace>,
+    /// Its connection failures, until [`Shell::run`] passes them on to the loop.
+    failures: Option<mpsc::UnboundedReceiver<uplane::Failure>>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -149,6 +156,27 @@ impl Shell {
                 "ipvs".into()
             },
             socket_gid: None,
+            plane: None,
+            failures: None,
+        }
+    }
+
+    /// Run on the userspace data plane `plane` (which `table` is): its connection failures
+    /// come to the loop, and it gets each service's retry policy.
+    pub fn with_plane(mut self, plane: uplane::Userspace) -> Shell {
+        let (ftx, frx) = mpsc::unbounded_channel();
+        self.plane = Some(plane.with_reports(ftx));
+        self.failures = Some(frx);
+        self.dataplane = "userspace".into();
+        self
+    }
+
+    /// Give the data plane every service's retry policy (after start and each reload).
+    fn policies(&self) {
+        if let Some(p) = &self.plane {
+            for v in &self.engine.desired.virtuals {
+                p.set_policy(v.service.id, v.retry);
+            }
         }
     }
 
@@ -283,6 +311,7 @@ impl Shell {
             info!("dataplane changes take effect when lvsd starts again");
         }
         let (plan, fx) = self.engine.reload(self.table.as_mut(), new, Instant::now());
+        self.policies();
         self.reloads += 1;
         debug!("reload plan: {plan:?}");
         let _ = self.effects(fx);
@@ -312,7 +341,9 @@ impl Shell {
                 Ok(Some(Event::Exit(i, _))) => {
                     self.pids.remove(&i);
                 }
-                Ok(Some(Event::Line(..) | Event::Loaded(_) | Event::Request(..))) => {}
+                Ok(Some(
+                    Event::Line(..) | Event::Loaded(_) | Event::Request(..) | Event::Plane(_),
+                )) => {}
                 Ok(None) => break,
                 Err(_) => {
                     for pid in self.pids.values() {
@@ -361,6 +392,7 @@ impl Shell {
         };
         let fx = self.engine.restore_controls(kept.controls);
         let _ = self.effects(fx);
+        self.policies();
         let fx = self.engine.start(
             self.table.as_mut(),
             &kept.owned,
@@ -384,10 +416,9 @@ impl Shell {
                 Some(r) => self
                     .engine
                     .on_report(self.table.as_mut(), i, r, Instant::now()),
-                None if let Some(c) = nanny::report::parse_check(&line) => {
-                    self.engine.on_check(i, c);
-                    Vec::new()
-                }
+                None if let Some(c) = nanny::report::parse_check(&line) => self
+                    .engine
+                    .on_check_line(self.table.as_mut(), i, c, Instant::now()),
                 None => {
                     // A nanny's human line (it runs --nodaemon only when we do).
                     if self.opts.nodaemon {
@@ -409,6 +440,13 @@ impl Shell {
                 self.request(r, c);
                 Vec::new()
             }
+            Event::Plane(f) => self.engine.on_plane_failure(
+                self.table.as_mut(),
+                f.service,
+                f.dest,
+                f.cause.as_str(),
+                Instant::now(),
+            ),
         }
     }
 
@@ -462,6 +500,16 @@ impl Shell {
             }
         };
         let listener = self.listen();
+        if let Some(mut frx) = self.failures.take() {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                while let Some(f) = frx.recv().await {
+                    if tx.send(Event::Plane(f)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
         if let Some(code) = self.start() {
             return code;
         }

@@ -66,16 +66,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
         for n in &notes {
             info!("{n}");
         }
-        let userspace = kernel.is_none();
-        let table: Box<dyn IpvsTable> = match kernel {
-            Some(t) => t,
-            None => Box::new(uplane::Userspace::new(handle.clone())),
+        let mut shell = match kernel {
+            Some(t) => Shell::new(o, desired, t),
+            None => {
+                let plane = uplane::Userspace::new(handle.clone());
+                Shell::new(o, desired, Box::new(plane.clone())).with_plane(plane)
+            }
         };
-        let mut shell = Shell::new(o, desired, table);
         shell.socket_gid = socket_gid;
-        if userspace {
-            shell.dataplane = "userspace".into();
-        }
         async move { shell.run().await }
     })
 }

@@ -39,6 +39,13 @@ pub struct RealStatus {
     /// The last check's duration in microseconds; absent before the first.
     #[serde(default)]
     pub last_check_duration_us: Option<u64>,
+    /// The userspace data plane could not connect to it: out of rotation until its
+    /// nanny's next good check.
+    #[serde(default)]
+    pub plane_down: bool,
+    /// Connection failures the userspace data plane reported.
+    #[serde(default)]
+    pub plane_failures: u64,
     /// Counters of the destination as the data plane (kernel or userspace) reports them;
     /// absent when it is not in the table.
     pub traffic: Option<Traffic>,
@@ -175,6 +182,8 @@ pub fn build(
                             checks_failed: st.map_or(0, |s| s.checks.failed),
                             check_duration_us_sum: st.map_or(0, |s| micros(s.checks.total)),
                             last_check_duration_us: st.and_then(|s| s.checks.last).map(micros),
+                            plane_down: st.is_some_and(|s| s.plane_down.is_some()),
+                            plane_failures: st.map_or(0, |s| s.plane_failures),
                             traffic: c.and_then(|c| {
                                 c.1.iter()
                                     .find(|(a, p, _)| *a == r.addr && *p == r.port)
@@ -256,7 +265,7 @@ pub fn render(s: &Status) -> String {
                 "  {:<16} {:<24} {:<7} {:<8} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7}  {}",
                 r.name,
                 addr,
-                r.health,
+                if r.plane_down { "failed" } else { &r.health },
                 if r.in_table { "in" } else { "out" },
                 r.weight,
                 r.configured_weight,

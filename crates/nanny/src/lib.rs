@@ -22,6 +22,7 @@ pub mod expect;
 pub mod monitor;
 pub mod opts;
 pub mod regex;
+pub mod regex_size;
 pub mod report;
 pub mod run;
 pub mod start;

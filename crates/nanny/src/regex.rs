@@ -23,7 +23,11 @@ impl std::fmt::Debug for PosixRegex {
 
 impl PosixRegex {
     /// Compile `pattern`. The error is the C library's own wording (`regerror`).
+    ///
+    /// A pattern that would cost the C library too much ([`crate::regex_size`]) is refused
+    /// first.
     pub fn new(pattern: &[u8]) -> Result<PosixRegex, Error> {
+        crate::regex_size::check(pattern).map_err(|e| Error::Regex(e.to_string()))?;
         let c = CString::new(pattern).map_err(|_| Error::RegexNul)?;
         // SAFETY: regex_t is a plain C struct for which all-zero bytes are a valid initial
         // value; regcomp fully initializes it before it is read.

@@ -13,10 +13,10 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
+use netlink_packet_route::route::RouteMessage;
 
 pub mod announce;
+pub mod decode;
 pub mod ping;
 
 /// What went wrong, with the operation it was for.
@@ -62,30 +62,6 @@ impl Link {
     pub fn is_up(&self) -> bool {
         self.admin_up && self.carrier
     }
-
-    fn from_message(m: &LinkMessage) -> Link {
-        let mut name = String::new();
-        let mut mac = None;
-        for a in &m.attributes {
-            match a {
-                LinkAttribute::IfName(n) => name = n.clone(),
-                LinkAttribute::Address(b) if b.len() == 6 => {
-                    mac = Some([b[0], b[1], b[2], b[3], b[4], b[5]]);
-                }
-                _ => {}
-            }
-        }
-        let f = m.header.flags;
-        Link {
-            index: m.header.index,
-            name,
-            admin_up: f.contains(LinkFlags::Up),
-            carrier: f.contains(LinkFlags::LowerUp),
-            // IFF_SLAVE has no name in netlink-packet-route's flag set.
-            slave: f.bits() & (libc::IFF_SLAVE as u32) != 0,
-            mac,
-        }
-    }
 }
 
 /// One address on a device.
@@ -120,7 +96,7 @@ impl Netif {
         let mut s = self.handle.link().get().execute();
         let mut out = Vec::new();
         while let Some(m) = s.try_next().await.map_err(nl("listing links"))? {
-            out.push(Link::from_message(&m));
+            out.push(decode::link(&m));
         }
         Ok(out)
     }
@@ -139,26 +115,7 @@ impl Netif {
         let mut s = self.handle.address().get().execute();
         let mut out = Vec::new();
         while let Some(m) = s.try_next().await.map_err(nl("listing addresses"))? {
-            let mut ip = None;
-            let mut local = None;
-            let mut label = None;
-            for a in &m.attributes {
-                match a {
-                    AddressAttribute::Address(x) => ip = Some(*x),
-                    AddressAttribute::Local(x) => local = Some(*x),
-                    AddressAttribute::Label(l) => label = Some(l.clone()),
-                    _ => {}
-                }
-            }
-            // On point-to-point links IFA_ADDRESS is the peer; IFA_LOCAL is ours.
-            if let Some(ip) = local.or(ip) {
-                out.push(Address {
-                    index: m.header.index,
-                    label: label.unwrap_or_default(),
-                    ip,
-                    prefix: m.header.prefix_len,
-                });
-            }
+            out.extend(decode::address(&m));
         }
         let links = self.links().await?;
         for a in out.iter_mut().filter(|a| a.label.is_empty()) {
@@ -249,51 +206,8 @@ impl Netif {
             msg.header.address_family = family;
             let mut s = self.handle.route().get(msg).execute();
             while let Some(r) = s.try_next().await.map_err(nl("listing routes"))? {
-                // The main table's unicast default routes only (not a VRF's or a policy
-                // table's, not unreachable/blackhole defaults).
-                let table = r
-                    .attributes
-                    .iter()
-                    .find_map(|a| match a {
-                        RouteAttribute::Table(t) => Some(*t),
-                        _ => None,
-                    })
-                    .unwrap_or(u32::from(r.header.table));
-                if r.header.destination_prefix_length != 0
-                    || table != u32::from(libc::RT_TABLE_MAIN)
-                    || r.header.kind != RouteType::Unicast
-                {
-                    continue;
-                }
-                let gateway = |attrs: &[RouteAttribute]| {
-                    attrs.iter().find_map(|a| match a {
-                        RouteAttribute::Gateway(RouteAddress::Inet(g)) => Some(IpAddr::V4(*g)),
-                        RouteAttribute::Gateway(RouteAddress::Inet6(g)) => Some(IpAddr::V6(*g)),
-                        _ => None,
-                    })
-                };
-                let mut gw = gateway(&r.attributes);
-                let mut oif = r
-                    .attributes
-                    .iter()
-                    .find_map(|a| match a {
-                        RouteAttribute::Oif(i) => Some(*i),
-                        _ => None,
-                    })
-                    .unwrap_or(0);
-                // An ECMP default names its gateways in its next hops.
-                if gw.is_none() {
-                    for a in &r.attributes {
-                        if let RouteAttribute::MultiPath(hops) = a
-                            && let Some(h) = hops.iter().find(|h| gateway(&h.attributes).is_some())
-                        {
-                            gw = gateway(&h.attributes);
-                            oif = h.interface_index;
-                        }
-                    }
-                }
-                if let Some(g) = gw {
-                    return Ok(Some((g, oif)));
+                if let Some(g) = decode::default_gateway(&r) {
+                    return Ok(Some(g));
                 }
             }
         }
@@ -338,21 +252,13 @@ impl LinkWatch {
     /// `None` when the netlink socket is gone.
     pub async fn next(&mut self) -> Option<Link> {
         use futures::StreamExt;
-        use netlink_packet_route::RouteNetlinkMessage as R;
         use rtnetlink::packet_core::NetlinkPayload;
         loop {
             let (msg, _) = self.rx.next().await?;
-            if let NetlinkPayload::InnerMessage(inner) = msg.payload {
-                match inner {
-                    R::NewLink(m) => return Some(Link::from_message(&m)),
-                    R::DelLink(m) => {
-                        let mut l = Link::from_message(&m);
-                        l.admin_up = false;
-                        l.carrier = false;
-                        return Some(l);
-                    }
-                    _ => {}
-                }
+            if let NetlinkPayload::InnerMessage(inner) = msg.payload
+                && let Some(l) = decode::link_event(&inner)
+            {
+                return Some(l);
             }
         }
     }

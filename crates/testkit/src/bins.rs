@@ -80,6 +80,12 @@ impl Layout {
     }
 }
 
+/// The target directory the running test executable was built in (`CARGO_TARGET_DIR` or the
+/// workspace's `target/`).
+pub fn target_dir() -> PathBuf {
+    Layout::of_current_exe().target_dir
+}
+
 /// Path of binary `name` of this workspace, built (once per process) for the running test's
 /// profile. Panics when it cannot be built or is not there.
 pub fn bin(name: &str) -> PathBuf {

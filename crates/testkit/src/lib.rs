@@ -8,6 +8,7 @@
 //!   accepts, a process's exit), by polling the event itself, never a fixed sleep.
 //! - [`netns`]: network namespaces: a fresh one for a closure, named ones with veth pairs and
 //!   bridges, commands inside them.
+//! - [`nginx`]: nginx as a real web server, one process per address.
 //! - [`bins`]: the workspace's binaries, built for the running test's profile (cargo builds
 //!   only a package's own binaries for its tests).
 //! - [`process`]: a child process whose output lines are kept and timestamped, and waited for.
@@ -15,16 +16,21 @@
 //!   [`status`]: a daemon's JSON status report from its Unix socket.
 //! - [`dns`]: name resolution that hangs in a namespace (a silent name server).
 //! - [`mod@http`]: a minimal HTTP/1.1 client for the web service's tests.
+//! - [`nginx`]: a real web server (nginx) in one process, stopped at will.
+//! - `browser` (feature `browser`): headless Chromium over WebDriver for the web GUI's tests.
 //! - [`lan`]: the two-director LAN of the pulse and cluster tests (pulse, lvsd, nanny and fos
 //!   processes in namespaces on one bridge), and its FOS variant in [`lan::fos`].
 //!
 //! `vmtest` (the qemu harness) builds on this crate, never the other way round.
 
 pub mod bins;
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod dns;
 pub mod http;
 pub mod lan;
 pub mod netns;
+pub mod nginx;
 pub mod process;
 pub mod servers;
 pub mod skip;

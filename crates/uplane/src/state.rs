@@ -5,14 +5,24 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ipvs::{Dest, Service, ServiceId, Stats, Timeouts};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
+use crate::retry::{ConnectFailure, RetryPolicy};
 use crate::sched::{DestLoad, FlowKey, Scheduler};
+
+/// A real server the forwarder could not connect to, reported to the table's owner (lvsd),
+/// which decides what becomes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub service: ServiceId,
+    pub dest: SocketAddr,
+    pub cause: ConnectFailure,
+}
 
 /// Live counters of one destination (or one service), shared with its connections.
 #[derive(Debug, Default)]
@@ -47,6 +57,9 @@ pub struct DestShared {
     /// Becomes true when the destination's connections must close (drain over, or the
     /// service was deleted).
     pub kill: watch::Sender<bool>,
+    /// A failure was reported since the destination was added or last edited (one report
+    /// per failure, not one per client connection that met it).
+    pub reported: AtomicBool,
 }
 
 /// A destination in the table.
@@ -87,6 +100,10 @@ pub struct ServiceEntry {
 pub struct State {
     pub services: Vec<ServiceEntry>,
     pub timeouts: Timeouts,
+    /// Each service's retry policy (the default for a service not listed).
+    pub policies: HashMap<ServiceId, RetryPolicy>,
+    /// Where connection failures go; none: they are only retried.
+    pub reports: Option<mpsc::UnboundedSender<Failure>>,
 }
 
 impl State {
@@ -97,6 +114,19 @@ impl State {
 
     /// Choose a destination for a new connection to `id` from `client`.
     pub fn schedule(&mut self, id: ServiceId, client: SocketAddr, now: Instant) -> Option<Picked> {
+        self.schedule_except(id, client, now, &[])
+    }
+
+    /// As [`State::schedule`], leaving out the destinations in `except` (as if they were
+    /// quiesced): the next server for a connection whose first choices failed. A persistence
+    /// template pointing at a left-out server is replaced by the new choice.
+    pub fn schedule_except(
+        &mut self,
+        id: ServiceId,
+        client: SocketAddr,
+        now: Instant,
+        except: &[SocketAddr],
+    ) -> Option<Picked> {
         let i = self.find(id)?;
         let e = &mut self.services[i];
         let (vip, vport) = match id {
@@ -108,6 +138,7 @@ impl State {
         if persistent
             && let Some((to, until)) = e.templates.get(&key).copied()
             && until > now
+            && !except.contains(&to)
             && let Some(d) = e.dests.iter().find(|d| d.addr() == to)
         {
             let picked = Picked {
@@ -124,7 +155,11 @@ impl State {
             .dests
             .iter()
             .map(|d| DestLoad {
-                weight: d.dest.weight,
+                weight: if except.contains(&d.addr()) {
+                    0
+                } else {
+                    d.dest.weight
+                },
                 active: d.shared.counters.active.load(Ordering::Relaxed),
                 inactive: d.shared.counters.inactive.load(Ordering::Relaxed),
             })
@@ -150,6 +185,25 @@ impl State {
             );
         }
         Some(picked)
+    }
+
+    /// The service's retry policy.
+    pub fn policy(&self, id: ServiceId) -> RetryPolicy {
+        self.policies.get(&id).copied().unwrap_or_default()
+    }
+
+    /// Tell the table's owner that `dest` failed, once until the owner changes it.
+    pub fn report(&self, id: ServiceId, dest: &Picked, cause: ConnectFailure) {
+        if !cause.blames_server() || dest.shared.reported.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if let Some(tx) = &self.reports {
+            let _ = tx.send(Failure {
+                service: id,
+                dest: dest.addr,
+                cause,
+            });
+        }
     }
 
     /// The service's counters (for its forwarder).

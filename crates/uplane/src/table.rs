@@ -14,10 +14,11 @@ use ipvs::error::errno;
 use ipvs::{
     Daemon, Dest, Info, IpvsError, IpvsTable, Op, Protocol, Service, ServiceId, Stats, Timeouts,
 };
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
+use crate::retry::RetryPolicy;
 use crate::sched::{self, Scheduler};
-use crate::state::{Counters, DestEntry, DestShared, ServiceEntry, State, lock};
+use crate::state::{Counters, DestEntry, DestShared, Failure, ServiceEntry, State, lock};
 
 /// How long a removed destination's connections may go on before they are closed.
 pub const DRAIN: Duration = Duration::from_secs(60);
@@ -45,6 +46,8 @@ impl Userspace {
                     tcp_fin: 120,
                     udp: 300,
                 },
+                policies: HashMap::new(),
+                reports: None,
             })),
             rt,
             drain: DRAIN,
@@ -55,6 +58,19 @@ impl Userspace {
     pub fn with_drain(mut self, drain: Duration) -> Userspace {
         self.drain = drain;
         self
+    }
+
+    /// Send every connection failure that blames a real server to `tx` (lvsd takes the
+    /// server out of rotation; the plane itself never changes the table).
+    pub fn with_reports(self, tx: mpsc::UnboundedSender<Failure>) -> Userspace {
+        self.state().reports = Some(tx);
+        self
+    }
+
+    /// Set the retry policy of service `id` (kept across the service's deletion and
+    /// re-creation; [`RetryPolicy::default`] for a service never set).
+    pub fn set_policy(&self, id: ServiceId, p: RetryPolicy) {
+        self.state().policies.insert(id, p);
     }
 
     /// The shared state (for forwarders and tests).
@@ -257,6 +273,7 @@ impl IpvsTable for Userspace {
             shared: Arc::new(DestShared {
                 counters: Counters::default(),
                 kill,
+                reported: Default::default(),
             }),
         });
         e.sched.reset();
@@ -280,6 +297,8 @@ impl IpvsTable for Userspace {
             stats: Stats::default(),
             ..d.clone()
         };
+        // The owner decided about it: its next failure is news again.
+        e.dests[j].shared.reported.store(false, Ordering::Relaxed);
         e.sched.reset();
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The TCP forwarder: accept on the VIP, schedule, connect to the destination, copy both ways.
+//! The TCP forwarder: accept on the VIP, schedule, connect to the destination (trying the
+//! next one when it fails, see [`retry`](crate::retry)), copy both ways.
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,13 +9,16 @@ use std::time::{Duration, Instant};
 
 use ipvs::ServiceId;
 use nix::sys::socket::{setsockopt, sockopt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
+use tracing::debug;
+
+use crate::replay::{Phase, Replay};
+use crate::retry::{Attempts, ConnectFailure, RetryPolicy};
 use crate::state::{Counters, Picked, State, lock};
 
-/// How long a destination may take to accept a connection.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Copy buffer per direction. Each connection zeroes two of them, so bigger costs short
 /// connections more than it gains long ones (measured in bench/README.md).
 const BUFFER: usize = 32 * 1024;
@@ -79,13 +83,14 @@ async fn accept_loop(
         tokio::select! {
             r = l.accept() => match r {
                 Ok((client, peer)) => {
-                    let (picked, svc) = {
+                    let (picked, svc, policy) = {
                         let mut st = lock(&state);
-                        (st.schedule(id, peer, Instant::now()), st.service_counters(id))
+                        (st.schedule(id, peer, Instant::now()), st.service_counters(id), st.policy(id))
                     };
                     match (picked, svc) {
                         (Some(p), Some(svc)) => {
-                            tokio::spawn(connection(client, p, svc));
+                            let to = Client { id, peer, state: state.clone(), svc };
+                            tokio::spawn(to.serve(client, p, policy));
                         }
                         _ => reset(client),
                     }
@@ -98,29 +103,126 @@ async fn accept_loop(
     }
 }
 
-async fn connection(mut client: TcpStream, p: Picked, svc: Arc<Counters>) {
+/// One client's connection through the service.
+struct Client {
+    id: ServiceId,
+    peer: SocketAddr,
+    state: Arc<Mutex<State>>,
+    svc: Arc<Counters>,
+}
+
+impl Client {
+    /// Connect to `first`, or to the next servers the scheduler gives when it fails (see
+    /// [`retry`](crate::retry)), then copy both ways.
+    async fn serve(self, mut client: TcpStream, first: Picked, policy: RetryPolicy) {
+        self.svc.conns.fetch_add(1, Ordering::Relaxed);
+        let _ = client.set_nodelay(true);
+        let mut attempts = Attempts::new(policy);
+        let mut p = first;
+        let mut deadline = attempts.begin(p.addr, Instant::now());
+        let mut replay = Replay::default();
+        loop {
+            let cause = match self.connect(&p, deadline).await {
+                Ok(mut backend) => {
+                    // Established from here on, for the schedulers that count connections.
+                    let active = &p.shared.counters.active;
+                    active.fetch_add(1, Ordering::Relaxed);
+                    match replay.until_reply(&mut client, &mut backend).await {
+                        Phase::Reply(first) => {
+                            let sent = replay.sent() as u64;
+                            forward(&mut client, backend, &p, &self.svc, (sent, first)).await;
+                            active.fetch_sub(1, Ordering::Relaxed);
+                            return;
+                        }
+                        Phase::ClientGone => {
+                            active.fetch_sub(1, Ordering::Relaxed);
+                            reset(backend);
+                            return;
+                        }
+                        Phase::Reset => {
+                            active.fetch_sub(1, Ordering::Relaxed);
+                            debug!("{}: {} reset before answering", self.id, p.addr);
+                            None
+                        }
+                    }
+                }
+                Err(cause) => {
+                    debug!("{}: connecting to {} failed ({cause})", self.id, p.addr);
+                    Some(cause)
+                }
+            };
+            let next = {
+                let mut st = lock(&self.state);
+                if let Some(cause) = cause {
+                    st.report(self.id, &p, cause);
+                }
+                let mut picked = None;
+                let next = attempts.next(
+                    |except| {
+                        picked = st.schedule_except(self.id, self.peer, Instant::now(), except);
+                        picked.as_ref().map(|p| p.addr)
+                    },
+                    Instant::now(),
+                );
+                next.zip(picked)
+            };
+            let Some(((_, d), picked)) = next else {
+                reset(client);
+                return;
+            };
+            (p, deadline) = (picked, d);
+        }
+    }
+
+    /// One attempt at `p`, until `deadline`.
+    async fn connect(&self, p: &Picked, deadline: Instant) -> Result<TcpStream, ConnectFailure> {
+        let c = &p.shared.counters;
+        c.conns.fetch_add(1, Ordering::Relaxed);
+        c.inactive.fetch_add(1, Ordering::Relaxed);
+        let r = tokio::time::timeout_at(deadline.into(), TcpStream::connect(p.addr)).await;
+        c.inactive.fetch_sub(1, Ordering::Relaxed);
+        match r {
+            Ok(Ok(b)) => {
+                let _ = b.set_nodelay(true);
+                Ok(b)
+            }
+            Ok(Err(e)) => Err(ConnectFailure::of(&e)),
+            Err(_) => Err(ConnectFailure::TimedOut),
+        }
+    }
+}
+
+/// Copy both ways until either side is done or the destination's connections are killed;
+/// `before` is what was exchanged before (client bytes sent, the server's first reply).
+async fn forward(
+    client: &mut TcpStream,
+    mut backend: TcpStream,
+    p: &Picked,
+    svc: &Counters,
+    before: (u64, Vec<u8>),
+) {
     let c = &p.shared.counters;
-    c.conns.fetch_add(1, Ordering::Relaxed);
-    svc.conns.fetch_add(1, Ordering::Relaxed);
-    c.inactive.fetch_add(1, Ordering::Relaxed);
-    let backend = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(p.addr)).await;
-    c.inactive.fetch_sub(1, Ordering::Relaxed);
-    let Ok(Ok(mut backend)) = backend else {
-        reset(client);
+    let (sent, first) = before;
+    if client.write_all(&first).await.is_err() {
+        reset(backend);
         return;
-    };
+    }
+    for counters in [c, svc] {
+        counters.inbytes.fetch_add(sent, Ordering::Relaxed);
+        counters
+            .outbytes
+            .fetch_add(first.len() as u64, Ordering::Relaxed);
+    }
     let _ = client.set_nodelay(true);
     let _ = backend.set_nodelay(true);
-    c.active.fetch_add(1, Ordering::Relaxed);
     let mut kill = p.shared.kill.subscribe();
     let copied = tokio::select! {
-        r = tokio::io::copy_bidirectional_with_sizes(&mut client, &mut backend, BUFFER, BUFFER) => Some(r),
+        r = tokio::io::copy_bidirectional_with_sizes(client, &mut backend, BUFFER, BUFFER) => Some(r),
         _ = kill.wait_for(|k| *k) => None,
     };
-    c.active.fetch_sub(1, Ordering::Relaxed);
     match copied {
         Some(Ok((up, down))) => {
-            for counters in [c, &*svc] {
+            for counters in [c, svc] {
                 counters.inbytes.fetch_add(up, Ordering::Relaxed);
                 counters.outbytes.fetch_add(down, Ordering::Relaxed);
             }
@@ -128,7 +230,14 @@ async fn connection(mut client: TcpStream, p: Picked, svc: Arc<Counters>) {
         // The destination reset or vanished, or its drain time is over: the client gets a
         // reset too, as through IPVS.
         Some(Err(_)) | None => {
-            reset(client);
+            let _ = nix::sys::socket::setsockopt(
+                &*client,
+                sockopt::Linger,
+                &nix::libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                },
+            );
             reset(backend);
         }
     }

@@ -184,34 +184,50 @@ pub async fn post(
         Ok(a) => a,
         Err((code, why)) => return json_error(code, why),
     };
+    match run(&state, &caller, &virtual_, &server, action).await {
+        Ok(()) => Json(json!({
+            "ok": true,
+            "virtual": virtual_,
+            "server": server,
+            "action": action.to_string(),
+        }))
+        .into_response(),
+        Err(e) => json_error(e.status(), e.to_string()),
+    }
+}
+
+impl ControlError {
+    /// The reply's status for this failure.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ControlError::NoServer(_) => StatusCode::NOT_FOUND,
+            ControlError::Refused(_) => StatusCode::CONFLICT,
+            ControlError::Unreachable(_) | ControlError::BadReply(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
+    }
+}
+
+/// Apply a control through the state's controller (on a blocking thread), logged with the
+/// caller's name; shared by the API and the monitoring page.
+pub async fn run(
+    state: &Shared,
+    caller: &Caller,
+    virtual_: &str,
+    server: &str,
+    action: Action,
+) -> Result<(), ControlError> {
     let controller: Arc<dyn Controller> = state.controller.clone();
-    let (v, s) = (virtual_.clone(), server.clone());
+    let (v, s) = (virtual_.to_owned(), server.to_owned());
     let done = tokio::task::spawn_blocking(move || controller.control(&v, &s, action)).await;
     let result = done.unwrap_or_else(|e| Err(ControlError::Refused(e.to_string())));
     let user = caller.user();
-    match result {
-        Ok(()) => {
-            info!("{user}: {action} {virtual_}/{server}");
-            Json(json!({
-                "ok": true,
-                "virtual": virtual_,
-                "server": server,
-                "action": action.to_string(),
-            }))
-            .into_response()
-        }
-        Err(e) => {
-            info!("{user}: {action} {virtual_}/{server} failed: {e}");
-            let code = match e {
-                ControlError::NoServer(_) => StatusCode::NOT_FOUND,
-                ControlError::Refused(_) => StatusCode::CONFLICT,
-                ControlError::Unreachable(_) | ControlError::BadReply(_) => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-            };
-            json_error(code, e.to_string())
-        }
+    match &result {
+        Ok(()) => info!("{user}: {action} {virtual_}/{server}"),
+        Err(e) => info!("{user}: {action} {virtual_}/{server} failed: {e}"),
     }
+    result
 }
 
 #[cfg(test)]

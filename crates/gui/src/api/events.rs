@@ -27,8 +27,10 @@ use crate::status::combine;
 pub const CLOCK_FIELDS: &[&str] = &["age_ms", "partner_last_heard_ms"];
 /// The status is sent at least this often, changed or not.
 pub const REFRESH: Duration = Duration::from_secs(15);
-/// How often the daemons are read while anyone listens.
-pub const INTERVAL: Duration = Duration::from_secs(1);
+/// How often the daemons are read while anyone listens: as often as the status snapshots
+/// allow (their [`MAX_AGE`](crate::status::snapshot::MAX_AGE)), so that a page shows a
+/// server going down within a check interval of nanny and a fraction of a second.
+pub const INTERVAL: Duration = Duration::from_millis(250);
 
 /// The latest status event, shared by every listener.
 #[derive(Debug)]

@@ -30,7 +30,7 @@ pub(super) fn with_etag(mut r: Response, tag: &str) -> Response {
     r
 }
 
-pub(super) async fn read_config(state: &Shared) -> Result<Vec<u8>, Response> {
+pub(crate) async fn read_config(state: &Shared) -> Result<Vec<u8>, Response> {
     tokio::fs::read(&state.config).await.map_err(|e| {
         info!("cannot read {}: {e}", state.config.display());
         json_error(
@@ -82,7 +82,7 @@ pub async fn put_lvs_cf(
 }
 
 /// A write that happened: the text written (serial bumped), its tag, the daemons' answer.
-pub(super) struct Committed {
+pub(crate) struct Committed {
     pub accepted: Accepted,
     pub etag: String,
     pub reload: String,
@@ -109,7 +109,7 @@ impl Committed {
 /// pass lvscf (422 with its diagnostics, and the text itself when `show_text`, as the client
 /// did not write it); then `serial_no` is incremented, the file replaced atomically and lvsd
 /// told to reload.
-pub(super) async fn write_through<T>(
+pub(crate) async fn write_through<T>(
     state: &Shared,
     caller: &Caller,
     headers: &HeaderMap,

@@ -34,11 +34,16 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// Whether a request's `Origin` and `Sec-Fetch-Site` show it was sent by another site.
 ///
 /// `own_origin` is this server's origin as the client addressed it (`scheme://host[:port]`,
-/// from the `Host` header). A missing `Origin` is not cross-site (scripts and old browsers
+/// from the `Host` header). `Sec-Fetch-Site` is set by the browser itself (no page can forge
+/// it): `cross-site` is refused and `same-origin` trusted, even with `Origin: null`, which
+/// browsers send for their own pages' form posts under `Referrer-Policy: no-referrer`.
+/// Without it, the `Origin` decides: a missing one is not cross-site (scripts and old browsers
 /// send none); `Origin: null` (sandboxed or privacy-sensitive contexts) is.
 pub fn cross_site(origin: Option<&str>, sec_fetch_site: Option<&str>, own_origin: &str) -> bool {
-    if sec_fetch_site.is_some_and(|s| s.trim().eq_ignore_ascii_case("cross-site")) {
-        return true;
+    match sec_fetch_site.map(str::trim) {
+        Some(s) if s.eq_ignore_ascii_case("cross-site") => return true,
+        Some(s) if s.eq_ignore_ascii_case("same-origin") => return false,
+        _ => {}
     }
     match origin {
         None => false,
@@ -106,6 +111,14 @@ mod tests {
         assert!(cross_site(Some("null"), None, own));
         assert!(cross_site(None, Some("cross-site"), own));
         assert!(cross_site(Some(own), Some("cross-site"), own));
+        // A browser's own form post under Referrer-Policy: no-referrer.
+        assert!(!cross_site(Some("null"), Some("same-origin"), own));
+        assert!(cross_site(Some("null"), Some("same-site"), own));
+        assert!(cross_site(
+            Some("http://evil.example"),
+            Some("same-site"),
+            own
+        ));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! 2. the public pages ([`is_public`]) pass;
 //! 3. `Authorization: Basic` is verified (failures rate-limited per address → 429, logged);
 //!    else the session cookie must name a live session; else 401 with the Basic challenge,
-//!    before any 404 or 405, so an unauthenticated client learns nothing;
+//!    before any 404 or 405, so an unauthenticated client learns nothing (a browser opening a
+//!    page is sent to `/login` instead, whatever the path);
 //! 4. a state-changing request of a session needs its CSRF token (`X-CSRF-Token` or the form
 //!    field `csrf_token`) → else 403.
 //!
@@ -21,14 +22,15 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::info;
 
-use super::respond::{forbidden, too_many, unauthorized};
+use super::respond::{forbidden, to_login, too_many, unauthorized};
 use super::state::{AppState, Shared, client_ip};
 use crate::auth::headers::{basic_credentials, cookie, cross_site};
 use crate::auth::sessions::same_secret;
 use crate::auth::{COOKIE, Session};
 
-/// The largest form body the guard reads to find a CSRF field.
-const FORM_LIMIT: usize = 64 * 1024;
+/// The largest form body the guard reads to find a CSRF field (the apply and lvs.cf forms
+/// carry the whole file).
+const FORM_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Who is asking, and how they proved it.
 #[derive(Debug, Clone)]
@@ -46,11 +48,11 @@ impl Caller {
     }
 }
 
-/// The requests anyone may make: the landing page and the login form.
+/// The requests anyone may make: the landing page, the login form and the assets.
 pub fn is_public(method: &Method, path: &str) -> bool {
     let read = method == Method::GET || method == Method::HEAD;
     match path {
-        "/" => read,
+        "/" | "/assets/app.css" | "/assets/app.js" | "/assets/favicon.svg" => read,
         "/login" => read || method == Method::POST,
         _ => false,
     }
@@ -110,6 +112,7 @@ pub async fn guard(State(state): State<Shared>, req: Request, next: Next) -> Res
     } else {
         match session_of(&state, &req) {
             Some(c) => c,
+            None if is_navigation(&req) => return to_login(),
             None => return unauthorized(),
         }
     };
@@ -125,6 +128,16 @@ pub async fn guard(State(state): State<Shared>, req: Request, next: Next) -> Res
     let mut req = req;
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// A browser opening a page (`Sec-Fetch-Mode: navigate`, set by the browser itself) with a
+/// GET or HEAD: without a session it is sent to the login form rather than shown the Basic
+/// challenge, which would pop up the browser's own password dialog. Every path is treated
+/// alike, so this tells nothing about which paths exist. Scripts and API clients do not send
+/// the header and still get 401.
+fn is_navigation(req: &Request) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && header_str(req, "sec-fetch-mode") == Some("navigate")
 }
 
 fn session_of(state: &AppState, req: &Request) -> Option<Caller> {
@@ -224,6 +237,9 @@ mod tests {
         assert!(!is_public(&Method::PUT, "/login"));
         assert!(!is_public(&Method::GET, "/api/v1/lvs.cf"));
         assert!(!is_public(&Method::GET, "//"));
+        assert!(is_public(&Method::GET, "/assets/app.css"));
+        assert!(!is_public(&Method::POST, "/assets/app.js"));
+        assert!(!is_public(&Method::GET, "/assets/other"));
     }
 
     #[test]

@@ -15,14 +15,12 @@ use crate::auth::headers::{expired_cookie, session_cookie};
 use crate::auth::sessions::random_token;
 
 /// Where a browser goes after logging in.
-pub const AFTER_LOGIN: &str = "/api/v1/session";
-
-const STYLE: &str = "";
+pub const AFTER_LOGIN: &str = "/monitor";
 
 fn page(title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>{title}</title>{STYLE}\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+        "{}<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n",
+        crate::pages::layout::head(title)
     )
 }
 
@@ -42,7 +40,7 @@ fn login_form(note: &str) -> String {
         "piranha web GUI: log in",
         &format!(
             "<h1>Log in</h1>\n{note}<form method=\"post\" action=\"/login\">\n\
-             <p><label>User <input name=\"user\" value=\"piranha\" autocomplete=\"username\"></label></p>\n\
+             <p class=\"field\"><label>User <input name=\"user\" value=\"piranha\" autocomplete=\"username\"></label></p>\n\
              <p><label>Password <input name=\"password\" type=\"password\" \
              autocomplete=\"current-password\"></label></p>\n\
              <p><button type=\"submit\">Log in</button></p>\n</form>"

@@ -18,6 +18,14 @@ pub fn unauthorized() -> Response {
     r
 }
 
+/// 303 to the login form.
+pub fn to_login() -> Response {
+    let mut r = (StatusCode::SEE_OTHER, "log in first\n").into_response();
+    r.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static("/login"));
+    r
+}
+
 /// 429 with `Retry-After` in whole seconds, rounded up.
 pub fn too_many(wait: Duration) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

@@ -30,6 +30,26 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/servers/{virtual}/{server}/enable", &["POST"]),
     ("/api/v1/servers/{virtual}/{server}/weight", &["POST"]),
     ("/metrics", &["GET"]),
+    ("/assets/app.css", &["GET"]),
+    ("/assets/app.js", &["GET"]),
+    ("/assets/favicon.svg", &["GET"]),
+    ("/monitor", &["GET"]),
+    ("/monitor/servers/{virtual}/{server}/{action}", &["POST"]),
+    ("/global", &["GET", "POST"]),
+    ("/redundancy", &["GET", "POST"]),
+    ("/virtual", &["GET"]),
+    ("/virtual/new", &["GET", "POST"]),
+    ("/virtual/{name}", &["GET", "POST"]),
+    ("/virtual/{name}/{action}", &["POST"]),
+    ("/virtual/{name}/real/new", &["GET", "POST"]),
+    ("/virtual/{name}/real/{server}", &["GET", "POST"]),
+    ("/virtual/{name}/real/{server}/{action}", &["POST"]),
+    ("/failover", &["GET"]),
+    ("/failover/new", &["GET", "POST"]),
+    ("/failover/{name}", &["GET", "POST"]),
+    ("/failover/{name}/{action}", &["POST"]),
+    ("/apply", &["POST"]),
+    ("/lvs.cf", &["GET", "POST"]),
 ];
 
 /// The Content-Security-Policy of every response.
@@ -63,7 +83,56 @@ pub fn router(state: AppState) -> Router {
             post(controls::post),
         )
         .route("/metrics", get(status::metrics));
-    layers(routes, state)
+    layers(page_routes(routes), state)
+}
+
+/// The server-rendered pages ([`crate::pages`]).
+fn page_routes(r: Router<Shared>) -> Router<Shared> {
+    use crate::pages::{apply, assets, lvscf_page, monitor, real, settings, virtuals as v};
+    r.route("/assets/app.css", get(assets::css))
+        .route("/assets/app.js", get(assets::js))
+        .route("/assets/favicon.svg", get(assets::icon))
+        .route("/monitor", get(monitor::get))
+        .route(
+            "/monitor/servers/{virtual}/{server}/{action}",
+            post(monitor::control),
+        )
+        .route(
+            "/global",
+            get(settings::get_global).post(settings::post_global),
+        )
+        .route(
+            "/redundancy",
+            get(settings::get_redundancy).post(settings::post_redundancy),
+        )
+        .route("/virtual", get(v::virtual_list))
+        .route("/virtual/new", get(v::virtual_new).post(v::virtual_create))
+        .route(
+            "/virtual/{name}",
+            get(v::virtual_edit).post(v::virtual_save),
+        )
+        .route("/virtual/{name}/{action}", post(v::virtual_action))
+        .route(
+            "/virtual/{name}/real/new",
+            get(real::new).post(real::create),
+        )
+        .route(
+            "/virtual/{name}/real/{server}",
+            get(real::edit).post(real::update),
+        )
+        .route("/virtual/{name}/real/{server}/{action}", post(real::action))
+        .route("/failover", get(v::failover_list))
+        .route(
+            "/failover/new",
+            get(v::failover_new).post(v::failover_create),
+        )
+        .route(
+            "/failover/{name}",
+            get(v::failover_edit).post(v::failover_save),
+        )
+        .route("/failover/{name}/{action}", post(v::failover_action))
+        .route("/apply", post(apply::post))
+        .route("/lvs.cf", get(lvscf_page::get).post(lvscf_page::post))
 }
 
 /// `--metrics-only`: `GET /metrics` and nothing else (every other path is 404 once

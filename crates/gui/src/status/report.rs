@@ -89,6 +89,8 @@ pub struct RealReport {
     pub configured_weight: i32,
     /// An administrator's control (`drained`, `disabled`, `weight N`), or none.
     pub admin: Option<String>,
+    /// Seconds since the health last changed (a number, fractional).
+    pub since_secs: Option<serde_json::Number>,
     /// Absent when the server is not in the table.
     pub traffic: Option<Traffic>,
     /// The nannies' checks: how many, how many failed, their durations' sum and the last

@@ -8,8 +8,41 @@ const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 fn public(method: &str, path: &str) -> bool {
     matches!(
         (method, path),
-        ("GET" | "HEAD", "/") | ("GET" | "HEAD" | "POST", "/login")
+        (
+            "GET" | "HEAD",
+            "/" | "/assets/app.css" | "/assets/app.js" | "/assets/favicon.svg"
+        ) | ("GET" | "HEAD" | "POST", "/login")
     )
+}
+
+#[tokio::test]
+async fn a_browser_opening_a_page_without_a_session_is_sent_to_the_login_form() {
+    let a = app();
+    for path in ["/monitor", "/virtual/web", "/nothing", "/api/v1/lvs.cf"] {
+        for method in ["GET", "HEAD"] {
+            let req = request(method, path)
+                .header("sec-fetch-mode", "navigate")
+                .header("cookie", "piranha_session=00")
+                .body(Body::empty())
+                .unwrap();
+            let (r, body) = send(&a.router, req).await;
+            assert_eq!(r.status(), 303, "{method} {path}: {body}");
+            assert_eq!(header(&r, "location"), Some("/login"));
+            assert!(!body.contains("lvs"), "{method} {path} leaks: {body}");
+        }
+    }
+    // Not a navigation (a POST, or no header): still the Basic challenge.
+    let req = request("POST", "/virtual/web/delete")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&a.router, req).await.0.status(), 401);
+    let req = request("GET", "/monitor")
+        .header("sec-fetch-mode", "cors")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&a.router, req).await.0.status(), 401);
 }
 
 #[tokio::test]
@@ -18,7 +51,12 @@ async fn every_route_and_method_needs_authentication() {
     // Path parameters get a real server's names.
     let mut paths: Vec<String> = ROUTES
         .iter()
-        .map(|(p, _)| p.replace("{virtual}", "web").replace("{server}", "a"))
+        .map(|(p, _)| {
+            p.replace("{virtual}", "web")
+                .replace("{server}", "a")
+                .replace("{name}", "web")
+                .replace("{action}", "drain")
+        })
         .collect();
     // Paths that do not exist answer 401 too: 401 comes before 404 and 405.
     paths.extend(
@@ -48,7 +86,8 @@ async fn every_route_and_method_needs_authentication() {
             walked += 1;
         }
     }
-    assert!(walked >= paths.len() * METHODS.len() - 5);
+    // The public ones: GET and HEAD of / and the three assets, and /login by GET, HEAD, POST.
+    assert_eq!(walked, paths.len() * METHODS.len() - 11);
     // And with a wrong password, or a session cookie that names nothing, the same.
     for (name, value) in [
         ("authorization", basic("piranha", "wrong")),
@@ -112,7 +151,7 @@ async fn a_login_starts_a_strict_session_and_logout_ends_it() {
         .unwrap();
     let (r, _) = send(&a.router, req).await;
     assert_eq!(r.status(), 303);
-    assert_eq!(header(&r, "location"), Some("/api/v1/session"));
+    assert_eq!(header(&r, "location"), Some("/monitor"));
     let cookie = header(&r, "set-cookie").unwrap();
     let id = cookie
         .strip_prefix("piranha_session=")

@@ -9,4 +9,6 @@ mod config;
 mod controls;
 mod events;
 mod headers;
+mod pages;
+mod pages_forms;
 mod status;

@@ -20,9 +20,18 @@ impl Checker<'_> {
         self.servers(vs, r, vip);
     }
 
-    /// `timeout` and `reentry`.
+    /// `timeout` and `reentry`; `connect_timeout`.
     fn block_timing(&mut self, vs: &VirtualServer, r: BlockRef) {
         let keys = &self.src(r).keys;
+        if vs.connect_timeout.is_some_and(|s| s.as_millis() == 0) {
+            self.diags.push(
+                Diagnostic::semantic(
+                    self.at(r, "connect_timeout"),
+                    "`connect_timeout` must be greater than 0",
+                )
+                .with_help("it is how long a real server may take to accept a connection, e.g. `1` or `0.5`"),
+            );
+        }
         if vs.timeout == 0 {
             self.diags.push(
                 Diagnostic::semantic(self.at(r, "timeout"), "`timeout` must be at least 1 second")

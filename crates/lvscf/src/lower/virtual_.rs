@@ -127,6 +127,11 @@ impl Lowerer<'_> {
         match key {
             K::Address => set!(vs.address, self.interface(st, k, true).map(Some)),
             K::Dirs => set!(vs.dirs, self.list(st, k).map(Some)),
+            K::ConnectTimeout => set!(
+                vs.connect_timeout,
+                self.read(st, k, Self::seconds).map(Some)
+            ),
+            K::Retries => set!(vs.retries, self.read(st, k, Self::u32).map(Some)),
             K::VipNmask => set!(vs.vip_nmask, self.read(st, k, Self::mask)),
             K::Active => set!(vs.active, self.read(st, k, Self::boolean)),
             K::Port => set!(

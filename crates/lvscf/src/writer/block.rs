@@ -136,6 +136,14 @@ impl Writer<'_> {
         self.kv(
             b,
             i,
+            "connect_timeout",
+            v.connect_timeout.map(|s| s.to_string()),
+            true,
+        );
+        self.kv(b, i, "retries", v.retries.map(|n| n.to_string()), true);
+        self.kv(
+            b,
+            i,
             "quiesce_server",
             Some(bool01(v.quiesce_server)),
             v.quiesce_server != d.quiesce_server,

@@ -156,7 +156,7 @@ impl Engine {
             .and_then(|l| self.controls.get(&l).copied())
     }
 
-    fn label_of(&self, key: &RealKey) -> Option<String> {
+    pub(super) fn label_of(&self, key: &RealKey) -> Option<String> {
         let v = self.desired.virtual_by_id(key.0)?;
         let r = v.real(key.1, key.2)?;
         Some(label(&v.name, &r.name))
@@ -173,7 +173,9 @@ impl Engine {
 
     /// Whether the real server `key` counts as serving for the sorry server.
     pub(super) fn serving(&self, key: &RealKey) -> bool {
-        self.reals.get(key).is_some_and(|s| s.up == Some(true))
+        self.reals
+            .get(key)
+            .is_some_and(|s| s.up == Some(true) && s.plane_down.is_none())
             && self.admin_of(key).is_none_or(Admin::takes_new_clients)
     }
 
@@ -295,7 +297,7 @@ impl Engine {
             return;
         };
         let (name, forward) = (v.name.clone(), v.forward);
-        let want = self.target(&key);
+        let want = self.plane_target(&key, self.target(&key));
         let controlled = self.admin_of(&key).is_some();
         let Some(st) = self.reals.get_mut(&key) else {
             return;
@@ -331,7 +333,7 @@ impl Engine {
                 st.weight = 0;
             }
         }
-        if !controlled {
+        if !controlled && st.plane_down.is_none() {
             st.nanny = st.in_table.then_some(st.weight);
         }
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use testkit::nginx::Nginx;
 use testkit::tempdir::TempDir;
 
 use crate::common::*;
@@ -34,45 +35,9 @@ fn start(cmd: &mut Command, addr: &str, log: &Path) -> Daemon {
     d
 }
 
-/// nginx on 127.0.0.1:8080 in one process (no workers to outlive a kill): `/` answers 200,
-/// everything else 404.
-fn nginx(dir: &TempDir) -> Daemon {
-    let d = dir.display();
-    let conf = dir.write(
-        "nginx.conf",
-        &format!(
-            "master_process off;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:8080;
-        root {d}/html;
-        location = / {{ return 200 \"hello\\n\"; }}
-    }}
-}}
-"
-        ),
-    );
-    start(
-        Command::new("/usr/sbin/nginx")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-e")
-            .arg(dir.join("error.log")),
-        "127.0.0.1:8080",
-        &dir.join("error.log"),
-    )
+/// nginx on 127.0.0.1:8080: `/` answers 200, everything else 404.
+fn nginx() -> Nginx {
+    Nginx::start("127.0.0.1:8080", "hello")
 }
 
 /// Expect the first successful check to add the server: a second check would come only
@@ -109,8 +74,7 @@ fn nginx_http_send_expect() {
         return;
     }
     in_netns(|| {
-        let dir = scratch("nginx");
-        let _nginx = nginx(&dir);
+        let _nginx = nginx();
         let n = Nanny::spawn(&[
             "-h",
             "127.0.0.1",
@@ -133,8 +97,7 @@ fn nginx_http_default_on_port_80() {
         return;
     }
     in_netns(|| {
-        let dir = scratch("nginx");
-        let _nginx = nginx(&dir);
+        let nginx = nginx();
         let n = Nanny::spawn(&["-h", "127.0.0.1", "-p", "80", "-r", "8080", "-t", "5"]);
         n.expect(
             "no monitor configured, assuming web service on port 80",
@@ -143,7 +106,7 @@ fn nginx_http_default_on_port_80() {
         added_at_once(&n, "127.0.0.1:8080");
         // The default send string reached nginx as a request. nginx logs it after it has
         // answered, so the line may come a little after nanny's verdict.
-        testkit::wait::file_contains(dir.join("access.log"), "\"GET / HTTP/1.0\" 200", S(5));
+        testkit::wait::file_contains(nginx.access_log(), "\"GET / HTTP/1.0\" 200", S(5));
     });
 }
 
@@ -153,8 +116,7 @@ fn nginx_regex_and_prefix_on_status_line() {
         return;
     }
     in_netns(|| {
-        let dir = scratch("nginx");
-        let _nginx = nginx(&dir);
+        let _nginx = nginx();
         let check = |path: &str, t: &str, expect: &str, regex: bool| {
             let send = format!(r"GET {path} HTTP/1.0\r\n\r\n");
             let mut args = vec![
@@ -200,8 +162,7 @@ fn nginx_killed_while_monitored() {
         return;
     }
     in_netns(|| {
-        let dir = scratch("nginx");
-        let nginx = nginx(&dir);
+        let nginx = nginx();
         let n = Nanny::spawn(&[
             "-h",
             "127.0.0.1",
