@@ -24,6 +24,7 @@ fn pulse_status() -> pulse::status::Status {
             too_short: 1,
             bad_magic: 0,
             unexpected_source: 2,
+            ..Default::default()
         },
         vips: vec!["10.0.0.100/32 eth0:1".into()],
         child: Some(pulse::status::ChildStatus {
@@ -35,6 +36,7 @@ fn pulse_status() -> pulse::status::Status {
         reloads_failed: 5,
         took_over: 6,
         gave_up: 7,
+        ..Default::default()
     }
 }
 
@@ -110,10 +112,16 @@ fn pulses_report_is_read_by_the_gui() {
         .heartbeats_rejected_by_cause
         .iter()
         .map(|(c, n)| (c.as_str(), *n))
+        .filter(|(c, n)| *n > 0 || *c == "bad_magic")
         .collect();
     assert_eq!(
         causes,
         [("bad_magic", 0), ("too_short", 1), ("unexpected_source", 2)]
+    );
+    // Every cause pulse knows is there, the authentication ones too.
+    assert_eq!(
+        p.heartbeats_rejected_by_cause.len(),
+        pulse::status::RejectCause::ALL.len()
     );
     assert_eq!(p.child.as_ref().unwrap().program, "lvsd");
     // Every cause pulse knows reaches the metrics, and nothing is left `unknown`.

@@ -11,12 +11,14 @@
 //!
 //! [`TARGETS`] lists them by the name of their cargo-fuzz binary and corpus directory.
 
+mod auth;
 mod gui;
 mod ipvsadm;
 mod nanny;
 mod netlink;
 mod wire;
 
+pub use auth::heartbeat_auth;
 pub use gui::gui_bodies;
 pub use ipvsadm::{ipvsadm_args, ipvsadm_restore};
 pub use nanny::{nanny_escape, nanny_expect};
@@ -30,6 +32,7 @@ pub type Body = fn(&[u8]);
 pub const TARGETS: &[(&str, Body)] = &[
     ("lvscf", lvscf),
     ("heartbeat", heartbeat),
+    ("heartbeat_auth", heartbeat_auth),
     ("ipvs_netlink", ipvs_netlink),
     ("netif_netlink", netif_netlink),
     ("ipvsadm_args", ipvsadm_args),

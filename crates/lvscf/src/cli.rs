@@ -1,4 +1,4 @@
-//! The `lvscf` command line: `check`, `dump` and `fmt`. Kept in the library so tests drive it
+//! The `lvscf` command line: `check`, `dump`, `fmt` and `bump`. Kept in the library so tests drive it
 //! with in-memory output; `main.rs` only parses argv and calls [`run`].
 
 use std::io::{Read as _, Write};
@@ -64,6 +64,12 @@ pub enum Command {
         #[arg(short, long)]
         write: bool,
     },
+    /// Raise `serial_no` by one in place (atomically, keeping every other byte), after a
+    /// change made by hand.
+    Bump {
+        #[command(flatten)]
+        file: FileArg,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -116,8 +122,13 @@ pub fn run_keep(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> (u8, Opt
         Command::Check { file, .. } => (file, "check"),
         Command::Dump { file, .. } => (file, "dump"),
         Command::Fmt { file, .. } => (file, "fmt"),
+        Command::Bump { file } => (file, "bump"),
     };
     let path = file.path();
+    if command == "bump" && path == Path::new("-") {
+        let _ = writeln!(err, "lvscf: bump needs a file, not standard input");
+        return (EXIT_USAGE, None);
+    }
     let loaded = match read(&path) {
         Ok(l) => l,
         Err(e) => {
@@ -156,6 +167,7 @@ pub fn run_keep(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> (u8, Opt
             match &cli.command {
                 Command::Dump { json, .. } => dump(&loaded.parsed, *json, out, err),
                 Command::Fmt { check, write, .. } => fmt(&loaded, &path, *check, *write, out, err),
+                Command::Bump { .. } => bump(&loaded, &path, out, err),
                 Command::Check { .. } => unreachable!(),
             }
         }
@@ -331,6 +343,27 @@ fn fmt(
     }
     let _ = out.write_all(text.as_bytes());
     EXIT_OK
+}
+
+fn bump(loaded: &Loaded, path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let shown = loaded.path.display();
+    let (text, serial) = match crate::bump::bump(&loaded.text, &loaded.parsed) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = writeln!(err, "lvscf: {shown}: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    match replace_file(path, &text) {
+        Ok(()) => {
+            let _ = writeln!(out, "{shown}: serial_no {serial}");
+            EXIT_OK
+        }
+        Err(e) => {
+            let _ = writeln!(err, "lvscf: cannot write {shown}: {e}");
+            EXIT_INVALID
+        }
+    }
 }
 
 /// Write `text` to a temporary file beside `path`, with `path`'s permissions and owner, then

@@ -77,6 +77,10 @@ keyword_table! {
         ReservationConflictAction = "reservation_conflict_action",
         SerialNo = "serial_no",
         Sync = "sync",
+        HeartbeatKeyFile = "heartbeat_key_file",
+        HeartbeatAuth = "heartbeat_auth",
+        ConfigSync = "config_sync",
+        SyncPort = "sync_port",
     }
 }
 

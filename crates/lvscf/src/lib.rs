@@ -27,6 +27,7 @@
 //! assert_eq!(cfg.virtual_servers[0].servers[0].port, 80);
 //! ```
 
+pub mod bump;
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;

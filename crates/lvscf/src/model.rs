@@ -230,6 +230,11 @@ keyword_enum!(
     Dataplane { Auto = "auto", Ipvs = "ipvs", Userspace = "userspace" }
 );
 keyword_enum!(
+    /// `heartbeat_auth` (extension): whether plain heartbeats are accepted beside
+    /// authenticated ones.
+    HeartbeatAuth { Enforce = "enforce", Permissive = "permissive" }
+);
+keyword_enum!(
     /// `reservation_conflict_action` for shared SCSI in FOS mode.
     ConflictAction { Nothing = "nothing", Preempt = "preempt" }
 );
@@ -326,6 +331,18 @@ pub struct LvsConfig {
     pub ipvsadm: String,
     pub reservation_conflict_action: Option<ConflictAction>,
     pub sync: bool,
+    /// Extension: the file of heartbeat keys; when set, heartbeats are authenticated.
+    #[serde(default)]
+    pub heartbeat_key_file: Option<String>,
+    /// Extension: `enforce` (the default with a key file) or `permissive`.
+    #[serde(default)]
+    pub heartbeat_auth: Option<HeartbeatAuth>,
+    /// Extension: the directors keep one lvs.cf (needs `heartbeat_key_file`).
+    #[serde(default)]
+    pub config_sync: bool,
+    /// Extension: the TCP port of the file transfer; `heartbeat_port` when unset.
+    #[serde(default)]
+    pub sync_port: Option<u16>,
     pub virtual_servers: Vec<VirtualServer>,
     pub failover_services: Vec<VirtualServer>,
 }
@@ -365,6 +382,10 @@ impl Default for LvsConfig {
             ipvsadm: "/sbin/ipvsadm".into(),
             reservation_conflict_action: None,
             sync: false,
+            heartbeat_key_file: None,
+            heartbeat_auth: None,
+            config_sync: false,
+            sync_port: None,
             virtual_servers: Vec::new(),
             failover_services: Vec::new(),
         }

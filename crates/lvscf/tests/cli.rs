@@ -300,3 +300,37 @@ fn shipped_sample_is_valid_and_canonical() {
     let o = lvscf(&["fmt", "--check", &sample]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn bump_raises_serial_no_in_place_and_refuses_a_broken_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("bump");
+    let text = format!("# hand edited\nserial_no = 7  # v\n{VALID}");
+    let p = write(&dir, "lvs.cf", &text);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = lvscf(&["bump", &p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("{p}: serial_no 8\n"));
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        text.replace("serial_no = 7", "serial_no = 8")
+    );
+    let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    // Without serial_no: serial_no = 1 first.
+    let q = write(&dir, "new.cf", VALID);
+    assert_eq!(lvscf(&["bump", "-c", &q]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&q).unwrap(),
+        format!("serial_no = 1\n{VALID}")
+    );
+    // A broken file: exit 1, untouched.
+    let b = write(&dir, "broken.cf", BROKEN);
+    let o = lvscf(&["bump", &b]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nothing to bump"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&b).unwrap(), BROKEN);
+    // Not standard input.
+    assert_eq!(lvscf(&["bump", "-"]).status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -657,6 +657,44 @@ fn a_hash_in_a_block_name_is_a_name_as_in_piranha() {
 }
 
 #[test]
+fn authenticated_heartbeat_and_sync_settings() {
+    let f = only_error("heartbeat_key_file = keys\n");
+    assert_err(
+        &f,
+        Category::Semantic,
+        1,
+        22,
+        "`heartbeat_key_file` must be an absolute path, not `keys`",
+    );
+    let f = only_error("heartbeat_auth = permissive\n");
+    assert!(
+        f.d.message
+            .starts_with("`heartbeat_auth` is set but `heartbeat_key_file` is not")
+    );
+    let f = only_error("heartbeat_auth = lax\n");
+    assert!(f.d.message.contains("lax"), "{}", f.d.message);
+    let f = only_error("config_sync = 1\n");
+    assert!(
+        f.d.message
+            .starts_with("`config_sync = 1` needs `heartbeat_key_file`")
+    );
+    let f = only_error("heartbeat_key_file = /k\nsync_port = 0\n");
+    assert_eq!(f.d.message, "`sync_port` cannot be 0");
+    let ok = format!(
+        "{PRELUDE}{GOOD_VS}heartbeat_key_file = /etc/keys\nheartbeat_auth = permissive\nconfig_sync = 1\nsync_port = 1540\n"
+    );
+    let p = lvscf::parse(&ok);
+    assert!(!p.has_errors(), "{:?}", p.diagnostics);
+    let m = &p.model;
+    assert_eq!(m.heartbeat_key_file.as_deref(), Some("/etc/keys"));
+    assert_eq!(m.heartbeat_auth, Some(lvscf::HeartbeatAuth::Permissive));
+    assert_eq!((m.config_sync, m.sync_port), (true, Some(1540)));
+    // Written back and read again: the same model.
+    let text = lvscf::writer::write(m).unwrap();
+    assert_eq!(&lvscf::parse(&text).model, m, "{text}");
+}
+
+#[test]
 fn connect_timeout_and_retries() {
     let src = format!(
         "{PRELUDE}virtual w {{\n active = 1\n address = 10.0.0.50 eth0:1\n connect_timeout = 0.25\n retries = 5\n}}\n"

@@ -261,6 +261,7 @@ prop_compose! {
             rsh_command, network, nat_router, nat_nmask, debug_level, monitor_links, syncdaemon,
             syncd_iface, syncd_id, tcp_timeout, tcpfin_timeout, udp_timeout, hard_shutdown,
             dataplane, active_cmd, inactive_cmd, ipvsadm, reservation_conflict_action, sync,
+            heartbeat_key_file: None, heartbeat_auth: None, config_sync: false, sync_port: None,
             virtual_servers, failover_services,
         }
     }

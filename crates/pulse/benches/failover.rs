@@ -3,10 +3,12 @@
 //! every 5 ms, over real pulse, lvsd (userspace data plane) and nanny processes in network
 //! namespaces (testkit's LAN, the cluster of tests/tests/lvs_cluster.rs). Scenarios:
 //! (a) kill -9, keepalive 1, deadtime 3; (b) kill -9, keepalive 0.1, deadtime 0.3;
-//! (c) SIGTERM, keepalive 1, deadtime 3.
+//! (c) SIGTERM, keepalive 1, deadtime 3; (d) as (b) with authenticated heartbeats
+//! (`heartbeat_key_file`), to compare with (b) in the same run.
 //!
 //! `cargo build --release --workspace && cargo bench -p pulse --bench failover`
-//! (`FAILOVER_TRIALS=n` for other than 20 trials per scenario). Needs root.
+//! (`FAILOVER_TRIALS=n` for other than 20 trials per scenario, `FAILOVER_ONLY=b,d` for some
+//! scenarios only). Needs root.
 
 mod common;
 
@@ -89,11 +91,25 @@ impl Drop for Prober {
 const IP: [&str; 2] = ["10.7.0.1", "10.7.0.2"];
 const NAME: [&str; 2] = ["d1", "d2"];
 
-fn scenario(ka: &str, dt: &str, term: bool, trials: usize) -> Vec<Duration> {
+/// A key file of mode 600 for authenticated heartbeats; the lvs.cf line naming it.
+fn key_line(lan: &Lan) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let p = lan.dir.join("heartbeat.keys");
+    std::fs::write(
+        &p,
+        "1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    format!("heartbeat_key_file = {}\n", p.display())
+}
+
+fn scenario(ka: &str, dt: &str, term: bool, auth: bool, trials: usize) -> Vec<Duration> {
     let mut lan = Lan::new();
     lan.web("r1");
     lan.web("r2");
-    let cfg = lan.config(ka, dt, "");
+    let extra = if auth { key_line(&lan) } else { String::new() };
+    let cfg = lan.config(ka, dt, &extra);
     let mut nodes = [
         Some(lan.pulse("d1", &cfg, &[])),
         Some(lan.pulse("d2", &cfg, &[])),
@@ -183,6 +199,14 @@ fn main() {
             "0.36 s",
         ),
         (
+            "(d) as (b), authenticated heartbeats",
+            "0.1",
+            "0.3",
+            false,
+            0.4,
+            "",
+        ),
+        (
             "(c) SIGTERM, keepalive 1, deadtime 3",
             "1",
             "3",
@@ -191,10 +215,15 @@ fn main() {
             "0.61 s (v2/v3 at 1 s), 61 ms at 0.1 s",
         ),
     ];
+    let only = std::env::var("FAILOVER_ONLY").unwrap_or_default();
     let mut table = Vec::new();
     for (name, ka, dt, term, target, keepalived) in rows {
+        let letter = &name[1..2];
+        if !only.is_empty() && !only.split(',').any(|o| o == letter) {
+            continue;
+        }
         eprintln!("{name}: {trials} trials");
-        let mut v = scenario(ka, dt, term, trials);
+        let mut v = scenario(ka, dt, term, letter == "d", trials);
         v.sort();
         let mean = v.iter().map(|d| d.as_secs_f64()).sum::<f64>() / v.len() as f64;
         table.push(format!(

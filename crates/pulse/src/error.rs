@@ -23,6 +23,9 @@ pub enum Error {
     /// piranha's line for a file with no active block.
     #[error("no active {kind} services defined in {path}")]
     NoActiveServices { kind: &'static str, path: String },
+    /// The heartbeat key file cannot be used.
+    #[error("{0}")]
+    KeyFile(#[from] crate::auth::KeyFileError),
     /// The reading task died (a panic while reading the file).
     #[error("cannot read the configuration: {0}")]
     Task(String),

@@ -12,6 +12,10 @@
 //!   host's addresses;
 //! - [`reload`]: what a configuration read after SIGHUP changes, or why it is refused;
 //! - [`backoff`]: the pause before starting a fos that keeps failing at once;
+//! - [`auth`]: authenticated heartbeats (the datagram, replay checks, the key file);
+//! - [`sync_plan`]: the rule of `config_sync` (who sends lvs.cf, conflicts);
+//! - [`sync_transfer`]: the authenticated answer that carries lvs.cf, and what a receiver
+//!   accepts;
 //! - [`opts`]: the command line.
 //!
 //! The shell around them: [`daemon`] is the main loop (heartbeat sockets, signals, link
@@ -21,6 +25,7 @@
 //! [`system`] is every change to the system behind one trait, real or a dry run
 //! (`--test-start`); [`start`] is the binary's body.
 
+pub mod auth;
 pub mod backoff;
 pub mod daemon;
 pub mod error;
@@ -31,6 +36,8 @@ pub mod reload;
 pub mod settings;
 pub mod start;
 pub mod status;
+pub mod sync_plan;
+pub mod sync_transfer;
 pub mod system;
 pub mod wanted;
 pub mod wire;

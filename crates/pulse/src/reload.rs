@@ -75,6 +75,10 @@ mod tests {
             monitor_links: false,
             notes: Vec::new(),
             fos_blocks: "a".into(),
+            auth: None,
+            file_version: None,
+            file_text: None,
+            sync_port: 539,
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use lvscf::{Host, LvsConfig, Network, Service};
 
+use crate::auth::AuthSettings;
 use crate::error::Error;
 use crate::wire::Mode;
 
@@ -47,6 +48,13 @@ pub struct Settings {
     pub notes: Vec<String>,
     /// FOS: the failover blocks as read, to tell whether a reload changed them.
     pub fos_blocks: String,
+    /// Authenticated heartbeats (`heartbeat_key_file`), with the keys read.
+    pub auth: Option<AuthSettings>,
+    /// `config_sync`: this file's version, sent with each heartbeat.
+    pub file_version: Option<crate::sync_plan::Version>,
+    /// `config_sync`: the file's text as read (what the partner is sent) and the TCP port.
+    pub file_text: Option<String>,
+    pub sync_port: u16,
 }
 
 impl Settings {
@@ -188,6 +196,7 @@ pub fn build(
         });
     }
     let (vips, nat_router) = floating(cfg, &blocks, &r)?;
+    let notes = p.notes;
     Ok(Settings {
         mode,
         master: p.master,
@@ -207,12 +216,16 @@ pub fn build(
         active_cmd: cfg.active_cmd.clone(),
         inactive_cmd: cfg.inactive_cmd.clone(),
         monitor_links: cfg.monitor_links && p.backup_active,
-        notes: p.notes,
+        notes,
         fos_blocks: if mode == Mode::Fos {
             format!("{:?}", cfg.failover_services)
         } else {
             String::new()
         },
+        auth: None,
+        file_version: None,
+        file_text: None,
+        sync_port: cfg.sync_port.unwrap_or(cfg.heartbeat_port),
     })
 }
 
@@ -229,7 +242,19 @@ pub async fn load(path: &Path) -> Result<Settings, Error> {
         let Some(cfg) = loaded.parsed.config() else {
             return Err(Error::Invalid(loaded.render().trim_end().to_owned()));
         };
-        build(cfg, &path.display().to_string(), &local, &|h| h.resolve())
+        let mut s = build(cfg, &path.display().to_string(), &local, &|h| h.resolve())?;
+        if let Some(k) = &cfg.heartbeat_key_file {
+            let keys = crate::auth::keys::load(Path::new(k))?;
+            s.auth = Some(AuthSettings::new(keys, cfg.heartbeat_auth));
+        }
+        if cfg.config_sync {
+            s.file_version = Some(crate::sync_plan::Version::of(
+                cfg.serial_no,
+                loaded.text.as_bytes(),
+            ));
+            s.file_text = Some(loaded.text.clone());
+        }
+        Ok(s)
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?

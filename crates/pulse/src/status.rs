@@ -39,6 +39,15 @@ pub struct Status {
     /// `heartbeats_rejected` by cause.
     #[serde(default)]
     pub heartbeats_rejected_by_cause: Rejections,
+    /// The last rejected datagram, if any.
+    #[serde(default)]
+    pub last_rejection: Option<LastRejection>,
+    /// Authenticated heartbeats; null when they are off.
+    #[serde(default)]
+    pub auth: Option<AuthStatus>,
+    /// `config_sync`: this file's and the partner's versions; null when it is off.
+    #[serde(default)]
+    pub config_sync: Option<SyncStatus>,
     /// Addresses this node holds now, as `IP/PREFIX DEVICE`.
     pub vips: Vec<String>,
     pub child: Option<ChildStatus>,
@@ -65,49 +74,124 @@ pub enum RejectCause {
     BadMagic,
     /// Not from the partner's address.
     UnexpectedSource,
+    /// A plain heartbeat while authentication is enforced.
+    Unauthenticated,
+    /// Longer than 4 bytes but shorter than an authenticated heartbeat.
+    Truncated,
+    /// Longer than an authenticated heartbeat.
+    Oversized,
+    /// An authenticated heartbeat of another format version.
+    BadVersion,
+    /// Signed with a key id this node does not have.
+    UnknownKey,
+    /// The tag does not match the key of that id.
+    Forged,
+    /// A sequence number already seen, or a replaced sender id.
+    Replayed,
+    /// A new sender id that did not answer this node's challenge.
+    Unchallenged,
 }
 
-impl RejectCause {
-    /// The cause's name in reports: `too_short`, `bad_magic`, `unexpected_source`.
-    pub fn name(self) -> &'static str {
-        match self {
-            RejectCause::TooShort => "too_short",
-            RejectCause::BadMagic => "bad_magic",
-            RejectCause::UnexpectedSource => "unexpected_source",
+macro_rules! causes {
+    ($($var:ident => $name:ident),+ $(,)?) => {
+        impl RejectCause {
+            /// Every cause, in report order.
+            pub const ALL: &'static [RejectCause] = &[$(RejectCause::$var),+];
+
+            /// The cause's name in reports and JSON (`too_short`, `forged`, ...).
+            pub fn name(self) -> &'static str {
+                match self { $(RejectCause::$var => stringify!($name)),+ }
+            }
         }
-    }
+
+        /// Rejected heartbeats per cause (the JSON keys are [`RejectCause::name`]s).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+        #[serde(default)]
+        pub struct Rejections {
+            $(pub $name: u64,)+
+        }
+
+        impl Rejections {
+            /// Every cause with its count, in a fixed order.
+            pub fn by_name(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name)),+]
+            }
+
+            fn count(&mut self, c: RejectCause) -> &mut u64 {
+                match c { $(RejectCause::$var => &mut self.$name),+ }
+            }
+        }
+    };
 }
 
-/// Rejected heartbeats per cause (the JSON keys are [`RejectCause::name`]s).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+causes! {
+    TooShort => too_short,
+    BadMagic => bad_magic,
+    UnexpectedSource => unexpected_source,
+    Unauthenticated => unauthenticated,
+    Truncated => truncated,
+    Oversized => oversized,
+    BadVersion => bad_version,
+    UnknownKey => unknown_key,
+    Forged => forged,
+    Replayed => replayed,
+    Unchallenged => unchallenged,
+}
+
+/// The last datagram rejected: why, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastRejection {
+    /// A [`RejectCause::name`].
+    pub cause: String,
+    /// `IP:PORT` of the sender.
+    pub source: String,
+}
+
+/// The lvs.cf versions of the two directors, with `config_sync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
-pub struct Rejections {
-    pub too_short: u64,
-    pub bad_magic: u64,
-    pub unexpected_source: u64,
+pub struct SyncStatus {
+    pub serial: i64,
+    /// The first 8 bytes of the SHA-256 of the file, in hexadecimal.
+    pub digest: String,
+    pub partner_serial: Option<i64>,
+    pub partner_digest: Option<String>,
+    /// `unknown` (the partner's version not heard yet), `in_sync`, `newer`, `older` or
+    /// `conflict` (same serial, different files).
+    pub state: String,
+    /// The last transfer from the partner: when (seconds since 1970) and how it ended
+    /// (`took serial N`, or why the file was refused).
+    pub last_sync_unix: Option<u64>,
+    pub last_sync_result: Option<String>,
 }
 
-impl Rejections {
-    /// Every cause with its count, in a fixed order.
-    pub fn by_name(&self) -> [(&'static str, u64); 3] {
-        [
-            (RejectCause::TooShort.name(), self.too_short),
-            (RejectCause::BadMagic.name(), self.bad_magic),
-            (RejectCause::UnexpectedSource.name(), self.unexpected_source),
-        ]
-    }
+/// Authenticated heartbeats, when `heartbeat_key_file` is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AuthStatus {
+    /// `enforce` or `permissive`.
+    pub mode: String,
+    /// The key id that signs, then every key id, in file order.
+    pub signing_key: u8,
+    pub keys: Vec<u8>,
+    /// This node's sender id and the partner's accepted one, in hexadecimal.
+    pub sender_id: String,
+    pub partner_sender_id: Option<String>,
+    /// Times a new partner sender id was accepted (the partner started or restarted).
+    pub partner_starts: u64,
+    /// Plain heartbeats accepted in permissive mode.
+    pub plain_accepted: u64,
 }
 
 impl Status {
-    /// Count a rejected datagram.
-    pub fn reject(&mut self, cause: RejectCause) {
+    /// Count a rejected datagram from `source`.
+    pub fn reject(&mut self, cause: RejectCause, source: &str) {
         self.heartbeats_rejected += 1;
-        let r = &mut self.heartbeats_rejected_by_cause;
-        *match cause {
-            RejectCause::TooShort => &mut r.too_short,
-            RejectCause::BadMagic => &mut r.bad_magic,
-            RejectCause::UnexpectedSource => &mut r.unexpected_source,
-        } += 1;
+        *self.heartbeats_rejected_by_cause.count(cause) += 1;
+        self.last_rejection = Some(LastRejection {
+            cause: cause.name().into(),
+            source: source.into(),
+        });
     }
 
     /// Record whether the node is active now, counting a change as a takeover or a giving up.
@@ -150,6 +234,33 @@ impl Status {
                 .map(|(c, n)| format!("{c} {n}"))
                 .collect();
             s.push_str(&format!("rejected: {}\n", causes.join(", ")));
+        }
+        if let Some(l) = &self.last_rejection {
+            s.push_str(&format!("last rejected: {} from {}\n", l.cause, l.source));
+        }
+        if let Some(c) = &self.config_sync {
+            s.push_str(&format!(
+                "lvs.cf: serial {} ({}), partner {} ({}): {}\n",
+                c.serial,
+                c.digest,
+                c.partner_serial.map_or("?".into(), |v| v.to_string()),
+                c.partner_digest.as_deref().unwrap_or("?"),
+                c.state
+            ));
+            if let Some(r) = &c.last_sync_result {
+                s.push_str(&format!("last sync: {r}\n"));
+            }
+        }
+        if let Some(a) = &self.auth {
+            let keys: Vec<String> = a.keys.iter().map(u8::to_string).collect();
+            s.push_str(&format!(
+                "authentication: {}, signing key {} (keys {}); partner starts {}, plain accepted {}\n",
+                a.mode,
+                a.signing_key,
+                keys.join(", "),
+                a.partner_starts,
+                a.plain_accepted
+            ));
         }
         s.push_str(&format!(
             "failovers: took over {}, gave up {}; reloads: {} ok, {} failed\n",
@@ -220,29 +331,36 @@ mod tests {
     #[test]
     fn rejections_are_counted_by_cause_and_in_total() {
         let mut st = Status::default();
-        st.reject(RejectCause::TooShort);
-        st.reject(RejectCause::UnexpectedSource);
-        st.reject(RejectCause::UnexpectedSource);
+        st.reject(RejectCause::TooShort, "10.0.0.2:539");
+        st.reject(RejectCause::UnexpectedSource, "10.0.0.9:539");
+        st.reject(RejectCause::Forged, "10.0.0.9:1000");
         assert_eq!(st.heartbeats_rejected, 3);
         assert_eq!(
             st.heartbeats_rejected_by_cause,
             Rejections {
                 too_short: 1,
-                bad_magic: 0,
-                unexpected_source: 2
+                unexpected_source: 1,
+                forged: 1,
+                ..Rejections::default()
             }
         );
         let v = serde_json::to_value(&st).unwrap();
+        assert_eq!(v["heartbeats_rejected_by_cause"]["forged"], 1);
+        assert_eq!(v["heartbeats_rejected_by_cause"]["replayed"], 0);
         assert_eq!(
-            v["heartbeats_rejected_by_cause"],
-            serde_json::json!({"too_short": 1, "bad_magic": 0, "unexpected_source": 2})
+            v["last_rejection"],
+            serde_json::json!({"cause": "forged", "source": "10.0.0.9:1000"})
         );
         let text = st.render();
         assert!(
             text.contains(
-                "sent 0, received 0, rejected 3\nrejected: too_short 1, unexpected_source 2\n"
+                "sent 0, received 0, rejected 3\nrejected: too_short 1, unexpected_source 1, forged 1\nlast rejected: forged from 10.0.0.9:1000\n"
             ),
             "{text}"
+        );
+        assert_eq!(
+            RejectCause::ALL.len(),
+            Rejections::default().by_name().len()
         );
     }
 
@@ -275,6 +393,9 @@ mod tests {
         let o = v.as_object_mut().unwrap();
         for k in [
             "heartbeats_rejected_by_cause",
+            "last_rejection",
+            "auth",
+            "config_sync",
             "reloads_failed",
             "took_over",
             "gave_up",

@@ -9,6 +9,7 @@ impl Checker<'_> {
     pub(super) fn globals(&mut self, partial: bool) {
         self.directors();
         self.heartbeat();
+        self.heartbeat_auth();
         self.service_settings();
         if !partial {
             self.some_block_active();
@@ -86,6 +87,45 @@ impl Checker<'_> {
             self.diags.push(Diagnostic::semantic(
                 g.value("heartbeat_port"),
                 "`heartbeat_port` cannot be 0",
+            ));
+        }
+    }
+
+    /// `heartbeat_key_file` and `heartbeat_auth`.
+    fn heartbeat_auth(&mut self) {
+        let cfg = self.cfg;
+        let g = self.g();
+        match &cfg.heartbeat_key_file {
+            Some(p) if !p.starts_with('/') => self.diags.push(
+                Diagnostic::semantic(
+                    g.value("heartbeat_key_file"),
+                    format!("`heartbeat_key_file` must be an absolute path, not `{p}`"),
+                )
+                .with_help("pulse runs from `/`; write the full path of the key file"),
+            ),
+            Some(_) => {}
+            None if cfg.heartbeat_auth.is_some() => self.diags.push(
+                Diagnostic::semantic(
+                    g.value("heartbeat_auth"),
+                    "`heartbeat_auth` is set but `heartbeat_key_file` is not: there is no key to authenticate with",
+                )
+                .with_help("set `heartbeat_key_file`, or remove `heartbeat_auth`"),
+            ),
+            None => {}
+        }
+        if cfg.config_sync && cfg.heartbeat_key_file.is_none() {
+            self.diags.push(
+                Diagnostic::semantic(
+                    g.value("config_sync"),
+                    "`config_sync = 1` needs `heartbeat_key_file`: the file is only sent over an authenticated connection",
+                )
+                .with_help("set `heartbeat_key_file`, or remove `config_sync`"),
+            );
+        }
+        if cfg.sync_port == Some(0) {
+            self.diags.push(Diagnostic::semantic(
+                g.value("sync_port"),
+                "`sync_port` cannot be 0",
             ));
         }
     }

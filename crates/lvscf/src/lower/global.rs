@@ -3,7 +3,7 @@
 use super::{Lowerer, set};
 use crate::diag::Diagnostic;
 use crate::keywords::{GlobalKey, KeyId, Scope};
-use crate::model::{ConflictAction, Dataplane, LvsConfig, Network, Service};
+use crate::model::{ConflictAction, Dataplane, HeartbeatAuth, LvsConfig, Network, Service};
 use crate::source::KeySpans;
 use crate::syntax::{Stmt, Token};
 use crate::trivia::Anchor;
@@ -84,6 +84,20 @@ impl Lowerer<'_> {
                 self.read(st, k, |l, t, k| l.int(t, k, i64::MIN, i64::MAX))
             ),
             K::Sync => set!(cfg.sync, self.read(st, k, Self::boolean)),
+            K::HeartbeatKeyFile => {
+                set!(cfg.heartbeat_key_file, self.read_string(st, k).map(Some))
+            }
+            K::ConfigSync => set!(cfg.config_sync, self.read(st, k, Self::boolean)),
+            K::SyncPort => set!(
+                cfg.sync_port,
+                self.read(st, k, |l, t, k| l.port_at(t, k, Anchor::Global(key.name())))
+                    .map(Some)
+            ),
+            K::HeartbeatAuth => set!(
+                cfg.heartbeat_auth,
+                self.read(st, k, |l, t, k| l.choice(t, k, HeartbeatAuth::ALL))
+                    .map(Some)
+            ),
         }
     }
 

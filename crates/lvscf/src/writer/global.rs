@@ -148,6 +148,28 @@ impl Writer<'_> {
         );
         self.kv(g, "", "keepalive", Some(c.keepalive.to_string()), true);
         self.kv(g, "", "deadtime", Some(c.deadtime.to_string()), true);
+        self.kv(
+            g,
+            "",
+            "heartbeat_key_file",
+            so(&c.heartbeat_key_file, "heartbeat_key_file")?,
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "heartbeat_auth",
+            c.heartbeat_auth.map(|a| a.to_string()),
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "config_sync",
+            Some(bool01(c.config_sync)),
+            c.config_sync,
+        );
+        self.kv(g, "", "sync_port", c.sync_port.map(|p| p.to_string()), true);
         self.kv(g, "", "network", Some(c.network.to_string()), true);
         let nat = match &c.nat_router {
             Some(i) => Some(format!(

@@ -10,21 +10,24 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::{debug, info};
+use tracing::info;
 
+use crate::auth::Authenticator;
 use crate::error::Error;
 use crate::executor::{Executor, Job, stop_limit};
 use crate::machine::{Action, Config, Input, Machine};
 use crate::opts::Opts;
 use crate::settings::Settings;
-use crate::status::RejectCause;
 use crate::system::{DryRun, Real, System};
 use crate::wanted::Wanted;
-use crate::wire::{self, Magic, Mode};
+use crate::wire::Mode;
 
+mod config_sync;
+mod heartbeat;
 mod reload;
 mod sockets;
 mod status_server;
+mod sync_io;
 
 pub use sockets::bind;
 pub use status_server::{Shared, lock};
@@ -53,6 +56,8 @@ pub enum Event {
     },
     /// FOS: whether the default gateway answered.
     Gateway(bool),
+    /// `config_sync`: the partner's newer file was installed (its serial), or why not.
+    Synced(Result<i64, String>),
 }
 
 fn machine_config(s: &Settings, o: &Opts) -> Config {
@@ -65,16 +70,6 @@ fn machine_config(s: &Settings, o: &Opts) -> Config {
         mode: s.mode,
         max_failovers: o.max_failovers,
         failover_window: o.failover_window,
-    }
-}
-
-fn magic_name(m: Magic) -> &'static str {
-    match m {
-        Magic::Running | Magic::FosRunning => "active",
-        Magic::Stopped | Magic::FosStopped => "inactive",
-        Magic::StopMe => "stopme",
-        Magic::Hold => "hold",
-        Magic::Held => "held",
     }
 }
 
@@ -99,6 +94,12 @@ pub struct Daemon {
     startup: Vec<Action>,
     /// A new configuration read after SIGHUP, to apply.
     pending_reload: Option<Box<Settings>>,
+    /// Signs and checks heartbeats when `heartbeat_key_file` is set.
+    auth: Option<Authenticator>,
+    /// `config_sync`: what the listener answers, whether a fetch runs, when to try again.
+    served: sync_io::Served,
+    fetching: bool,
+    next_fetch: Instant,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -171,7 +172,14 @@ impl Daemon {
             recheck: None,
             startup,
             pending_reload: None,
+            auth: None,
+            served: Arc::new(Mutex::new(None)),
+            fetching: false,
+            next_fetch: Instant::now(),
         };
+        d.reauth(d.settings.auth.clone().as_ref());
+        d.sync_own_version();
+        d.start_sync_listener();
         d.watch_links();
         Ok(d)
     }
@@ -270,6 +278,10 @@ impl Daemon {
                 Some(Input::ChildExited { failed })
             }
             Event::Gateway(up) => Some(Input::Gateway(up)),
+            Event::Synced(r) => {
+                self.synced(r);
+                None
+            }
             Event::Loaded(r) => {
                 match r {
                     Ok(new) => self.pending_reload = Some(new),
@@ -294,39 +306,6 @@ impl Daemon {
         }
     }
 
-    /// A datagram on a heartbeat socket: accepted (a machine input) or counted as rejected.
-    fn datagram(&mut self, private: bool, from: SocketAddr, data: &[u8]) -> Option<Input> {
-        if !self.settings.is_partner(from.ip()) {
-            debug!("Unexpected heartbeat from {}", from.ip());
-            lock(&self.shared)
-                .status
-                .reject(RejectCause::UnexpectedSource);
-            return None;
-        }
-        match wire::decode(data, self.settings.mode) {
-            Ok(m) => {
-                let mut sh = lock(&self.shared);
-                sh.last_heard = Some(Instant::now());
-                sh.status.partner_state = Some(magic_name(m).into());
-                sh.status.heartbeats_received += 1;
-                drop(sh);
-                (!private || self.sockets.has_private()).then_some(Input::Heartbeat(m))
-            }
-            Err(r) => {
-                let cause = match r {
-                    wire::Rejected::Short(_) => RejectCause::TooShort,
-                    wire::Rejected::Incompatible(_) => RejectCause::BadMagic,
-                };
-                lock(&self.shared).status.reject(cause);
-                info!("{r}");
-                if let wire::Rejected::Incompatible(v) = r {
-                    debug!("heartbeat from {from} carried {v:#010x}");
-                }
-                None
-            }
-        }
-    }
-
     /// The generation of the child a job starts: FOS starts a fos in either role; LVS only
     /// when it activates.
     fn job(&mut self, make: fn(u64) -> Job) {
@@ -339,10 +318,7 @@ impl Daemon {
         for a in fx {
             match a {
                 Action::Log(s) => info!("{s}"),
-                Action::Send(m) => {
-                    let n = self.sockets.send(m, &self.settings).await;
-                    lock(&self.shared).status.heartbeats_sent += n;
-                }
+                Action::Send(m) => self.send_heartbeat(m).await,
                 Action::Activate => self.job(Job::Activate),
                 // FOS: the monitor fos; LVS: no child from now on.
                 Action::Deactivate if fos => self.job(Job::Deactivate),
@@ -432,5 +408,7 @@ impl Daemon {
         st.partner = self.settings.partner.map(|p| p.to_string());
         st.keepalive_ms = self.settings.keepalive.as_millis() as u64;
         st.deadtime_ms = self.settings.deadtime.as_millis() as u64;
+        drop(sh);
+        self.publish_auth();
     }
 }

@@ -34,7 +34,9 @@ impl Daemon {
         }
         self.machine
             .reconfigure(machine_config(&new, &self.opts), Instant::now());
+        self.reauth(new.auth.as_ref());
         self.settings = new.clone();
+        self.sync_own_version();
         if changes.links {
             self.watch_links();
             if !self.settings.monitor_links && self.machine.linkfail() {

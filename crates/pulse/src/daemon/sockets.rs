@@ -12,7 +12,6 @@ use tracing::{debug, info};
 
 use super::Event;
 use crate::settings::Settings;
-use crate::wire::Magic;
 
 /// The open heartbeat sockets and their readers (stopped when dropped).
 #[derive(Debug)]
@@ -48,7 +47,8 @@ pub fn bind(settings: &Settings) -> std::io::Result<Vec<std::net::UdpSocket>> {
 
 fn reader(sock: Arc<UdpSocket>, private: bool, tx: mpsc::UnboundedSender<Event>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut buf = [0u8; 64];
+        // Larger than any heartbeat, so that an oversized datagram is seen as one.
+        let mut buf = [0u8; 512];
         loop {
             match sock.recv_from(&mut buf).await {
                 Ok((n, from)) => {
@@ -139,19 +139,23 @@ impl Sockets {
         Ok(Sockets::with(public, private, tx))
     }
 
-    /// Send a heartbeat to the partner's addresses; how many datagrams went out.
-    pub(super) async fn send(&self, m: Magic, settings: &Settings) -> u64 {
-        let bytes = m.encode();
+    /// Send a heartbeat to the partner's addresses, one datagram from `make` for each; how
+    /// many datagrams went out.
+    pub(super) async fn send(
+        &self,
+        make: &mut (dyn FnMut() -> Vec<u8> + Send),
+        settings: &Settings,
+    ) -> u64 {
         let port = settings.port;
         let mut sent = 0;
         if let Some(p) = settings.partner {
-            match self.public.send_to(&bytes, (p, port)).await {
+            match self.public.send_to(&make(), (p, port)).await {
                 Ok(_) => sent += 1,
                 Err(e) => debug!("Warning -- failed to send heartbeat (public if): {e}"),
             }
         }
         if let (Some(s), Some(p)) = (&self.private, settings.partner_private) {
-            match s.send_to(&bytes, (p, port)).await {
+            match s.send_to(&make(), (p, port)).await {
                 Ok(_) => sent += 1,
                 Err(e) => debug!("Warning -- failed to send heartbeat (private if): {e}"),
             }
