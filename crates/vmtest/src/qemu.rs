@@ -45,6 +45,16 @@ pub(crate) fn boot(b: &Boot<'_>) -> Result<String, VmError> {
     Ok(console)
 }
 
+/// The guest's memory: what the scenario asked for, but never less than the archive needs.
+/// The kernel keeps the uncompressed archive in memory while it unpacks it into the
+/// tmpfs root, so the archive sits in RAM twice; debug builds of our binaries make it
+/// hundreds of megabytes, and a guest short of room panics with "Initramfs unpacking
+/// failed: write error".
+fn guest_memory_mb(b: &Boot<'_>) -> u64 {
+    let archive_mb = (b.initrd.len() as u64).div_ceil(1 << 20);
+    u64::from(b.memory_mb).max(2 * archive_mb + 384)
+}
+
 /// How qemu ended: its status, or `Err(None)` for the timeout (it was killed), or the error
 /// waiting for it.
 type Ended = Result<ExitStatus, Option<std::io::Error>>;
@@ -52,7 +62,7 @@ type Ended = Result<ExitStatus, Option<std::io::Error>>;
 /// Run qemu until it exits or the timeout; how it ended, the console and qemu's stderr.
 fn qemu(b: &Boot<'_>, initrd: &Path) -> Result<(Ended, String, String), VmError> {
     let mut child = Command::new("qemu-system-x86_64")
-        .args(["-accel", "tcg", "-m", &b.memory_mb.to_string()])
+        .args(["-accel", "tcg", "-m", &guest_memory_mb(b).to_string()])
         .args([
             "-nographic",
             "-no-reboot",
@@ -101,4 +111,27 @@ fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boot(initrd: &[u8], memory_mb: u32) -> u64 {
+        guest_memory_mb(&Boot {
+            vmlinuz: Path::new("/boot/vmlinuz"),
+            initrd,
+            memory_mb,
+            timeout: Duration::from_secs(1),
+        })
+    }
+
+    #[test]
+    fn a_large_archive_raises_the_guest_memory() {
+        assert_eq!(boot(&[0; 1000], 512), 512);
+        assert_eq!(boot(&[0; 1000], 1536), 1536);
+        let big = vec![0u8; 200 << 20];
+        assert_eq!(boot(&big, 512), 2 * 200 + 384);
+        assert_eq!(boot(&big, 2048), 2048);
+    }
 }
