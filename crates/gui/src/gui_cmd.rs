@@ -96,11 +96,25 @@ pub fn main(args: Vec<OsString>) -> i32 {
     match start(o) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("piranha-gui: {e:#}");
-            info!("{e:#}");
+            let text = describe(&e);
+            eprintln!("piranha-gui: {text}");
+            info!("{text}");
             EXIT_START
         }
     }
+}
+
+/// The error and its causes, each cause once: the library errors already name their
+/// source in their message, so anyhow's `{:#}` would say it twice.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
 }
 
 fn start(o: Opts) -> anyhow::Result<()> {
@@ -151,4 +165,21 @@ fn start(o: Opts) -> anyhow::Result<()> {
         serve::serve(listener, tls_config, app, stop).await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::from(crate::passwd::Error::Read {
+            path: "/x".into(),
+            source: io,
+        });
+        assert_eq!(describe(&e), "/x: cannot read: no such file");
+        let e = anyhow::anyhow!("inner reason").context("starting");
+        assert_eq!(describe(&e), "starting: inner reason");
+    }
 }
