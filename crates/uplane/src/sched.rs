@@ -1,20 +1,45 @@
 //! IPVS's schedulers as pure, deterministic code.
 //!
-//! Each scheduler sees only the destinations' weights and connection counts ([`DestLoad`])
-//! and the connection being scheduled ([`FlowKey`]); none does I/O, reads a clock or draws
-//! random numbers, so a pick is a function of the inputs and the scheduler's own state.
-//! The algorithms follow Linux's `net/netfilter/ipvs/ip_vs_{rr,wrr,lc,wlc,sed,nq,sh,dh}.c`
-//! (written here from their descriptions, not copied). IPVS's "overloaded" flag (the
-//! upper connection threshold) has no counterpart here: a destination is available for a
-//! new connection exactly when its weight is above 0.
+//! Each scheduler sees only the destinations' addresses, weights and connection counts
+//! ([`DestLoad`]) and the connection being scheduled ([`FlowKey`], which carries the time);
+//! none does I/O, reads a clock or draws random numbers of its own (`twos` draws from a
+//! generator seeded by its owner), so a pick is a function of the inputs and the
+//! scheduler's own state. The algorithms follow Linux's `net/netfilter/ipvs/ip_vs_*.c`
+//! (written here from their descriptions, not copied): this file holds rr, wrr, lc, wlc,
+//! sed, nq, sh and dh; [`maglev`] holds mh, [`failover`] fo and ovf, [`locality`] lblc and
+//! lblcr, [`twos`] twos. IPVS's "overloaded" flag (the upper connection threshold) has no
+//! counterpart here: a destination is available for a new connection exactly when its
+//! weight is above 0.
+//!
+//! The kernel keeps a service's destinations newest first (each added one goes to the
+//! head of its list); `dests` here is in the order they were added. The schedulers whose
+//! result depends on that order beyond ties (mh's table) walk `dests` backwards, as the
+//! kernel walks its list; so do fo, ovf, lblc, lblcr and twos for their ties.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+pub mod failover;
+pub mod locality;
+pub mod maglev;
+pub mod twos;
+
+pub use failover::{Failover, Overflow};
+pub use locality::{LocalityBased, LocalityBasedReplicated};
+pub use maglev::Maglev;
+pub use twos::TwoChoices;
 
 /// What a scheduler may look at for one destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DestLoad {
+    /// The real server's address and port (mh hashes it; lblc/lblcr remember it).
+    pub addr: SocketAddr,
     /// Configured weight; 0 means quiesced: never picked for a new connection.
     pub weight: i32,
+    /// The latest weight other than 0 (the weight it was added with, if it never had
+    /// another): IPVS's `last_weight`, which mh builds its table from so that quiescing a
+    /// server does not move the other servers' flows.
+    pub last_weight: i32,
     /// Established connections (IPVS "ActiveConn").
     pub active: u32,
     /// Other connections (IPVS "InActConn").
@@ -29,6 +54,8 @@ pub struct FlowKey {
     /// The virtual address and port the client connected to.
     pub vip: IpAddr,
     pub vport: u16,
+    /// When (lblc and lblcr forget what they have not used for a while).
+    pub now: Instant,
 }
 
 /// A scheduler: picks the index of a destination in `dests`, or None when none may take
@@ -37,16 +64,31 @@ pub trait Scheduler: Send + std::fmt::Debug {
     fn name(&self) -> &'static str;
     fn pick(&mut self, dests: &[DestLoad], key: &FlowKey) -> Option<usize>;
     /// The set of destinations (or their weights) changed; schedulers with state (rr's
-    /// position, wrr's current weight, sh/dh's bucket tables) reset or rebuild it.
+    /// position, wrr's current weight, sh/dh/mh's tables) reset or rebuild it.
     fn reset(&mut self) {}
 }
 
-/// The names by_name accepts, in ipvsadm's order.
-pub const NAMES: &[&str] = &["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh"];
+/// The names [`by_name`] accepts: ipvsadm's list, then twos (Linux 6.6).
+pub const NAMES: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
+];
 
-/// The scheduler named as in ipvsadm (`rr`, `wrr`, `lc`, `wlc`, `sed`, `nq`, `sh`, `dh`);
-/// None for a name this data plane does not implement.
+/// Service flag `sh-fallback` / `mh-fallback` (IPVS's `IP_VS_SVC_F_SCHED1`): when the
+/// hashed destination may not take the connection, look for another.
+pub const FLAG_FALLBACK: u32 = ipvs::consts::svc_flags::SCHED1;
+/// Service flag `sh-port` / `mh-port` (`IP_VS_SVC_F_SCHED2`): hash the client's port too.
+pub const FLAG_PORT: u32 = ipvs::consts::svc_flags::SCHED2;
+
+/// The scheduler named as in ipvsadm, without flags; None for an unknown name.
 pub fn by_name(name: &str) -> Option<Box<dyn Scheduler>> {
+    build(name, 0, 0)
+}
+
+/// The scheduler named as in ipvsadm, with the service's `flags` (sh and mh read
+/// [`FLAG_FALLBACK`] and [`FLAG_PORT`]) and the `seed` of twos's random choices; None for
+/// an unknown name.
+pub fn build(name: &str, flags: u32, seed: u64) -> Option<Box<dyn Scheduler>> {
+    let (fallback, port) = (flags & FLAG_FALLBACK != 0, flags & FLAG_PORT != 0);
     Some(match name {
         "rr" => Box::new(RoundRobin::default()),
         "wrr" => Box::new(WeightedRoundRobin::default()),
@@ -54,10 +96,24 @@ pub fn by_name(name: &str) -> Option<Box<dyn Scheduler>> {
         "wlc" => Box::new(WeightedLeastConnection),
         "sed" => Box::new(ShortestExpectedDelay),
         "nq" => Box::new(NeverQueue),
-        "sh" => Box::new(SourceHashing::default()),
+        "sh" => Box::new(SourceHashing::with_flags(fallback, port)),
         "dh" => Box::new(DestinationHashing::default()),
+        "mh" => Box::new(Maglev::new(fallback, port)),
+        "fo" => Box::new(Failover),
+        "ovf" => Box::new(Overflow),
+        "lblc" => Box::new(LocalityBased::default()),
+        "lblcr" => Box::new(LocalityBasedReplicated::default()),
+        "twos" => Box::new(TwoChoices::new(seed)),
         _ => return None,
     })
+}
+
+/// The flags `name` reads (the others are ignored, as by the kernel).
+pub fn flags_of(name: &str) -> u32 {
+    match name {
+        "sh" | "mh" => FLAG_FALLBACK | FLAG_PORT,
+        _ => 0,
+    }
 }
 
 /// Whether `d` may take a new connection (IPVS: weight > 0; negative counts as 0).
@@ -301,11 +357,10 @@ impl Scheduler for NeverQueue {
 pub const HASH_BUCKETS: usize = 1 << HASH_BITS;
 const HASH_BITS: u32 = 8;
 
-/// The bucket an address hashes to in the sh/dh tables: the address folded to 32 bits
-/// (IPv6: the XOR of its four 32-bit words), times the kernel's `GOLDEN_RATIO_32`, top 8
-/// bits (Linux's `hash_32(addr, 8)`).
-pub fn hash_bucket(addr: IpAddr) -> usize {
-    let folded = match addr {
+/// An address folded to 32 bits as IPVS's hashing schedulers do: IPv4 as a number,
+/// IPv6 as the XOR of its four 32-bit words.
+pub fn fold32(addr: IpAddr) -> u32 {
+    match addr {
         IpAddr::V4(a) => u32::from(a),
         IpAddr::V6(a) => {
             let o = a.octets();
@@ -313,8 +368,21 @@ pub fn hash_bucket(addr: IpAddr) -> usize {
                 .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
                 .fold(0, |x, w| x ^ w)
         }
-    };
-    (folded.wrapping_mul(0x61C8_8647) >> (32 - HASH_BITS)) as usize
+    }
+}
+
+/// The bucket an address hashes to in the sh/dh tables: the address folded to 32 bits
+/// ([`fold32`]), times the kernel's `GOLDEN_RATIO_32`, top 8 bits (Linux's
+/// `hash_32(addr, 8)`).
+pub fn hash_bucket(addr: IpAddr) -> usize {
+    sh_bucket(addr, 0, 0)
+}
+
+/// IPVS's `ip_vs_sh_hashkey`: `port` (0 without sh-port) is added to the folded address
+/// before hashing, `offset` (the fallback's probe) after.
+pub fn sh_bucket(addr: IpAddr, port: u16, offset: usize) -> usize {
+    let v = fold32(addr).wrapping_add(u32::from(port));
+    (offset + (v.wrapping_mul(0x61C8_8647) >> (32 - HASH_BITS)) as usize) % HASH_BUCKETS
 }
 
 /// A 256-bucket table mapping a hash to a destination index, shared by sh and dh.
@@ -349,6 +417,11 @@ impl BucketTable {
     /// The destination owning `addr`'s bucket, rebuilding the table first when it was
     /// reset or built for other destinations (`weighted`: other weights too).
     fn owner(&mut self, dests: &[DestLoad], addr: IpAddr, weighted: bool) -> Option<usize> {
+        self.owner_of(dests, hash_bucket(addr), weighted)
+    }
+
+    /// The destination owning `bucket`, rebuilding the table first as `owner` does.
+    fn owner_of(&mut self, dests: &[DestLoad], bucket: usize, weighted: bool) -> Option<usize> {
         let current = self.built_for.as_ref().is_some_and(|w| {
             w.len() == dests.len()
                 && (!weighted || w.iter().copied().eq(dests.iter().map(|d| d.weight)))
@@ -357,7 +430,7 @@ impl BucketTable {
             self.build(dests, weighted);
         }
         self.buckets
-            .get(hash_bucket(addr))
+            .get(bucket)
             .copied()
             .filter(|&i| i < dests.len())
     }
@@ -374,23 +447,42 @@ impl BucketTable {
     }
 }
 
-/// sh: source hashing: the client address (nothing else) picks one of 256 buckets, which
-/// are shared among the destinations in proportion to their weights, so a client sticks
-/// to one destination for as long as the set of destinations does not change. If that
-/// destination is quiesced the connection is refused (None), as IPVS does without its
-/// fallback flag. The table is rebuilt on [`reset`](Scheduler::reset) and whenever the
-/// destinations' number or weights differ from the ones it was built for (IPVS rebuilds
-/// it on every add, delete and edit).
+/// sh: source hashing: the client address (with sh-port, its port too) picks one of 256
+/// buckets, which are shared among the destinations in proportion to their weights, so a
+/// client sticks to one destination for as long as the set of destinations does not
+/// change. If that destination is quiesced the connection is refused (None), unless the
+/// sh-fallback flag is set: then IPVS's probe sequence (the bucket hashed again at offsets
+/// 0, 1, 2, … from the first one) finds the first available owner. The table is rebuilt
+/// on [`reset`](Scheduler::reset) and whenever the destinations' number or weights differ
+/// from the ones it was built for (IPVS rebuilds it on every add, delete and edit).
 #[derive(Debug, Clone, Default)]
 pub struct SourceHashing {
     table: BucketTable,
+    /// sh-fallback.
+    fallback: bool,
+    /// sh-port.
+    port: bool,
 }
 
 impl SourceHashing {
+    /// sh with the sh-fallback and sh-port flags as given.
+    pub fn with_flags(fallback: bool, port: bool) -> SourceHashing {
+        SourceHashing {
+            fallback,
+            port,
+            ..SourceHashing::default()
+        }
+    }
+
+    fn first_bucket(&self, key: &FlowKey) -> usize {
+        sh_bucket(key.client, if self.port { key.client_port } else { 0 }, 0)
+    }
+
     /// The destination `key`'s bucket belongs to, whether or not it may take a
     /// connection now (for diagnostics and tests).
     pub fn bucket_owner(&mut self, dests: &[DestLoad], key: &FlowKey) -> Option<usize> {
-        self.table.owner(dests, key.client, true)
+        let b = self.first_bucket(key);
+        self.table.owner_of(dests, b, true)
     }
 }
 
@@ -400,7 +492,19 @@ impl Scheduler for SourceHashing {
     }
 
     fn pick(&mut self, dests: &[DestLoad], key: &FlowKey) -> Option<usize> {
-        self.table.pick(dests, key.client, true)
+        let first = self.first_bucket(key);
+        let owner = self.table.owner_of(dests, first, true)?;
+        if available(&dests[owner]) {
+            return Some(owner);
+        }
+        if !self.fallback {
+            return None;
+        }
+        let port = if self.port { key.client_port } else { 0 };
+        (0..HASH_BUCKETS)
+            .map(|off| sh_bucket(key.client, port, (off + first) % HASH_BUCKETS))
+            .filter_map(|b| self.table.buckets.get(b).copied())
+            .find(|&i| dests.get(i).is_some_and(available))
     }
 
     fn reset(&mut self) {
@@ -447,35 +551,43 @@ mod tests {
     use proptest::prelude::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
-    fn w(weights: &[i32]) -> Vec<DestLoad> {
+    /// Destinations 10.9.0.1:80, 10.9.0.2:80, … with these weights.
+    pub(crate) fn w(weights: &[i32]) -> Vec<DestLoad> {
         weights
             .iter()
-            .map(|&weight| DestLoad {
+            .enumerate()
+            .map(|(i, &weight)| DestLoad {
+                addr: SocketAddr::new(Ipv4Addr::new(10, 9, 0, i as u8 + 1).into(), 80),
                 weight,
+                last_weight: weight,
                 active: 0,
                 inactive: 0,
             })
             .collect()
     }
 
-    fn load(weight: i32, active: u32, inactive: u32) -> DestLoad {
+    /// A destination at 0.0.0.0:0 (for schedulers that do not look at addresses).
+    pub(crate) fn load(weight: i32, active: u32, inactive: u32) -> DestLoad {
         DestLoad {
+            addr: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
             weight,
+            last_weight: weight,
             active,
             inactive,
         }
     }
 
-    fn key_from(client: IpAddr, vip: IpAddr) -> FlowKey {
+    pub(crate) fn key_from(client: IpAddr, vip: IpAddr) -> FlowKey {
         FlowKey {
             client,
             client_port: 40000,
             vip,
             vport: 80,
+            now: Instant::now(),
         }
     }
 
-    fn key() -> FlowKey {
+    pub(crate) fn key() -> FlowKey {
         key_from(
             Ipv4Addr::new(192, 0, 2, 7).into(),
             Ipv4Addr::new(198, 51, 100, 1).into(),
@@ -799,7 +911,7 @@ mod tests {
         for &name in NAMES {
             assert_eq!(by_name(name).map(|s| s.name()), Some(name));
         }
-        for name in ["lblc", "lblcr", "mh", "fo", "ovf", "bogus", "", "RR"] {
+        for name in ["fifo", "bogus", "", "RR", "mh-port"] {
             assert!(by_name(name).is_none(), "{name}");
         }
     }
@@ -821,13 +933,17 @@ mod tests {
             clients in prop::collection::vec(any::<u32>(), 1..20),
             v in any::<u32>(),
         ) {
-            let dests: Vec<DestLoad> =
-                dests.into_iter().map(|(weight, active, inactive)| load(weight, active, inactive)).collect();
+            let dests: Vec<DestLoad> = dests
+                .into_iter()
+                .zip(w(&[0; 6]))
+                .map(|((weight, active, inactive), at)| DestLoad { addr: at.addr, ..load(weight, active, inactive) })
+                .collect();
             let any_up = dests.iter().any(|d| d.weight > 0);
             for &name in NAMES {
                 let mut s = by_name(name).unwrap();
                 let mut sh = SourceHashing::default();
                 let mut dh = DestinationHashing::default();
+                let mut mh = Maglev::default();
                 for &c in &clients {
                     let k = key_from(Ipv4Addr::from(c).into(), Ipv4Addr::from(v ^ c).into());
                     let p = s.pick(&dests, &k);
@@ -838,6 +954,7 @@ mod tests {
                     let owner = match name {
                         "sh" => sh.bucket_owner(&dests, &k),
                         "dh" => dh.bucket_owner(&dests, &k),
+                        "mh" => mh.owner(&dests, &k),
                         _ => None,
                     };
                     match p {
@@ -847,8 +964,12 @@ mod tests {
                                 prop_assert_eq!(owner, Some(i), "{}", name);
                             }
                         }
+                        None if name == "ovf" => prop_assert!(
+                            dests.iter().all(|d| d.weight <= 0 || i64::from(d.active) > i64::from(d.weight)),
+                            "ovf refused with room left"
+                        ),
                         None => {
-                            let o = owner.expect("only sh/dh may refuse while some weight > 0");
+                            let o = owner.expect("only sh/dh/mh/ovf may refuse while some weight > 0");
                             prop_assert!(dests[o].weight <= 0, "{} refused for owner {}", name, o);
                         }
                     }
