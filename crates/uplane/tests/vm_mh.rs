@@ -43,7 +43,12 @@ struct Both {
 }
 
 impl Both {
-    fn apply(&mut self, f: impl Fn(&mut dyn IpvsTable, &Service), kernel: &Service, user: &Service) {
+    fn apply(
+        &mut self,
+        f: impl Fn(&mut dyn IpvsTable, &Service),
+        kernel: &Service,
+        user: &Service,
+    ) {
         f(&mut self.kernel, kernel);
         f(&mut self.user, user);
     }
@@ -107,7 +112,12 @@ fn kernel_choices(port: u16) -> HashMap<SocketAddr, SocketAddr> {
 
 /// Send the flows, wait for the kernel to have scheduled them all, and compare with the
 /// userspace table's picks; returns how many flows each real server got.
-fn compare(both: &Both, user: &Service, port: u16, flows: &[SocketAddr]) -> HashMap<SocketAddr, usize> {
+fn compare(
+    both: &Both,
+    user: &Service,
+    port: u16,
+    flows: &[SocketAddr],
+) -> HashMap<SocketAddr, usize> {
     send_flows(flows, port);
     let mut kernel = HashMap::new();
     testkit::wait::expect_until(
@@ -116,7 +126,13 @@ fn compare(both: &Both, user: &Service, port: u16, flows: &[SocketAddr]) -> Hash
             kernel = kernel_choices(port);
             kernel.len() >= flows.len()
         },
-        || format!("the kernel scheduled {} of {} flows", kernel_choices(port).len(), flows.len()),
+        || {
+            format!(
+                "the kernel scheduled {} of {} flows",
+                kernel_choices(port).len(),
+                flows.len()
+            )
+        },
     );
     let mut per_server: HashMap<SocketAddr, usize> = HashMap::new();
     let mut st = both.user.state();
@@ -182,9 +198,15 @@ fn kernel_and_userspace_mh_pick_the_same_servers() {
     for i in 0..SERVERS.len() {
         both.apply(|t, s| t.add_dest(s, &dest(i, 53)).unwrap(), &k53, &u53);
     }
-    let flows: Vec<SocketAddr> = (1..=200).map(|i| SocketAddr::new(client(i), 40000)).collect();
+    let flows: Vec<SocketAddr> = (1..=200)
+        .map(|i| SocketAddr::new(client(i), 40000))
+        .collect();
     let spread = compare(&both, &u53, 53, &flows);
-    assert_eq!(spread.len(), SERVERS.len(), "every server got flows: {spread:?}");
+    assert_eq!(
+        spread.len(),
+        SERVERS.len(),
+        "every server got flows: {spread:?}"
+    );
 
     // 2. mh-port and mh-fallback; the first server removed and added back (so it is now
     // the newest, first in the kernel's list), the third one's weight raised, the second
@@ -197,8 +219,16 @@ fn kernel_and_userspace_mh_pick_the_same_servers() {
     }
     both.apply(|t, s| t.del_dest(s, &dest(0, 54)).unwrap(), &k54, &u54);
     both.apply(|t, s| t.add_dest(s, &dest(0, 54)).unwrap(), &k54, &u54);
-    both.apply(|t, s| t.edit_dest(s, &dest(2, 54).weight(6)).unwrap(), &k54, &u54);
-    both.apply(|t, s| t.edit_dest(s, &dest(1, 54).weight(0)).unwrap(), &k54, &u54);
+    both.apply(
+        |t, s| t.edit_dest(s, &dest(2, 54).weight(6)).unwrap(),
+        &k54,
+        &u54,
+    );
+    both.apply(
+        |t, s| t.edit_dest(s, &dest(1, 54).weight(0)).unwrap(),
+        &k54,
+        &u54,
+    );
     let flows: Vec<SocketAddr> = (1..=10)
         .flat_map(|i| (0..20).map(move |p| SocketAddr::new(client(i), 41000 + p * 7)))
         .collect();
@@ -206,5 +236,8 @@ fn kernel_and_userspace_mh_pick_the_same_servers() {
     let quiesced = SocketAddr::new(SERVERS[1].0.into(), 54);
     assert!(!spread.contains_key(&quiesced), "{spread:?}");
     assert_eq!(spread.len(), SERVERS.len() - 1, "{spread:?}");
-    println!("mh agreement: 400 of 400 flows, spread over {} servers", spread.len());
+    println!(
+        "mh agreement: 400 of 400 flows, spread over {} servers",
+        spread.len()
+    );
 }

@@ -45,3 +45,44 @@ impl Scheduler for Overflow {
         heaviest(dests, |d| i64::from(d.active) <= i64::from(d.weight))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::tests::{key, w};
+
+    #[test]
+    fn fo_sends_everything_to_the_heaviest_available() {
+        let mut s = Failover;
+        let mut d = w(&[2, 5, 3]);
+        d[1].active = 1000;
+        // Load does not matter: the heaviest takes every connection.
+        assert_eq!(s.pick(&d, &key()), Some(1));
+        // Quiesced: the next heaviest takes over.
+        d[1].weight = 0;
+        assert_eq!(s.pick(&d, &key()), Some(2));
+        // Equal weights: the one added last (first in the kernel's list).
+        assert_eq!(s.pick(&w(&[4, 4, 1]), &key()), Some(1));
+        assert_eq!(s.pick(&w(&[0, 0]), &key()), None);
+    }
+
+    #[test]
+    fn ovf_overflows_past_weight_many_active_connections() {
+        let mut s = Overflow;
+        let mut d = w(&[3, 2, 1]);
+        let mut got = Vec::new();
+        while let Some(i) = s.pick(&d, &key()) {
+            got.push(i);
+            d[i].active += 1;
+        }
+        // The heaviest until its active connections exceed its weight (0..=3 → 4), then
+        // the next, and none once all have overflowed.
+        assert_eq!(got, [0, 0, 0, 0, 1, 1, 1, 2, 2]);
+        // Inactive connections do not count; a closed one makes room again.
+        d[0].inactive = 1000;
+        d[0].active = 3;
+        assert_eq!(s.pick(&d, &key()), Some(0));
+        // Ties: the one added last.
+        assert_eq!(s.pick(&w(&[2, 2]), &key()), Some(1));
+    }
+}

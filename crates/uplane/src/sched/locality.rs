@@ -32,7 +32,7 @@ fn least_loaded(dests: &[DestLoad], candidates: impl Iterator<Item = usize>) -> 
             continue;
         }
         match least {
-            Some(l) if !heavier(overhead(&dests[l]), d.weight, overhead(d), dests[l].weight) => {}
+            Some(l) if !heavier(overhead(&dests[l]), dests[l].weight, overhead(d), d.weight) => {}
             _ => least = Some(i),
         }
     }
@@ -131,7 +131,8 @@ impl ServerSet {
                 continue;
             }
             match most {
-                Some(m) if !heavier(overhead(d), d.weight, overhead(&dests[m]), dests[m].weight) => {}
+                Some(m)
+                    if !heavier(overhead(d), d.weight, overhead(&dests[m]), dests[m].weight) => {}
                 _ => most = Some(i),
             }
         }
@@ -210,5 +211,106 @@ impl Scheduler for LocalityBasedReplicated {
             set.modified = now;
         }
         Some(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::tests::{key_from, w};
+    use std::net::Ipv4Addr;
+
+    fn at(vip: u8, now: Instant) -> FlowKey {
+        FlowKey {
+            now,
+            ..key_from(
+                Ipv4Addr::new(192, 0, 2, 1).into(),
+                Ipv4Addr::new(198, 51, 100, vip).into(),
+            )
+        }
+    }
+
+    /// Pick `n` times, each pick holding one more active connection.
+    fn run(s: &mut dyn Scheduler, d: &mut [DestLoad], k: &FlowKey, n: usize) -> Vec<usize> {
+        (0..n)
+            .map(|_| {
+                let i = s.pick(d, k).unwrap();
+                d[i].active += 1;
+                i
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lblc_sticks_to_one_server_until_it_is_overloaded() {
+        let t0 = Instant::now();
+        let mut s = LocalityBased::default();
+        let mut d = w(&[3, 2, 1]);
+        // All idle: wlc's first in the kernel's order (the last added, c) takes the VIP;
+        // c is overloaded past 1 active connection while a has fewer than 1.5, so b, then
+        // a; once nobody has less than half its weight, nothing counts as overloaded and a
+        // keeps the VIP.
+        let got = run(&mut s, &mut d, &at(1, t0), 20);
+        assert_eq!(&got[..7], [2, 2, 1, 1, 1, 0, 0]);
+        assert!(got[7..].iter().all(|&i| i == 0), "{got:?}");
+        // Another VIP has its own entry.
+        let mut fresh = w(&[3, 2, 1]);
+        assert_eq!(s.pick(&fresh, &at(2, t0)), Some(2));
+        // Quiesced (or removed) owner: rescheduled (b, the next in the kernel's order
+        // among the idle), and the entry follows.
+        fresh[2].weight = 0;
+        assert_eq!(s.pick(&fresh, &at(2, t0)), Some(1));
+        fresh[2].weight = 1;
+        assert_eq!(s.pick(&fresh, &at(2, t0)), Some(1));
+    }
+
+    #[test]
+    fn lblc_forgets_an_entry_unused_for_the_expiration() {
+        let t0 = Instant::now();
+        let mut s = LocalityBased::with_expiration(Duration::from_secs(60));
+        let mut d = w(&[1, 1]);
+        assert_eq!(s.pick(&d, &at(1, t0)), Some(1));
+        // Now 0 is less loaded, but the entry holds (1 is not overloaded)...
+        d[1].active = 1;
+        assert_eq!(s.pick(&d, &at(1, t0 + Duration::from_secs(59))), Some(1));
+        // ...and each use renews it; 60 s without one and it is gone: wlc picks again.
+        assert_eq!(s.pick(&d, &at(1, t0 + Duration::from_secs(118))), Some(1));
+        assert_eq!(s.pick(&d, &at(1, t0 + Duration::from_secs(178))), Some(0));
+    }
+
+    #[test]
+    fn lblcr_grows_its_set_under_load_and_spreads_over_it() {
+        let t0 = Instant::now();
+        let mut s = LocalityBasedReplicated::with_expiration(Duration::from_secs(60));
+        let mut d = w(&[3, 2, 1]);
+        let got = run(&mut s, &mut d, &at(1, t0), 600);
+        // Every server joined the set; wlc within the set then keeps 3:2:1.
+        assert_eq!(s.members(d[0].addr.ip()).len(), 0);
+        let vip = at(1, t0).vip;
+        assert_eq!(s.members(vip).len(), 3);
+        let count = |x| got.iter().filter(|&&i| i == x).count();
+        assert_eq!((count(0), count(1), count(2)), (300, 200, 100));
+    }
+
+    #[test]
+    fn lblcr_drops_its_most_loaded_member_when_the_set_is_old() {
+        let t0 = Instant::now();
+        let exp = Duration::from_secs(60);
+        let mut s = LocalityBasedReplicated::with_expiration(exp);
+        let mut d = w(&[1, 1]);
+        // c (index 1) first; 2 active on it with 0 on a: overloaded, a joins.
+        run(&mut s, &mut d, &at(1, t0), 3);
+        let vip = at(1, t0).vip;
+        assert_eq!(s.members(vip), [d[1].addr, d[0].addr]);
+        // Later than the expiration after the last change: the most loaded leaves.
+        d[0].active = 5;
+        d[1].active = 1;
+        let later = t0 + exp + Duration::from_secs(1);
+        assert_eq!(s.pick(&d, &at(1, later)), Some(1));
+        assert_eq!(s.members(vip), [d[1].addr]);
+        // A removed member leaves the set at once.
+        let only_a = [d[0]];
+        assert_eq!(s.pick(&only_a, &at(1, later)), Some(0));
+        assert_eq!(s.members(vip), [d[0].addr]);
     }
 }

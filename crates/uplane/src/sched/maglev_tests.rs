@@ -38,10 +38,7 @@ fn siphash_matches_the_reference_vector() {
 fn hashkey_adds_offset_port_and_folded_address() {
     let a: IpAddr = Ipv4Addr::new(10, 0, 0, 1).into();
     let word = 0x0a00_0001u32 + 80 + 3;
-    assert_eq!(
-        hashkey(a, 80, KEY_SKIP, 3),
-        hsiphash_u32(KEY_SKIP, word)
-    );
+    assert_eq!(hashkey(a, 80, KEY_SKIP, 3), hsiphash_u32(KEY_SKIP, word));
     // IPv6 folds to the XOR of its words: ::a00:1 hashes as 10.0.0.1.
     let b: IpAddr = Ipv6Addr::from(0x0a00_0001u128).into();
     assert_eq!(hashkey(b, 80, KEY_SKIP, 3), hashkey(a, 80, KEY_SKIP, 3));
@@ -89,7 +86,11 @@ fn removing_a_server_moves_few_other_flows() {
     let mut m = Maglev::default();
     let before = owners(&mut m, &all);
     // Server 2 (10.9.0.3) goes away.
-    let rest: Vec<DestLoad> = all.iter().copied().filter(|d| d.addr != all[2].addr).collect();
+    let rest: Vec<DestLoad> = all
+        .iter()
+        .copied()
+        .filter(|d| d.addr != all[2].addr)
+        .collect();
     let after = owners(&mut m, &rest);
     let mut kept = 0;
     let mut others = 0;
@@ -140,7 +141,10 @@ fn quiescing_keeps_the_table_and_fallback_finds_another() {
         }
     }
     // Everything quiesced: nothing, with or without fallback.
-    let zero = w(&[1, 1, 1]).into_iter().map(|x| DestLoad { weight: 0, ..x }).collect::<Vec<_>>();
+    let zero = w(&[1, 1, 1])
+        .into_iter()
+        .map(|x| DestLoad { weight: 0, ..x })
+        .collect::<Vec<_>>();
     assert!(owners(&mut fb, &zero).iter().all(Option::is_none));
 }
 

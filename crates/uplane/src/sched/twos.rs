@@ -73,3 +73,58 @@ impl Scheduler for TwoChoices {
         Self::choose(dests, r1, r2)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::tests::{key, w};
+
+    #[test]
+    fn draws_land_by_weight_in_the_kernels_order() {
+        // Kernel order is c (weight 1), b (2), a (3); draws 0..=6.
+        let d = w(&[3, 2, 1]);
+        let land: Vec<_> = (0..=6).map(|r| TwoChoices::landing(&d, r)).collect();
+        assert_eq!(land, [2, 2, 1, 1, 0, 0, 0].map(Some));
+        // A quiesced server is never landed on.
+        let q = w(&[3, 0, 1]);
+        assert!((0..=4).all(|r| TwoChoices::landing(&q, r) != Some(1)));
+    }
+
+    #[test]
+    fn the_less_loaded_per_weight_of_the_two_wins() {
+        let mut d = w(&[3, 2, 1]);
+        d[0].active = 3; // 768 / 3 = 256
+        d[1].active = 1; // 256 / 2 = 128
+        // Draws on a (r = 6) and b (r = 2): b is less loaded per weight.
+        assert_eq!(TwoChoices::choose(&d, 6, 2), Some(1));
+        assert_eq!(TwoChoices::choose(&d, 2, 6), Some(1));
+        // A tie keeps the first draw.
+        d[1].active = 2; // 512 / 2 = 256
+        assert_eq!(TwoChoices::choose(&d, 6, 2), Some(0));
+        assert_eq!(TwoChoices::choose(&d, 2, 6), Some(1));
+    }
+
+    #[test]
+    fn a_seed_is_one_reproducible_sequence_that_balances() {
+        let run = |seed| {
+            let mut s = TwoChoices::new(seed);
+            let mut d = w(&[3, 2, 1]);
+            let picks: Vec<usize> = (0..600)
+                .map(|_| {
+                    let i = s.pick(&d, &key()).unwrap();
+                    d[i].active += 1;
+                    i
+                })
+                .collect();
+            (picks, d.iter().map(|x| x.active).collect::<Vec<_>>())
+        };
+        let (p1, c1) = run(7);
+        assert_eq!(run(7).0, p1);
+        assert_ne!(run(8).0, p1);
+        // Two choices keep the load per weight close: 300/200/100 within a few.
+        for (got, want) in c1.iter().zip([300u32, 200, 100]) {
+            assert!(got.abs_diff(want) <= 15, "{c1:?}");
+        }
+        assert_eq!(TwoChoices::new(1).pick(&w(&[0, 0]), &key()), None);
+    }
+}
