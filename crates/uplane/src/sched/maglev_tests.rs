@@ -174,18 +174,25 @@ fn mh_port_spreads_one_clients_ports() {
 
 #[test]
 fn the_table_follows_the_kernels_list_order() {
-    // The same servers added in another order make another table (the kernel's list is
-    // newest first and the first in it wins contested slots), but the same shares.
-    let d = w(&[1, 1, 1]);
-    let mut r: Vec<DestLoad> = d.clone();
-    r.reverse();
-    let t1 = build_table(&d);
-    let t2 = build_table(&r);
-    let addr1: Vec<_> = t1.iter().map(|s| d[s.unwrap()].addr).collect();
-    let addr2: Vec<_> = t2.iter().map(|s| r[s.unwrap()].addr).collect();
-    assert_ne!(addr1, addr2);
-    let same = addr1.iter().zip(&addr2).filter(|(a, b)| a == b).count();
-    assert!(same * 10 > TABLE_SIZE * 8, "{same}");
+    // The same servers in another order (the first one removed and added back, so now the
+    // newest: first in the kernel's list) make another table, since the first in the list
+    // wins contested slots; but only a fraction of a percent of the slots differ.
+    for n in [3usize, 5, 10] {
+        let d = w(&vec![1; n]);
+        let mut r = d.clone();
+        r.rotate_left(1);
+        let t1 = build_table(&d);
+        let t2 = build_table(&r);
+        let differ = t1
+            .iter()
+            .zip(&t2)
+            .filter(|(a, b)| d[a.unwrap()].addr != r[b.unwrap()].addr)
+            .count();
+        assert!(
+            differ > 0 && differ * 100 < TABLE_SIZE,
+            "{n} servers: {differ} slots differ"
+        );
+    }
 }
 
 #[test]
