@@ -13,8 +13,10 @@
 //!
 //! The kernel keeps a service's destinations newest first (each added one goes to the
 //! head of its list); `dests` here is in the order they were added. The schedulers whose
-//! result depends on that order beyond ties (mh's table) walk `dests` backwards, as the
-//! kernel walks its list; so do fo, ovf, lblc, lblcr and twos for their ties.
+//! result depends on that order beyond ties (the tables of mh, sh and dh) walk `dests`
+//! backwards, as the kernel walks its list, so that they pick what the kernel picks (a VM
+//! test compares mh and sh with the kernel's); so do fo, ovf, lblc, lblcr and twos for
+//! their ties. rr, wrr, lc, wlc, sed and nq walk it forwards (ties to the first added).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -395,18 +397,22 @@ struct BucketTable {
 }
 
 impl BucketTable {
-    /// Fill the buckets walking the destinations in order, wrapping around the list.
+    /// Fill the buckets walking the destinations in the kernel's order (the last added
+    /// first), wrapping around the list.
     /// `weighted` (sh): each destination takes `weight` consecutive buckets, at least one
     /// (IPVS gives a weight-0 destination one bucket too); otherwise (dh) one each.
     fn build(&mut self, dests: &[DestLoad], weighted: bool) {
         self.buckets.clear();
         if !dests.is_empty() {
-            let (mut p, mut filled) = (0usize, 0i64);
+            // The kernel's list order: the last added first.
+            let order: Vec<usize> = (0..dests.len()).rev().collect();
+            let (mut k, mut filled) = (0usize, 0i64);
             for _ in 0..HASH_BUCKETS {
+                let p = order[k];
                 self.buckets.push(p);
                 filled += 1;
                 if !weighted || filled >= i64::from(dests[p].weight) {
-                    p = (p + 1) % dests.len();
+                    k = (k + 1) % order.len();
                     filled = 0;
                 }
             }
@@ -774,11 +780,12 @@ mod tests {
 
     #[test]
     fn sh_table_and_distribution_follow_weights() {
-        // Weights 3,1 fill the 256 buckets a a a b a a a b ...: exactly 192 and 64.
+        // Weights 3,1 fill the 256 buckets b a a a b a a a ...: exactly 192 and 64.
         let d = w(&[3, 1]);
         let mut t = BucketTable::default();
         t.build(&d, true);
-        assert_eq!(&t.buckets[..8], [0, 0, 0, 1, 0, 0, 0, 1]);
+        // The kernel's order: the last added (b) first.
+        assert_eq!(&t.buckets[..8], [1, 0, 0, 0, 1, 0, 0, 0]);
         assert_eq!(t.buckets.iter().filter(|&&i| i == 0).count(), 192);
         // 65,536 consecutive IPv4 clients and as many IPv6 ones land within 2 percentage
         // points of the 75%/25% split (the hash spreads them evenly over the buckets).
@@ -815,7 +822,7 @@ mod tests {
             assert_eq!(s.pick(&d, &key_from(c, vip())), want);
         }
         // Weights 2,2, then the second is quiesced: the table is rebuilt as IPVS does on
-        // an edit (a a b a a b ...: the quiesced one keeps one bucket in three), the first
+        // an edit (b a a b a a ...: the quiesced one keeps one bucket in three), the first
         // one's clients are served and the quiesced one's are refused.
         let d = w(&[2, 2]);
         assert!(
@@ -862,7 +869,7 @@ mod tests {
         let d = w(&[3, 1]);
         let mut t = BucketTable::default();
         t.build(&d, false);
-        assert_eq!(&t.buckets[..4], [0, 1, 0, 1]);
+        assert_eq!(&t.buckets[..4], [1, 0, 1, 0]);
         // 65,536 VIPs: within 2 percentage points of 50/50.
         let mut s = DestinationHashing::default();
         let mut c = [0usize; 2];

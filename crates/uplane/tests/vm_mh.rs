@@ -1,9 +1,9 @@
-//! The kernel's `mh` and the userspace data plane's pick the same real server for the same
-//! flows: in the qemu VM, the same services and real servers (same order of additions,
-//! weights, a quiesced server, a removed and re-added one) go into the kernel's IPVS and
-//! into a [`Userspace`] table; 400 UDP flows from a client namespace make the kernel
-//! choose (read back from `/proc/net/ip_vs_conn`), and the userspace table schedules the
-//! same client addresses and ports. Every choice must agree.
+//! The kernel's `mh` (and `sh`) and the userspace data plane's pick the same real server
+//! for the same flows: in the qemu VM, the same services and real servers (same order of
+//! additions, weights, a quiesced server, a removed and re-added one) go into the kernel's
+//! IPVS and into a [`Userspace`] table; 600 UDP flows from a client namespace make the
+//! kernel choose (read back from `/proc/net/ip_vs_conn`), and the userspace table
+//! schedules the same client addresses and ports. Every choice must agree.
 //!
 //! The real servers are addresses behind a dummy interface: IPVS schedules and records a
 //! connection on the first datagram whether or not anything answers.
@@ -17,7 +17,7 @@ use uplane::Userspace;
 use uplane::sched::{FLAG_FALLBACK, FLAG_PORT};
 use vmtest::must;
 
-const NAME: &str = "kernel_and_userspace_mh_pick_the_same_servers";
+const NAME: &str = "kernel_and_userspace_mh_and_sh_pick_the_same_servers";
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 100);
 
 /// The real servers: address, port offset from the service's port, weight.
@@ -55,11 +55,11 @@ impl Both {
 }
 
 /// The kernel's service on the VIP and the userspace one on the loopback (the flow's
-/// virtual address plays no part in mh).
-fn services(port: u16, flags: u32) -> (Service, Service) {
-    let mut k = Service::new(ServiceId::udp(VIP.into(), port)).scheduler("mh");
+/// virtual address plays no part in mh and sh).
+fn services(port: u16, sched: &str, flags: u32) -> (Service, Service) {
+    let mut k = Service::new(ServiceId::udp(VIP.into(), port)).scheduler(sched);
     k.flags |= flags;
-    let mut u = Service::new(ServiceId::udp(Ipv4Addr::LOCALHOST.into(), port)).scheduler("mh");
+    let mut u = Service::new(ServiceId::udp(Ipv4Addr::LOCALHOST.into(), port)).scheduler(sched);
     u.flags |= flags;
     (k, u)
 }
@@ -172,14 +172,14 @@ fn client(i: u8) -> IpAddr {
 }
 
 #[test]
-fn kernel_and_userspace_mh_pick_the_same_servers() {
+fn kernel_and_userspace_mh_and_sh_pick_the_same_servers() {
     if !vmtest::in_guest() {
         if vmtest::require() {
             let mut g = vmtest::Guest::self_test(NAME);
             g.modules.push("dummy".into());
             let out = g.run_ok();
             out.assert_self_test_passed();
-            for l in out.script.lines().filter(|l| l.contains("mh agreement")) {
+            for l in out.script.lines().filter(|l| l.contains("agreement")) {
                 println!("{l}");
             }
         }
@@ -193,7 +193,7 @@ fn kernel_and_userspace_mh_pick_the_same_servers() {
     };
 
     // 1. mh without flags: the client address alone decides; 200 addresses.
-    let (k53, u53) = services(53, 0);
+    let (k53, u53) = services(53, "mh", 0);
     both.apply(|t, s| t.add_service(s).unwrap(), &k53, &u53);
     for i in 0..SERVERS.len() {
         both.apply(|t, s| t.add_dest(s, &dest(i, 53)).unwrap(), &k53, &u53);
@@ -208,36 +208,35 @@ fn kernel_and_userspace_mh_pick_the_same_servers() {
         "every server got flows: {spread:?}"
     );
 
-    // 2. mh-port and mh-fallback; the first server removed and added back (so it is now
-    // the newest, first in the kernel's list), the third one's weight raised, the second
-    // one quiesced (weight 0: its slots stay, its flows fall back to others); 20 ports
-    // of 10 addresses.
-    let (k54, u54) = services(54, FLAG_FALLBACK | FLAG_PORT);
-    both.apply(|t, s| t.add_service(s).unwrap(), &k54, &u54);
-    for i in 0..SERVERS.len() {
-        both.apply(|t, s| t.add_dest(s, &dest(i, 54)).unwrap(), &k54, &u54);
+    // 2. mh-port and mh-fallback, then 3. sh with sh-port and sh-fallback: the first
+    // server removed and added back (so it is now the newest, first in the kernel's list),
+    // the third one's weight raised, the second one quiesced (weight 0: its slots stay,
+    // its flows fall back to others); 20 ports of 10 addresses.
+    for (port, sched) in [(54, "mh"), (55, "sh")] {
+        let (k, u) = services(port, sched, FLAG_FALLBACK | FLAG_PORT);
+        both.apply(|t, s| t.add_service(s).unwrap(), &k, &u);
+        for i in 0..SERVERS.len() {
+            both.apply(|t, s| t.add_dest(s, &dest(i, port)).unwrap(), &k, &u);
+        }
+        both.apply(|t, s| t.del_dest(s, &dest(0, port)).unwrap(), &k, &u);
+        both.apply(|t, s| t.add_dest(s, &dest(0, port)).unwrap(), &k, &u);
+        both.apply(
+            |t, s| t.edit_dest(s, &dest(2, port).weight(6)).unwrap(),
+            &k,
+            &u,
+        );
+        both.apply(
+            |t, s| t.edit_dest(s, &dest(1, port).weight(0)).unwrap(),
+            &k,
+            &u,
+        );
+        let flows: Vec<SocketAddr> = (1..=10)
+            .flat_map(|i| (0..20).map(move |p| SocketAddr::new(client(i), 41000 + p * 7)))
+            .collect();
+        let spread = compare(&both, &u, port, &flows);
+        let quiesced = SocketAddr::new(SERVERS[1].0.into(), port);
+        assert!(!spread.contains_key(&quiesced), "{sched}: {spread:?}");
+        assert_eq!(spread.len(), SERVERS.len() - 1, "{sched}: {spread:?}");
     }
-    both.apply(|t, s| t.del_dest(s, &dest(0, 54)).unwrap(), &k54, &u54);
-    both.apply(|t, s| t.add_dest(s, &dest(0, 54)).unwrap(), &k54, &u54);
-    both.apply(
-        |t, s| t.edit_dest(s, &dest(2, 54).weight(6)).unwrap(),
-        &k54,
-        &u54,
-    );
-    both.apply(
-        |t, s| t.edit_dest(s, &dest(1, 54).weight(0)).unwrap(),
-        &k54,
-        &u54,
-    );
-    let flows: Vec<SocketAddr> = (1..=10)
-        .flat_map(|i| (0..20).map(move |p| SocketAddr::new(client(i), 41000 + p * 7)))
-        .collect();
-    let spread = compare(&both, &u54, 54, &flows);
-    let quiesced = SocketAddr::new(SERVERS[1].0.into(), 54);
-    assert!(!spread.contains_key(&quiesced), "{spread:?}");
-    assert_eq!(spread.len(), SERVERS.len() - 1, "{spread:?}");
-    println!(
-        "mh agreement: 400 of 400 flows, spread over {} servers",
-        spread.len()
-    );
+    println!("mh and sh agreement: 600 of 600 flows");
 }
