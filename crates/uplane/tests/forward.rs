@@ -644,3 +644,28 @@ async fn persistence_is_per_masked_network() {
     }
     assert_eq!(names.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mh_port_flag_set_by_editing_the_service() {
+    let (a, b, c) = (
+        named_backend("a").await,
+        named_backend("b").await,
+        named_backend("c").await,
+    );
+    let (mut t, mut s, at) = service("mh", &[(a, 1), (b, 1), (c, 1)], None).await;
+    let src = IpAddr::from([127, 4, 0, 1]);
+    let names = |n: usize| async move {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..n {
+            let mut c = connect_from(src, at).await;
+            seen.insert(first_line(&mut c).await);
+        }
+        seen
+    };
+    // Without mh-port, one client address is one real server, whatever its port.
+    assert_eq!(names(30).await.len(), 1);
+    // With it (an edit of the service's flags), the client's ports spread.
+    s.flags |= uplane::sched::FLAG_PORT;
+    t.edit_service(&s).unwrap();
+    assert_eq!(names(30).await.len(), 3);
+}
