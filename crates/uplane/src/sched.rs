@@ -6,10 +6,10 @@
 //! generator seeded by its owner), so a pick is a function of the inputs and the
 //! scheduler's own state. The algorithms follow Linux's `net/netfilter/ipvs/ip_vs_*.c`
 //! (written here from their descriptions, not copied): this file holds rr, wrr, lc, wlc,
-//! sed and nq; [`hashing`] holds sh and dh, [`maglev`] mh, [`failover`] fo and ovf, [`locality`] lblc and
-//! lblcr, [`twos`] twos. IPVS's "overloaded" flag (the upper connection threshold) has no
-//! counterpart here: a destination is available for a new connection exactly when its
-//! weight is above 0.
+//! sed and nq; [`hashing`] holds sh and dh, [`maglev`] mh, [`failover`] fo and ovf,
+//! [`locality`] lblc and lblcr, [`twos`] twos. IPVS's "overloaded" flag (the upper
+//! connection threshold) has no counterpart here: a destination is available for a new
+//! connection exactly when its weight is above 0.
 //!
 //! The kernel keeps a service's destinations newest first (each added one goes to the
 //! head of its list); `dests` here is in the order they were added. The schedulers whose
