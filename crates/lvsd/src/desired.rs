@@ -429,4 +429,11 @@ mod tests {
             persistent | uplane::sched::FLAG_FALLBACK | uplane::sched::FLAG_PORT
         );
     }
+
+    #[test]
+    fn every_lvs_cf_scheduler_runs_on_the_userspace_plane() {
+        for (_, name) in lvscf::Scheduler::ALL {
+            assert!(uplane::sched::by_name(name).is_some(), "{name}");
+        }
+    }
 }
