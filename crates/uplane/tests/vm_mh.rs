@@ -1,7 +1,7 @@
-//! The kernel's `mh` (and `sh`) and the userspace data plane's pick the same real server
-//! for the same flows: in the qemu VM, the same services and real servers (same order of
+//! The kernel's `mh` (and `sh`, `dh`) and the userspace data plane's pick the same real
+//! server for the same flows: in the qemu VM, the same services and real servers (same order of
 //! additions, weights, a quiesced server, a removed and re-added one) go into the kernel's
-//! IPVS and into a [`Userspace`] table; 600 UDP flows from a client namespace make the
+//! IPVS and into a [`Userspace`] table; 620 UDP flows from a client namespace make the
 //! kernel choose (read back from `/proc/net/ip_vs_conn`), and the userspace table
 //! schedules the same client addresses and ports. Every choice must agree.
 //!
@@ -55,11 +55,17 @@ impl Both {
 }
 
 /// The kernel's service on the VIP and the userspace one on the loopback (the flow's
-/// virtual address plays no part in mh and sh).
+/// virtual address plays no part in mh and sh), or on the VIP too for dh (which hashes
+/// it; the kernel takes the datagrams before the userspace socket would see them).
 fn services(port: u16, sched: &str, flags: u32) -> (Service, Service) {
     let mut k = Service::new(ServiceId::udp(VIP.into(), port)).scheduler(sched);
     k.flags |= flags;
-    let mut u = Service::new(ServiceId::udp(Ipv4Addr::LOCALHOST.into(), port)).scheduler(sched);
+    let uvip = if sched == "dh" {
+        VIP
+    } else {
+        Ipv4Addr::LOCALHOST
+    };
+    let mut u = Service::new(ServiceId::udp(uvip.into(), port)).scheduler(sched);
     u.flags |= flags;
     (k, u)
 }
@@ -238,5 +244,20 @@ fn kernel_and_userspace_mh_and_sh_pick_the_same_servers() {
         assert!(!spread.contains_key(&quiesced), "{sched}: {spread:?}");
         assert_eq!(spread.len(), SERVERS.len() - 1, "{sched}: {spread:?}");
     }
-    println!("mh and sh agreement: 600 of 600 flows");
+
+    // 4. dh: the VIP alone decides, among the servers in the kernel's order (the first
+    // one re-added, so the newest).
+    let (k, u) = services(56, "dh", 0);
+    both.apply(|t, s| t.add_service(s).unwrap(), &k, &u);
+    for i in 0..SERVERS.len() {
+        both.apply(|t, s| t.add_dest(s, &dest(i, 56)).unwrap(), &k, &u);
+    }
+    both.apply(|t, s| t.del_dest(s, &dest(0, 56)).unwrap(), &k, &u);
+    both.apply(|t, s| t.add_dest(s, &dest(0, 56)).unwrap(), &k, &u);
+    let flows: Vec<SocketAddr> = (1..=20)
+        .map(|i| SocketAddr::new(client(i), 42000))
+        .collect();
+    let spread = compare(&both, &u, 56, &flows);
+    assert_eq!(spread.len(), 1, "dh: {spread:?}");
+    println!("mh, sh and dh agreement: 620 of 620 flows");
 }
