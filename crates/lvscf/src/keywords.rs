@@ -115,6 +115,7 @@ keyword_table! {
         Dirs = "dirs",
         ConnectTimeout = "connect_timeout",
         Retries = "retries",
+        SchedFlags = "sched_flags",
     }
 }
 

@@ -226,6 +226,12 @@ keyword_enum!(
     }
 );
 keyword_enum!(
+    /// A `sched_flags` flag (extension): ipvsadm's `-b` flags of `sh` and `mh`.
+    SchedFlag {
+        ShFallback = "sh-fallback", ShPort = "sh-port", MhFallback = "mh-fallback", MhPort = "mh-port",
+    }
+);
+keyword_enum!(
     /// `dataplane` (extension): what carries the traffic of the virtual servers.
     Dataplane { Auto = "auto", Ipvs = "ipvs", Userspace = "userspace" }
 );
@@ -347,6 +353,25 @@ pub struct LvsConfig {
     pub failover_services: Vec<VirtualServer>,
 }
 
+impl SchedFlag {
+    /// The scheduler the flag belongs to.
+    pub fn scheduler(self) -> Scheduler {
+        match self {
+            SchedFlag::ShFallback | SchedFlag::ShPort => Scheduler::Sh,
+            SchedFlag::MhFallback | SchedFlag::MhPort => Scheduler::Mh,
+        }
+    }
+
+    /// IPVS's service flag bit: `IP_VS_SVC_F_SCHED1` for the fallbacks, `SCHED2` for the
+    /// ports.
+    pub fn ipvs_bit(self) -> u32 {
+        match self {
+            SchedFlag::ShFallback | SchedFlag::MhFallback => 0x0008,
+            SchedFlag::ShPort | SchedFlag::MhPort => 0x0010,
+        }
+    }
+}
+
 impl Default for LvsConfig {
     fn default() -> Self {
         LvsConfig {
@@ -454,6 +479,9 @@ pub struct VirtualServer {
     /// when connecting to the chosen one fails; unset is 2.
     #[serde(default)]
     pub retries: Option<u32>,
+    /// `sched_flags` (extension): the scheduler's flags (ipvsadm `-b`), in file order.
+    #[serde(default)]
+    pub sched_flags: Vec<SchedFlag>,
     pub servers: Vec<RealServer>,
 }
 
@@ -486,6 +514,7 @@ impl VirtualServer {
             dirs: None,
             connect_timeout: None,
             retries: None,
+            sched_flags: Vec::new(),
             servers: Vec::new(),
         }
     }

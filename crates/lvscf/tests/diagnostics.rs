@@ -719,3 +719,39 @@ fn connect_timeout_and_retries() {
     let f = only_error("virtual w {\n retries = -1\n}\n");
     assert_eq!(f.line, BASE + 2, "{}", f.d.message);
 }
+
+#[test]
+fn sched_flags() {
+    let src = format!(
+        "{PRELUDE}virtual w {{\n active = 1\n address = 10.0.0.50 eth0:1\n scheduler = mh\n sched_flags = mh-port,mh-fallback,mh-port\n}}\n"
+    );
+    let p = lvscf::parse(&src);
+    assert!(!p.has_errors(), "{:?}", p.diagnostics);
+    let vs = &p.model.virtual_servers[0];
+    assert_eq!(
+        vs.sched_flags,
+        [lvscf::SchedFlag::MhPort, lvscf::SchedFlag::MhFallback]
+    );
+    // Written back as one comma list.
+    let text = lvscf::writer::write(&p.model).unwrap();
+    assert!(
+        text.contains("sched_flags = mh-port,mh-fallback\n"),
+        "{text}"
+    );
+    assert_eq!(lvscf::parse(&text).model, p.model);
+    // A flag of another scheduler is an error on the flags' line.
+    let f = only_error(
+        "virtual w {\n active = 1\n address = 10.0.0.51 eth0:2\n scheduler = sh\n sched_flags = mh-port\n}\n",
+    );
+    assert_eq!(f.d.category, Category::Semantic);
+    assert_eq!(
+        f.d.message,
+        "`sched_flags`: `mh-port` is a flag of scheduler `mh`, not `sh`"
+    );
+    assert_eq!(f.line, BASE + 5);
+    // An unknown flag, with a suggestion.
+    let f = only_error("virtual w {\n scheduler = mh\n sched_flags = mh-prot\n}\n");
+    assert_eq!(f.d.category, Category::BadArgument);
+    assert!(f.d.message.contains("not `mh-prot`"), "{}", f.d.message);
+    assert_eq!(f.line, BASE + 3);
+}

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lvscf::{
     ConflictAction, Dataplane, Host, Interface, LoadMonitor, LvsConfig, Netmask, Network, Protocol,
-    RealServer, Scheduler, Seconds, Service, Services, VirtualServer,
+    RealServer, SchedFlag, Scheduler, Seconds, Service, Services, VirtualServer,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -140,6 +140,10 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
             proptest::option::of(proptest::collection::vec(text(), 0..4)),
             proptest::option::of(seconds()),
             proptest::option::of(any::<u32>()),
+            proptest::sample::subsequence(
+                SchedFlag::ALL.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
+                0..=4,
+            ),
         ),
     );
     (a, b, proptest::collection::vec(real_server(), 0..4)).prop_map(
@@ -168,7 +172,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
                 sorry_server,
                 client_monitor,
                 (start_cmd, stop_cmd),
-                (master, dirs, connect_timeout, retries),
+                (master, dirs, connect_timeout, retries, sched_flags),
             ),
             servers,
         )| VirtualServer {
@@ -198,6 +202,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
             dirs,
             connect_timeout,
             retries,
+            sched_flags,
             servers,
         },
     )

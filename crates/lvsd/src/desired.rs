@@ -119,7 +119,7 @@ fn netmask(mask: Netmask, ipv6: bool) -> u32 {
     }
 }
 
-/// The IPVS service of a virtual server: `ipvsadm -A VS -s SCHED [-p T [-M PMASK]]`.
+/// The IPVS service of a virtual server: `ipvsadm -A VS -s SCHED [-b FLAGS] [-p T [-M PMASK]]`.
 pub fn service(vs: &VirtualServer, vip: IpAddr) -> Service {
     let id = match vs.fwmark {
         Some(mark) if mark != 0 => ServiceId::Fwmark {
@@ -136,6 +136,7 @@ pub fn service(vs: &VirtualServer, vip: IpAddr) -> Service {
         },
     };
     let mut s = Service::new(id).scheduler(vs.scheduler.as_str());
+    s.flags |= vs.sched_flags.iter().fold(0, |f, x| f | x.ipvs_bit());
     if let Some(t) = vs.persistent.filter(|&t| t != 0) {
         s = s.persistent(t);
         if let Some(m) = vs.pmask {
@@ -410,5 +411,29 @@ mod tests {
                 retries: 0,
             }
         );
+    }
+
+    #[test]
+    fn sched_flags_become_the_services_flags() {
+        let d = Desired::build(&cfg(SAMPLE), &MonitorOptions::default(), &no_dns).unwrap();
+        let persistent = d.virtuals[0].service.flags;
+        let text = SAMPLE.replace(
+            "scheduler = wlc\n",
+            "scheduler = mh\n sched_flags = mh-fallback,mh-port\n",
+        );
+        let d = Desired::build(&cfg(&text), &MonitorOptions::default(), &no_dns).unwrap();
+        let s = &d.virtuals[0].service;
+        assert_eq!(s.scheduler, "mh");
+        assert_eq!(
+            s.flags,
+            persistent | uplane::sched::FLAG_FALLBACK | uplane::sched::FLAG_PORT
+        );
+    }
+
+    #[test]
+    fn every_lvs_cf_scheduler_runs_on_the_userspace_plane() {
+        for (_, name) in lvscf::Scheduler::ALL {
+            assert!(uplane::sched::by_name(name).is_some(), "{name}");
+        }
     }
 }

@@ -67,6 +67,9 @@ pub struct DestShared {
 pub struct DestEntry {
     pub dest: Dest,
     pub shared: Arc<DestShared>,
+    /// The latest weight other than 0 (the weight it was added with until then): IPVS's
+    /// `last_weight`, for mh.
+    pub last_weight: i32,
 }
 
 impl DestEntry {
@@ -155,6 +158,8 @@ impl State {
             .dests
             .iter()
             .map(|d| DestLoad {
+                addr: d.addr(),
+                last_weight: d.last_weight,
                 weight: if except.contains(&d.addr()) {
                     0
                 } else {
@@ -169,6 +174,7 @@ impl State {
             client_port: client.port(),
             vip,
             vport,
+            now,
         };
         let d = e.dests.get(e.sched.pick(&loads, &flow)?)?;
         let picked = Picked {

@@ -114,8 +114,14 @@ impl Userspace {
     }
 }
 
+/// The service's scheduler, with its flags; twos's random choices are seeded from the
+/// process's random hashing keys (std's `RandomState`), so no two services draw alike.
 fn check_scheduler(op: Op, s: &Service) -> Result<Box<dyn Scheduler>, IpvsError> {
-    sched::by_name(&s.scheduler).ok_or_else(|| {
+    use std::hash::{BuildHasher, Hasher};
+    let seed = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    sched::build(&s.scheduler, s.flags, seed).ok_or_else(|| {
         if s.scheduler.is_empty() {
             err(op, errno::ENOENT)
         } else {
@@ -182,7 +188,8 @@ impl IpvsTable for Userspace {
         let mut st = self.state();
         let i = st.find(s.id).ok_or(err(Op::EditService, errno::ESRCH))?;
         let e = &mut st.services[i];
-        if e.service.scheduler != s.scheduler {
+        let flags = sched::flags_of(&s.scheduler);
+        if e.service.scheduler != s.scheduler || (e.service.flags ^ s.flags) & flags != 0 {
             e.sched = check_scheduler(Op::EditService, s)?;
         }
         if !s.is_persistent() {
@@ -275,6 +282,7 @@ impl IpvsTable for Userspace {
                 kill,
                 reported: Default::default(),
             }),
+            last_weight: d.weight,
         });
         e.sched.reset();
         Ok(())
@@ -293,6 +301,9 @@ impl IpvsTable for Userspace {
             return Err(err(Op::EditDest, errno::ERANGE));
         }
         // Weight, forwarding method and thresholds change in place; connections go on.
+        if d.weight != 0 {
+            e.dests[j].last_weight = d.weight;
+        }
         e.dests[j].dest = Dest {
             stats: Stats::default(),
             ..d.clone()

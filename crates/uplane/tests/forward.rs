@@ -363,10 +363,10 @@ async fn what_the_userspace_plane_refuses() {
         "{e}"
     );
     let e = t
-        .add_service(&Service::new(ServiceId::tcp(vip(12), 80)).scheduler("lblc"))
+        .add_service(&Service::new(ServiceId::tcp(vip(12), 80)).scheduler("fifo"))
         .unwrap_err();
     assert!(
-        e.to_string().contains("scheduler lblc is not implemented"),
+        e.to_string().contains("scheduler fifo is not implemented"),
         "{e}"
     );
     // The address is taken: the bind error comes back.
@@ -443,7 +443,14 @@ async fn every_scheduler_over_600_connections() {
         for i in 0..600u32 {
             // Distinct client addresses, for the hashing schedulers.
             let src = IpAddr::from([127, 1, (i / 250) as u8, (i % 250 + 1) as u8]);
-            let mut s = connect_from(src, at).await;
+            // A refused connection (ovf past every weight) may be reset before or after
+            // it is established: it counts as "".
+            let sock = tokio::net::TcpSocket::new_v4().unwrap();
+            sock.bind(SocketAddr::new(src, 0)).unwrap();
+            let Ok(mut s) = sock.connect(at).await else {
+                *m.entry(String::new()).or_default() += 1;
+                continue;
+            };
             *m.entry(first_line(&mut s).await).or_default() += 1;
             // The least-connection family counts open connections: keep them open.
             held.push(s);
@@ -472,6 +479,29 @@ async fn every_scheduler_over_600_connections() {
             "dh" => assert_eq!(
                 [got.0, got.1, got.2].iter().filter(|&&x| x == 600).count(),
                 1,
+                "{name}: {got:?}"
+            ),
+            // Maglev's table is shared 3:2:1 too.
+            "mh" => assert!(
+                within(got.0, 300, 60) && within(got.1, 200, 60) && within(got.2, 100, 60),
+                "{name}: {got:?}"
+            ),
+            // Failover: all on the heaviest.
+            "fo" => assert_eq!(got, (600, 0, 0), "{name}"),
+            // Overflow: each takes connections while its active ones do not exceed its
+            // weight (4, 3, 2); the rest are refused (closed without a byte).
+            "ovf" => {
+                assert_eq!(got, (4, 3, 2), "{name}");
+                assert_eq!(m.get("").copied(), Some(591), "{name}: {m:?}");
+            }
+            // lblc: c (the last added) while it is not overloaded, then b, then a keeps
+            // the VIP once nobody has fewer than half its weight in connections.
+            "lblc" => assert_eq!(got, (595, 3, 2), "{name}"),
+            // lblcr: every server joins the VIP's set under load; wlc within it.
+            "lblcr" => assert_eq!(got, (300, 200, 100), "{name}"),
+            // Two random choices, the less loaded per weight: close to 3:2:1.
+            "twos" => assert!(
+                within(got.0, 300, 20) && within(got.1, 200, 20) && within(got.2, 100, 20),
                 "{name}: {got:?}"
             ),
             other => panic!("untested scheduler {other}"),
@@ -557,6 +587,19 @@ async fn every_scheduler_over_300_udp_flows() {
                 1,
                 "{name}: {got:?}"
             ),
+            "mh" => assert!(
+                within(got.0, 150, 35) && within(got.1, 100, 35) && within(got.2, 50, 35),
+                "{name}: {got:?}"
+            ),
+            // UDP flows are never active: the heaviest is never over its weight.
+            "fo" | "ovf" => assert_eq!(got, (300, 0, 0), "{name}"),
+            // Never overloaded (no active connections): the first choice, c, keeps the VIP.
+            "lblc" | "lblcr" => assert_eq!(got, (0, 0, 300), "{name}"),
+            // Inactive flows count as overhead: close to 3:2:1.
+            "twos" => assert!(
+                within(got.0, 150, 20) && within(got.1, 100, 20) && within(got.2, 50, 20),
+                "{name}: {got:?}"
+            ),
             other => panic!("untested scheduler {other}"),
         }
         assert_eq!(t.service(s.id).unwrap().stats.conns, 300);
@@ -600,4 +643,29 @@ async fn persistence_is_per_masked_network() {
         names.insert(first_line(&mut c).await);
     }
     assert_eq!(names.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mh_port_flag_set_by_editing_the_service() {
+    let (a, b, c) = (
+        named_backend("a").await,
+        named_backend("b").await,
+        named_backend("c").await,
+    );
+    let (mut t, mut s, at) = service("mh", &[(a, 1), (b, 1), (c, 1)], None).await;
+    let src = IpAddr::from([127, 4, 0, 1]);
+    let names = |n: usize| async move {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..n {
+            let mut c = connect_from(src, at).await;
+            seen.insert(first_line(&mut c).await);
+        }
+        seen
+    };
+    // Without mh-port, one client address is one real server, whatever its port.
+    assert_eq!(names(30).await.len(), 1);
+    // With it (an edit of the service's flags), the client's ports spread.
+    s.flags |= uplane::sched::FLAG_PORT;
+    t.edit_service(&s).unwrap();
+    assert_eq!(names(30).await.len(), 3);
 }

@@ -106,6 +106,22 @@ impl Checker<'_> {
         if let Some(m) = vs.vip_nmask {
             self.mask_family(r, "vip_nmask", m, vip);
         }
+        if let Some(f) = vs
+            .sched_flags
+            .iter()
+            .find(|f| f.scheduler() != vs.scheduler)
+            && !r.failover
+            && !keys.failed("scheduler")
+        {
+            self.diags.push(Diagnostic::semantic(
+                self.at(r, "sched_flags"),
+                format!(
+                    "`sched_flags`: `{f}` is a flag of scheduler `{}`, not `{}`",
+                    f.scheduler(),
+                    vs.scheduler
+                ),
+            ));
+        }
         if vs.use_regex && vs.expect.is_none() && !keys.failed("expect") {
             self.diags.push(Diagnostic::warning(
                 self.at(r, "use_regex"),

@@ -4,7 +4,7 @@
 use super::{Lowerer, set};
 use crate::diag::{Category, Diagnostic};
 use crate::keywords::{INNER_BLOCKS, KeyId, Scope, VirtualKey, suggest};
-use crate::model::{LoadMonitor, Protocol, Scheduler, VirtualServer};
+use crate::model::{LoadMonitor, Protocol, SchedFlag, Scheduler, VirtualServer};
 use crate::source::{BlockRef, BlockSource, KeySpans};
 use crate::syntax::{Block, Item, Stmt, Token};
 use crate::trivia::Anchor;
@@ -132,6 +132,7 @@ impl Lowerer<'_> {
                 self.read(st, k, Self::seconds).map(Some)
             ),
             K::Retries => set!(vs.retries, self.read(st, k, Self::u32).map(Some)),
+            K::SchedFlags => set!(vs.sched_flags, self.read(st, k, Self::sched_flags)),
             K::VipNmask => set!(vs.vip_nmask, self.read(st, k, Self::mask)),
             K::Active => set!(vs.active, self.read(st, k, Self::boolean)),
             K::Port => set!(
@@ -183,6 +184,33 @@ impl Lowerer<'_> {
     /// A number where 0 means "none" (`fwmark`, `persistent`).
     fn u32_or_unset(&mut self, t: Token, key: &str) -> Option<Option<u32>> {
         self.u32(t, key).map(|v| (v != 0).then_some(v))
+    }
+
+    /// `sched_flags`: flags separated by commas, as ipvsadm's `-b` (`mh-port,mh-fallback`).
+    fn sched_flags(&mut self, t: Token, key: &str) -> Option<Vec<SchedFlag>> {
+        let mut flags = Vec::new();
+        for word in self.text(t).split(',') {
+            let Some(f) = SchedFlag::from_keyword(word) else {
+                let names: Vec<&str> = SchedFlag::ALL.iter().map(|(_, n)| *n).collect();
+                let mut d = Diagnostic::error(
+                    Category::BadArgument,
+                    t.span(),
+                    format!(
+                        "`{key}` takes {} separated by commas, not `{word}`",
+                        names.join(", ")
+                    ),
+                );
+                if let Some(sug) = suggest(word, &names) {
+                    d = d.with_help(format!("did you mean `{sug}`?"));
+                }
+                self.diags.push(d);
+                return None;
+            };
+            if !flags.contains(&f) {
+                flags.push(f);
+            }
+        }
+        Some(flags)
     }
 
     /// `scheduler`, with piranha's old name for `lc`.

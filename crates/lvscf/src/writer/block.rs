@@ -141,6 +141,14 @@ impl Writer<'_> {
             true,
         );
         self.kv(b, i, "retries", v.retries.map(|n| n.to_string()), true);
+        let flags: Vec<&str> = v.sched_flags.iter().map(|f| f.as_str()).collect();
+        self.kv(
+            b,
+            i,
+            "sched_flags",
+            (!flags.is_empty()).then(|| flags.join(",")),
+            true,
+        );
         self.kv(
             b,
             i,
