@@ -145,6 +145,12 @@ pub const VIRTUAL: &[Field] = &[
         Kind::Select(SCHEDULERS),
         "Scheduling",
     ),
+    f(
+        "sched_flags",
+        "Scheduler flags (mh-port, mh-fallback, sh-port, sh-fallback)",
+        T,
+        "Scheduling",
+    ),
     f("persistent", "Persistence (s)", T, "Scheduling"),
     f("pmask", "Persistence network mask", T, "Scheduling"),
     f("send", "Send", Q, "Monitoring"),
