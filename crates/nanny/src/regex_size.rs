@@ -49,7 +49,13 @@ pub fn check(pattern: &[u8]) -> Result<(), TooBig> {
         i: 0,
         optional: 0,
     };
-    let size = r.alternatives()?;
+    let mut size = r.alternatives()?;
+    // An unmatched `)` ends the reading of a group, but glibc takes it as a literal and
+    // compiles on: read on after it, so what follows is bounded too.
+    while r.i < pattern.len() {
+        r.i += 1;
+        size = size.saturating_add(1).saturating_add(r.alternatives()?);
+    }
     if size > MAX_EXPANDED {
         return Err(TooBig::Expands);
     }
@@ -243,6 +249,9 @@ mod tests {
             "a{2}{3}",
             "(ab)*+",
             "\\'MMMM++++++",
+            // After an unmatched `)`, which glibc takes literally (the fuzzer's fourth find).
+            "]x)'MMMM+++++",
+            "a))b**",
         ] {
             assert_eq!(check(p.as_bytes()), Err(TooBig::Stacked), "{p}");
         }

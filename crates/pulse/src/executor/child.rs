@@ -56,6 +56,31 @@ fn ready_socket(path: &std::path::Path) -> std::io::Result<tokio::net::UnixDatag
     tokio::net::UnixDatagram::from_std(s)
 }
 
+/// A readiness socket in a new directory of mode 0700 under the temporary directory, for
+/// when the status socket's directory cannot hold one: the directory, the socket's path and
+/// the socket.
+fn private_ready_socket(
+    generation: u64,
+) -> std::io::Result<(PathBuf, PathBuf, tokio::net::UnixDatagram)> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
+    let dir = std::env::temp_dir().join(format!(
+        "pulse-ready-{}-{generation}-{:016x}",
+        std::process::id(),
+        u64::from_ne_bytes(nonce)
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    let path = dir.join("ready");
+    match ready_socket(&path) {
+        Ok(s) => Ok((dir, path, s)),
+        Err(e) => {
+            let _ = std::fs::remove_dir(&dir);
+            Err(e)
+        }
+    }
+}
+
 impl Executor {
     pub(super) fn program(&self) -> PathBuf {
         match self.settings.mode {
@@ -105,13 +130,29 @@ impl Executor {
             .opts
             .socket
             .with_file_name(format!(".pulse-ready-{}-{generation}", std::process::id()));
-        let sock = match ready_socket(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                info!("cannot create the readiness socket {}: {e}", path.display());
-                self.child_failed(generation, 0, "was not started");
-                return false;
-            }
+        let ((path, sock), private_dir) = match ready_socket(&path) {
+            Ok(s) => ((path, s), None),
+            // The status socket's directory is not writable (a read-only or missing /run):
+            // a directory of the temporary directory that only root can enter instead.
+            Err(e) => match private_ready_socket(generation) {
+                Ok((dir, p, s)) => {
+                    info!(
+                        "cannot create the readiness socket {}: {e}; using {}",
+                        path.display(),
+                        p.display()
+                    );
+                    ((p, s), Some(dir))
+                }
+                Err(e2) => {
+                    info!(
+                        "cannot create the readiness socket {}: {e}, nor in {}: {e2}",
+                        path.display(),
+                        std::env::temp_dir().display()
+                    );
+                    self.child_failed(generation, 0, "was not started");
+                    return false;
+                }
+            },
         };
         let mut cmd = self.child_command("");
         if let Some(g) = &self.opts.socket_group {
@@ -120,6 +161,9 @@ impl Executor {
         cmd.env("NOTIFY_SOCKET", &path);
         let ok = self.spawn_child(&mut cmd, generation, Some(sock)).await;
         let _ = std::fs::remove_file(&path);
+        if let Some(dir) = private_dir {
+            let _ = std::fs::remove_dir(dir);
+        }
         ok
     }
 
