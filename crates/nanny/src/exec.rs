@@ -9,8 +9,17 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Child;
+use std::time::Instant;
+
 use lvscf::split_words;
-use tokio::io::AsyncReadExt;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::PollFlags;
+
+use crate::wait::{Interrupt, Waiter, Wake, after};
 
 /// Output kept from a command; the rest is read and dropped.
 pub const MAX_OUTPUT: usize = 64 * 1024;
@@ -64,70 +73,110 @@ pub struct Output {
 }
 
 /// Run `argv` (PATH search, no shell) with stdin and stderr on /dev/null, capturing stdout,
-/// and kill its process group if it outlives `timeout`.
-pub async fn run(argv: &[String], timeout: Duration) -> Output {
+/// and kill its process group if it outlives `timeout`. A signal or the stop time abandons
+/// it (the group is killed and the program reaped) and is returned instead.
+pub fn run(argv: &[String], timeout: Duration, w: &mut Waiter) -> Result<Output, Interrupt> {
     let Some((prog, args)) = argv.split_first() else {
-        return Output {
+        return Ok(Output {
             ended: Ended::NotStarted("empty command".into()),
             stdout: Vec::new(),
-        };
+        });
     };
-    let mut cmd = tokio::process::Command::new(prog);
+    let deadline = after(timeout);
+    let mut cmd = std::process::Command::new(prog);
     cmd.args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .stdout(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+        .process_group(0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return Output {
+            return Ok(Output {
                 ended: Ended::NotStarted(e.to_string()),
                 stdout: Vec::new(),
-            };
+            });
         }
     };
-    let pid = child.id().and_then(|p| i32::try_from(p).ok());
-    // If this future is dropped (a signal abandoned the check), the whole group dies too.
-    let mut guard = GroupKill(pid);
-    let mut pipe = child.stdout.take();
+    let mut guard = GroupKill(i32::try_from(child.id()).ok());
     let mut stdout = Vec::new();
-    let work = async {
-        if let Some(p) = pipe.as_mut() {
-            let mut buf = [0u8; 4096];
-            loop {
-                match p.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let room = MAX_OUTPUT.saturating_sub(stdout.len());
-                        stdout.extend_from_slice(&buf[..n.min(room)]);
-                    }
-                }
-            }
-        }
-        child.wait().await
-    };
-    let ended = match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(status)) => {
-            use std::os::unix::process::ExitStatusExt;
-            match (status.code(), status.signal()) {
-                (Some(c), _) => Ended::Exited(c),
-                (None, Some(s)) => Ended::Signaled(s),
-                (None, None) => Ended::Exited(255),
-            }
-        }
-        Ok(Err(e)) => Ended::NotStarted(e.to_string()),
-        Err(_) => {
+    let ended = match collect(&mut child, &mut stdout, w, deadline) {
+        Ok(ended) => ended,
+        Err(cut) => {
             guard.kill();
-            // Reap it; SIGKILL cannot be ignored, so this returns promptly.
-            let _ = child.wait().await;
-            Ended::TimedOut
+            // SIGKILL cannot be ignored, so this returns promptly.
+            let _ = child.wait();
+            match cut {
+                Cut::TimedOut => Ended::TimedOut,
+                Cut::Interrupted(i) => return Err(i),
+            }
         }
     };
     // The leader has exited; children it left in the group are killed with it.
     guard.kill();
-    Output { ended, stdout }
+    Ok(Output { ended, stdout })
+}
+
+/// Why [`collect`] stopped before the program ended.
+enum Cut {
+    TimedOut,
+    Interrupted(Interrupt),
+}
+
+/// Wait for `what` to be ready (or a child to change state): `Ok` to try again.
+fn wake(
+    w: &mut Waiter,
+    what: Option<(BorrowedFd<'_>, PollFlags)>,
+    deadline: Instant,
+) -> Result<(), Cut> {
+    match w.wait(what, deadline) {
+        Wake::Ready(_) | Wake::Child => Ok(()),
+        Wake::TimedOut => Err(Cut::TimedOut),
+        Wake::Signal(e) => Err(Cut::Interrupted(Interrupt::Signal(e))),
+        Wake::Stop => Err(Cut::Interrupted(Interrupt::Stop)),
+    }
+}
+
+/// Read the program's stdout to its end (keeping [`MAX_OUTPUT`] bytes), then wait for it to exit.
+fn collect(
+    child: &mut Child,
+    stdout: &mut Vec<u8>,
+    w: &mut Waiter,
+    deadline: Instant,
+) -> Result<Ended, Cut> {
+    if let Some(mut pipe) = child.stdout.take() {
+        // Without O_NONBLOCK a read would block past a signal; if this fails, EOF is assumed.
+        let nonblocking = fcntl(&pipe, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).is_ok();
+        let mut buf = [0u8; 4096];
+        while nonblocking {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = MAX_OUTPUT.saturating_sub(stdout.len());
+                    stdout.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    wake(w, Some((pipe.as_fd(), PollFlags::POLLIN)), deadline)?;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                use std::os::unix::process::ExitStatusExt;
+                return Ok(match (status.code(), status.signal()) {
+                    (Some(c), _) => Ended::Exited(c),
+                    (None, Some(s)) => Ended::Signaled(s),
+                    (None, None) => Ended::Exited(255),
+                });
+            }
+            Ok(None) => wake(w, None, deadline)?,
+            Err(e) => return Ok(Ended::NotStarted(e.to_string())),
+        }
+    }
 }
 
 /// Kills a process group once, on demand or when dropped.
@@ -246,13 +295,15 @@ mod tests {
         assert_eq!(load_argv("rup", "10.0.0.2"), ["rup", "10.0.0.2"]);
     }
 
-    #[tokio::test]
-    async fn run_captures_and_times_out() {
+    #[test]
+    fn run_captures_and_times_out() {
+        let w = &mut Waiter::new().unwrap();
         let o = run(
             &["sh".into(), "-c".into(), "echo OK; exit 3".into()],
             Duration::from_secs(5),
+            w,
         )
-        .await;
+        .unwrap();
         assert_eq!(o.ended, Ended::Exited(3));
         assert_eq!(o.stdout, b"OK\n");
         let t = std::time::Instant::now();
@@ -260,17 +311,19 @@ mod tests {
         let o = run(
             &["sh".into(), "-c".into(), "sleep 30; echo late".into()],
             Duration::from_millis(300),
+            w,
         )
-        .await;
+        .unwrap();
         assert_eq!(o.ended, Ended::TimedOut);
         assert!(t.elapsed() < Duration::from_secs(10));
         let o = run(
             &["sh".into(), "-c".into(), "kill -SEGV $$".into()],
             Duration::from_secs(5),
+            w,
         )
-        .await;
+        .unwrap();
         assert_eq!(o.ended, Ended::Signaled(11));
-        let o = run(&["/nonexistent/prog".into()], Duration::from_secs(5)).await;
+        let o = run(&["/nonexistent/prog".into()], Duration::from_secs(5), w).unwrap();
         assert!(matches!(o.ended, Ended::NotStarted(_)));
     }
 }
