@@ -5,10 +5,15 @@
 //! Private_Dirty from /proc/PID/smaps_rollup). Targets: under 1 MiB private memory per nanny,
 //! under 5% of one core for all 1,000 together."
 //!
+//! Issue 19 adds a floor: beside the nannies, the same number of minimal blocking C checkers
+//! (`benches/floor.c`, built with `cc -O2` at run time) check listeners of their own, measured
+//! over the same window in the same way, and nanny's CPU is given as a multiple of theirs
+//! (target: at most 1.3×). Running both fleets at once exposes them to the same load.
+//!
 //! Run with `cargo build --release -p nanny && cargo bench -p nanny --bench fleet`.
 //! Environment: `NANNIES` (1000), `SECONDS` (60), `INTERVAL` (1), `WARMUP` (20 seconds after
 //! the last spawn), `NANNY_BIN` (the nanny binary; by default the release binary that cargo
-//! builds next to this bench).
+//! builds next to this bench), `FLOOR` (1; 0 runs no floor fleet), `CC` (cc).
 //!
 //! Every nanny runs `nanny -c --test-start --lvs -t INTERVAL -h 127.0.0.1 -p PORT -r PORT -x OK`
 //! against its own listener, served by one current-thread tokio runtime in this process that
@@ -36,6 +41,10 @@ use tokio::io::AsyncWriteExt;
 const COMMAND: &str = "cargo build --release -p nanny && cargo bench -p nanny --bench fleet";
 const KIB_TARGET: f64 = 1024.0;
 const CPU_TARGET_PCT: f64 = 5.0;
+/// nanny's CPU as a multiple of the floor's (issue 19).
+const FLOOR_RATIO_TARGET: f64 = 1.3;
+/// The floor checker's source.
+const FLOOR_C: &str = include_str!("floor.c");
 
 /// Set on SIGINT, SIGTERM or SIGHUP. These are handled in the listeners' runtime, not by
 /// blocking them for a sigwait thread: nannies would inherit the blocked mask and then
@@ -86,6 +95,8 @@ struct Fleet {
     witness: Option<Child>,
     /// A nanny at 100 checks/s, to tell warm-up from a leak.
     soak: Option<Child>,
+    /// The C floor checkers.
+    floor: Vec<Child>,
 }
 
 impl Fleet {
@@ -96,6 +107,7 @@ impl Fleet {
         let counted = all.len();
         all.extend(witness);
         all.extend(self.soak.take());
+        all.append(&mut self.floor);
         let mut ended = Ended::default();
         let mut pending: Vec<(usize, Child)> = Vec::new();
         for (i, mut c) in all.into_iter().enumerate() {
@@ -150,7 +162,11 @@ fn note_exit(ended: &mut Ended, pid: u32, st: ExitStatus) {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
-        if !self.children.is_empty() || self.witness.is_some() || self.soak.is_some() {
+        if !self.children.is_empty()
+            || self.witness.is_some()
+            || self.soak.is_some()
+            || !self.floor.is_empty()
+        {
             let e = self.stop();
             eprintln!(
                 "fleet: stopped the nannies ({} clean, {} other, {} killed)",
@@ -177,6 +193,8 @@ fn nap(d: Duration) -> bool {
 
 struct Listeners {
     ports: Vec<u16>,
+    floor_ports: Vec<u16>,
+    floor_accepted: Arc<AtomicU64>,
     witness_port: u16,
     soak_port: u16,
     soak_accepted: Arc<AtomicU64>,
@@ -186,10 +204,11 @@ struct Listeners {
     tid: i32,
 }
 
-/// `n` listeners for the fleet plus one for the witness, served by one current-thread runtime.
-fn listen(n: usize) -> std::io::Result<Listeners> {
-    let mut std_listeners = Vec::with_capacity(n + 2);
-    for _ in 0..n + 2 {
+/// `n` listeners for the fleet, `f` for the floor fleet, one for the witness and one for the
+/// soak nanny, served by one current-thread runtime.
+fn listen(n: usize, f: usize) -> std::io::Result<Listeners> {
+    let mut std_listeners = Vec::with_capacity(n + f + 2);
+    for _ in 0..n + f + 2 {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.set_nonblocking(true)?;
         std_listeners.push(l);
@@ -201,11 +220,13 @@ fn listen(n: usize) -> std::io::Result<Listeners> {
     let accepted = Arc::new(AtomicU64::new(0));
     let witness_accepted = Arc::new(AtomicU64::new(0));
     let soak_accepted = Arc::new(AtomicU64::new(0));
+    let floor_accepted = Arc::new(AtomicU64::new(0));
     let (tx, rx) = std::sync::mpsc::channel();
-    let (a, w, k) = (
+    let (a, w, k, fl) = (
         accepted.clone(),
         witness_accepted.clone(),
         soak_accepted.clone(),
+        floor_accepted.clone(),
     );
     std::thread::Builder::new()
         .name("listeners".into())
@@ -231,10 +252,14 @@ fn listen(n: usize) -> std::io::Result<Listeners> {
                     });
                 }
                 for (i, l) in std_listeners.into_iter().enumerate() {
-                    let count = match i.cmp(&n) {
-                        std::cmp::Ordering::Less => a.clone(),
-                        std::cmp::Ordering::Equal => w.clone(),
-                        std::cmp::Ordering::Greater => k.clone(),
+                    let count = if i < n {
+                        a.clone()
+                    } else if i < n + f {
+                        fl.clone()
+                    } else if i == n + f {
+                        w.clone()
+                    } else {
+                        k.clone()
                     };
                     let l = tokio::net::TcpListener::from_std(l).expect("register listener");
                     tokio::spawn(async move {
@@ -254,11 +279,12 @@ fn listen(n: usize) -> std::io::Result<Listeners> {
             });
         })?;
     let tid = rx.recv().map_err(std::io::Error::other)?;
-    let witness_port = ports[n];
     Ok(Listeners {
         ports: ports[..n].to_vec(),
-        witness_port,
-        soak_port: ports[n + 1],
+        floor_ports: ports[n..n + f].to_vec(),
+        floor_accepted,
+        witness_port: ports[n + f],
+        soak_port: ports[n + f + 1],
         soak_accepted,
         accepted,
         witness_accepted,
@@ -310,11 +336,52 @@ fn rollup(pid: u32) -> Option<HashMap<String, u64>> {
     Some(m)
 }
 
-fn threads(pid: u32) -> Option<u64> {
+/// A numeric field of `/proc/PID/status` (`Threads`, `VmRSS` in kB, …).
+fn status_field(pid: u32, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn threads(pid: u32) -> Option<u64> {
+    status_field(pid, "Threads")
+}
+
+/// Build the floor checker with `CC` (default `cc`); `None` (and why) if that fails.
+fn build_floor() -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir();
+    let src = dir.join(format!("fleet-floor-{}.c", std::process::id()));
+    let bin = dir.join(format!("fleet-floor-{}", std::process::id()));
+    std::fs::write(&src, FLOOR_C).map_err(|e| format!("{}: {e}", src.display()))?;
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let out = Command::new(&cc)
+        .args(["-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output();
+    let _ = std::fs::remove_file(&src);
+    match out {
+        Ok(o) if o.status.success() => Ok(bin),
+        Ok(o) => Err(format!(
+            "{cc} failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("cannot run {cc}: {e}")),
+    }
+}
+
+/// Total CPU ns of `pids` between two samples, and how many were measured both times.
+fn cpu_between(a: &[Option<u64>], b: &[Option<u64>]) -> (u64, usize) {
+    let mut total = 0;
+    let mut measured = 0;
+    for (x, y) in a.iter().zip(b) {
+        if let (Some(x), Some(y)) = (x, y) {
+            total += y.saturating_sub(*x);
+            measured += 1;
+        }
+    }
+    (total, measured)
 }
 
 /// Mean and max of a series.
@@ -337,6 +404,7 @@ struct Memory {
     private_dirty: Vec<f64>,
     pss: Vec<f64>,
     rss: Vec<f64>,
+    vm_rss: Vec<f64>,
     anonymous: Vec<f64>,
 }
 
@@ -351,9 +419,56 @@ impl Memory {
             m.pss.push(g("Pss"));
             m.rss.push(g("Rss"));
             m.anonymous.push(g("Anonymous"));
+            if let Some(v) = status_field(pid, "VmRSS") {
+                m.vm_rss.push(v as f64);
+            }
         }
         m
     }
+}
+
+/// The floor fleet's figures over the window.
+struct Floor {
+    count: usize,
+    measured: usize,
+    /// CPU ns over the window, all together.
+    ns: u64,
+    cpu_pct: f64,
+    checks: u64,
+    mem: Memory,
+}
+
+/// The floor's rows and nanny's CPU as a multiple of it.
+fn floor_rows(t: &mut String, fl: &Floor, nanny_pct: f64) {
+    if fl.count == 0 {
+        let _ = writeln!(
+            t,
+            "| floor fleet | not run (FLOOR=0 or no C compiler) | | |"
+        );
+        return;
+    }
+    let per_check_us = if fl.checks > 0 {
+        fl.ns as f64 / 1e3 / fl.checks as f64
+    } else {
+        f64::NAN
+    };
+    let ratio = nanny_pct / fl.cpu_pct;
+    let _ = writeln!(
+        t,
+        "| CPU, floor: {} minimal blocking C checkers (benches/floor.c), same window | {:.3}% of one core ({} measured; {} checks served; {per_check_us:.1} µs per check) | | |",
+        fl.count, fl.cpu_pct, fl.measured, fl.checks
+    );
+    let _ = writeln!(
+        t,
+        "| nanny CPU / floor CPU | {ratio:.2}× | ≤ {FLOOR_RATIO_TARGET}× | {} |",
+        verdict(ratio <= FLOOR_RATIO_TARGET && fl.measured == fl.count)
+    );
+    let (pd, _) = mean_max(&fl.mem.private_dirty);
+    let (rss, _) = mean_max(&fl.mem.vm_rss);
+    let _ = writeln!(
+        t,
+        "| floor checker memory: Private_Dirty / VmRSS, mean | {pd:.0} / {rss:.0} KiB | | |"
+    );
 }
 
 fn main() {
@@ -375,27 +490,42 @@ fn main() {
         eprintln!("or point NANNY_BIN at it.");
         std::process::exit(1);
     };
+    let floor_bin = if env_or("FLOOR", 1u8) == 0 {
+        None
+    } else {
+        build_floor()
+            .map_err(|e| eprintln!("fleet: no floor fleet: {e}"))
+            .ok()
+    };
+    let f = if floor_bin.is_some() { n } else { 0 };
 
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_err() {
             eprintln!("fleet: cannot raise RLIMIT_NOFILE from {soft} to {hard}");
         }
         let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((soft, hard));
-        if soft < (n as u64) + 64 {
-            eprintln!("fleet: RLIMIT_NOFILE {soft} is too low for {n} listeners");
+        if soft < (n as u64) + (f as u64) + 64 {
+            eprintln!(
+                "fleet: RLIMIT_NOFILE {soft} is too low for {} listeners",
+                n + f
+            );
             std::process::exit(1);
         }
     }
     let tck = sysconf(SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as f64;
 
-    let listeners = match listen(n) {
+    let listeners = match listen(n, f) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("fleet: cannot start {n} listeners: {e}");
+            eprintln!("fleet: cannot start {} listeners: {e}", n + f + 2);
             std::process::exit(1);
         }
     };
-    eprintln!("fleet: {} listeners up; nanny = {}", n + 1, bin.display());
+    eprintln!(
+        "fleet: {} listeners up; nanny = {}",
+        n + f + 2,
+        bin.display()
+    );
 
     let mut fleet = Fleet::default();
     let args = |port: u16| {
@@ -442,7 +572,7 @@ fn main() {
         Err(e) => eprintln!("fleet: cannot start the soak nanny: {e}"),
     }
     let spawn_start = Instant::now();
-    for &port in &listeners.ports {
+    for (i, &port) in listeners.ports.iter().enumerate() {
         if STOP.load(Ordering::SeqCst) {
             eprintln!("fleet: interrupted");
             drop(fleet);
@@ -466,6 +596,23 @@ fn main() {
                 std::process::exit(1);
             }
         }
+        // Interleaved, so that both fleets' checks spread over the interval alike.
+        if let (Some(fb), Some(&fport)) = (&floor_bin, listeners.floor_ports.get(i)) {
+            match Command::new(fb)
+                .args([fport.to_string(), interval_s.clone()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            {
+                Ok(c) => fleet.floor.push(c),
+                Err(e) => {
+                    eprintln!("fleet: spawning floor checker failed: {e}");
+                    drop(fleet);
+                    std::process::exit(1);
+                }
+            }
+        }
     }
     let spawn_time = spawn_start.elapsed();
     eprintln!(
@@ -487,6 +634,9 @@ fn main() {
     let t0 = Instant::now();
     let acc0 = listeners.accepted.load(Ordering::Relaxed);
     let ns0: Vec<Option<u64>> = pids.iter().map(|&p| process_ns(p)).collect();
+    let floor_pids: Vec<u32> = fleet.floor.iter().map(Child::id).collect();
+    let facc0 = listeners.floor_accepted.load(Ordering::Relaxed);
+    let fns0: Vec<Option<u64>> = floor_pids.iter().map(|&p| process_ns(p)).collect();
     let tk0: Vec<Option<u64>> = pids.iter().map(|&p| process_ticks(p)).collect();
     let h0 = schedstat_ns(&harness_dir);
 
@@ -509,10 +659,13 @@ fn main() {
     let t1 = Instant::now();
     let acc1 = listeners.accepted.load(Ordering::Relaxed);
     let ns1: Vec<Option<u64>> = pids.iter().map(|&p| process_ns(p)).collect();
+    let fns1: Vec<Option<u64>> = floor_pids.iter().map(|&p| process_ns(p)).collect();
+    let facc1 = listeners.floor_accepted.load(Ordering::Relaxed);
     let tk1: Vec<Option<u64>> = pids.iter().map(|&p| process_ticks(p)).collect();
     let h1 = schedstat_ns(&harness_dir);
     let wall = (t1 - t0).as_secs_f64();
     let mem = Memory::sample(&pids);
+    let floor_mem = Memory::sample(&floor_pids);
     let soak1 = Memory::sample(&soak_pid);
     let soak_checks = listeners.soak_accepted.load(Ordering::Relaxed) - soak_acc0;
     let max_threads = pids.iter().filter_map(|&p| threads(p)).max().unwrap_or(0);
@@ -525,16 +678,8 @@ fn main() {
     }
     let alive = n - dead.len();
 
-    let cpu_ns: u64 = ns0
-        .iter()
-        .zip(&ns1)
-        .filter_map(|(a, b)| Some(b.as_ref()?.saturating_sub(*a.as_ref()?)))
-        .sum();
-    let measured = ns0
-        .iter()
-        .zip(&ns1)
-        .filter(|(a, b)| a.is_some() && b.is_some())
-        .count();
+    let (cpu_ns, measured) = cpu_between(&ns0, &ns1);
+    let (floor_ns, floor_measured) = cpu_between(&fns0, &fns1);
     let ticks: u64 = tk0
         .iter()
         .zip(&tk1)
@@ -572,7 +717,7 @@ fn main() {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "### nanny fleet: {n} nannies, {n} listeners, interval {interval_s} s, window {wall:.1} s"
+        "### nanny fleet: {n} nannies, {n} listeners, interval {interval_s} s, window {wall:.1} s; floor: {f} C checkers at the same time"
     );
     let _ = writeln!(t);
     let _ = writeln!(t, "| metric | value | target | result |");
@@ -595,6 +740,18 @@ fn main() {
         t,
         "| CPU per nanny | {:.4}% of one core | | |",
         cpu_pct / n as f64
+    );
+    floor_rows(
+        &mut t,
+        &Floor {
+            count: f,
+            measured: floor_measured,
+            ns: floor_ns,
+            cpu_pct: floor_ns as f64 / 1e9 / wall * 100.0,
+            checks: facc1 - facc0,
+            mem: floor_mem,
+        },
+        cpu_pct,
     );
     let _ = writeln!(
         t,
@@ -632,6 +789,11 @@ fn main() {
     let _ = writeln!(
         t,
         "| Anonymous per nanny, mean / max | {anon_mean:.0} / {anon_max:.0} KiB | | |"
+    );
+    let (vm_mean, vm_max) = mean_max(&mem.vm_rss);
+    let _ = writeln!(
+        t,
+        "| VmRSS per nanny (/proc/PID/status; counts shared pages), mean / max | {vm_mean:.0} / {vm_max:.0} KiB | | |"
     );
     let _ = writeln!(
         t,
