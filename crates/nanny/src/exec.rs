@@ -24,6 +24,9 @@ use crate::wait::{Interrupt, Waiter, Wake, after};
 /// Output kept from a command; the rest is read and dropped.
 pub const MAX_OUTPUT: usize = 64 * 1024;
 
+/// The longest sleep between two looks for a program's exit once its output has ended.
+const MAX_EXIT_POLL: Duration = Duration::from_millis(50);
+
 /// Replace `%h` with the host and `%p` with the port, inside words too; `%%` is a literal `%`.
 pub fn substitute(word: &str, host: &str, port: u16) -> String {
     let mut out = String::with_capacity(word.len());
@@ -163,6 +166,7 @@ fn collect(
             }
         }
     }
+    let mut poll_every = Duration::from_millis(1);
     loop {
         match child.try_wait() {
             Ok(Some(status)) => {
@@ -173,7 +177,17 @@ fn collect(
                     (None, None) => Ended::Exited(255),
                 });
             }
-            Ok(None) => wake(w, None, deadline)?,
+            // SIGCHLD wakes the wait at once when this thread is the one it goes to (always in
+            // the single-threaded binary); the short sleeps cover an embedding process whose
+            // other threads take it.
+            Ok(None) => {
+                let nap = after(poll_every).min(deadline);
+                poll_every = (poll_every * 2).min(MAX_EXIT_POLL);
+                match wake(w, None, nap) {
+                    Err(Cut::TimedOut) if nap < deadline => {}
+                    other => other?,
+                }
+            }
             Err(e) => return Ok(Ended::NotStarted(e.to_string())),
         }
     }
