@@ -12,7 +12,7 @@ use std::time::Duration;
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::CommandExt;
-use std::process::Child;
+use std::process::{Child, ChildStdout};
 use std::time::Instant;
 
 use lvscf::split_words;
@@ -140,31 +140,43 @@ fn wake(
     }
 }
 
-/// Read the program's stdout to its end (keeping [`MAX_OUTPUT`] bytes), then wait for it to exit.
+/// Read `pipe` to its end, keeping [`MAX_OUTPUT`] bytes.
+fn read_output(
+    mut pipe: ChildStdout,
+    stdout: &mut Vec<u8>,
+    w: &mut Waiter,
+    deadline: Instant,
+) -> Result<(), Cut> {
+    // Without O_NONBLOCK a read would block past a signal; if this fails, EOF is assumed.
+    if fcntl(&pipe, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).is_err() {
+        return Ok(());
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        match pipe.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                let room = MAX_OUTPUT.saturating_sub(stdout.len());
+                stdout.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                wake(w, Some((pipe.as_fd(), PollFlags::POLLIN)), deadline)?;
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
+/// Read the program's stdout to its end, then wait for it to exit.
 fn collect(
     child: &mut Child,
     stdout: &mut Vec<u8>,
     w: &mut Waiter,
     deadline: Instant,
 ) -> Result<Ended, Cut> {
-    if let Some(mut pipe) = child.stdout.take() {
-        // Without O_NONBLOCK a read would block past a signal; if this fails, EOF is assumed.
-        let nonblocking = fcntl(&pipe, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).is_ok();
-        let mut buf = [0u8; 4096];
-        while nonblocking {
-            match pipe.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let room = MAX_OUTPUT.saturating_sub(stdout.len());
-                    stdout.extend_from_slice(&buf[..n.min(room)]);
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    wake(w, Some((pipe.as_fd(), PollFlags::POLLIN)), deadline)?;
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
+    if let Some(pipe) = child.stdout.take() {
+        read_output(pipe, stdout, w, deadline)?;
     }
     let mut poll_every = Duration::from_millis(1);
     loop {

@@ -6,7 +6,7 @@
 //! under 5% of one core for all 1,000 together."
 //!
 //! Issue 19 adds a floor: beside the nannies, the same number of minimal blocking C checkers
-//! (`benches/floor.c`, built with `cc -O2` at run time) check listeners of their own, measured
+//! (`benches/fleet/floor.c`, built with `cc -O2` at run time) check listeners of their own, measured
 //! over the same window in the same way, and nanny's CPU is given as a multiple of theirs
 //! (target: at most 1.3×). Running both fleets at once exposes them to the same load.
 //!
@@ -24,10 +24,12 @@
 //! times a second tells warm-up from a leak. One extra "witness" nanny
 //! (`-n -v`, not counted in the figures) logs to a file so that its verdicts can be read.
 
-use std::collections::HashMap;
+mod floor;
+mod proc;
+
 use std::fmt::Write as _;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,13 +40,12 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, SysconfVar, sysconf};
 use tokio::io::AsyncWriteExt;
 
+use floor::{Floor, build_floor, floor_rows};
+use proc::{Memory, cpu_between, process_ns, process_ticks, schedstat_ns, threads};
+
 const COMMAND: &str = "cargo build --release -p nanny && cargo bench -p nanny --bench fleet";
 const KIB_TARGET: f64 = 1024.0;
 const CPU_TARGET_PCT: f64 = 5.0;
-/// nanny's CPU as a multiple of the floor's (issue 19).
-const FLOOR_RATIO_TARGET: f64 = 1.3;
-/// The floor checker's source.
-const FLOOR_C: &str = include_str!("floor.c");
 
 /// Set on SIGINT, SIGTERM or SIGHUP. These are handled in the listeners' runtime, not by
 /// blocking them for a sigwait thread: nannies would inherit the blocked mask and then
@@ -292,98 +293,6 @@ fn listen(n: usize, f: usize) -> std::io::Result<Listeners> {
     })
 }
 
-/// CPU time of a task directory (`/proc/PID` or `/proc/PID/task/TID`) in ns, from schedstat.
-fn schedstat_ns(dir: &Path) -> Option<u64> {
-    let s = std::fs::read_to_string(dir.join("schedstat")).ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
-/// CPU time of all of a process's threads in ns.
-fn process_ns(pid: u32) -> Option<u64> {
-    let mut total = 0;
-    for e in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        total += schedstat_ns(&e.ok()?.path())?;
-    }
-    Some(total)
-}
-
-/// utime + stime in clock ticks, from `/proc/PID/stat` (fields 14 and 15).
-fn process_ticks(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces; fields restart after its closing parenthesis.
-    let rest = &s[s.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state): field k is f[k - 3].
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-/// The kB fields of `/proc/PID/smaps_rollup`.
-fn rollup(pid: u32) -> Option<HashMap<String, u64>> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let mut m = HashMap::new();
-    for line in s.lines().skip(1) {
-        let Some((k, v)) = line.split_once(':') else {
-            continue;
-        };
-        if let Some(n) = v
-            .trim()
-            .strip_suffix("kB")
-            .and_then(|n| n.trim().parse().ok())
-        {
-            m.insert(k.to_string(), n);
-        }
-    }
-    Some(m)
-}
-
-/// A numeric field of `/proc/PID/status` (`Threads`, `VmRSS` in kB, …).
-fn status_field(pid: u32, key: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn threads(pid: u32) -> Option<u64> {
-    status_field(pid, "Threads")
-}
-
-/// Build the floor checker with `CC` (default `cc`); `None` (and why) if that fails.
-fn build_floor() -> Result<PathBuf, String> {
-    let dir = std::env::temp_dir();
-    let src = dir.join(format!("fleet-floor-{}.c", std::process::id()));
-    let bin = dir.join(format!("fleet-floor-{}", std::process::id()));
-    std::fs::write(&src, FLOOR_C).map_err(|e| format!("{}: {e}", src.display()))?;
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let out = Command::new(&cc)
-        .args(["-O2", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .output();
-    let _ = std::fs::remove_file(&src);
-    match out {
-        Ok(o) if o.status.success() => Ok(bin),
-        Ok(o) => Err(format!(
-            "{cc} failed: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Err(e) => Err(format!("cannot run {cc}: {e}")),
-    }
-}
-
-/// Total CPU ns of `pids` between two samples, and how many were measured both times.
-fn cpu_between(a: &[Option<u64>], b: &[Option<u64>]) -> (u64, usize) {
-    let mut total = 0;
-    let mut measured = 0;
-    for (x, y) in a.iter().zip(b) {
-        if let (Some(x), Some(y)) = (x, y) {
-            total += y.saturating_sub(*x);
-            measured += 1;
-        }
-    }
-    (total, measured)
-}
-
 /// Mean and max of a series.
 fn mean_max(v: &[f64]) -> (f64, f64) {
     if v.is_empty() {
@@ -395,80 +304,6 @@ fn mean_max(v: &[f64]) -> (f64, f64) {
 
 fn verdict(ok: bool) -> &'static str {
     if ok { "pass" } else { "**FAIL**" }
-}
-
-/// Per-nanny memory figures in KiB.
-#[derive(Debug, Default)]
-struct Memory {
-    private: Vec<f64>,
-    private_dirty: Vec<f64>,
-    pss: Vec<f64>,
-    rss: Vec<f64>,
-    vm_rss: Vec<f64>,
-    anonymous: Vec<f64>,
-}
-
-impl Memory {
-    fn sample(pids: &[u32]) -> Memory {
-        let mut m = Memory::default();
-        for &pid in pids {
-            let Some(r) = rollup(pid) else { continue };
-            let g = |k: &str| r.get(k).copied().unwrap_or(0) as f64;
-            m.private.push(g("Private_Clean") + g("Private_Dirty"));
-            m.private_dirty.push(g("Private_Dirty"));
-            m.pss.push(g("Pss"));
-            m.rss.push(g("Rss"));
-            m.anonymous.push(g("Anonymous"));
-            if let Some(v) = status_field(pid, "VmRSS") {
-                m.vm_rss.push(v as f64);
-            }
-        }
-        m
-    }
-}
-
-/// The floor fleet's figures over the window.
-struct Floor {
-    count: usize,
-    measured: usize,
-    /// CPU ns over the window, all together.
-    ns: u64,
-    cpu_pct: f64,
-    checks: u64,
-    mem: Memory,
-}
-
-/// The floor's rows and nanny's CPU as a multiple of it.
-fn floor_rows(t: &mut String, fl: &Floor, nanny_pct: f64) {
-    if fl.count == 0 {
-        let _ = writeln!(
-            t,
-            "| floor fleet | not run (FLOOR=0 or no C compiler) | | |"
-        );
-        return;
-    }
-    let per_check_us = if fl.checks > 0 {
-        fl.ns as f64 / 1e3 / fl.checks as f64
-    } else {
-        f64::NAN
-    };
-    let ratio = nanny_pct / fl.cpu_pct;
-    let _ = writeln!(
-        t,
-        "| CPU, floor: {} minimal blocking C checkers (benches/floor.c), same window | {:.3}% of one core ({} measured; {} checks served; {per_check_us:.1} µs per check) | | |",
-        fl.count, fl.cpu_pct, fl.measured, fl.checks
-    );
-    let _ = writeln!(
-        t,
-        "| nanny CPU / floor CPU | {ratio:.2}× | ≤ {FLOOR_RATIO_TARGET}× | {} |",
-        verdict(ratio <= FLOOR_RATIO_TARGET && fl.measured == fl.count)
-    );
-    let (pd, _) = mean_max(&fl.mem.private_dirty);
-    let (rss, _) = mean_max(&fl.mem.vm_rss);
-    let _ = writeln!(
-        t,
-        "| floor checker memory: Private_Dirty / VmRSS, mean | {pd:.0} / {rss:.0} KiB | | |"
-    );
 }
 
 fn main() {
