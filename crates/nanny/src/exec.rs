@@ -92,6 +92,7 @@ pub fn run(argv: &[String], timeout: Duration, w: &mut Waiter) -> Result<Output,
         .stderr(Stdio::null())
         .stdout(Stdio::piped())
         .process_group(0);
+    unblock_in_child(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -118,6 +119,22 @@ pub fn run(argv: &[String], timeout: Duration, w: &mut Waiter) -> Result<Output,
     // The leader has exited; children it left in the group are killed with it.
     guard.kill();
     Ok(Output { ended, stdout })
+}
+
+/// Start the program with no signal blocked: nanny blocks its own ([`crate::wait`]), and a
+/// blocked mask is inherited through exec (the standard library does not reset it), so a
+/// check script would otherwise ignore SIGTERM and SIGINT.
+#[allow(unsafe_code)]
+fn unblock_in_child(cmd: &mut std::process::Command) {
+    use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
+    // SAFETY: the closure runs in the child between fork and exec and only calls
+    // sigprocmask(2), which is async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+                .map_err(std::io::Error::from)
+        });
+    }
 }
 
 /// Why [`collect`] stopped before the program ended.
@@ -351,5 +368,23 @@ mod tests {
         assert_eq!(o.ended, Ended::Signaled(11));
         let o = run(&["/nonexistent/prog".into()], Duration::from_secs(5), w).unwrap();
         assert!(matches!(o.ended, Ended::NotStarted(_)));
+    }
+
+    #[test]
+    fn programs_start_with_no_signal_blocked() {
+        // The waiter blocks nanny's signals in this thread; a check program must not inherit
+        // that, or it would ignore SIGTERM from its own users.
+        let w = &mut Waiter::new().unwrap();
+        let o = run(
+            &["grep".into(), "^SigBlk:".into(), "/proc/self/status".into()],
+            Duration::from_secs(5),
+            w,
+        )
+        .unwrap();
+        assert_eq!(o.ended, Ended::Exited(0));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "SigBlk:\t0000000000000000"
+        );
     }
 }

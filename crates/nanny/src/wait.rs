@@ -4,8 +4,12 @@
 //! step that may block waits here, and a signal ends the wait at once. The signals nanny acts
 //! on (SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP) and SIGCHLD are blocked in the calling thread
 //! and read from a signalfd, so a signal that arrives between two waits stays pending for the
-//! next one instead of being lost. The blocked mask is not inherited by check programs: the
-//! standard library empties the mask in every child it starts.
+//! next one instead of being lost. Check programs do not inherit the blocked mask:
+//! [`crate::exec`] empties it in the child before exec.
+//!
+//! SIGCHLD only wakes a wait promptly when the kernel delivers it to the waiting thread, which
+//! is always so in the single-threaded binary; [`crate::exec`] also looks for a program's exit
+//! on a short backoff for processes that embed the library in a thread.
 //!
 //! A wait may also be bounded by a stop time ([`Waiter::stop_at`]), which the in-process
 //! callers of [`crate::run::Runner::run_until`] use instead of a signal.
