@@ -135,9 +135,9 @@ impl Waiter {
     }
 
     /// Wait until `fd` reports one of `events` (or an error or hang-up), a signal arrives, or
-    /// `deadline` (then the stop time) passes. A signal that comes with readiness goes first.
-    /// Pending signals are found through the poll, so a wait costs one `ppoll` when nothing
-    /// is pending.
+    /// `deadline` (or the stop time, if earlier) passes. A signal that comes with readiness goes
+    /// first; readiness goes before a deadline that has passed. Pending signals are found
+    /// through the poll, so a wait costs one `ppoll` when nothing is pending.
     pub fn wait(&mut self, fd: Option<(BorrowedFd<'_>, PollFlags)>, deadline: Instant) -> Wake {
         if !self.hold
             && let Some(e) = self.held.pop_front()
@@ -149,11 +149,9 @@ impl Waiter {
                 Some(stop) if stop <= deadline => (stop, Wake::Stop),
                 _ => (deadline, Wake::TimedOut),
             };
-            let now = Instant::now();
-            if now >= end {
-                return at_end;
-            }
-            let timeout = Some(TimeSpec::from_duration(end - now));
+            // Past the deadline this is one poll that does not sleep: what is ready still wins.
+            let left = end.saturating_duration_since(Instant::now());
+            let timeout = Some(TimeSpec::from_duration(left));
             let sig = PollFd::new(self.signals.as_fd(), PollFlags::POLLIN);
             let (signalled, ready) = match fd {
                 Some((fd, events)) => {
@@ -183,6 +181,9 @@ impl Waiter {
                 return Wake::Ready(r);
             }
             // Timed out, or a signal nanny ignores: the clock decides.
+            if left.is_zero() || Instant::now() >= end {
+                return at_end;
+            }
         }
     }
 
@@ -208,4 +209,66 @@ pub fn after(d: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(d)
         .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::raise;
+
+    // Each test blocks the signals in its own thread before raising one at itself (raise is
+    // thread-directed), so no other test thread sees them.
+
+    #[test]
+    fn a_signal_ends_a_long_wait_and_is_reported_once() {
+        let mut w = Waiter::new().unwrap();
+        raise(Signal::SIGUSR1).unwrap();
+        let long = after(Duration::from_secs(60));
+        assert_eq!(w.sleep(long), Wake::Signal(Event::Override(Override::Down)));
+        raise(Signal::SIGTERM).unwrap();
+        assert_eq!(w.sleep(long), Wake::Signal(Event::Terminate(libc::SIGTERM)));
+        // Nothing left: a short sleep runs to its end.
+        let start = Instant::now();
+        let d = Duration::from_millis(30);
+        assert_eq!(w.sleep(after(d)), Wake::TimedOut);
+        assert!(start.elapsed() >= d);
+    }
+
+    #[test]
+    fn held_signals_wait_for_the_hold_to_end_in_order() {
+        let mut w = Waiter::new().unwrap();
+        w.hold(true);
+        raise(Signal::SIGHUP).unwrap();
+        raise(Signal::SIGUSR2).unwrap();
+        assert_eq!(w.sleep(after(Duration::from_millis(20))), Wake::TimedOut);
+        w.hold(false);
+        let long = after(Duration::from_secs(60));
+        let first = w.sleep(long);
+        let second = w.sleep(long);
+        // Both come out; pending signals are read lowest number first (SIGHUP is 1).
+        assert_eq!(first, Wake::Signal(Event::Resume));
+        assert_eq!(second, Wake::Signal(Event::Override(Override::Up)));
+    }
+
+    #[test]
+    fn the_stop_time_ends_a_wait_before_its_deadline() {
+        let mut w = Waiter::new().unwrap();
+        w.stop_at(Some(after(Duration::from_millis(20))));
+        assert_eq!(w.sleep(after(Duration::from_secs(60))), Wake::Stop);
+        w.stop_at(None);
+        assert_eq!(w.sleep(after(Duration::from_millis(10))), Wake::TimedOut);
+    }
+
+    #[test]
+    fn readiness_wins_over_a_passed_deadline() {
+        let mut w = Waiter::new().unwrap();
+        let (r, wr) = nix::unistd::pipe().unwrap();
+        let poll =
+            |w: &mut Waiter, deadline| w.wait(Some((r.as_fd(), PollFlags::POLLIN)), deadline);
+        assert_eq!(poll(&mut w, Instant::now()), Wake::TimedOut);
+        nix::unistd::write(&wr, b"x").unwrap();
+        let past = Instant::now();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(matches!(poll(&mut w, past), Wake::Ready(f) if f.contains(PollFlags::POLLIN)));
+    }
 }
