@@ -3,18 +3,27 @@
 //! The verdict follows piranha's `pinger()` and `send_program` (spec §4.3, §4.7) with its
 //! defects fixed: replies are read until the expect string is decided, UDP without an expect
 //! string passes on any reply, and a program that fails, crashes or hangs is unhealthy.
+//!
+//! A check is plain blocking code on non-blocking sockets: every step that would block waits
+//! in [`Waiter::wait`], so a signal abandons the check at once. A TCP check that needs no send
+//! is `socket`, `connect`, two `ppoll`s, `read` and `close`.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, UdpSocket};
-use tokio::time::{Instant, timeout_at};
+use nix::errno::Errno;
+use nix::poll::PollFlags;
+use nix::sys::socket::{
+    AddressFamily, SockFlag, SockType, SockaddrStorage, connect, getsockopt, socket, sockopt,
+};
 
 use crate::escape::show;
 use crate::exec::{self, Ended};
 use crate::expect::{Decision, Expect, MAX_REPLY, Mismatch};
+use crate::wait::{Interrupt, Waiter, Wake, after};
 
 /// What is checked and how.
 #[derive(Debug)]
@@ -109,6 +118,10 @@ fn io_err(e: &std::io::Error) -> String {
     }
 }
 
+fn errno_text(e: Errno) -> String {
+    ipvs::error::strerror(e as i32)
+}
+
 fn target(addr: SocketAddr) -> String {
     match addr.ip() {
         IpAddr::V4(ip) => format!("{ip}:{}", addr.port()),
@@ -116,88 +129,172 @@ fn target(addr: SocketAddr) -> String {
     }
 }
 
+/// What a check ends with: its verdict, or the signal or stop time that cut it short.
+pub type Outcome = Result<Result<(), Failure>, Interrupt>;
+
+/// Why a step of a check did not go on.
+enum Halt {
+    Fail(Failure),
+    Cut(Interrupt),
+}
+
+impl From<Failure> for Halt {
+    fn from(f: Failure) -> Halt {
+        Halt::Fail(f)
+    }
+}
+
+/// Wait until `fd` reports `events`; `timed_out` is the failure at `deadline`.
+fn ready(
+    w: &mut Waiter,
+    fd: BorrowedFd<'_>,
+    events: PollFlags,
+    deadline: Instant,
+    timed_out: impl FnOnce() -> Failure,
+) -> Result<PollFlags, Halt> {
+    loop {
+        match w.wait(Some((fd, events)), deadline) {
+            Wake::Ready(r) => return Ok(r),
+            Wake::TimedOut => return Err(Halt::Fail(timed_out())),
+            Wake::Signal(e) => return Err(Halt::Cut(Interrupt::Signal(e))),
+            Wake::Stop => return Err(Halt::Cut(Interrupt::Stop)),
+            // A check program of an earlier check, reaped already: nothing to do here.
+            Wake::Child => {}
+        }
+    }
+}
+
+fn family(addr: SocketAddr) -> AddressFamily {
+    match addr {
+        SocketAddr::V4(_) => AddressFamily::Inet,
+        SocketAddr::V6(_) => AddressFamily::Inet6,
+    }
+}
+
 impl Probe {
     /// Run one check. Each step (connect, write, read; or the program) gets the timeout.
-    pub async fn run(&self) -> Result<(), Failure> {
+    pub fn run(&self, w: &mut Waiter) -> Outcome {
         if let Some(words) = &self.program {
-            return self.program(words).await;
+            return self.program(words, w);
         }
-        if self.udp {
-            self.udp().await
-        } else {
-            self.tcp().await
+        let r = if self.udp { self.udp(w) } else { self.tcp(w) };
+        match r {
+            Ok(()) => Ok(Ok(())),
+            Err(Halt::Fail(f)) => Ok(Err(f)),
+            Err(Halt::Cut(i)) => Err(i),
         }
     }
 
-    async fn tcp(&self) -> Result<(), Failure> {
-        let t = target(self.addr);
-        let sock = match self.addr {
-            SocketAddr::V4(_) => TcpSocket::new_v4(),
-            SocketAddr::V6(_) => TcpSocket::new_v6(),
+    /// A non-blocking TCP connection to the server, connected.
+    fn connect(&self, w: &mut Waiter) -> Result<TcpStream, Halt> {
+        let addr = self.addr;
+        let refused = |e: Errno| Failure::Connect(target(addr), errno_text(e));
+        let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+        let fd = socket(family(addr), SockType::Stream, flags, None).map_err(refused)?;
+        match connect(fd.as_raw_fd(), &SockaddrStorage::from(addr)) {
+            Ok(()) => {}
+            Err(Errno::EINPROGRESS | Errno::EINTR) => {
+                let deadline = after(self.timeout);
+                let r = ready(w, fd.as_fd(), PollFlags::POLLOUT, deadline, || {
+                    Failure::ConnectTimeout(target(addr))
+                })?;
+                if r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP) {
+                    // The connection's own error decides, as for any non-blocking connect.
+                    match getsockopt(&fd, sockopt::SocketError) {
+                        Ok(0) => {}
+                        Ok(e) => return Err(refused(Errno::from_raw(e)).into()),
+                        Err(e) => return Err(refused(e).into()),
+                    }
+                }
+            }
+            Err(e) => return Err(refused(e).into()),
         }
-        .map_err(|e| Failure::Connect(t.clone(), io_err(&e)))?;
-        let mut stream = match tokio::time::timeout(self.timeout, sock.connect(self.addr)).await {
-            Err(_) => return Err(Failure::ConnectTimeout(t)),
-            Ok(Err(e)) => return Err(Failure::Connect(t, io_err(&e))),
-            Ok(Ok(s)) => s,
-        };
+        Ok(TcpStream::from(fd))
+    }
+
+    fn tcp(&self, w: &mut Waiter) -> Result<(), Halt> {
+        let addr = self.addr;
+        let mut stream = self.connect(w)?;
         if let Some(send) = &self.send {
-            match tokio::time::timeout(self.timeout, stream.write_all(send)).await {
-                Err(_) => return Err(Failure::Write(t, "timed out".into())),
-                Ok(Err(e)) => return Err(Failure::Write(t, io_err(&e))),
-                Ok(Ok(())) => {}
+            let deadline = after(self.timeout);
+            let mut rest = send.as_slice();
+            while !rest.is_empty() {
+                match stream.write(rest) {
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        ready(w, stream.as_fd(), PollFlags::POLLOUT, deadline, || {
+                            Failure::Write(target(addr), "timed out".into())
+                        })?;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Failure::Write(target(addr), io_err(&e)).into()),
+                }
             }
         }
         if !self.expect.wants_reply() {
             return Ok(());
         }
-        let deadline = Instant::now() + self.timeout;
+        let deadline = after(self.timeout);
         let mut reply = Vec::new();
         let mut buf = [0u8; 4096];
         loop {
-            let n = match timeout_at(deadline, stream.read(&mut buf)).await {
-                Err(_) => return Err(Failure::ReadTimeout(t)),
-                Ok(Err(e)) => return Err(Failure::Read(t, io_err(&e))),
-                Ok(Ok(n)) => n,
+            ready(w, stream.as_fd(), PollFlags::POLLIN, deadline, || {
+                Failure::ReadTimeout(target(addr))
+            })?;
+            let n = match stream.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+                    continue;
+                }
+                Err(e) => return Err(Failure::Read(target(addr), io_err(&e)).into()),
             };
             let room = MAX_REPLY - reply.len();
             reply.extend_from_slice(&buf[..n.min(room)]);
             match self.expect.decide(&reply, n == 0) {
                 Decision::Pass => return Ok(()),
-                Decision::Fail(m) => return Err(Failure::Reply(t, m, reply)),
+                Decision::Fail(m) => return Err(Failure::Reply(target(addr), m, reply).into()),
                 Decision::NeedMore => {}
             }
         }
     }
 
-    async fn udp(&self) -> Result<(), Failure> {
-        let t = target(self.addr);
-        let bind: SocketAddr = match self.addr {
-            SocketAddr::V4(_) => (IpAddr::from([0, 0, 0, 0]), 0).into(),
-            SocketAddr::V6(_) => (IpAddr::from([0u16; 8]), 0).into(),
-        };
-        let sock = UdpSocket::bind(bind)
-            .await
-            .map_err(|e| Failure::Connect(t.clone(), io_err(&e)))?;
+    fn udp(&self, w: &mut Waiter) -> Result<(), Halt> {
+        let addr = self.addr;
+        let refused = |e: std::io::Error| Failure::Connect(target(addr), io_err(&e));
+        let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+        let fd =
+            socket(family(addr), SockType::Datagram, flags, None).map_err(|e| refused(e.into()))?;
+        let sock = UdpSocket::from(fd);
         // A connected UDP socket reports ICMP port-unreachable as ECONNREFUSED on receive.
-        sock.connect(self.addr)
-            .await
-            .map_err(|e| Failure::Connect(t.clone(), io_err(&e)))?;
+        sock.connect(addr).map_err(refused)?;
         // Piranha sent nothing without -s and then always timed out; an empty datagram at
         // least draws a reply or a port-unreachable from the server.
         let payload = self.send.as_deref().unwrap_or(&[]);
-        match tokio::time::timeout(self.timeout, sock.send(payload)).await {
-            Err(_) => return Err(Failure::Write(t, "timed out".into())),
-            Ok(Err(e)) => return Err(Failure::Write(t, io_err(&e))),
-            Ok(Ok(_)) => {}
+        let deadline = after(self.timeout);
+        loop {
+            match sock.send(payload) {
+                Ok(_) => break,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    ready(w, sock.as_fd(), PollFlags::POLLOUT, deadline, || {
+                        Failure::Write(target(addr), "timed out".into())
+                    })?;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(Failure::Write(target(addr), io_err(&e)).into()),
+            }
         }
-        let deadline = Instant::now() + self.timeout;
+        let deadline = after(self.timeout);
         let mut buf = vec![0u8; 65_536];
         loop {
-            let n = match timeout_at(deadline, sock.recv(&mut buf)).await {
-                Err(_) => return Err(Failure::ReadTimeout(t)),
-                Ok(Err(e)) => return Err(Failure::Read(t, io_err(&e))),
-                Ok(Ok(n)) => n,
+            ready(w, sock.as_fd(), PollFlags::POLLIN, deadline, || {
+                Failure::ReadTimeout(target(addr))
+            })?;
+            let n = match sock.recv(&mut buf) {
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+                    continue;
+                }
+                Err(e) => return Err(Failure::Read(target(addr), io_err(&e)).into()),
             };
             // One datagram is one whole reply.
             let d = match &self.expect {
@@ -206,26 +303,28 @@ impl Probe {
             };
             match d {
                 Decision::Pass => return Ok(()),
-                Decision::Fail(m) => return Err(Failure::Reply(t, m, buf[..n].to_vec())),
+                Decision::Fail(m) => {
+                    return Err(Failure::Reply(target(addr), m, buf[..n].to_vec()).into());
+                }
                 Decision::NeedMore => {}
             }
         }
     }
 
-    async fn program(&self, words: &[String]) -> Result<(), Failure> {
+    fn program(&self, words: &[String], w: &mut Waiter) -> Outcome {
         let t = target(self.addr);
         let host = self.addr.ip().to_string();
         let argv: Vec<String> = words
             .iter()
             .map(|w| exec::substitute(w, &host, self.addr.port()))
             .collect();
-        let out = exec::run(&argv, self.timeout).await;
+        let out = exec::run(&argv, self.timeout, w)?;
         if out.ended != Ended::Exited(0) {
-            return Err(Failure::Program(t, out.ended));
+            return Ok(Err(Failure::Program(t, out.ended)));
         }
         let Some(expect) = &self.expect_raw else {
             // No expect string: the exit status alone decides.
-            return Ok(());
+            return Ok(Ok(()));
         };
         let mut got = out.stdout.as_slice();
         got = got.strip_suffix(b"\n").unwrap_or(got);
@@ -234,17 +333,17 @@ impl Probe {
             match self.expect.decide(got, true) {
                 Decision::Pass => true,
                 Decision::Fail(Mismatch::BadRegex) => {
-                    return Err(Failure::Reply(t, Mismatch::BadRegex, got.to_vec()));
+                    return Ok(Err(Failure::Reply(t, Mismatch::BadRegex, got.to_vec())));
                 }
                 _ => false,
             }
         } else {
             got == expect.as_slice()
         };
-        if ok {
+        Ok(if ok {
             Ok(())
         } else {
             Err(Failure::ProgramOutput(t, got.to_vec()))
-        }
+        })
     }
 }

@@ -9,11 +9,23 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, ChildStdout};
+use std::time::Instant;
+
 use lvscf::split_words;
-use tokio::io::AsyncReadExt;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::PollFlags;
+
+use crate::wait::{Interrupt, Waiter, Wake, after};
 
 /// Output kept from a command; the rest is read and dropped.
 pub const MAX_OUTPUT: usize = 64 * 1024;
+
+/// The longest sleep between two looks for a program's exit once its output has ended.
+const MAX_EXIT_POLL: Duration = Duration::from_millis(50);
 
 /// Replace `%h` with the host and `%p` with the port, inside words too; `%%` is a literal `%`.
 pub fn substitute(word: &str, host: &str, port: u16) -> String {
@@ -64,70 +76,150 @@ pub struct Output {
 }
 
 /// Run `argv` (PATH search, no shell) with stdin and stderr on /dev/null, capturing stdout,
-/// and kill its process group if it outlives `timeout`.
-pub async fn run(argv: &[String], timeout: Duration) -> Output {
+/// and kill its process group if it outlives `timeout`. A signal or the stop time abandons
+/// it (the group is killed and the program reaped) and is returned instead.
+pub fn run(argv: &[String], timeout: Duration, w: &mut Waiter) -> Result<Output, Interrupt> {
     let Some((prog, args)) = argv.split_first() else {
-        return Output {
+        return Ok(Output {
             ended: Ended::NotStarted("empty command".into()),
             stdout: Vec::new(),
-        };
+        });
     };
-    let mut cmd = tokio::process::Command::new(prog);
+    let deadline = after(timeout);
+    let mut cmd = std::process::Command::new(prog);
     cmd.args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .stdout(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+        .process_group(0);
+    unblock_in_child(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return Output {
+            return Ok(Output {
                 ended: Ended::NotStarted(e.to_string()),
                 stdout: Vec::new(),
-            };
+            });
         }
     };
-    let pid = child.id().and_then(|p| i32::try_from(p).ok());
-    // If this future is dropped (a signal abandoned the check), the whole group dies too.
-    let mut guard = GroupKill(pid);
-    let mut pipe = child.stdout.take();
+    let mut guard = GroupKill(i32::try_from(child.id()).ok());
     let mut stdout = Vec::new();
-    let work = async {
-        if let Some(p) = pipe.as_mut() {
-            let mut buf = [0u8; 4096];
-            loop {
-                match p.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let room = MAX_OUTPUT.saturating_sub(stdout.len());
-                        stdout.extend_from_slice(&buf[..n.min(room)]);
-                    }
-                }
-            }
-        }
-        child.wait().await
-    };
-    let ended = match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(status)) => {
-            use std::os::unix::process::ExitStatusExt;
-            match (status.code(), status.signal()) {
-                (Some(c), _) => Ended::Exited(c),
-                (None, Some(s)) => Ended::Signaled(s),
-                (None, None) => Ended::Exited(255),
-            }
-        }
-        Ok(Err(e)) => Ended::NotStarted(e.to_string()),
-        Err(_) => {
+    let ended = match collect(&mut child, &mut stdout, w, deadline) {
+        Ok(ended) => ended,
+        Err(cut) => {
             guard.kill();
-            // Reap it; SIGKILL cannot be ignored, so this returns promptly.
-            let _ = child.wait().await;
-            Ended::TimedOut
+            // SIGKILL cannot be ignored, so this returns promptly.
+            let _ = child.wait();
+            match cut {
+                Cut::TimedOut => Ended::TimedOut,
+                Cut::Interrupted(i) => return Err(i),
+            }
         }
     };
     // The leader has exited; children it left in the group are killed with it.
     guard.kill();
-    Output { ended, stdout }
+    Ok(Output { ended, stdout })
+}
+
+/// Start the program with no signal blocked: nanny blocks its own ([`crate::wait`]), and a
+/// blocked mask is inherited through exec (the standard library does not reset it), so a
+/// check script would otherwise ignore SIGTERM and SIGINT.
+#[allow(unsafe_code)]
+fn unblock_in_child(cmd: &mut std::process::Command) {
+    use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
+    // SAFETY: the closure runs in the child between fork and exec and only calls
+    // sigprocmask(2), which is async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+                .map_err(std::io::Error::from)
+        });
+    }
+}
+
+/// Why [`collect`] stopped before the program ended.
+enum Cut {
+    TimedOut,
+    Interrupted(Interrupt),
+}
+
+/// Wait for `what` to be ready (or a child to change state): `Ok` to try again.
+fn wake(
+    w: &mut Waiter,
+    what: Option<(BorrowedFd<'_>, PollFlags)>,
+    deadline: Instant,
+) -> Result<(), Cut> {
+    match w.wait(what, deadline) {
+        Wake::Ready(_) | Wake::Child => Ok(()),
+        Wake::TimedOut => Err(Cut::TimedOut),
+        Wake::Signal(e) => Err(Cut::Interrupted(Interrupt::Signal(e))),
+        Wake::Stop => Err(Cut::Interrupted(Interrupt::Stop)),
+    }
+}
+
+/// Read `pipe` to its end, keeping [`MAX_OUTPUT`] bytes.
+fn read_output(
+    mut pipe: ChildStdout,
+    stdout: &mut Vec<u8>,
+    w: &mut Waiter,
+    deadline: Instant,
+) -> Result<(), Cut> {
+    // Without O_NONBLOCK a read would block past a signal; if this fails, EOF is assumed.
+    if fcntl(&pipe, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).is_err() {
+        return Ok(());
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        match pipe.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                let room = MAX_OUTPUT.saturating_sub(stdout.len());
+                stdout.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                wake(w, Some((pipe.as_fd(), PollFlags::POLLIN)), deadline)?;
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
+/// Read the program's stdout to its end, then wait for it to exit.
+fn collect(
+    child: &mut Child,
+    stdout: &mut Vec<u8>,
+    w: &mut Waiter,
+    deadline: Instant,
+) -> Result<Ended, Cut> {
+    if let Some(pipe) = child.stdout.take() {
+        read_output(pipe, stdout, w, deadline)?;
+    }
+    let mut poll_every = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                use std::os::unix::process::ExitStatusExt;
+                return Ok(match (status.code(), status.signal()) {
+                    (Some(c), _) => Ended::Exited(c),
+                    (None, Some(s)) => Ended::Signaled(s),
+                    (None, None) => Ended::Exited(255),
+                });
+            }
+            // SIGCHLD wakes the wait at once when this thread is the one it goes to (always in
+            // the single-threaded binary); the short sleeps cover an embedding process whose
+            // other threads take it.
+            Ok(None) => {
+                let nap = after(poll_every).min(deadline);
+                poll_every = (poll_every * 2).min(MAX_EXIT_POLL);
+                match wake(w, None, nap) {
+                    Err(Cut::TimedOut) if nap < deadline => {}
+                    other => other?,
+                }
+            }
+            Err(e) => return Ok(Ended::NotStarted(e.to_string())),
+        }
+    }
 }
 
 /// Kills a process group once, on demand or when dropped.
@@ -246,13 +338,15 @@ mod tests {
         assert_eq!(load_argv("rup", "10.0.0.2"), ["rup", "10.0.0.2"]);
     }
 
-    #[tokio::test]
-    async fn run_captures_and_times_out() {
+    #[test]
+    fn run_captures_and_times_out() {
+        let w = &mut Waiter::new().unwrap();
         let o = run(
             &["sh".into(), "-c".into(), "echo OK; exit 3".into()],
             Duration::from_secs(5),
+            w,
         )
-        .await;
+        .unwrap();
         assert_eq!(o.ended, Ended::Exited(3));
         assert_eq!(o.stdout, b"OK\n");
         let t = std::time::Instant::now();
@@ -260,17 +354,37 @@ mod tests {
         let o = run(
             &["sh".into(), "-c".into(), "sleep 30; echo late".into()],
             Duration::from_millis(300),
+            w,
         )
-        .await;
+        .unwrap();
         assert_eq!(o.ended, Ended::TimedOut);
         assert!(t.elapsed() < Duration::from_secs(10));
         let o = run(
             &["sh".into(), "-c".into(), "kill -SEGV $$".into()],
             Duration::from_secs(5),
+            w,
         )
-        .await;
+        .unwrap();
         assert_eq!(o.ended, Ended::Signaled(11));
-        let o = run(&["/nonexistent/prog".into()], Duration::from_secs(5)).await;
+        let o = run(&["/nonexistent/prog".into()], Duration::from_secs(5), w).unwrap();
         assert!(matches!(o.ended, Ended::NotStarted(_)));
+    }
+
+    #[test]
+    fn programs_start_with_no_signal_blocked() {
+        // The waiter blocks nanny's signals in this thread; a check program must not inherit
+        // that, or it would ignore SIGTERM from its own users.
+        let w = &mut Waiter::new().unwrap();
+        let o = run(
+            &["grep".into(), "^SigBlk:".into(), "/proc/self/status".into()],
+            Duration::from_secs(5),
+            w,
+        )
+        .unwrap();
+        assert_eq!(o.ended, Ended::Exited(0));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "SigBlk:\t0000000000000000"
+        );
     }
 }

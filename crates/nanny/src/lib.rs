@@ -10,7 +10,8 @@
 //! - [`monitor`] is the decision logic, free of I/O and clocks.
 //! - [`check`], [`expect`], [`exec`] and [`regex`] run one check.
 //! - [`apply`] carries decisions out: [`report`] lines to lvsd, netlink, or nothing.
-//! - [`run`] ties them together with timers and signals; [`start`] is the binary's body.
+//! - [`run`] ties them together with timers and signals; [`wait`] is the one blocking wait
+//!   (a descriptor, the signals, a deadline); [`start`] is the binary's body.
 //! - [`error`]: [`Error`], every failure's log line.
 
 pub mod apply;
@@ -26,5 +27,6 @@ pub mod regex_size;
 pub mod report;
 pub mod run;
 pub mod start;
+pub mod wait;
 
 pub use error::Error;

@@ -2,18 +2,18 @@
 //! the monitor's steps.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{debug, info};
 
 use crate::apply::{Apply, Target};
 use crate::check::{Failure, Probe};
 use crate::exec;
 use crate::expect::Expect;
-use crate::monitor::{Kind, Monitor, Override, Params, Step};
+use crate::monitor::{Kind, Monitor, Params, Step};
 use crate::opts::{Config, host_port};
 use crate::report::Check;
+use crate::wait::{Event, Interrupt, Waiter, Wake, after};
 
 /// Exit status for an IPVS failure during operation (piranha's `-1`).
 pub const EXIT_IPVS: i32 = 255;
@@ -63,40 +63,14 @@ pub fn banner(cfg: &Config) -> String {
     }
 }
 
-struct Signals {
-    term: Signal,
-    int: Signal,
-    usr1: Signal,
-    usr2: Signal,
-    hup: Signal,
-}
-
-enum Event {
-    Terminate(i32),
-    Override(Override),
-    Resume,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            usr1: signal(SignalKind::user_defined1())?,
-            usr2: signal(SignalKind::user_defined2())?,
-            hup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    async fn next(&mut self) -> Event {
-        tokio::select! {
-            _ = self.term.recv() => Event::Terminate(libc::SIGTERM),
-            _ = self.int.recv() => Event::Terminate(libc::SIGINT),
-            _ = self.usr1.recv() => Event::Override(Override::Down),
-            _ = self.usr2.recv() => Event::Override(Override::Up),
-            _ = self.hup.recv() => Event::Resume,
-        }
-    }
+/// What a step of the loop leads to.
+enum Next {
+    /// Go on.
+    Go,
+    /// Exit with this status.
+    Exit(i32),
+    /// The stop time passed.
+    Stop,
 }
 
 /// Runs one monitor until a signal or a verdict ends it; returns the exit status.
@@ -110,6 +84,8 @@ pub struct Runner<'a, A: Apply> {
     pub target: Option<Target>,
     /// Whether a check has completed.
     checked: bool,
+    /// Signals and timeouts; opened by the first run.
+    waiter: Option<Waiter>,
 }
 
 impl<'a, A: Apply> Runner<'a, A> {
@@ -125,11 +101,27 @@ impl<'a, A: Apply> Runner<'a, A> {
             probe: probe(cfg),
             applier,
             target,
+            waiter: None,
         }
     }
 
-    /// Carry out steps; `Some(status)` when nanny must exit.
-    async fn steps(&mut self, steps: Vec<Step>) -> Option<i32> {
+    /// The waiter, opened on first use (this blocks nanny's signals in the calling thread).
+    fn waiter(&mut self) -> std::io::Result<Waiter> {
+        match self.waiter.take() {
+            Some(w) => Ok(w),
+            None => Ok(Waiter::new()?),
+        }
+    }
+
+    /// Carry out steps. Signals wait until they are done (a load query is not cut short).
+    fn steps(&mut self, steps: Vec<Step>, w: &mut Waiter) -> Next {
+        w.hold(true);
+        let next = self.carry_out(steps, w);
+        w.hold(false);
+        next
+    }
+
+    fn carry_out(&mut self, steps: Vec<Step>, w: &mut Waiter) -> Next {
         let mut queue = std::collections::VecDeque::from(steps);
         while let Some(step) = queue.pop_front() {
             match step {
@@ -149,33 +141,38 @@ impl<'a, A: Apply> Runner<'a, A> {
                         if self.applier.is_ipvs() {
                             info!("{} command failed!", self.cfg.ipvsadm);
                         }
-                        return Some(EXIT_IPVS);
+                        return Next::Exit(EXIT_IPVS);
                     }
                 }
                 Step::QueryLoad => {
-                    let load = self.load().await;
+                    let Ok(load) = self.load(w) else {
+                        return Next::Stop;
+                    };
                     queue.extend(self.monitor.on_load(load));
                 }
-                Step::Exit(code) => return Some(code),
+                Step::Exit(code) => return Next::Exit(code),
             }
         }
-        None
+        Next::Go
     }
 
-    async fn load(&self) -> Option<f64> {
-        let cmd = self.cfg.load_cmd.as_deref()?;
+    /// The load command's reading; `Err` only when the stop time cut it short.
+    fn load(&self, w: &mut Waiter) -> Result<Option<f64>, Interrupt> {
+        let Some(cmd) = self.cfg.load_cmd.as_deref() else {
+            return Ok(None);
+        };
         let argv = exec::load_argv(cmd, &self.cfg.server.to_string());
-        let out = exec::run(&argv, self.cfg.interval).await;
+        let out = exec::run(&argv, self.cfg.interval, w)?;
         match out.ended {
             exec::Ended::Exited(0) => {}
             exec::Ended::TimedOut => {
                 info!("timeout running the following: {}", argv.join(" "));
-                return None;
+                return Ok(None);
             }
             _ => {
                 info!("The following exited abnormally: {}", argv.join(" "));
                 info!("failed to read remote load");
-                return None;
+                return Ok(None);
             }
         }
         let text = String::from_utf8_lossy(&out.stdout);
@@ -183,7 +180,7 @@ impl<'a, A: Apply> Runner<'a, A> {
         if load.is_none() {
             info!("bad load average returned: {}", text.trim_end());
         }
-        load
+        Ok(load)
     }
 
     fn log_failure(&self, f: &Failure) {
@@ -195,25 +192,25 @@ impl<'a, A: Apply> Runner<'a, A> {
         }
     }
 
-    /// Handle a signal; `Some(status)` when nanny must exit.
-    async fn event(&mut self, e: Event) -> Option<i32> {
+    /// Handle a signal.
+    fn event(&mut self, e: Event, w: &mut Waiter) -> Next {
         match e {
             Event::Terminate(sig) => {
                 let steps = self.monitor.terminate(sig);
                 // Piranha exits 1 when the cleanup's ipvsadm fails.
-                Some(match self.steps(steps).await {
-                    Some(EXIT_IPVS) => 1,
-                    Some(c) => c,
-                    None => 0,
+                Next::Exit(match self.steps(steps, w) {
+                    Next::Exit(EXIT_IPVS) => 1,
+                    Next::Exit(c) => c,
+                    Next::Go | Next::Stop => 0,
                 })
             }
             Event::Override(o) => {
                 let steps = self.monitor.override_to(o);
-                self.steps(steps).await
+                self.steps(steps, w)
             }
             Event::Resume => {
                 let steps = self.monitor.resume();
-                self.steps(steps).await
+                self.steps(steps, w)
             }
         }
     }
@@ -230,92 +227,123 @@ impl<'a, A: Apply> Runner<'a, A> {
     }
 
     /// Run until a signal or a verdict ends it; returns the exit status.
-    pub async fn run(&mut self) -> i32 {
+    pub fn run(&mut self) -> i32 {
         self.announce();
-        match self.run_until(std::future::pending::<()>()).await {
-            Some(code) => code,
-            None => unreachable!("a pending future never completes"),
+        loop {
+            if let Some(code) = self.run_until(None) {
+                return code;
+            }
         }
     }
 
     /// What SIGTERM does: remove the server if we added it; returns the exit status.
-    pub async fn shutdown(&mut self, signal: i32) -> i32 {
-        self.event(Event::Terminate(signal)).await.unwrap_or(0)
-    }
-
-    /// Run until `stop` completes (`None`, state kept, so this can be called again) or a
-    /// signal or verdict ends nanny (`Some(status)`).
-    pub async fn run_until<F: std::future::Future>(&mut self, stop: F) -> Option<i32> {
-        tokio::pin!(stop);
-        tokio::select! {
-            code = self.checks() => Some(code),
-            _ = &mut stop => None,
-        }
-    }
-
-    async fn checks(&mut self) -> i32 {
-        let mut signals = match Signals::new() {
-            Ok(s) => s,
+    pub fn shutdown(&mut self, signal: i32) -> i32 {
+        let mut w = match self.waiter() {
+            Ok(w) => w,
             Err(e) => {
                 info!("cannot install signal handlers: {e}");
                 return 1;
             }
         };
+        w.stop_at(None);
+        let next = self.event(Event::Terminate(signal), &mut w);
+        self.waiter = Some(w);
+        match next {
+            Next::Exit(c) => c,
+            Next::Go | Next::Stop => 0,
+        }
+    }
+
+    /// Run for `d`: see [`Runner::run_until`].
+    pub fn run_for(&mut self, d: Duration) -> Option<i32> {
+        self.run_until(Some(after(d)))
+    }
+
+    /// Run until `stop` (`None`, state kept, so this can be called again; a check in progress
+    /// is abandoned) or until a signal or verdict ends nanny (`Some(status)`). A first call
+    /// blocks nanny's signals in the calling thread ([`crate::wait`]).
+    pub fn run_until(&mut self, stop: Option<Instant>) -> Option<i32> {
+        let mut w = match self.waiter() {
+            Ok(w) => w,
+            Err(e) => {
+                info!("cannot install signal handlers: {e}");
+                return Some(1);
+            }
+        };
+        w.stop_at(stop);
+        let code = self.checks(&mut w);
+        self.waiter = Some(w);
+        code
+    }
+
+    /// Sleep until `deadline`; a signal ends the sleep (SIGHUP resumes checking at once, an
+    /// override freezes).
+    fn pause(&mut self, deadline: Instant, w: &mut Waiter) -> Next {
         loop {
-            if self.monitor.frozen().is_some() {
-                let e = signals.next().await;
-                if let Some(code) = self.event(e).await {
-                    return code;
-                }
-                continue;
+            match w.sleep(deadline) {
+                Wake::Signal(e) => return self.event(e, w),
+                Wake::Stop => return Next::Stop,
+                Wake::TimedOut => return Next::Go,
+                // A late SIGCHLD, or a readiness nobody asked for: sleep on.
+                Wake::Child | Wake::Ready(_) => {}
             }
-            let started = std::time::Instant::now();
-            let result = tokio::select! {
-                r = self.probe.run() => r,
-                e = signals.next() => {
-                    // A signal abandons the check in progress (its program is killed).
-                    if let Some(code) = self.event(e).await {
-                        return code;
-                    }
-                    continue;
-                }
-            };
-            if let Err(f) = &result {
-                self.log_failure(f);
-            }
-            let check = Check {
-                ok: result.is_ok(),
-                took: started.elapsed(),
-            };
-            if let Err(e) = self.applier.checked(check) {
+        }
+    }
+
+    /// One check and what follows from it.
+    fn check(&mut self, w: &mut Waiter) -> Next {
+        let started = Instant::now();
+        let result = match self.probe.run(w) {
+            Ok(r) => r,
+            // A signal abandons the check in progress (its program is killed).
+            Err(Interrupt::Signal(e)) => return self.event(e, w),
+            Err(Interrupt::Stop) => return Next::Stop,
+        };
+        if let Err(f) = &result {
+            self.log_failure(f);
+        }
+        let check = Check {
+            ok: result.is_ok(),
+            took: started.elapsed(),
+        };
+        if let Err(e) = self.applier.checked(check) {
+            info!("{e}");
+            return Next::Exit(EXIT_IPVS);
+        }
+        let steps = self.monitor.on_check(result.is_ok());
+        let first = !std::mem::replace(&mut self.checked, true);
+        if first && !steps.iter().any(|s| matches!(s, Step::Ipvs { .. })) {
+            // lvsd learns the first verdict even when it changes nothing.
+            if let Err(e) = self.applier.verdict(result.is_ok()) {
                 info!("{e}");
-                return EXIT_IPVS;
+                return Next::Exit(EXIT_IPVS);
             }
-            let steps = self.monitor.on_check(result.is_ok());
-            let first = !std::mem::replace(&mut self.checked, true);
-            if first && !steps.iter().any(|s| matches!(s, Step::Ipvs { .. })) {
-                // lvsd learns the first verdict even when it changes nothing.
-                if let Err(e) = self.applier.verdict(result.is_ok()) {
-                    info!("{e}");
-                    return EXIT_IPVS;
-                }
-            }
-            if let Some(code) = self.steps(steps).await {
-                return code;
-            }
-            // Sleep one interval; a signal ends the sleep (SIGHUP resumes checking at once,
-            // an override freezes).
-            tokio::select! {
-                () = tokio::time::sleep(self.cfg.interval) => {}
-                e = signals.next() => {
-                    if let Some(code) = self.event(e).await {
-                        return code;
-                    }
-                }
+        }
+        match self.steps(steps, w) {
+            Next::Go => self.pause(after(self.cfg.interval), w),
+            other => other,
+        }
+    }
+
+    fn checks(&mut self, w: &mut Waiter) -> Option<i32> {
+        loop {
+            let next = if self.monitor.frozen().is_some() {
+                // Frozen by an override: only a signal moves nanny.
+                self.pause(after(FOREVER), w)
+            } else {
+                self.check(w)
+            };
+            match next {
+                Next::Go => {}
+                Next::Exit(code) => return Some(code),
+                Next::Stop => return None,
             }
         }
     }
 }
+
+/// A sleep that only a signal (or the stop time) ends.
+const FOREVER: Duration = Duration::from_secs(86_400 * 365);
 
 #[cfg(test)]
 mod tests {
@@ -326,8 +354,9 @@ mod tests {
         crate::opts::config(args).unwrap()
     }
 
-    #[tokio::test]
-    async fn load_command_output_reaches_the_monitor() {
+    #[test]
+    fn load_command_output_reaches_the_monitor() {
+        let w = &mut Waiter::new().unwrap();
         // The host is appended as the last word: $0 for sh -c.
         let c = cfg(&[
             "-h",
@@ -339,7 +368,7 @@ mod tests {
             "sh -c 'echo \" 10:00 up 1 day, load average: 0.25, 0.1, 0.0\"'",
         ]);
         let r = Runner::new(&c, DryRun, None);
-        assert_eq!(r.load().await, Some(0.25));
+        assert_eq!(r.load(w), Ok(Some(0.25)));
         let c = cfg(&[
             "-h",
             "10.0.0.2",
@@ -351,11 +380,11 @@ mod tests {
             "-U",
             "sh -c 'echo garbage'",
         ]);
-        assert_eq!(Runner::new(&c, DryRun, None).load().await, None);
+        assert_eq!(Runner::new(&c, DryRun, None).load(w), Ok(None));
         let c = cfg(&["-h", "10.0.0.2", "--lvs", "-p", "81", "-U", "false"]);
-        assert_eq!(Runner::new(&c, DryRun, None).load().await, None);
+        assert_eq!(Runner::new(&c, DryRun, None).load(w), Ok(None));
         let c = cfg(&["-h", "10.0.0.2", "--lvs", "-p", "81", "-U", "none"]);
-        assert_eq!(Runner::new(&c, DryRun, None).load().await, None);
+        assert_eq!(Runner::new(&c, DryRun, None).load(w), Ok(None));
     }
 
     #[test]

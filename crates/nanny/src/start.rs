@@ -71,6 +71,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
     // A parent that blocked signals (a shell's trap, a supervisor) passes its mask on through
     // exec; nanny must still hear SIGTERM and the override signals.
     plog::notify::unblock_signals();
+    // From here on nanny's own signals wait for the check loop (`wait`): one arriving before
+    // the loop starts is handled, not fatal.
+    let _ = crate::wait::block_signals();
+    default_sigchld();
     let cfg = match opts::parse(args) {
         Ok(Parsed::Run(c)) => *c,
         Ok(Parsed::Print(text)) => {
@@ -107,34 +111,29 @@ pub fn main(args: Vec<OsString>) -> i32 {
         &[plog::Sink::Syslog]
     };
     plog::init("nanny", sinks, cfg.verbose);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            info!("cannot start the runtime: {e}");
-            return 1;
-        }
-    };
     for note in &cfg.startup_notes {
         info!("{note}");
     }
     let shown = target.ok();
-    rt.block_on(async {
-        match (table, cfg.kind) {
-            (Some(table), _) => {
-                let t = shown.clone().expect("checked above");
-                Runner::new(&cfg, Direct { table, target: t }, shown)
-                    .run()
-                    .await
-            }
-            (None, Kind::Lvs) if cfg.report => {
-                let out = std::io::stdout();
-                Runner::new(&cfg, Reporter { out }, shown).run().await
-            }
-            (None, Kind::Lvs) => Runner::new(&cfg, DryRun, shown).run().await,
-            (None, Kind::Fos) => Runner::new(&cfg, DryRun, None).run().await,
+    match (table, cfg.kind) {
+        (Some(table), _) => {
+            let t = shown.clone().expect("checked above");
+            Runner::new(&cfg, Direct { table, target: t }, shown).run()
         }
-    })
+        (None, Kind::Lvs) if cfg.report => {
+            let out = std::io::stdout();
+            Runner::new(&cfg, Reporter { out }, shown).run()
+        }
+        (None, Kind::Lvs) => Runner::new(&cfg, DryRun, shown).run(),
+        (None, Kind::Fos) => Runner::new(&cfg, DryRun, None).run(),
+    }
+}
+
+/// A parent that ignored SIGCHLD passes that on through exec, and the kernel would then reap
+/// check programs before nanny could read their exit status: take the default back.
+#[allow(unsafe_code)]
+fn default_sigchld() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_DFL installs no handler, so no code of ours runs in signal context.
+    let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
 }

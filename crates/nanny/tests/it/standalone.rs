@@ -7,6 +7,11 @@ use ipvs::{Forward, IpvsTable, MemoryTable, Service};
 use nanny::apply::Direct;
 use nanny::run::Runner;
 
+/// Run the (blocking) monitor for `d` off the runtime's worker, so the listeners keep serving.
+fn run_for<A: nanny::apply::Apply>(r: &mut Runner<'_, A>, d: Duration) -> Option<i32> {
+    tokio::task::block_in_place(|| r.run_for(d))
+}
+
 fn config(args: &[&str]) -> nanny::opts::Config {
     nanny::opts::config(args).unwrap()
 }
@@ -24,7 +29,7 @@ async fn listener() -> (tokio::task::JoinHandle<()>, u16) {
     (task, port)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_lvs_adds_ramps_removes_and_cleans_up() {
     let (server, port) = listener().await;
     let p = port.to_string();
@@ -63,11 +68,7 @@ async fn standalone_lvs_adds_ramps_removes_and_cleans_up() {
     );
 
     // First success: added with weight 64 >> 5 = 2, direct routing, to the real port.
-    assert_eq!(
-        r.run_until(tokio::time::sleep(Duration::from_millis(100)))
-            .await,
-        None
-    );
+    assert_eq!(run_for(&mut r, Duration::from_millis(100)), None);
     let d = r.applier.table.dests(svc.id).unwrap();
     assert_eq!(d.len(), 1);
     assert_eq!(
@@ -76,15 +77,13 @@ async fn standalone_lvs_adds_ramps_removes_and_cleans_up() {
     );
 
     // At 0.2 s the weight doubles every 100 checks (20 s); no change within a second.
-    r.run_until(tokio::time::sleep(Duration::from_secs(1)))
-        .await;
+    run_for(&mut r, Duration::from_secs(1));
     assert_eq!(r.applier.table.dests(svc.id).unwrap()[0].weight, 2);
 
     // The server dies: one failed check removes it.
     server.abort();
     let _ = server.await;
-    r.run_until(tokio::time::sleep(Duration::from_millis(600)))
-        .await;
+    run_for(&mut r, Duration::from_millis(600));
     assert!(r.applier.table.dests(svc.id).unwrap().is_empty());
     assert!(!r.monitor.is_active());
 
@@ -99,17 +98,16 @@ async fn standalone_lvs_adds_ramps_removes_and_cleans_up() {
             }
         }
     });
-    r.run_until(tokio::time::sleep(Duration::from_millis(1000)))
-        .await;
+    run_for(&mut r, Duration::from_millis(1000));
     assert_eq!(r.applier.table.dests(svc.id).unwrap().len(), 1);
 
     // SIGTERM's cleanup removes it and exits 0.
-    assert_eq!(r.shutdown(15).await, 0);
+    assert_eq!(r.shutdown(15), 0);
     assert!(r.applier.table.dests(svc.id).unwrap().is_empty());
     server.abort();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_exits_255_when_ipvs_refuses() {
     let (_server, port) = listener().await;
     let p = port.to_string();
@@ -138,13 +136,11 @@ async fn standalone_exits_255_when_ipvs_refuses() {
         },
         Some(target),
     );
-    let code = r
-        .run_until(tokio::time::sleep(Duration::from_secs(5)))
-        .await;
+    let code = run_for(&mut r, Duration::from_secs(5));
     assert_eq!(code, Some(255));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fwmark_services_ignore_the_vip() {
     let (_server, port) = listener().await;
     let p = port.to_string();
@@ -181,8 +177,7 @@ async fn fwmark_services_ignore_the_vip() {
         },
         Some(target),
     );
-    r.run_until(tokio::time::sleep(Duration::from_millis(150)))
-        .await;
+    run_for(&mut r, Duration::from_millis(150));
     let d = r.applier.table.dests(svc.id).unwrap();
     assert_eq!(
         (d.len(), d[0].forward, d[0].weight),

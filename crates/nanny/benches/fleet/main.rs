@@ -5,10 +5,15 @@
 //! Private_Dirty from /proc/PID/smaps_rollup). Targets: under 1 MiB private memory per nanny,
 //! under 5% of one core for all 1,000 together."
 //!
+//! Issue 19 adds a floor: beside the nannies, the same number of minimal blocking C checkers
+//! (`benches/fleet/floor.c`, built with `cc -O2` at run time) check listeners of their own, measured
+//! over the same window in the same way, and nanny's CPU is given as a multiple of theirs
+//! (target: at most 1.3×). Running both fleets at once exposes them to the same load.
+//!
 //! Run with `cargo build --release -p nanny && cargo bench -p nanny --bench fleet`.
 //! Environment: `NANNIES` (1000), `SECONDS` (60), `INTERVAL` (1), `WARMUP` (20 seconds after
 //! the last spawn), `NANNY_BIN` (the nanny binary; by default the release binary that cargo
-//! builds next to this bench).
+//! builds next to this bench), `FLOOR` (1; 0 runs no floor fleet), `CC` (cc).
 //!
 //! Every nanny runs `nanny -c --test-start --lvs -t INTERVAL -h 127.0.0.1 -p PORT -r PORT -x OK`
 //! against its own listener, served by one current-thread tokio runtime in this process that
@@ -19,10 +24,12 @@
 //! times a second tells warm-up from a leak. One extra "witness" nanny
 //! (`-n -v`, not counted in the figures) logs to a file so that its verdicts can be read.
 
-use std::collections::HashMap;
+mod floor;
+mod proc;
+
 use std::fmt::Write as _;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,6 +39,9 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, SysconfVar, sysconf};
 use tokio::io::AsyncWriteExt;
+
+use floor::{Floor, build_floor, floor_rows};
+use proc::{Memory, cpu_between, process_ns, process_ticks, schedstat_ns, threads};
 
 const COMMAND: &str = "cargo build --release -p nanny && cargo bench -p nanny --bench fleet";
 const KIB_TARGET: f64 = 1024.0;
@@ -86,6 +96,8 @@ struct Fleet {
     witness: Option<Child>,
     /// A nanny at 100 checks/s, to tell warm-up from a leak.
     soak: Option<Child>,
+    /// The C floor checkers.
+    floor: Vec<Child>,
 }
 
 impl Fleet {
@@ -96,6 +108,7 @@ impl Fleet {
         let counted = all.len();
         all.extend(witness);
         all.extend(self.soak.take());
+        all.append(&mut self.floor);
         let mut ended = Ended::default();
         let mut pending: Vec<(usize, Child)> = Vec::new();
         for (i, mut c) in all.into_iter().enumerate() {
@@ -150,7 +163,11 @@ fn note_exit(ended: &mut Ended, pid: u32, st: ExitStatus) {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
-        if !self.children.is_empty() || self.witness.is_some() || self.soak.is_some() {
+        if !self.children.is_empty()
+            || self.witness.is_some()
+            || self.soak.is_some()
+            || !self.floor.is_empty()
+        {
             let e = self.stop();
             eprintln!(
                 "fleet: stopped the nannies ({} clean, {} other, {} killed)",
@@ -177,6 +194,8 @@ fn nap(d: Duration) -> bool {
 
 struct Listeners {
     ports: Vec<u16>,
+    floor_ports: Vec<u16>,
+    floor_accepted: Arc<AtomicU64>,
     witness_port: u16,
     soak_port: u16,
     soak_accepted: Arc<AtomicU64>,
@@ -186,10 +205,11 @@ struct Listeners {
     tid: i32,
 }
 
-/// `n` listeners for the fleet plus one for the witness, served by one current-thread runtime.
-fn listen(n: usize) -> std::io::Result<Listeners> {
-    let mut std_listeners = Vec::with_capacity(n + 2);
-    for _ in 0..n + 2 {
+/// `n` listeners for the fleet, `f` for the floor fleet, one for the witness and one for the
+/// soak nanny, served by one current-thread runtime.
+fn listen(n: usize, f: usize) -> std::io::Result<Listeners> {
+    let mut std_listeners = Vec::with_capacity(n + f + 2);
+    for _ in 0..n + f + 2 {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.set_nonblocking(true)?;
         std_listeners.push(l);
@@ -201,11 +221,13 @@ fn listen(n: usize) -> std::io::Result<Listeners> {
     let accepted = Arc::new(AtomicU64::new(0));
     let witness_accepted = Arc::new(AtomicU64::new(0));
     let soak_accepted = Arc::new(AtomicU64::new(0));
+    let floor_accepted = Arc::new(AtomicU64::new(0));
     let (tx, rx) = std::sync::mpsc::channel();
-    let (a, w, k) = (
+    let (a, w, k, fl) = (
         accepted.clone(),
         witness_accepted.clone(),
         soak_accepted.clone(),
+        floor_accepted.clone(),
     );
     std::thread::Builder::new()
         .name("listeners".into())
@@ -231,10 +253,14 @@ fn listen(n: usize) -> std::io::Result<Listeners> {
                     });
                 }
                 for (i, l) in std_listeners.into_iter().enumerate() {
-                    let count = match i.cmp(&n) {
-                        std::cmp::Ordering::Less => a.clone(),
-                        std::cmp::Ordering::Equal => w.clone(),
-                        std::cmp::Ordering::Greater => k.clone(),
+                    let count = if i < n {
+                        a.clone()
+                    } else if i < n + f {
+                        fl.clone()
+                    } else if i == n + f {
+                        w.clone()
+                    } else {
+                        k.clone()
                     };
                     let l = tokio::net::TcpListener::from_std(l).expect("register listener");
                     tokio::spawn(async move {
@@ -254,67 +280,17 @@ fn listen(n: usize) -> std::io::Result<Listeners> {
             });
         })?;
     let tid = rx.recv().map_err(std::io::Error::other)?;
-    let witness_port = ports[n];
     Ok(Listeners {
         ports: ports[..n].to_vec(),
-        witness_port,
-        soak_port: ports[n + 1],
+        floor_ports: ports[n..n + f].to_vec(),
+        floor_accepted,
+        witness_port: ports[n + f],
+        soak_port: ports[n + f + 1],
         soak_accepted,
         accepted,
         witness_accepted,
         tid,
     })
-}
-
-/// CPU time of a task directory (`/proc/PID` or `/proc/PID/task/TID`) in ns, from schedstat.
-fn schedstat_ns(dir: &Path) -> Option<u64> {
-    let s = std::fs::read_to_string(dir.join("schedstat")).ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
-/// CPU time of all of a process's threads in ns.
-fn process_ns(pid: u32) -> Option<u64> {
-    let mut total = 0;
-    for e in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        total += schedstat_ns(&e.ok()?.path())?;
-    }
-    Some(total)
-}
-
-/// utime + stime in clock ticks, from `/proc/PID/stat` (fields 14 and 15).
-fn process_ticks(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces; fields restart after its closing parenthesis.
-    let rest = &s[s.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state): field k is f[k - 3].
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-/// The kB fields of `/proc/PID/smaps_rollup`.
-fn rollup(pid: u32) -> Option<HashMap<String, u64>> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let mut m = HashMap::new();
-    for line in s.lines().skip(1) {
-        let Some((k, v)) = line.split_once(':') else {
-            continue;
-        };
-        if let Some(n) = v
-            .trim()
-            .strip_suffix("kB")
-            .and_then(|n| n.trim().parse().ok())
-        {
-            m.insert(k.to_string(), n);
-        }
-    }
-    Some(m)
-}
-
-fn threads(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Mean and max of a series.
@@ -328,32 +304,6 @@ fn mean_max(v: &[f64]) -> (f64, f64) {
 
 fn verdict(ok: bool) -> &'static str {
     if ok { "pass" } else { "**FAIL**" }
-}
-
-/// Per-nanny memory figures in KiB.
-#[derive(Debug, Default)]
-struct Memory {
-    private: Vec<f64>,
-    private_dirty: Vec<f64>,
-    pss: Vec<f64>,
-    rss: Vec<f64>,
-    anonymous: Vec<f64>,
-}
-
-impl Memory {
-    fn sample(pids: &[u32]) -> Memory {
-        let mut m = Memory::default();
-        for &pid in pids {
-            let Some(r) = rollup(pid) else { continue };
-            let g = |k: &str| r.get(k).copied().unwrap_or(0) as f64;
-            m.private.push(g("Private_Clean") + g("Private_Dirty"));
-            m.private_dirty.push(g("Private_Dirty"));
-            m.pss.push(g("Pss"));
-            m.rss.push(g("Rss"));
-            m.anonymous.push(g("Anonymous"));
-        }
-        m
-    }
 }
 
 fn main() {
@@ -375,27 +325,42 @@ fn main() {
         eprintln!("or point NANNY_BIN at it.");
         std::process::exit(1);
     };
+    let floor_bin = if env_or("FLOOR", 1u8) == 0 {
+        None
+    } else {
+        build_floor()
+            .map_err(|e| eprintln!("fleet: no floor fleet: {e}"))
+            .ok()
+    };
+    let f = if floor_bin.is_some() { n } else { 0 };
 
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_err() {
             eprintln!("fleet: cannot raise RLIMIT_NOFILE from {soft} to {hard}");
         }
         let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((soft, hard));
-        if soft < (n as u64) + 64 {
-            eprintln!("fleet: RLIMIT_NOFILE {soft} is too low for {n} listeners");
+        if soft < (n as u64) + (f as u64) + 64 {
+            eprintln!(
+                "fleet: RLIMIT_NOFILE {soft} is too low for {} listeners",
+                n + f
+            );
             std::process::exit(1);
         }
     }
     let tck = sysconf(SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as f64;
 
-    let listeners = match listen(n) {
+    let listeners = match listen(n, f) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("fleet: cannot start {n} listeners: {e}");
+            eprintln!("fleet: cannot start {} listeners: {e}", n + f + 2);
             std::process::exit(1);
         }
     };
-    eprintln!("fleet: {} listeners up; nanny = {}", n + 1, bin.display());
+    eprintln!(
+        "fleet: {} listeners up; nanny = {}",
+        n + f + 2,
+        bin.display()
+    );
 
     let mut fleet = Fleet::default();
     let args = |port: u16| {
@@ -442,7 +407,7 @@ fn main() {
         Err(e) => eprintln!("fleet: cannot start the soak nanny: {e}"),
     }
     let spawn_start = Instant::now();
-    for &port in &listeners.ports {
+    for (i, &port) in listeners.ports.iter().enumerate() {
         if STOP.load(Ordering::SeqCst) {
             eprintln!("fleet: interrupted");
             drop(fleet);
@@ -466,6 +431,23 @@ fn main() {
                 std::process::exit(1);
             }
         }
+        // Interleaved, so that both fleets' checks spread over the interval alike.
+        if let (Some(fb), Some(&fport)) = (&floor_bin, listeners.floor_ports.get(i)) {
+            match Command::new(fb)
+                .args([fport.to_string(), interval_s.clone()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            {
+                Ok(c) => fleet.floor.push(c),
+                Err(e) => {
+                    eprintln!("fleet: spawning floor checker failed: {e}");
+                    drop(fleet);
+                    std::process::exit(1);
+                }
+            }
+        }
     }
     let spawn_time = spawn_start.elapsed();
     eprintln!(
@@ -487,6 +469,9 @@ fn main() {
     let t0 = Instant::now();
     let acc0 = listeners.accepted.load(Ordering::Relaxed);
     let ns0: Vec<Option<u64>> = pids.iter().map(|&p| process_ns(p)).collect();
+    let floor_pids: Vec<u32> = fleet.floor.iter().map(Child::id).collect();
+    let facc0 = listeners.floor_accepted.load(Ordering::Relaxed);
+    let fns0: Vec<Option<u64>> = floor_pids.iter().map(|&p| process_ns(p)).collect();
     let tk0: Vec<Option<u64>> = pids.iter().map(|&p| process_ticks(p)).collect();
     let h0 = schedstat_ns(&harness_dir);
 
@@ -509,10 +494,13 @@ fn main() {
     let t1 = Instant::now();
     let acc1 = listeners.accepted.load(Ordering::Relaxed);
     let ns1: Vec<Option<u64>> = pids.iter().map(|&p| process_ns(p)).collect();
+    let fns1: Vec<Option<u64>> = floor_pids.iter().map(|&p| process_ns(p)).collect();
+    let facc1 = listeners.floor_accepted.load(Ordering::Relaxed);
     let tk1: Vec<Option<u64>> = pids.iter().map(|&p| process_ticks(p)).collect();
     let h1 = schedstat_ns(&harness_dir);
     let wall = (t1 - t0).as_secs_f64();
     let mem = Memory::sample(&pids);
+    let floor_mem = Memory::sample(&floor_pids);
     let soak1 = Memory::sample(&soak_pid);
     let soak_checks = listeners.soak_accepted.load(Ordering::Relaxed) - soak_acc0;
     let max_threads = pids.iter().filter_map(|&p| threads(p)).max().unwrap_or(0);
@@ -525,16 +513,8 @@ fn main() {
     }
     let alive = n - dead.len();
 
-    let cpu_ns: u64 = ns0
-        .iter()
-        .zip(&ns1)
-        .filter_map(|(a, b)| Some(b.as_ref()?.saturating_sub(*a.as_ref()?)))
-        .sum();
-    let measured = ns0
-        .iter()
-        .zip(&ns1)
-        .filter(|(a, b)| a.is_some() && b.is_some())
-        .count();
+    let (cpu_ns, measured) = cpu_between(&ns0, &ns1);
+    let (floor_ns, floor_measured) = cpu_between(&fns0, &fns1);
     let ticks: u64 = tk0
         .iter()
         .zip(&tk1)
@@ -572,7 +552,7 @@ fn main() {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "### nanny fleet: {n} nannies, {n} listeners, interval {interval_s} s, window {wall:.1} s"
+        "### nanny fleet: {n} nannies, {n} listeners, interval {interval_s} s, window {wall:.1} s; floor: {f} C checkers at the same time"
     );
     let _ = writeln!(t);
     let _ = writeln!(t, "| metric | value | target | result |");
@@ -595,6 +575,18 @@ fn main() {
         t,
         "| CPU per nanny | {:.4}% of one core | | |",
         cpu_pct / n as f64
+    );
+    floor_rows(
+        &mut t,
+        &Floor {
+            count: f,
+            measured: floor_measured,
+            ns: floor_ns,
+            cpu_pct: floor_ns as f64 / 1e9 / wall * 100.0,
+            checks: facc1 - facc0,
+            mem: floor_mem,
+        },
+        cpu_pct,
     );
     let _ = writeln!(
         t,
@@ -632,6 +624,11 @@ fn main() {
     let _ = writeln!(
         t,
         "| Anonymous per nanny, mean / max | {anon_mean:.0} / {anon_max:.0} KiB | | |"
+    );
+    let (vm_mean, vm_max) = mean_max(&mem.vm_rss);
+    let _ = writeln!(
+        t,
+        "| VmRSS per nanny (/proc/PID/status; counts shared pages), mean / max | {vm_mean:.0} / {vm_max:.0} KiB | | |"
     );
     let _ = writeln!(
         t,
