@@ -13,6 +13,9 @@ use crate::status::Status;
 
 /// Run pulse with these arguments; returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
+    if args.get(1).is_some_and(|a| a == crate::watchdog::ARG) {
+        return crate::watchdog::process::main(&args[2..]);
+    }
     let mut o = match PROGRAM.prologue(opts::parse(args), Some(status)) {
         Ok(o) => o,
         Err(code) => return code,
