@@ -20,6 +20,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Ok(o) => o,
         Err(code) => return code,
     };
+    if o.clean_up {
+        return crate::watchdog::clean_up::main(&o.socket);
+    }
     let socket_gid = match o.socket_group.as_deref().map(plog::socket::group_id) {
         None => None,
         Some(Ok(gid)) => Some(gid),

@@ -2,7 +2,8 @@
 //! plane) in network namespaces (testkit's LAN): kill -9 of the active pulse alone takes its
 //! VIP off the old node and the partner takes over at once (its last STOPPED, long before a
 //! deadtime of 10 s), with plain and with authenticated heartbeats; a killed watchdog is
-//! replaced; an orderly stop sends the watchdog away without it acting.
+//! replaced; an orderly stop sends the watchdog away without it acting; when the watchdog
+//! dies with pulse, `pulse --clean-up` (the unit's `ExecStopPost=`) does its work.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -141,6 +142,63 @@ fn kill9_of_pulse_alone_with_authenticated_heartbeats() {
         return;
     }
     pulse_alone_dies(true);
+}
+
+/// `pulse --clean-up` (the service unit's `ExecStopPost=`) in director `n`'s namespace: its
+/// exit code and output.
+fn clean_up(lan: &Lan, n: &str, sock: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &lan.ns(n)])
+        .arg(testkit::bins::bin("pulse"))
+        .arg("--clean-up")
+        .arg("--socket")
+        .arg(sock)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn when_the_watchdog_dies_too_the_units_clean_up_does_its_work() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan = Lan::new();
+    let cfg = config(&lan, true);
+    let d1 = lan.pulse("d1", &cfg, &[]);
+    let d2 = lan.pulse("d2", &cfg, &[]);
+    d1.wait_active_with_vips(s(20), "active d1");
+    d2.wait_for(s(10), "the active master heard", |st| {
+        st.partner_state.as_deref() == Some("active") && st.heartbeats_received >= 3
+    });
+    // pulse keeps its report next to its socket, for root only.
+    let file = lan.dir.join("d1.watchdog");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Refused while pulse lives.
+    let (code, out) = clean_up(&lan, "d1", &d1.sock);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("pulse still answers"), "{out}");
+    assert!(lan.has_vip("d1"));
+    // pulse and its watchdog die together (as under systemd, which kills what is left of
+    // the unit): nothing is cleaned up and the partner waits, deadtime being 10 s...
+    let d1_sock = d1.sock.clone();
+    d1.crash();
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(lan.has_vip("d1") && !d2.active());
+    // ...until ExecStopPost's `pulse --clean-up` does the watchdog's work from the file.
+    let (code, out) = clean_up(&lan, "d1", &d1_sock);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("removed 10.7.0.50 from eth0:1"), "{out}");
+    assert!(!lan.has_vip("d1") && !file.exists());
+    d2.wait_active_with_vips(s(5), "takeover by d2");
+    d2.wait_log(s(3), "primary inactive: activating lvs");
+    // Once is enough: a second run finds nothing to do.
+    let (code, out) = clean_up(&lan, "d1", &d1_sock);
+    assert_eq!((code, out.as_str()), (Some(0), ""));
 }
 
 #[test]

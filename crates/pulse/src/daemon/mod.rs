@@ -148,7 +148,11 @@ impl Daemon {
         };
         let wanted = Wanted::default();
         let (jobs, jrx) = mpsc::unbounded_channel();
-        let watchdog = Guard::start(opts.nodaemon, shared.clone());
+        let watchdog = Guard::start(
+            opts.nodaemon,
+            shared.clone(),
+            crate::watchdog::file::path_for(&opts.socket),
+        );
         let exec = Executor::new(
             system.clone(),
             opts.clone(),

@@ -1,6 +1,7 @@
 //! pulse's side of the watchdog: start it (the pulse binary again, through `/proc/self/exe`,
 //! so an upgraded binary on disk does not matter), keep it told, start another when it dies,
-//! and say goodbye when pulse stops in order.
+//! and say goodbye when pulse stops in order. Each new report also goes to the
+//! [file](super::file) that `pulse --clean-up` reads.
 //!
 //! The pipe's write end is non-blocking and close-on-exec (lvsd and commands never hold it,
 //! or pulse's death would not close it). Reports are written whole lines at a time; when the
@@ -8,6 +9,7 @@
 //! next report, which replaces every report not yet begun, so pulse never blocks on it.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,6 +42,8 @@ struct Inner {
     begun: bool,
     /// pulse stops in order: no watchdog is started again.
     stopping: bool,
+    /// The copy on disk for `pulse --clean-up`, if any.
+    file: Option<PathBuf>,
 }
 
 impl Inner {
@@ -81,6 +85,16 @@ impl Inner {
         let m = Message::Report(self.report.clone());
         self.send(&m);
     }
+
+    /// The report changed: to the watchdog and to the file.
+    fn changed(&mut self) {
+        self.report();
+        if let Some(f) = &self.file
+            && let Err(e) = super::file::write(f, &self.report)
+        {
+            info!("cannot write {}: {e}", f.display());
+        }
+    }
 }
 
 fn held(vips: &[Vip]) -> Vec<Held> {
@@ -95,10 +109,16 @@ fn held(vips: &[Vip]) -> Vec<Held> {
 impl Guard {
     /// Start the watchdog and its supervision (inside the runtime). `foreground`: pulse
     /// logs on stdout (`-n`), and so does the watchdog.
-    pub fn start(foreground: bool, shared: Arc<Mutex<Shared>>) -> Guard {
+    /// `file`: where to keep the copy for `pulse --clean-up`.
+    pub fn start(foreground: bool, shared: Arc<Mutex<Shared>>, file: PathBuf) -> Guard {
         let g = Guard::default();
-        g.lock().report.pid = std::process::id();
-        tokio::spawn(g.clone().supervise(foreground, shared));
+        {
+            let mut i = g.lock();
+            i.report.pid = std::process::id();
+            i.file = Some(file.clone());
+            i.changed();
+        }
+        tokio::spawn(g.clone().supervise(foreground, shared, file));
         g
     }
 
@@ -112,7 +132,7 @@ impl Guard {
         let mut i = self.lock();
         if i.report.vips != vips {
             i.report.vips = vips;
-            i.report();
+            i.changed();
         } else {
             i.flush();
         }
@@ -123,7 +143,7 @@ impl Guard {
         let mut i = self.lock();
         if i.report.last != last {
             i.report.last = last;
-            i.report();
+            i.changed();
         } else {
             i.flush();
         }
@@ -140,14 +160,17 @@ impl Guard {
         i.stopping = true;
         i.send(&Message::Exit);
         i.pipe = None;
+        if let Some(f) = &i.file {
+            super::file::remove(f);
+        }
     }
 
-    async fn supervise(self, foreground: bool, shared: Arc<Mutex<Shared>>) {
+    async fn supervise(self, foreground: bool, shared: Arc<Mutex<Shared>>, file: PathBuf) {
         loop {
             if self.lock().stopping {
                 return;
             }
-            match spawn(foreground) {
+            match spawn(foreground, &file) {
                 Ok((mut child, pipe)) => {
                     let pid = child.id().unwrap_or(0);
                     {
@@ -188,7 +211,10 @@ fn exit_text(st: std::io::Result<std::process::ExitStatus>) -> String {
 
 /// Start the pulse binary as a watchdog, its standard input the read end of a new pipe;
 /// the write end, non-blocking.
-fn spawn(foreground: bool) -> std::io::Result<(tokio::process::Child, std::fs::File)> {
+fn spawn(
+    foreground: bool,
+    file: &std::path::Path,
+) -> std::io::Result<(tokio::process::Child, std::fs::File)> {
     use nix::fcntl::{FcntlArg, OFlag, fcntl};
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
     fcntl(&w, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
@@ -196,6 +222,10 @@ fn spawn(foreground: bool) -> std::io::Result<(tokio::process::Child, std::fs::F
     cmd.arg0(NAME).arg(ARG);
     if foreground {
         cmd.arg("-n");
+    }
+    // Absolute: the watchdog tells it from the other arguments by its leading slash.
+    if let Ok(abs) = std::path::absolute(file) {
+        cmd.arg(abs);
     }
     cmd.stdin(Stdio::from(r))
         .env_remove("NOTIFY_SOCKET")

@@ -17,8 +17,13 @@
 //!   does with them, free of I/O ([`Watch`]);
 //! - [`guard`]: pulse's side: starting the watchdog, telling it, starting another when it
 //!   dies, the orderly goodbye;
-//! - [`process`]: the watchdog process itself.
+//! - [`process`]: the watchdog process itself;
+//! - [`clean_up`]: the clean-up, by the watchdog or by `pulse --clean-up` (the service
+//!   unit's `ExecStopPost=`, for a watchdog killed with the rest of the unit) from pulse's
+//!   copy of the report on disk, [`file`].
 
+pub mod clean_up;
+pub mod file;
 pub mod guard;
 pub mod process;
 

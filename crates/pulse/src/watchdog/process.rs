@@ -1,4 +1,4 @@
-//! The watchdog process (`pulse --watchdog [-n]`, started by pulse, never by hand): reads
+//! The watchdog process (`pulse --watchdog [-n] [FILE]`, started by pulse, never by hand): reads
 //! pulse's reports on standard input until a goodbye (exit at once) or end-of-file (pulse
 //! died: take its addresses down, send its last STOPPED heartbeats, exit).
 //!
@@ -10,12 +10,19 @@ use std::time::Instant;
 
 use tracing::info;
 
-use super::{MAX_LINE, NAME, Report, Step, Watch};
+use super::clean_up::clean_up;
+use super::{MAX_LINE, NAME, Step, Watch};
 
 /// Run as the watchdog; `args` are those after [`super::ARG`] (`-n`: log on stdout, as
-/// pulse does in the foreground; otherwise to syslog). Returns the exit status.
+/// pulse does in the foreground; otherwise to syslog; an absolute path: pulse's file copy of
+/// the report, removed after cleaning up). Returns the exit status.
 pub fn main(args: &[std::ffi::OsString]) -> i32 {
     let foreground = args.iter().any(|a| a == "-n");
+    // The copy of the report pulse keeps on disk for `pulse --clean-up`, removed once done.
+    let file = args
+        .iter()
+        .find(|a| a.as_encoded_bytes().first() == Some(&b'/'))
+        .map(std::path::PathBuf::from);
     if let Ok(n) = std::ffi::CString::new(NAME) {
         let _ = nix::sys::prctl::set_name(&n);
     }
@@ -43,6 +50,9 @@ pub fn main(args: &[std::ffi::OsString]) -> i32 {
         Step::CleanUp(r) => {
             let t0 = Instant::now();
             rt.block_on(clean_up(netif.ok(), &r));
+            if let Some(f) = &file {
+                super::file::remove(f);
+            }
             info!(
                 "cleaned up after pulse {} in {} us",
                 r.pid,
@@ -115,34 +125,9 @@ fn skip_line(input: &mut impl BufRead) -> bool {
     }
 }
 
-/// Take the addresses down, then tell the partner.
-async fn clean_up(netif: Option<netif::Netif>, r: &Report) {
-    info!("pulse {} died: cleaning up after it", r.pid);
-    match &netif {
-        Some(n) => {
-            for v in &r.vips {
-                match n.del_address(&v.device, v.ip).await {
-                    Ok(true) => info!("removed {} from {}", v.ip, v.device),
-                    Ok(false) => {}
-                    Err(e) => info!("cannot remove {} from {}: {e}", v.ip, v.device),
-                }
-            }
-        }
-        None if !r.vips.is_empty() => info!("no rtnetlink: addresses left in place"),
-        None => {}
-    }
-    for d in &r.last {
-        let sent = std::net::UdpSocket::bind((d.from, 0)).and_then(|s| s.send_to(&d.data, d.to));
-        match sent {
-            Ok(_) => info!("told {} that this node stopped", d.to),
-            Err(e) => info!("cannot tell {} that this node stopped: {e}", d.to),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::{Held, Message};
+    use super::super::{Held, Message, Report};
     use super::*;
 
     fn report(pid: u32) -> Report {

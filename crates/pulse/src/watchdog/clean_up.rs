@@ -1,0 +1,78 @@
+//! Cleaning up after a dead pulse: what the watchdog does at once, and what `pulse --clean-up`
+//! (the service unit's `ExecStopPost=`) does again from pulse's [file](super::file) in case
+//! the watchdog was killed with the rest of the unit. Both are safe to repeat: an address
+//! already gone is skipped, and a STOPPED the partner already took is refused there as a
+//! replay (counted, harmless).
+
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use tracing::info;
+
+use super::{Report, file};
+
+/// Take the addresses down, then tell the partner.
+pub async fn clean_up(netif: Option<netif::Netif>, r: &Report) {
+    info!("pulse {} died: cleaning up after it", r.pid);
+    match &netif {
+        Some(n) => {
+            for v in &r.vips {
+                match n.del_address(&v.device, v.ip).await {
+                    Ok(true) => info!("removed {} from {}", v.ip, v.device),
+                    Ok(false) => {}
+                    Err(e) => info!("cannot remove {} from {}: {e}", v.ip, v.device),
+                }
+            }
+        }
+        None if !r.vips.is_empty() => info!("no rtnetlink: addresses left in place"),
+        None => {}
+    }
+    for d in &r.last {
+        let sent = std::net::UdpSocket::bind((d.from, 0)).and_then(|s| s.send_to(&d.data, d.to));
+        match sent {
+            Ok(_) => info!("told {} that this node stopped", d.to),
+            Err(e) => info!("cannot tell {} that this node stopped: {e}", d.to),
+        }
+    }
+}
+
+/// `pulse --clean-up`: nothing while a pulse answers on `socket` or when its file is gone
+/// (it stopped in order, or the watchdog did the work); otherwise what the watchdog would
+/// have done. The exit status: 0, or 1 when the file cannot be used.
+pub fn main(socket: &Path) -> i32 {
+    plog::init("pulse", &[plog::Sink::Stdout], false);
+    let path = file::path_for(socket);
+    if UnixStream::connect(socket).is_ok() {
+        info!(
+            "--clean-up: pulse still answers on {}: nothing to do",
+            socket.display()
+        );
+        return 0;
+    }
+    let report = match file::read(&path) {
+        Ok(Some(r)) => r,
+        Ok(None) => return 0,
+        Err(e) => {
+            info!("--clean-up: {e}");
+            return 1;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            info!("--clean-up: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async {
+        let netif = netif::Netif::new()
+            .map_err(|e| info!("--clean-up: {e}"))
+            .ok();
+        clean_up(netif, &report).await;
+    });
+    file::remove(&path);
+    0
+}
