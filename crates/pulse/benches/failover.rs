@@ -194,7 +194,11 @@ fn scenario(ka: &str, dt: &str, how: Death, auth: bool, trials: usize) -> (Vec<D
             NAME[active],
             NAME[other],
             gap.as_secs_f64(),
-            if left { ", VIP left on the old node" } else { "" }
+            if left {
+                ", VIP left on the old node"
+            } else {
+                ""
+            }
         );
         drop(victim);
         nodes[active] = Some(lan.pulse(NAME[active], &cfg, &[]));

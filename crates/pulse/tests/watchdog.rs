@@ -121,11 +121,7 @@ fn pulse_alone_dies(auth: bool) {
     assert_eq!(d2.proc.exit_code(s(30)), Some(0));
     testkit::wait::expect_until(s(5), || gone(w), || format!("watchdog {w} still runs"));
     assert!(!lan.has_vip("d2"));
-    assert!(
-        !d2.log().contains("pulse-watchdog: pulse "),
-        "{}",
-        d2.log()
-    );
+    assert!(!d2.log().contains("pulse-watchdog: pulse "), "{}", d2.log());
 }
 
 #[test]

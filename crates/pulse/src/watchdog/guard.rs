@@ -9,8 +9,8 @@
 //! next report, which replaces every report not yet begun, so pulse never blocks on it.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

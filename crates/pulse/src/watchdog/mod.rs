@@ -164,7 +164,10 @@ mod tests {
         let mut w = Watch::default();
         assert_eq!(w.end(), Step::CleanUp(Report::default()));
         let r = report();
-        assert_eq!(w.line(&strip(Message::Report(r.clone()).line())), Step::Wait);
+        assert_eq!(
+            w.line(&strip(Message::Report(r.clone()).line())),
+            Step::Wait
+        );
         let newer = Report {
             vips: Vec::new(),
             ..r.clone()
@@ -187,7 +190,13 @@ mod tests {
     fn garbage_is_counted_and_keeps_the_report() {
         let mut w = Watch::default();
         w.line(&strip(Message::Report(report()).line()));
-        for junk in [&b"{"[..], b"", b"\xff\xfe", b"{\"report\":{\"pid\":\"x\"}}", b"\"exit"] {
+        for junk in [
+            &b"{"[..],
+            b"",
+            b"\xff\xfe",
+            b"{\"report\":{\"pid\":\"x\"}}",
+            b"\"exit",
+        ] {
             assert_eq!(w.line(junk), Step::Wait);
         }
         assert_eq!(w.unreadable, 5);
