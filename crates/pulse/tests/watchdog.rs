@@ -101,6 +101,7 @@ fn pulse_alone_dies(auth: bool) {
     let log = d1.log();
     for line in [
         "pulse-watchdog: pulse ",
+        "pulse-watchdog: child ",
         "pulse-watchdog: removed 10.7.0.50 from eth0:1",
         "pulse-watchdog: told 10.7.0.2:539 that this node stopped",
     ] {

@@ -162,6 +162,8 @@ impl Executor {
         let mut sh = lock(&self.shared);
         sh.status.vips = self.held.iter().map(vip_text).collect();
         self.watchdog.set_vips(&self.held);
+        self.watchdog
+            .set_child(self.child.as_ref().and_then(|c| c.running_pid()));
         if self.child.is_none() {
             sh.status.child = None;
         }
@@ -235,6 +237,8 @@ impl Executor {
             let mut coming = self.held.clone();
             coming.extend(vips.iter().filter(|v| !self.held.contains(v)).cloned());
             self.watchdog.set_vips(&coming);
+            self.watchdog
+                .set_child(self.child.as_ref().and_then(|c| c.running_pid()));
         }
         for v in self.system.bring_up(vips).await {
             if !self.held.contains(&v) {

@@ -6,14 +6,38 @@
 
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use tracing::info;
 
 use super::{Report, file};
 
-/// Take the addresses down, then tell the partner.
+/// How long to wait for the supervised program to go before the addresses do.
+const CHILD_WAIT: Duration = Duration::from_millis(250);
+
+/// Tell the partner (it starts taking over at once), let lvsd close its connections while
+/// the addresses are still there (a connection whose address is gone can send nothing, not
+/// even a reset, and its client waits for a timeout), then take the addresses down.
 pub async fn clean_up(netif: Option<netif::Netif>, r: &Report) {
     info!("pulse {} died: cleaning up after it", r.pid);
+    for d in &r.last {
+        let sent = std::net::UdpSocket::bind((d.from, 0)).and_then(|s| s.send_to(&d.data, d.to));
+        match sent {
+            Ok(_) => info!("told {} that this node stopped", d.to),
+            Err(e) => info!("cannot tell {} that this node stopped: {e}", d.to),
+        }
+    }
+    if let Some(pid) = r.child {
+        let t0 = Instant::now();
+        while !gone(pid) && t0.elapsed() < CHILD_WAIT {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        if gone(pid) {
+            info!("child {pid} gone after {} ms", t0.elapsed().as_millis());
+        } else {
+            info!("child {pid} still runs after {CHILD_WAIT:?}");
+        }
+    }
     match &netif {
         Some(n) => {
             for v in &r.vips {
@@ -27,12 +51,15 @@ pub async fn clean_up(netif: Option<netif::Netif>, r: &Report) {
         None if !r.vips.is_empty() => info!("no rtnetlink: addresses left in place"),
         None => {}
     }
-    for d in &r.last {
-        let sent = std::net::UdpSocket::bind((d.from, 0)).and_then(|s| s.send_to(&d.data, d.to));
-        match sent {
-            Ok(_) => info!("told {} that this node stopped", d.to),
-            Err(e) => info!("cannot tell {} that this node stopped: {e}", d.to),
-        }
+}
+
+/// Whether process `pid` has exited (gone, or a zombie nobody reaped yet).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(st) => st.rsplit_once(')').is_some_and(|(_, rest)| {
+            matches!(rest.trim_start().as_bytes().first(), Some(b'Z' | b'X'))
+        }),
     }
 }
 

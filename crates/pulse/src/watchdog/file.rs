@@ -87,6 +87,7 @@ mod tests {
                 ip: "192.0.2.5".parse().unwrap(),
             }],
             last: Vec::new(),
+            child: Some(3),
         };
         write(&p, &r).unwrap();
         write(&p, &r).unwrap();

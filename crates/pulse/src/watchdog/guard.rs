@@ -149,6 +149,15 @@ impl Guard {
         }
     }
 
+    /// The supervised program's pid, while it runs.
+    pub fn set_child(&self, pid: Option<u32>) {
+        let mut i = self.lock();
+        if i.report.child != pid {
+            i.report.child = pid;
+            i.changed();
+        }
+    }
+
     /// What the watchdog would undo now.
     pub fn report(&self) -> Report {
         self.lock().report.clone()

@@ -68,6 +68,10 @@ pub struct Report {
     pub vips: Vec<Held>,
     /// The last STOPPED, one per partner address.
     pub last: Vec<Datagram>,
+    /// The supervised program (lvsd, fos), which gets SIGTERM when pulse dies
+    /// (`PR_SET_PDEATHSIG`): its connections are closed while the addresses are still up.
+    #[serde(default)]
+    pub child: Option<u32>,
 }
 
 /// One line on the pipe.
@@ -150,6 +154,7 @@ mod tests {
                 to: "10.0.0.2:539".parse().unwrap(),
                 data: vec![0xbd, 0xda, 0xbd, 0xad],
             }],
+            child: Some(8),
         }
     }
 

@@ -138,6 +138,7 @@ mod tests {
                 ip: "192.0.2.1".parse().unwrap(),
             }],
             last: Vec::new(),
+            child: None,
         }
     }
 
