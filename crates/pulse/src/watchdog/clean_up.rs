@@ -1,5 +1,5 @@
 //! Cleaning up after a dead pulse: what the watchdog does at once, and what `pulse --clean-up`
-//! (the service unit's `ExecStopPost=`) does again from pulse's [file](super::file) in case
+//! (the service unit's `ExecStopPost=`) does again from pulse's [file](mod@super::file) in case
 //! the watchdog was killed with the rest of the unit. Both are safe to repeat: an address
 //! already gone is skipped, and a STOPPED the partner already took is refused there as a
 //! replay (counted, harmless).

@@ -1,7 +1,7 @@
 //! pulse's side of the watchdog: start it (the pulse binary again, through `/proc/self/exe`,
 //! so an upgraded binary on disk does not matter), keep it told, start another when it dies,
 //! and say goodbye when pulse stops in order. Each new report also goes to the
-//! [file](super::file) that `pulse --clean-up` reads.
+//! [file](mod@super::file) that `pulse --clean-up` reads.
 //!
 //! The pipe's write end is non-blocking and close-on-exec (lvsd and commands never hold it,
 //! or pulse's death would not close it). Reports are written whole lines at a time; when the

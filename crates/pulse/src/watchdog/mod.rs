@@ -6,10 +6,11 @@
 //! have to undo: the floating addresses it holds (and those it is bringing up), and the last
 //! heartbeats to send, a STOPPED to each of the partner's addresses, ready to go (signed in
 //! advance with sequence numbers reserved for them when heartbeats are authenticated, so the
-//! watchdog never holds a key). When pulse dies the kernel closes the pipe: the watchdog reads
-//! end-of-file, takes the addresses down through rtnetlink, sends the STOPPED heartbeats (the
-//! partner takes over at once, without waiting for `deadtime`) and exits. lvsd, pulse's child,
-//! dies with pulse already (`PR_SET_PDEATHSIG`). When pulse stops in order it has cleaned up
+//! watchdog never holds a key), and lvsd's pid. When pulse dies the kernel closes the pipe:
+//! the watchdog reads end-of-file, sends the STOPPED heartbeats (the partner takes over at
+//! once, without waiting for `deadtime`), waits briefly for lvsd to exit (it dies with pulse,
+//! `PR_SET_PDEATHSIG`, and closes its connections while the addresses are still there), takes
+//! the addresses down through rtnetlink and exits. When pulse stops in order it has cleaned up
 //! itself and says [`Message::Exit`] before closing the pipe; the watchdog then exits without
 //! acting.
 //!
@@ -20,7 +21,7 @@
 //! - [`process`]: the watchdog process itself;
 //! - [`clean_up`]: the clean-up, by the watchdog or by `pulse --clean-up` (the service
 //!   unit's `ExecStopPost=`, for a watchdog killed with the rest of the unit) from pulse's
-//!   copy of the report on disk, [`file`].
+//!   copy of the report on disk, [`mod@file`].
 
 pub mod clean_up;
 pub mod file;

@@ -1,6 +1,6 @@
 //! The watchdog process (`pulse --watchdog [-n] [FILE]`, started by pulse, never by hand): reads
 //! pulse's reports on standard input until a goodbye (exit at once) or end-of-file (pulse
-//! died: take its addresses down, send its last STOPPED heartbeats, exit).
+//! died: send its last STOPPED heartbeats, take its addresses down, exit).
 //!
 //! It ignores SIGINT, SIGTERM and SIGHUP (they are pulse's to act on; a Ctrl-C in a terminal
 //! reaches both), so only SIGKILL ends it before pulse does, and pulse then starts another.
