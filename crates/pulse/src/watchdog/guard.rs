@@ -23,6 +23,10 @@ use crate::settings::Vip;
 
 /// How long pulse waits before starting another watchdog after one died.
 const RESTART_PAUSE: Duration = Duration::from_secs(1);
+/// The pause doubles while watchdogs cannot start or die young, up to this.
+const RESTART_PAUSE_MAX: Duration = Duration::from_secs(60);
+/// A watchdog that ran this long resets the pause.
+const LIVED: Duration = Duration::from_secs(30);
 
 /// The handle pulse's main loop and executor share. A default one is not attached to any
 /// watchdog: it keeps the report and writes nothing.
@@ -175,35 +179,54 @@ impl Guard {
     }
 
     async fn supervise(self, foreground: bool, shared: Arc<Mutex<Shared>>, file: PathBuf) {
+        let mut pause = RESTART_PAUSE;
         loop {
             if self.lock().stopping {
                 return;
             }
+            let started = std::time::Instant::now();
             match spawn(foreground, &file) {
-                Ok((mut child, pipe)) => {
-                    let pid = child.id().unwrap_or(0);
-                    {
-                        let mut i = self.lock();
-                        i.pipe = Some(pipe);
-                        i.out.clear();
-                        i.begun = false;
-                        i.report();
-                    }
-                    lock(&shared).status.watchdog_pid = Some(pid);
-                    let how = child.wait().await;
-                    lock(&shared).status.watchdog_pid = None;
-                    let mut i = self.lock();
-                    i.pipe = None;
-                    if i.stopping {
+                Ok((child, pipe)) => {
+                    if self.watch(child, pipe, &shared).await {
                         return;
                     }
-                    drop(i);
-                    info!("{NAME} {pid} {}: starting another", exit_text(how));
                 }
                 Err(e) => info!("cannot start {NAME}: {e}"),
             }
-            tokio::time::sleep(RESTART_PAUSE).await;
+            if started.elapsed() >= LIVED {
+                pause = RESTART_PAUSE;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RESTART_PAUSE_MAX);
         }
+    }
+
+    /// Attach a started watchdog and wait for its end; whether pulse is stopping.
+    async fn watch(
+        &self,
+        mut child: tokio::process::Child,
+        pipe: std::fs::File,
+        shared: &Mutex<Shared>,
+    ) -> bool {
+        let pid = child.id().unwrap_or(0);
+        {
+            let mut i = self.lock();
+            i.pipe = Some(pipe);
+            i.out.clear();
+            i.begun = false;
+            i.report();
+        }
+        lock(shared).status.watchdog_pid = Some(pid);
+        let how = child.wait().await;
+        lock(shared).status.watchdog_pid = None;
+        let mut i = self.lock();
+        i.pipe = None;
+        if i.stopping {
+            return true;
+        }
+        drop(i);
+        info!("{NAME} {pid} {}: starting another", exit_text(how));
+        false
     }
 }
 
