@@ -3,7 +3,8 @@
 //! VIP off the old node and the partner takes over at once (its last STOPPED, long before a
 //! deadtime of 10 s), with plain and with authenticated heartbeats; a killed watchdog is
 //! replaced; an orderly stop sends the watchdog away without it acting; when the watchdog
-//! dies with pulse, `pulse --clean-up` (the unit's `ExecStopPost=`) does its work.
+//! dies with pulse, `pulse --clean-up` (the unit's `ExecStopPost=`) does its work; FOS mode
+//! too.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -216,4 +217,33 @@ fn a_crashed_machine_still_waits_for_deadtime() {
     d2.wait_active_with_vips(s(10), "takeover by d2");
     d2.wait_log(s(3), "partner dead: activating lvs");
     assert!(lan.has_vip("d1"), "the crashed node's VIP is still there");
+}
+
+#[test]
+fn fos_mode_kill9_of_pulse_alone_moves_the_service_at_once() {
+    use testkit::lan::fos::{fos_config, fos_lan, started, wait_page};
+    if !root_or_skip() {
+        return;
+    }
+    let lan: Lan = fos_lan();
+    // A deadtime of 10 s: a takeover within it comes from the last FOS STOPPED.
+    let cfg = fos_config(&lan, 1, None);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("deadtime = 2", "deadtime = 10")).unwrap();
+    let (mut d1, d2) = started(&lan, &cfg, &[]);
+    d2.wait_for(s(10), "the active master heard", |st| {
+        st.partner_state.as_deref() == Some("active")
+    });
+    d1.signal(Signal::SIGKILL);
+    d2.wait_active_with_vips(s(5), "takeover by d2");
+    d2.wait_log(s(3), "primary inactive: activating fos");
+    wait_page(&lan, "d2", s(10));
+    assert!(!lan.has_vip("d1"));
+    d1.proc.wait_exit(s(10));
+    assert!(
+        d1.log()
+            .contains("pulse-watchdog: told 10.7.0.2:539 that this node stopped"),
+        "{}",
+        d1.log()
+    );
 }
