@@ -53,14 +53,17 @@ pub async fn clean_up(netif: Option<netif::Netif>, r: &Report) {
     }
 }
 
-/// Whether process `pid` has exited (gone, or a zombie nobody reaped yet).
+/// Whether process `pid` has exited with all its threads: gone, or a zombie whose other
+/// threads are gone too (a zombie leader's threads may still be exiting, and the sockets close
+/// only when the last one does).
 fn gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
+    let zombie = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => return true,
         Ok(st) => st.rsplit_once(')').is_some_and(|(_, rest)| {
             matches!(rest.trim_start().as_bytes().first(), Some(b'Z' | b'X'))
         }),
-    }
+    };
+    zombie && std::fs::read_dir(format!("/proc/{pid}/task")).map_or(true, |d| d.count() <= 1)
 }
 
 /// `pulse --clean-up`: nothing while a pulse answers on `socket` or when its file is gone
