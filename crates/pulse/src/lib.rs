@@ -23,7 +23,8 @@
 //! in order (commands, lvsd or fos supervised, the sync daemon, addresses, announcements);
 //! [`wanted`] says which child generation is wanted, with the main loop as its one owner;
 //! [`system`] is every change to the system behind one trait, real or a dry run
-//! (`--test-start`); [`start`] is the binary's body.
+//! (`--test-start`); [`start`] is the binary's body; [`watchdog`] is the small process that
+//! takes pulse's addresses down and tells the partner when pulse dies alone.
 
 pub mod auth;
 pub mod backoff;
@@ -40,6 +41,7 @@ pub mod sync_plan;
 pub mod sync_transfer;
 pub mod system;
 pub mod wanted;
+pub mod watchdog;
 pub mod wire;
 
 pub use error::Error;

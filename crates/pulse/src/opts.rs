@@ -48,6 +48,8 @@ pub struct Opts {
     pub max_failovers: u32,
     /// ...within this time.
     pub failover_window: Duration,
+    /// `--clean-up`: do what the watchdog does after pulse died, then exit.
+    pub clean_up: bool,
 }
 
 // Long: one declarative table of pulse's options, in the order of `--help`.
@@ -130,6 +132,11 @@ fn command() -> Command {
             "print the status of the running pulse",
         ))
         .arg(flag("json", "json", "with --status: print the JSON report"))
+        .arg(flag(
+            "clean_up",
+            "clean-up",
+            "after pulse died: take its addresses down and tell the partner, as its watchdog does (for ExecStopPost)",
+        ))
         .arg(cliargs::extra_words())
 }
 
@@ -174,6 +181,7 @@ where
         child_timeout: secs("child_timeout", "--child-timeout", 10.0)?,
         max_failovers,
         failover_window: secs("failover_window", "--failover-window", 600.0)?,
+        clean_up: m.get_flag("clean_up"),
     }))
 }
 

@@ -13,10 +13,16 @@ use crate::status::Status;
 
 /// Run pulse with these arguments; returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
+    if args.get(1).is_some_and(|a| a == crate::watchdog::ARG) {
+        return crate::watchdog::process::main(&args[2..]);
+    }
     let mut o = match PROGRAM.prologue(opts::parse(args), Some(status)) {
         Ok(o) => o,
         Err(code) => return code,
     };
+    if o.clean_up {
+        return crate::watchdog::clean_up::main(&o.socket);
+    }
     let socket_gid = match o.socket_group.as_deref().map(plog::socket::group_id) {
         None => None,
         Some(Ok(gid)) => Some(gid),

@@ -63,6 +63,10 @@ pub struct Status {
     /// Times this node stopped being active while running (gave the service up).
     #[serde(default)]
     pub gave_up: u64,
+    /// The pid of the watchdog (`pulse-watchdog`) that cleans up if pulse dies; null while
+    /// none runs.
+    #[serde(default)]
+    pub watchdog_pid: Option<u32>,
 }
 
 /// Why a datagram on the heartbeat port was not taken as a heartbeat: a small fixed set.
@@ -284,6 +288,10 @@ impl Status {
             None => s.push_str("child: none\n"),
             Some(c) => s.push_str(&format!("child: {} pid {} {}\n", c.program, c.pid, c.state)),
         }
+        match self.watchdog_pid {
+            None => s.push_str("watchdog: none\n"),
+            Some(p) => s.push_str(&format!("watchdog: pid {p}\n")),
+        }
         s
     }
 }
@@ -312,6 +320,7 @@ mod tests {
                 pid: 43,
                 state: "ready".into(),
             }),
+            watchdog_pid: Some(44),
             ..Status::default()
         };
         let text = st.render();
@@ -323,6 +332,7 @@ mod tests {
         assert!(text.contains("keepalive 0.5 s, deadtime 1.5 s"));
         assert!(text.contains("addresses held: 10.0.0.50/32 eth0:1"));
         assert!(text.contains("child: lvsd pid 43 ready"));
+        assert!(text.contains("watchdog: pid 44\n"));
         assert!(!text.contains("rejected:"), "{text}");
         let back: Status = serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
         assert_eq!(back, st);
@@ -399,6 +409,7 @@ mod tests {
             "reloads_failed",
             "took_over",
             "gave_up",
+            "watchdog_pid",
         ] {
             assert!(o.remove(k).is_some(), "{k}");
         }

@@ -156,6 +156,22 @@ impl Authenticator {
         .encode(self.settings.keys.signing())
     }
 
+    /// A datagram carrying `m` with the sequence number `seq` given (one kept for it, see
+    /// [`crate::watchdog::LAST_SEQ`]), signed now to be sent later by someone without the
+    /// key; this node's own sequence does not move.
+    pub fn sign_reserved(&self, m: Magic, seq: u64) -> Vec<u8> {
+        codec::Fields {
+            magic: m.value(),
+            key_id: 0,
+            sender: self.sender,
+            seq,
+            challenge: self.verifier.challenge(),
+            echo: self.verifier.echo(),
+            file: self.file,
+        }
+        .encode(self.settings.keys.signing())
+    }
+
     /// Check a datagram from the partner's address. `fresh` gives a random number when a
     /// new challenge is needed.
     pub fn accept(

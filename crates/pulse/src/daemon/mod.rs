@@ -20,10 +20,12 @@ use crate::opts::Opts;
 use crate::settings::Settings;
 use crate::system::{DryRun, Real, System};
 use crate::wanted::Wanted;
+use crate::watchdog::Guard;
 use crate::wire::Mode;
 
 mod config_sync;
 mod heartbeat;
+mod last_word;
 mod reload;
 mod sockets;
 mod status_server;
@@ -100,6 +102,9 @@ pub struct Daemon {
     served: sync_io::Served,
     fetching: bool,
     next_fetch: Instant,
+    /// The watchdog that cleans up if pulse dies: told the last STOPPED heartbeats here, the
+    /// addresses held by the executor.
+    watchdog: Guard,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -143,6 +148,11 @@ impl Daemon {
         };
         let wanted = Wanted::default();
         let (jobs, jrx) = mpsc::unbounded_channel();
+        let watchdog = Guard::start(
+            opts.nodaemon,
+            shared.clone(),
+            crate::watchdog::file::path_for(&opts.socket),
+        );
         let exec = Executor::new(
             system.clone(),
             opts.clone(),
@@ -150,7 +160,8 @@ impl Daemon {
             tx.clone(),
             shared.clone(),
             wanted.subscribe(),
-        );
+        )
+        .with_watchdog(watchdog.clone());
         tokio::spawn(exec.run(jrx));
         if let Some(l) = status_listener {
             status_server::serve(l, shared.clone())?;
@@ -176,6 +187,7 @@ impl Daemon {
             served: Arc::new(Mutex::new(None)),
             fetching: false,
             next_fetch: Instant::now(),
+            watchdog,
         };
         d.reauth(d.settings.auth.clone().as_ref());
         d.sync_own_version();
@@ -343,10 +355,13 @@ impl Daemon {
                 }
                 Action::Exit(code) => {
                     self.flush().await;
+                    // Cleaned up: the watchdog goes without acting.
+                    self.watchdog.stop();
                     self.exit = Some(code);
                 }
             }
         }
+        self.tell_watchdog();
         if self.machine.network_fault() && self.recheck.is_none() {
             self.recheck = Some(tokio::time::Instant::now() + Duration::from_secs(2));
         }

@@ -16,6 +16,7 @@ use crate::daemon::{Event, Shared, lock};
 use crate::opts::Opts;
 use crate::settings::{Settings, Vip};
 use crate::system::{Announce, System, vip_text};
+use crate::watchdog::Guard;
 use crate::wire::Mode;
 
 mod child;
@@ -68,6 +69,8 @@ pub struct Executor {
     fos_backoff: Backoff,
     /// The last activation has not been undone.
     active: bool,
+    /// Told which addresses are held, to take them down if pulse dies.
+    watchdog: Guard,
 }
 
 impl Executor {
@@ -92,7 +95,14 @@ impl Executor {
             last_fos_failed: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             fos_backoff: Backoff::default(),
             active: false,
+            watchdog: Guard::default(),
         }
+    }
+
+    /// Keep this watchdog told of the addresses held.
+    pub fn with_watchdog(mut self, g: Guard) -> Executor {
+        self.watchdog = g;
+        self
     }
 
     /// Run the jobs as they come, until the main loop goes away.
@@ -151,6 +161,9 @@ impl Executor {
     fn publish(&self) {
         let mut sh = lock(&self.shared);
         sh.status.vips = self.held.iter().map(vip_text).collect();
+        self.watchdog.set_vips(&self.held);
+        self.watchdog
+            .set_child(self.child.as_ref().and_then(|c| c.running_pid()));
         if self.child.is_none() {
             sh.status.child = None;
         }
@@ -219,16 +232,26 @@ impl Executor {
     }
 
     async fn bring_up(&mut self, vips: &[Vip]) {
+        if !self.opts.norun {
+            // Told before they come up: pulse may die while they do.
+            let mut coming = self.held.clone();
+            coming.extend(vips.iter().filter(|v| !self.held.contains(v)).cloned());
+            self.watchdog.set_vips(&coming);
+            self.watchdog
+                .set_child(self.child.as_ref().and_then(|c| c.running_pid()));
+        }
         for v in self.system.bring_up(vips).await {
             if !self.held.contains(&v) {
                 self.held.push(v);
             }
         }
+        self.watchdog.set_vips(&self.held);
     }
 
     async fn down(&mut self, v: &Vip) {
         self.system.take_down(v).await;
         self.held.retain(|h| h != v);
+        self.watchdog.set_vips(&self.held);
     }
 
     async fn deactivate(&mut self) {

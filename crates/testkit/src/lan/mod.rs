@@ -296,6 +296,8 @@ struct Brief {
     state: String,
     #[serde(default)]
     vips: Vec<String>,
+    #[serde(default)]
+    watchdog_pid: Option<u32>,
 }
 
 /// A pulse process (started through `ip netns exec` and `sh`, which exec into it).
@@ -368,8 +370,32 @@ impl<S: DeserializeOwned + Debug> Pulse<S> {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), s);
     }
 
+    /// kill -9 of pulse alone: its watchdog (`pulse-watchdog`) takes its addresses down and
+    /// tells the partner, as on a machine that lives on.
     pub fn kill9(mut self) {
         self.signal(Signal::SIGKILL);
+        self.proc.wait_exit(Duration::from_secs(10));
+    }
+
+    /// The pid of pulse's watchdog, once one runs.
+    pub fn watchdog_pid(&self) -> Option<u32> {
+        self.brief().and_then(|b| b.watchdog_pid)
+    }
+
+    /// The machine dies (power loss, kernel panic), as far as the partner can tell: pulse
+    /// and its watchdog are killed together, so nothing is cleaned up and the partner hears
+    /// nothing more (the watchdog is stopped first, then pulse killed, then the watchdog).
+    pub fn crash(mut self) {
+        use nix::sys::signal::kill;
+        use nix::unistd::Pid;
+        let w = crate::wait::poll_every(Duration::from_secs(10), Duration::from_millis(20), || {
+            self.watchdog_pid()
+        })
+        .unwrap_or_else(|| panic!("{}: no watchdog\n{}", self.name, self.log()));
+        let w = Pid::from_raw(w as i32);
+        let _ = kill(w, Signal::SIGSTOP);
+        self.signal(Signal::SIGKILL);
+        let _ = kill(w, Signal::SIGKILL);
         self.proc.wait_exit(Duration::from_secs(10));
     }
 
