@@ -262,6 +262,8 @@ prop_compose! {
             syncd_iface, syncd_id, tcp_timeout, tcpfin_timeout, udp_timeout, hard_shutdown,
             dataplane, active_cmd, inactive_cmd, ipvsadm, reservation_conflict_action, sync,
             heartbeat_key_file: None, heartbeat_auth: None, config_sync: false, sync_port: None,
+            announce: lvscf::Announce::None, bird_socket: None, announce_file: None,
+            announce_drain: None,
             virtual_servers, failover_services,
         }
     }
