@@ -281,7 +281,14 @@ impl Executor {
                 Mode::Fos => "fos",
             },
         };
-        self.arps = self.system.announce(self.held.clone(), how);
+        // VIPs on the loopback device (`announce = bird`) are announced by BGP, not ARP.
+        let on_links: Vec<Vip> = self
+            .held
+            .iter()
+            .filter(|v| v.device != crate::settings::LOOPBACK)
+            .cloned()
+            .collect();
+        self.arps = self.system.announce(on_links, how);
     }
 
     /// A new configuration: on the active node, addresses that went away come down, new ones
