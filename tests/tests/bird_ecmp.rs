@@ -1,0 +1,153 @@
+//! Several active directors behind an ECMP router (`announce = bird`): each director's lvsd
+//! announces the VIPs it can serve through its BIRD, the router's BIRD merges them into one
+//! multipath route per VIP. Real BIRD 2, lvsd (userspace data plane), nanny and real servers
+//! in network namespaces (`testkit::ecmp`).
+//!
+//! Shown: both directors are next hops of each VIP and both serve a client's connections; a
+//! director whose real servers of one VIP are all gone withdraws that VIP only (and announces
+//! it again when they are back); SIGTERM of one director's lvsd takes its next hop out of the
+//! route before its listeners close, without a failed request.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use testkit::ecmp::{DIRECTORS, Ecmp, VIP_A, VIP_B, request};
+use testkit::{bird, root_or_skip};
+
+const BOTH: [&str; 2] = DIRECTORS;
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Client threads asking VIP A and B in turn until stopped: (successes by director, failures).
+struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<(Vec<String>, Vec<String>)>>,
+}
+
+impl Load {
+    fn start(net: &Ecmp, threads: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let stop = stop.clone();
+                let ns = net.client.name().to_owned();
+                std::thread::spawn(move || {
+                    testkit::netns::in_netns(&ns, move || {
+                        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+                        let mut n = 0u64;
+                        while !stop.load(Ordering::SeqCst) {
+                            let vip = if n % 2 == 0 { VIP_A } else { VIP_B };
+                            n += 1;
+                            match request(vip) {
+                                Ok((_, d)) => ok.push(d),
+                                Err(e) => failed.push(format!("{vip}: {e}")),
+                            }
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        (ok, failed)
+                    })
+                })
+            })
+            .collect();
+        Load { stop, threads }
+    }
+
+    fn finish(self) -> (Vec<String>, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+        for t in self.threads {
+            let (o, f) = t.join().unwrap();
+            ok.extend(o);
+            failed.extend(f);
+        }
+        (ok, failed)
+    }
+}
+
+/// `n` requests to `vip` from the client: the directors that served them, or the failures.
+fn requests(net: &Ecmp, vip: &'static str, n: usize) -> Vec<Result<(String, String), String>> {
+    net.client
+        .run(move || (0..n).map(|_| request(vip)).collect())
+}
+
+#[test]
+fn directors_share_a_vip_withdraw_it_when_they_cannot_serve_and_before_they_stop() {
+    if !root_or_skip() || !bird::available() {
+        return;
+    }
+    let net = Ecmp::new();
+    let d1 = net.director(0, "2");
+    let d2 = net.director(1, "2");
+
+    // One multipath route per VIP, both directors as next hops.
+    net.wait_hops(VIP_A, &BOTH, s(30));
+    net.wait_hops(VIP_B, &BOTH, s(30));
+    let shown = net.router.ip(&format!("route show {VIP_A}"));
+    assert_eq!(shown.matches("nexthop via").count(), 2, "{shown}");
+
+    // Connections from many source ports all succeed, and each director serves some.
+    let got = requests(&net, VIP_A, 60);
+    let served: Vec<&(String, String)> = got.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(served.len(), 60, "{got:?}");
+    for d in BOTH {
+        assert!(
+            served.iter().any(|(_, via)| via == d),
+            "{d} served none: {got:?}"
+        );
+    }
+
+    // Every real server of VIP A unreachable from d1 (its port refused there): d1 withdraws
+    // VIP A, and only it.
+    net.directors[0].exec(
+        "nft -f - <<'EOF'\ntable inet cut {\n chain out {\n  type filter hook output priority 0;\n  \
+         tcp dport 8001 reject with tcp reset\n }\n}\nEOF",
+    );
+    net.wait_hops(VIP_A, &[DIRECTORS[1]], s(20));
+    assert_eq!(net.next_hops(VIP_B), BOTH, "VIP B stays announced by both");
+    let got = requests(&net, VIP_A, 20);
+    assert!(
+        got.iter()
+            .all(|r| r.as_ref().is_ok_and(|(_, d)| d == DIRECTORS[1])),
+        "{got:?}"
+    );
+    let status = std::fs::read_to_string(d1.dir.join("announce.conf")).unwrap();
+    assert!(
+        status.contains(&format!("route {VIP_B}/32 blackhole;"))
+            && !status.contains(&format!("route {VIP_A}/32")),
+        "{status}"
+    );
+    // Back: announced again.
+    net.directors[0].exec("nft delete table inet cut");
+    net.wait_hops(VIP_A, &BOTH, s(20));
+
+    // SIGTERM: d1's next hop leaves both routes before its listeners close; no request fails.
+    let load = Load::start(&net, 4);
+    std::thread::sleep(Duration::from_millis(300));
+    d1.lvsd.signal(Signal::SIGTERM);
+    net.wait_hops(VIP_A, &[DIRECTORS[1]], s(5));
+    net.wait_hops(VIP_B, &[DIRECTORS[1]], s(5));
+    assert_eq!(
+        d1.lvsd.count("shutting down virtual service"),
+        0,
+        "the listeners closed before the route changed:\n{}",
+        d1.lvsd.text()
+    );
+    let mut d1 = d1;
+    assert_eq!(d1.lvsd.exit_code(s(15)), Some(0), "{}", d1.lvsd.text());
+    let (ok, failed) = load.finish();
+    assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
+    assert!(
+        ok.iter().any(|d| d == DIRECTORS[0]),
+        "d1 served none before it stopped"
+    );
+    let text = d1.lvsd.text();
+    let withdrawn = text.find("BIRD announces no VIP").expect(&text);
+    let closed = text.find("shutting down virtual service").expect(&text);
+    assert!(withdrawn < closed, "{text}");
+    drop(d2);
+}
