@@ -151,3 +151,31 @@ fn directors_share_a_vip_withdraw_it_when_they_cannot_serve_and_before_they_stop
     assert!(withdrawn < closed, "{text}");
     drop(d2);
 }
+
+#[test]
+fn a_crashed_director_leaves_the_route_after_the_hold_time_and_requests_recover() {
+    if !root_or_skip() || !bird::available() {
+        return;
+    }
+    let net = Ecmp::new();
+    let d1 = net.director(0, "2");
+    let _d2 = net.director(1, "2");
+    net.wait_hops(VIP_A, &BOTH, s(30));
+    // A crash: the link goes silent first (no FIN ever reaches the router), then every
+    // process of the director dies at once.
+    let t0 = std::time::Instant::now();
+    net.directors[0].ip("link set eth0 down");
+    d1.lvsd.signal(Signal::SIGKILL);
+    d1.bird.proc.signal(Signal::SIGKILL);
+    net.wait_hops(VIP_A, &[DIRECTORS[1]], s(10));
+    let took = t0.elapsed();
+    // The router noticed through the BGP hold time (3 s after the last keepalive, which
+    // came at most 1 s before the crash), not through a closed session.
+    assert!(took >= Duration::from_millis(1500), "gone after {took:?}");
+    net.wait_hops(VIP_B, &[DIRECTORS[1]], s(5));
+    let got = requests(&net, VIP_A, 40);
+    assert!(
+        got.iter().all(|r| r.as_ref().is_ok_and(|(_, d)| d == DIRECTORS[1])),
+        "{got:?}"
+    );
+}
