@@ -20,6 +20,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::bird::Bird;
@@ -263,5 +266,54 @@ pub fn request(vip: &str) -> Result<(String, String), String> {
     match (w.next(), w.next()) {
         (Some(rs), Some(d)) => Ok((rs.to_owned(), d.to_owned())),
         _ => Err(format!("bad answer {line:?}")),
+    }
+}
+
+/// Client threads asking VIP A and B in turn, 5 ms apart, until stopped.
+#[derive(Debug)]
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<(Vec<String>, Vec<String>)>>,
+}
+
+impl Load {
+    /// `threads` clients in the client's namespace.
+    pub fn start(net: &Ecmp, threads: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let stop = stop.clone();
+                let ns = net.client.name().to_owned();
+                std::thread::spawn(move || {
+                    crate::netns::in_netns(&ns, move || {
+                        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+                        let mut n = 0u64;
+                        while !stop.load(Ordering::SeqCst) {
+                            let vip = if n % 2 == 0 { VIP_A } else { VIP_B };
+                            n += 1;
+                            match request(vip) {
+                                Ok((_, d)) => ok.push(d),
+                                Err(e) => failed.push(format!("{vip}: {e}")),
+                            }
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        (ok, failed)
+                    })
+                })
+            })
+            .collect();
+        Load { stop, threads }
+    }
+
+    /// Stop: the director of each request served, and each failure.
+    pub fn finish(self) -> (Vec<String>, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+        for t in self.threads {
+            let (o, f) = t.join().unwrap_or_default();
+            ok.extend(o);
+            failed.extend(f);
+        }
+        (ok, failed)
     }
 }
