@@ -14,7 +14,8 @@
 //! director runs BIRD (including lvsd's announce file) and lvsd on the userspace data plane
 //! with its nannies. Each real server answers `NAME DIRECTOR\n` on ports 8001 (VIP A) and
 //! 8002 (VIP B), `DIRECTOR` being the address the connection came from, so a client learns
-//! which director served it. BGP timers: hold 3 s, keepalive 1 s, connect retry 1 s.
+//! which director served it. BGP timers: hold 3 s, keepalive 1 s, connect retry 1 s, and
+//! 1 to 5 s before a session that failed is tried again (BIRD waits 60 s by default).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -37,7 +38,8 @@ pub const VIP_B: &str = "10.9.0.2";
 /// The directors' addresses.
 pub const DIRECTORS: [&str; 2] = ["10.2.0.11", "10.2.0.12"];
 const REALS: [&str; 2] = ["10.2.0.21", "10.2.0.22"];
-const TIMERS: &str = "hold time 3;\n    keepalive time 1;\n    connect retry time 1;";
+const TIMERS: &str =
+    "hold time 3;\n    keepalive time 1;\n    connect retry time 1;\n    error wait time 1, 5;";
 
 /// The network, the router's BIRD and the real servers.
 #[derive(Debug)]
@@ -269,11 +271,15 @@ pub fn request(vip: &str) -> Result<(String, String), String> {
     }
 }
 
+/// What a [`Load`] saw: each served request's director and how long it took, and each
+/// failure.
+pub type Served = (Vec<(String, Duration)>, Vec<String>);
+
 /// Client threads asking VIP A and B in turn, 5 ms apart, until stopped.
 #[derive(Debug)]
 pub struct Load {
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<(Vec<String>, Vec<String>)>>,
+    threads: Vec<JoinHandle<Served>>,
 }
 
 impl Load {
@@ -291,8 +297,9 @@ impl Load {
                         while !stop.load(Ordering::SeqCst) {
                             let vip = if n % 2 == 0 { VIP_A } else { VIP_B };
                             n += 1;
+                            let t0 = std::time::Instant::now();
                             match request(vip) {
-                                Ok((_, d)) => ok.push(d),
+                                Ok((_, d)) => ok.push((d, t0.elapsed())),
                                 Err(e) => failed.push(format!("{vip}: {e}")),
                             }
                             std::thread::sleep(Duration::from_millis(5));
@@ -305,8 +312,8 @@ impl Load {
         Load { stop, threads }
     }
 
-    /// Stop: the director of each request served, and each failure.
-    pub fn finish(self) -> (Vec<String>, Vec<String>) {
+    /// Stop: the director and duration of each request served, and each failure.
+    pub fn finish(self) -> Served {
         self.stop.store(true, Ordering::SeqCst);
         let (mut ok, mut failed) = (Vec::new(), Vec::new());
         for t in self.threads {
