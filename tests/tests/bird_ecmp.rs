@@ -94,7 +94,7 @@ fn directors_share_a_vip_withdraw_it_when_they_cannot_serve_and_before_they_stop
     assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
     assert!(ok.len() >= 40, "only {} requests", ok.len());
     assert!(
-        ok.iter().any(|d| d == DIRECTORS[0]),
+        ok.iter().any(|(d, _)| d == DIRECTORS[0]),
         "d1 served none before it stopped"
     );
     let text = d1.lvsd.text();

@@ -6,13 +6,13 @@
 //!
 //! - [`plan`] (pure): which VIPs are announced, from each virtual server's VIP and whether it
 //!   can serve.
-//! - [`render`] (pure): the BIRD configuration fragment of a set of VIPs
+//! - [`mod@render`] (pure): the BIRD configuration fragment of a set of VIPs
 //!   (`protocol static piranha_vips` and `piranha_vips6`).
 //! - [`reply`] (pure): BIRD's control-socket replies, read line by line, and what a reply to
 //!   `configure` means.
 //! - [`pacer`] (pure, time injected): when to write and reconfigure, and the back-off after a
 //!   failure.
-//! - [`file`]: the fragment written atomically; [`client`]: one `configure` over BIRD's
+//! - [`mod@file`]: the fragment written atomically; [`client`]: one `configure` over BIRD's
 //!   control socket (no `birdc`).
 //! - [`error`]: the crate's error enum.
 

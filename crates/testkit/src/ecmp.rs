@@ -295,7 +295,7 @@ impl Load {
                         let (mut ok, mut failed) = (Vec::new(), Vec::new());
                         let mut n = 0u64;
                         while !stop.load(Ordering::SeqCst) {
-                            let vip = if n % 2 == 0 { VIP_A } else { VIP_B };
+                            let vip = if n.is_multiple_of(2) { VIP_A } else { VIP_B };
                             n += 1;
                             let t0 = std::time::Instant::now();
                             match request(vip) {
