@@ -6,7 +6,8 @@
 //! Shown: both directors are next hops of each VIP and both serve a client's connections; a
 //! director whose real servers of one VIP are all gone withdraws that VIP only (and announces
 //! it again when they are back); SIGTERM of one director's lvsd takes its next hop out of the
-//! route before its listeners close, without a failed request.
+//! route before its listeners close, without a failed request; a crashed director leaves the
+//! route after the BGP hold time; `lvsd --withdraw` clears what an lvsd killed alone left.
 
 use std::time::Duration;
 
@@ -111,7 +112,7 @@ fn a_crashed_director_leaves_the_route_after_the_hold_time_and_requests_recover(
     }
     let net = Ecmp::new();
     let d1 = net.director(0, "2");
-    let _d2 = net.director(1, "2");
+    let mut d2 = net.director(1, "2");
     net.wait_hops(VIP_A, &BOTH, s(30));
     // A crash: the link goes silent first (no FIN ever reaches the router), then every
     // process of the director dies at once.

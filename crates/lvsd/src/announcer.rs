@@ -163,3 +163,45 @@ async fn run(
         }
     }
 }
+
+/// `lvsd --withdraw`: with `announce = bird`, write the announce file with no VIP and ask
+/// BIRD to reconfigure, once; the exit status. A running lvsd owns the file: it is left
+/// alone (it withdraws when it stops).
+pub fn withdraw_once(o: &crate::opts::Opts) -> i32 {
+    if std::os::unix::net::UnixStream::connect(&o.socket).is_ok() {
+        eprintln!(
+            "lvsd: a running lvsd answers on {}: it withdraws its VIPs when it stops",
+            o.socket.display()
+        );
+        return 0;
+    }
+    let loaded = match lvscf::load(&o.config) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("lvsd: {e}");
+            return 1;
+        }
+    };
+    let Some(cfg) = loaded.parsed.config() else {
+        eprintln!("{}", loaded.render().trim_end());
+        return 1;
+    };
+    let Some(settings) = Announce::of(cfg) else {
+        eprintln!(
+            "lvsd: {} does not announce through BIRD (announce = bird): nothing to withdraw",
+            o.config.display()
+        );
+        return 0;
+    };
+    let bird = Bird::new(&settings.socket);
+    match announce::apply(&settings.file, &bird, &Vips::new()) {
+        Ok(how) => {
+            println!("lvsd: BIRD announces no VIP ({how:?})");
+            0
+        }
+        Err(e) => {
+            eprintln!("lvsd: {e}");
+            1
+        }
+    }
+}

@@ -55,6 +55,8 @@ pub struct Settings {
     /// `config_sync`: the file's text as read (what the partner is sent) and the TCP port.
     pub file_text: Option<String>,
     pub sync_port: u16,
+    /// `announce = bird`: the VIPs are on `lo` and lvsd announces them through BIRD.
+    pub announce_bird: bool,
 }
 
 impl Settings {
@@ -239,6 +241,7 @@ pub fn build(
         file_version: None,
         file_text: None,
         sync_port: cfg.sync_port.unwrap_or(cfg.heartbeat_port),
+        announce_bird: cfg.announce == lvscf::Announce::Bird,
     })
 }
 

@@ -249,6 +249,18 @@ impl Executor {
         self.command(self.settings.inactive_cmd.clone());
         self.sync_daemon(false);
         self.stop_child().await;
+        if self.settings.announce_bird {
+            // A stopping lvsd withdrew its VIPs from BIRD; one that died could not.
+            let lvsd = self.opts.lvsd.display().to_string();
+            let argv = [
+                &lvsd,
+                "--withdraw",
+                "-c",
+                &self.opts.config.display().to_string(),
+            ]
+            .map(ToString::to_string);
+            self.system.run_command(&argv.join(" "), &argv);
+        }
         for v in self.held.clone() {
             self.down(&v).await;
         }
