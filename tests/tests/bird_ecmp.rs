@@ -132,4 +132,20 @@ fn a_crashed_director_leaves_the_route_after_the_hold_time_and_requests_recover(
             .all(|r| r.as_ref().is_ok_and(|(_, d)| d == DIRECTORS[1])),
         "{got:?}"
     );
+
+    // lvsd alone killed: BIRD goes on announcing what lvsd last wrote, until
+    // `lvsd --withdraw` (which pulse runs when it deactivates) empties the file.
+    d2.lvsd.signal(Signal::SIGKILL);
+    let _ = d2.lvsd.wait_exit(s(5));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(net.next_hops(VIP_A), [DIRECTORS[1]]);
+    let lvsd = testkit::bins::bin("lvsd");
+    let out = net.directors[1].exec(&format!(
+        "{} --withdraw -c {dir}/lvs.cf --socket {dir}/lvsd.sock",
+        lvsd.display(),
+        dir = d2.dir.display()
+    ));
+    assert_eq!(out.trim(), "lvsd: BIRD announces no VIP (Reconfigured)");
+    net.wait_hops(VIP_A, &[], s(5));
+    net.wait_hops(VIP_B, &[], s(5));
 }
