@@ -55,6 +55,7 @@ fn lvsd_status() -> lvsd::status::Status {
         reloads_failed: 1,
         test_start: false,
         dataplane: "userspace".into(),
+        announce: None,
         virtual_servers: vec![lvsd::status::VirtualStatus {
             name: "web".into(),
             service: "TCP [2001:db8::100]:443".into(),

@@ -81,6 +81,10 @@ keyword_table! {
         HeartbeatAuth = "heartbeat_auth",
         ConfigSync = "config_sync",
         SyncPort = "sync_port",
+        Announce = "announce",
+        BirdSocket = "bird_socket",
+        AnnounceFile = "announce_file",
+        AnnounceDrain = "announce_drain",
     }
 }
 

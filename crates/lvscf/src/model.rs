@@ -241,6 +241,11 @@ keyword_enum!(
     HeartbeatAuth { Enforce = "enforce", Permissive = "permissive" }
 );
 keyword_enum!(
+    /// `announce` (extension): how the VIPs reach the routers: `none` (gratuitous ARP from
+    /// pulse, one active director) or `bird` (routes in a BIRD configuration fragment).
+    Announce { None = "none", Bird = "bird" }
+);
+keyword_enum!(
     /// `reservation_conflict_action` for shared SCSI in FOS mode.
     ConflictAction { Nothing = "nothing", Preempt = "preempt" }
 );
@@ -349,6 +354,19 @@ pub struct LvsConfig {
     /// Extension: the TCP port of the file transfer; `heartbeat_port` when unset.
     #[serde(default)]
     pub sync_port: Option<u16>,
+    /// Extension: `bird` announces the VIPs through BIRD (several active directors).
+    #[serde(default = "default_announce")]
+    pub announce: Announce,
+    /// Extension: BIRD's control socket; [`DEFAULT_BIRD_SOCKET`] when unset.
+    #[serde(default)]
+    pub bird_socket: Option<String>,
+    /// Extension: the BIRD fragment lvsd owns; [`DEFAULT_ANNOUNCE_FILE`] when unset.
+    #[serde(default)]
+    pub announce_file: Option<String>,
+    /// Extension: how long lvsd serves after withdrawing the VIPs on shutdown;
+    /// [`DEFAULT_ANNOUNCE_DRAIN`] when unset.
+    #[serde(default)]
+    pub announce_drain: Option<Seconds>,
     pub virtual_servers: Vec<VirtualServer>,
     pub failover_services: Vec<VirtualServer>,
 }
@@ -411,6 +429,10 @@ impl Default for LvsConfig {
             heartbeat_auth: None,
             config_sync: false,
             sync_port: None,
+            announce: Announce::None,
+            bird_socket: None,
+            announce_file: None,
+            announce_drain: None,
             virtual_servers: Vec::new(),
             failover_services: Vec::new(),
         }
@@ -421,6 +443,17 @@ fn default_dataplane() -> Dataplane {
     Dataplane::Auto
 }
 
+fn default_announce() -> Announce {
+    Announce::None
+}
+
+/// `bird_socket` when unset: where Debian's BIRD 2 listens.
+pub const DEFAULT_BIRD_SOCKET: &str = "/run/bird/bird.ctl";
+/// `announce_file` when unset.
+pub const DEFAULT_ANNOUNCE_FILE: &str = "/run/piranha/announce.conf";
+/// `announce_drain` when unset, in seconds.
+pub const DEFAULT_ANNOUNCE_DRAIN: u64 = 2;
+
 impl LvsConfig {
     /// The blocks `service` selects: virtual servers for `lvs`, failover services for `fos`.
     pub fn selected_blocks(&self) -> &[VirtualServer] {
@@ -428,6 +461,24 @@ impl LvsConfig {
             Service::Lvs => &self.virtual_servers,
             Service::Fos => &self.failover_services,
         }
+    }
+
+    /// `bird_socket`, or its default.
+    pub fn bird_socket(&self) -> &str {
+        self.bird_socket.as_deref().unwrap_or(DEFAULT_BIRD_SOCKET)
+    }
+
+    /// `announce_file`, or its default.
+    pub fn announce_file(&self) -> &str {
+        self.announce_file
+            .as_deref()
+            .unwrap_or(DEFAULT_ANNOUNCE_FILE)
+    }
+
+    /// `announce_drain`, or its default.
+    pub fn announce_drain(&self) -> Seconds {
+        self.announce_drain
+            .unwrap_or(Seconds::from_secs(DEFAULT_ANNOUNCE_DRAIN))
     }
 
     /// Serialise as pretty JSON.

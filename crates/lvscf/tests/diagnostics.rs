@@ -755,3 +755,78 @@ fn sched_flags() {
     assert!(f.d.message.contains("not `mh-prot`"), "{}", f.d.message);
     assert_eq!(f.line, BASE + 3);
 }
+
+#[test]
+fn announce_through_bird_settings() {
+    let f = only_error("announce = bird\nbird_socket = bird.ctl\n");
+    assert_err(
+        &f,
+        Category::Semantic,
+        2,
+        15,
+        "`bird_socket` must be an absolute path, not `bird.ctl`",
+    );
+    let f = only_error("announce = bird\nannounce_file = x.conf\n");
+    assert_eq!(
+        f.d.message,
+        "`announce_file` must be an absolute path, not `x.conf`"
+    );
+    let f = only_error("announce = bgp\n");
+    assert!(f.d.message.contains("bgp"), "{}", f.d.message);
+    assert_eq!((f.line, f.col), (BASE + 1, 12));
+    let f = only_error("announce = bird\nannounce_drain = 61\n");
+    assert_err(
+        &f,
+        Category::Semantic,
+        2,
+        18,
+        "`announce_drain` is at most 60 seconds, not 61",
+    );
+    // Warnings: BIRD settings without `announce = bird`; an announcing backup.
+    let src = format!("{PRELUDE}{GOOD_VS}announce_drain = 1\n");
+    let w: Vec<Found> = diags(&src);
+    assert_eq!(
+        w.len(),
+        1,
+        "{:?}",
+        w.iter().map(|f| &f.d.message).collect::<Vec<_>>()
+    );
+    assert_eq!(w[0].d.severity, Severity::Warning);
+    assert_eq!(
+        w[0].d.message,
+        "`announce_drain` is only used with `announce = bird`"
+    );
+    assert_eq!((w[0].line, w[0].col), (BASE + 1, 1));
+    let src = format!("{PRELUDE}backup = 10.0.0.2\nbackup_active = 1\n{GOOD_VS}announce = bird\n");
+    let w: Vec<Found> = diags(&src);
+    assert!(
+        w.iter().any(|f| f.d.severity == Severity::Warning
+            && f.d
+                .message
+                .starts_with("`announce = bird` with `backup_active = 1`")),
+        "{:?}",
+        w.iter().map(|f| &f.d.message).collect::<Vec<_>>()
+    );
+    // Defaults, and values read, written back and read again.
+    let p = lvscf::parse(&format!("{PRELUDE}{GOOD_VS}"));
+    let m = &p.model;
+    assert_eq!(m.announce, lvscf::Announce::None);
+    assert_eq!(m.bird_socket(), "/run/bird/bird.ctl");
+    assert_eq!(m.announce_file(), "/run/piranha/announce.conf");
+    assert_eq!(m.announce_drain(), lvscf::Seconds::from_secs(2));
+    let ok = format!(
+        "{PRELUDE}{GOOD_VS}announce = bird\nbird_socket = /run/b.ctl\nannounce_file = /run/a.conf\nannounce_drain = 0.5\n"
+    );
+    let p = lvscf::parse(&ok);
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    let m = &p.model;
+    assert_eq!(m.announce, lvscf::Announce::Bird);
+    assert_eq!(
+        (m.bird_socket(), m.announce_file()),
+        ("/run/b.ctl", "/run/a.conf")
+    );
+    assert_eq!(m.announce_drain(), lvscf::Seconds::from_millis(500));
+    let text = lvscf::writer::write(m).unwrap();
+    assert!(text.contains("announce = bird\n"), "{text}");
+    assert_eq!(&lvscf::parse(&text).model, m, "{text}");
+}

@@ -247,6 +247,12 @@ prop_compose! {
             proptest::collection::vec(virtual_server(), 0..2),
             select(Dataplane::ALL.iter().map(|p| p.0).collect::<Vec<_>>()),
         ),
+        d in (
+            any::<bool>(),
+            opt_value(),
+            opt_value(),
+            proptest::option::of(seconds()),
+        ),
     ) -> LvsConfig {
         let (serial_no, service, primary, mut primary_private, primary_shared, backup, mut backup_private,
              backup_shared, backup_active, heartbeat, heartbeat_port, (keepalive, deadtime, copy)) = a;
@@ -254,6 +260,7 @@ prop_compose! {
              syncd_iface, syncd_id, (tcp_timeout, tcpfin_timeout, udp_timeout), hard_shutdown,
              (active_cmd, inactive_cmd)) = b;
         let (ipvsadm, reservation_conflict_action, sync, virtual_servers, failover_services, dataplane) = c;
+        let (bird, bird_socket, announce_file, announce_drain) = d;
         // Half the models follow the parser's copy rule (without primary_private, both
         // privates copy the publics); the others leave it to normalize().
         if copy && primary.is_some() && primary_private.is_none() {
@@ -267,6 +274,8 @@ prop_compose! {
             syncd_iface, syncd_id, tcp_timeout, tcpfin_timeout, udp_timeout, hard_shutdown,
             dataplane, active_cmd, inactive_cmd, ipvsadm, reservation_conflict_action, sync,
             heartbeat_key_file: None, heartbeat_auth: None, config_sync: false, sync_port: None,
+            announce: if bird { lvscf::Announce::Bird } else { lvscf::Announce::None },
+            bird_socket, announce_file, announce_drain,
             virtual_servers, failover_services,
         }
     }

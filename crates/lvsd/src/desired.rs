@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use ipvs::{Forward, Protocol, Service, ServiceId, Timeouts};
 use lvscf::{Host, LoadMonitor, LvsConfig, Netmask, Network, VirtualServer};
@@ -36,6 +38,8 @@ pub struct Real {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Virtual {
     pub name: String,
+    /// The virtual address (also of a firewall-mark service), as announced to BIRD.
+    pub vip: IpAddr,
     pub service: Service,
     pub forward: Forward,
     /// The virtual port (the sorry server's port).
@@ -63,9 +67,33 @@ pub struct Desired {
     /// Read at start-up only.
     pub dataplane: lvscf::Dataplane,
     pub hard_shutdown: bool,
+    /// `announce = bird`: where and how the VIPs are announced (read at start-up only).
+    pub announce: Option<Announce>,
     pub virtuals: Vec<Virtual>,
     /// Position of each service in `virtuals` (a reload looks every service up twice).
     index: HashMap<ServiceId, usize>,
+}
+
+/// `announce = bird` and its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announce {
+    /// BIRD's control socket (`bird_socket`).
+    pub socket: PathBuf,
+    /// The fragment lvsd owns (`announce_file`).
+    pub file: PathBuf,
+    /// How long to go on serving after withdrawing on shutdown (`announce_drain`).
+    pub drain: Duration,
+}
+
+impl Announce {
+    /// The settings of `cfg`, when it announces through BIRD.
+    pub fn of(cfg: &LvsConfig) -> Option<Announce> {
+        (cfg.announce == lvscf::Announce::Bird).then(|| Announce {
+            socket: cfg.bird_socket().into(),
+            file: cfg.announce_file().into(),
+            drain: cfg.announce_drain().as_duration(),
+        })
+    }
 }
 
 impl Desired {
@@ -277,6 +305,7 @@ impl Desired {
             index.insert(service.id, virtuals.len());
             virtuals.push(Virtual {
                 name: vs.name.clone(),
+                vip,
                 service,
                 forward: forward(cfg.network),
                 port: vs.port,
@@ -300,6 +329,7 @@ impl Desired {
                 udp: cfg.udp_timeout,
             },
             hard_shutdown: cfg.hard_shutdown,
+            announce: Announce::of(cfg),
             virtuals,
             index,
         })

@@ -10,11 +10,13 @@
 //! (in `plane`) takes a server the userspace data plane could not connect to out of rotation.
 //! [`Engine::reload`] (in `reload`) applies a new configuration; [`Engine::control`] (in
 //! `controls`) applies an administrator's drain, disable, enable or weight to one real server.
+//! [`Engine::announced`] (in `vips`) is the set of VIPs to announce through BIRD.
 
 mod checks;
 mod controls;
 mod plane;
 mod reload;
+mod vips;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

@@ -10,9 +10,11 @@
 //! - [`run`]: processes, pipes, signals, the status socket; [`start`] is the binary's body.
 //! - [`request`]: the status socket's requests and replies (pure); [`socket`] its I/O (per
 //!   connection tasks, `--socket-group`, the client of `lvsd --status`, `--drain`, …).
+//! - [`announcer`]: the VIPs announced through BIRD (`announce = bird`), a task of its own.
 //! - [`status`], [`state`]: the status report, the owned-services file (readiness goes
 //!   through `plog::notify`).
 
+pub mod announcer;
 pub mod desired;
 pub mod diff;
 pub mod engine;

@@ -47,6 +47,9 @@ pub struct Opts {
     /// `--reload`, `--drain`, `--disable`, `--enable`, `--weight`: send this request to the
     /// running lvsd on `socket` instead of running.
     pub request: Option<Request>,
+    /// `--withdraw`: with `announce = bird`, withdraw every VIP from BIRD and exit (what a
+    /// stopping lvsd does first; pulse runs it after an lvsd that died).
+    pub withdraw: bool,
 }
 
 /// The options that send a request to a running lvsd.
@@ -129,6 +132,11 @@ fn command() -> Command {
             "print the status of the running lvsd",
         ))
         .arg(flag("json", "json", "with --status: print the JSON report"))
+        .arg(flag(
+            "withdraw",
+            "withdraw",
+            "announce = bird: withdraw every VIP from BIRD, then exit",
+        ))
         .arg(flag(
             "reload",
             "reload",
@@ -251,6 +259,7 @@ where
         state_file: path("state_file", DEFAULT_STATE),
         pidfile: path("pidfile", DEFAULT_PIDFILE),
         request,
+        withdraw: m.get_flag("withdraw"),
     }))
 }
 

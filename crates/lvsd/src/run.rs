@@ -14,6 +14,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
+use crate::announcer::Announcer;
 use crate::desired::{Desired, DesiredError, MonitorOptions};
 use crate::engine::{Effect, Engine};
 use crate::opts::Opts;
@@ -119,6 +120,8 @@ pub struct Shell {
     plane: Option<uplane::Userspace>,
     /// Its connection failures, until [`Shell::run`] passes them on to the loop.
     failures: Option<mpsc::UnboundedReceiver<uplane::Failure>>,
+    /// `announce = bird`: the task that owns the announce file.
+    announcer: Option<Announcer>,
 }
 
 impl std::fmt::Debug for Shell {
@@ -158,6 +161,7 @@ impl Shell {
             socket_gid: None,
             plane: None,
             failures: None,
+            announcer: None,
         }
     }
 
@@ -310,6 +314,9 @@ impl Shell {
         if new.dataplane != self.engine.desired.dataplane {
             info!("dataplane changes take effect when lvsd starts again");
         }
+        if new.announce != self.engine.desired.announce {
+            info!("announce settings take effect when lvsd starts again");
+        }
         let (plan, fx) = self.engine.reload(self.table.as_mut(), new, Instant::now());
         self.policies();
         self.reloads += 1;
@@ -321,7 +328,7 @@ impl Shell {
     fn status_json(&mut self) -> String {
         let counters = status::table_counters(&self.engine, self.table.as_mut());
         let pids = &self.pids;
-        let s = status::build(
+        let mut s = status::build(
             &self.engine,
             &self.opts.config.display().to_string(),
             (self.reloads, self.reloads_failed),
@@ -330,6 +337,7 @@ impl Shell {
             &counters,
             &self.dataplane,
         );
+        s.announce = self.announcer.as_ref().map(Announcer::status);
         serde_json::to_string(&s).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
@@ -355,7 +363,18 @@ impl Shell {
         }
     }
 
+    /// The VIPs to announce, after anything that may have changed them.
+    fn announce(&self) {
+        if let Some(a) = &self.announcer {
+            a.want(self.engine.announced());
+        }
+    }
+
     async fn shutdown(&mut self, code: i32) -> i32 {
+        let serving = !self.engine.is_stopping();
+        if let Some(a) = self.announcer.as_mut() {
+            a.withdraw_and_drain(serving).await;
+        }
         let fx = self.engine.stop(self.table.as_mut());
         let _ = self.effects(fx);
         self.reap_all().await;
@@ -510,9 +529,13 @@ impl Shell {
                 }
             });
         }
+        if let Some(a) = &self.engine.desired.announce {
+            self.announcer = Some(Announcer::spawn(a));
+        }
         if let Some(code) = self.start() {
             return code;
         }
+        self.announce();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -542,6 +565,7 @@ impl Shell {
                     }
                 }
             }
+            self.announce();
         }
     }
 }

@@ -31,6 +31,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     plog::daemon::prepare(&mut o.config);
+    if o.withdraw {
+        return crate::announcer::withdraw_once(&o);
+    }
     if std::os::unix::net::UnixStream::connect(&o.socket).is_ok() {
         eprintln!("lvsd: another lvsd answers on {}", o.socket.display());
         return 1;

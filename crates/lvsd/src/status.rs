@@ -90,6 +90,9 @@ pub struct Status {
     pub test_start: bool,
     /// `ipvs`, `userspace` or `memory` (test start and `--memory-table`).
     pub dataplane: String,
+    /// `announce = bird`: the VIPs wanted and what BIRD accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<crate::announcer::AnnounceStatus>,
     pub virtual_servers: Vec<VirtualStatus>,
 }
 
@@ -202,6 +205,7 @@ pub fn build(
         reloads_failed,
         test_start: !engine.spawn_nannies,
         dataplane: dataplane.to_owned(),
+        announce: None,
         virtual_servers,
     }
 }

@@ -491,3 +491,47 @@ proptest! {
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
+
+#[test]
+fn a_vip_is_announced_while_a_service_on_it_serves_and_withdrawn_on_stop() {
+    let now = Instant::now();
+    let vips =
+        |e: &Engine| -> Vec<String> { e.announced().iter().map(|v| v.to_string()).collect() };
+    // Two services on one VIP (80 and 443) and one with a sorry server on another VIP.
+    let text = format!(
+        "{BASE}announce = bird\n\
+         virtual web {{\n active = 1\n address = 192.0.2.10 eth0:1\n port = 80\n{}}}\n\
+         virtual webs {{\n active = 1\n address = 192.0.2.10 eth0:1\n port = 443\n{}}}\n\
+         virtual mail {{\n active = 1\n address = 192.0.2.20 eth0:2\n port = 25\n timeout = 5\n sorry_server = 10.0.9.9\n{}}}\n",
+        server("a", "10.0.1.1", 1),
+        server("b", "10.0.1.2", 1),
+        server("m", "10.0.1.3", 1),
+    );
+    let d = desired(&text);
+    assert!(d.announce.is_some());
+    assert_eq!(d.virtuals[2].vip, ip("192.0.2.20"));
+    let mut t = MemoryTable::new();
+    let mut e = Engine::new(d, true);
+    let sp = spawns(&e.start(&mut t, &[], false, now));
+    assert!(
+        vips(&e).is_empty(),
+        "nothing before a real server is in the table"
+    );
+    e.on_report(&mut t, sp[0].0, up(1), now);
+    assert_eq!(vips(&e), ["192.0.2.10"]);
+    e.on_report(&mut t, sp[1].0, up(1), now);
+    e.on_report(&mut t, sp[0].0, down(), now);
+    assert_eq!(vips(&e), ["192.0.2.10"], "443 still serves on the VIP");
+    e.on_report(&mut t, sp[1].0, down(), now);
+    assert!(vips(&e).is_empty(), "no service of the VIP serves");
+    // Weight 0 takes no new clients: not serving.
+    e.on_report(&mut t, sp[0].0, up(0), now);
+    assert!(vips(&e).is_empty());
+    // The sorry server counts as serving.
+    e.on_report(&mut t, sp[2].0, down(), now);
+    assert_eq!(vips(&e), ["192.0.2.20"]);
+    e.on_report(&mut t, sp[1].0, up(1), now);
+    assert_eq!(vips(&e), ["192.0.2.10", "192.0.2.20"]);
+    e.stop(&mut t);
+    assert!(vips(&e).is_empty(), "a stopping lvsd announces nothing");
+}

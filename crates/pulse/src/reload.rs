@@ -79,6 +79,7 @@ mod tests {
             file_version: None,
             file_text: None,
             sync_port: 539,
+            announce_bird: false,
         }
     }
 

@@ -55,6 +55,8 @@ pub struct Settings {
     /// `config_sync`: the file's text as read (what the partner is sent) and the TCP port.
     pub file_text: Option<String>,
     pub sync_port: u16,
+    /// `announce = bird`: the VIPs are on `lo` and lvsd announces them through BIRD.
+    pub announce_bird: bool,
 }
 
 impl Settings {
@@ -69,6 +71,9 @@ impl Settings {
         self.partner == Some(ip) || (self.own_private.is_some() && self.partner_private == Some(ip))
     }
 }
+
+/// Where the VIPs go with `announce = bird`.
+pub const LOOPBACK: &str = "lo";
 
 fn default_prefix(ip: IpAddr) -> u8 {
     if ip.is_ipv4() { 32 } else { 128 }
@@ -154,10 +159,20 @@ fn floating(
         if vips.iter().any(|v| v.ip == ip) {
             continue;
         }
-        vips.push(Vip {
-            device: a.device.clone(),
-            ip,
-            prefix: b.vip_nmask.map_or(default_prefix(ip), |m| m.prefix_len()),
+        // Announced through BIRD, the VIPs live on the loopback device as host addresses:
+        // the routers learn them from BGP, not from ARP.
+        vips.push(if cfg.announce == lvscf::Announce::Bird {
+            Vip {
+                device: LOOPBACK.into(),
+                ip,
+                prefix: default_prefix(ip),
+            }
+        } else {
+            Vip {
+                device: a.device.clone(),
+                ip,
+                prefix: b.vip_nmask.map_or(default_prefix(ip), |m| m.prefix_len()),
+            }
         });
     }
     let nat_router = match (&cfg.network, &cfg.nat_router) {
@@ -226,6 +241,7 @@ pub fn build(
         file_version: None,
         file_text: None,
         sync_port: cfg.sync_port.unwrap_or(cfg.heartbeat_port),
+        announce_bird: cfg.announce == lvscf::Announce::Bird,
     })
 }
 
@@ -321,6 +337,25 @@ virtual off {
 
     fn res(h: &Host) -> std::io::Result<IpAddr> {
         h.resolve()
+    }
+
+    #[test]
+    fn with_bird_the_vips_go_on_the_loopback_as_host_addresses() {
+        let text = FILE.replace("backup_active = 1", "backup_active = 0") + "announce = bird\n";
+        let s = build(&cfg(&text), "/etc/lvs.cf", &[ip("10.0.0.1")], &res).unwrap();
+        assert_eq!(
+            s.vips,
+            [Vip {
+                device: "lo".into(),
+                ip: ip("10.0.0.50"),
+                prefix: 32,
+            }]
+        );
+        assert_eq!(
+            s.nat_router.unwrap().device,
+            "eth1:1",
+            "the NAT router stays on its link"
+        );
     }
 
     #[test]

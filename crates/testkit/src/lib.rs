@@ -18,15 +18,20 @@
 //! - [`mod@http`]: a minimal HTTP/1.1 client for the web service's tests.
 //! - [`nginx`]: a real web server (nginx) in one process, stopped at will.
 //! - `browser` (feature `browser`): headless Chromium over WebDriver for the web GUI's tests.
+//! - [`bird`]: BIRD 2 as a test's routing daemon (its own configuration and control socket).
+//! - [`ecmp`]: active directors (BIRD, lvsd) behind a BIRD router with one multipath
+//!   route per VIP, a client and real servers.
 //! - [`lan`]: the two-director LAN of the pulse and cluster tests (pulse, lvsd, nanny and fos
 //!   processes in namespaces on one bridge), and its FOS variant in [`lan::fos`].
 //!
 //! `vmtest` (the qemu harness) builds on this crate, never the other way round.
 
 pub mod bins;
+pub mod bird;
 #[cfg(feature = "browser")]
 pub mod browser;
 pub mod dns;
+pub mod ecmp;
 pub mod http;
 pub mod lan;
 pub mod netns;

@@ -3,13 +3,14 @@
 
 use super::Checker;
 use crate::diag::Diagnostic;
-use crate::model::{Network, Service};
+use crate::model::{Announce, Network, Service};
 
 impl Checker<'_> {
     pub(super) fn globals(&mut self, partial: bool) {
         self.directors();
         self.heartbeat();
         self.heartbeat_auth();
+        self.announce();
         self.service_settings();
         if !partial {
             self.some_block_active();
@@ -127,6 +128,62 @@ impl Checker<'_> {
                 g.value("sync_port"),
                 "`sync_port` cannot be 0",
             ));
+        }
+    }
+
+    /// `announce` and the settings of BIRD announcements.
+    fn announce(&mut self) {
+        let cfg = self.cfg;
+        let g = self.g();
+        for (key, path) in [
+            ("bird_socket", &cfg.bird_socket),
+            ("announce_file", &cfg.announce_file),
+        ] {
+            if let Some(p) = path
+                && !p.starts_with('/')
+            {
+                self.diags.push(
+                    Diagnostic::semantic(
+                        g.value(key),
+                        format!("`{key}` must be an absolute path, not `{p}`"),
+                    )
+                    .with_help("lvsd runs from `/`; write the full path"),
+                );
+            }
+        }
+        if let Some(d) = cfg.announce_drain
+            && d.as_millis() > 60_000
+        {
+            self.diags.push(
+                Diagnostic::semantic(
+                    g.value("announce_drain"),
+                    format!("`announce_drain` is at most 60 seconds, not {d}"),
+                )
+                .with_help("pulse stops lvsd with SIGKILL when it takes too long to stop"),
+            );
+        }
+        if cfg.announce == Announce::Bird {
+            if cfg.backup_active {
+                self.diags.push(
+                    Diagnostic::warning(
+                        g.stmt("backup_active"),
+                        "`announce = bird` with `backup_active = 1`: announcing directors are all active, each on its own",
+                    )
+                    .with_help("set `backup_active = 0` and make each director the `primary` of its own copy of the file"),
+                );
+            }
+            return;
+        }
+        for key in ["bird_socket", "announce_file", "announce_drain"] {
+            if let Some(at) = g.stmt(key) {
+                self.diags.push(
+                    Diagnostic::warning(
+                        Some(at),
+                        format!("`{key}` is only used with `announce = bird`"),
+                    )
+                    .with_help("set `announce = bird`, or remove this line"),
+                );
+            }
         }
     }
 

@@ -3,7 +3,9 @@
 use super::{Lowerer, set};
 use crate::diag::Diagnostic;
 use crate::keywords::{GlobalKey, KeyId, Scope};
-use crate::model::{ConflictAction, Dataplane, HeartbeatAuth, LvsConfig, Network, Service};
+use crate::model::{
+    Announce, ConflictAction, Dataplane, HeartbeatAuth, LvsConfig, Network, Service,
+};
 use crate::source::KeySpans;
 use crate::syntax::{Stmt, Token};
 use crate::trivia::Anchor;
@@ -92,6 +94,16 @@ impl Lowerer<'_> {
                 cfg.sync_port,
                 self.read(st, k, |l, t, k| l.port_at(t, k, Anchor::Global(key.name())))
                     .map(Some)
+            ),
+            K::Announce => set!(
+                cfg.announce,
+                self.read(st, k, |l, t, k| l.choice(t, k, Announce::ALL))
+            ),
+            K::BirdSocket => set!(cfg.bird_socket, self.read_string(st, k).map(Some)),
+            K::AnnounceFile => set!(cfg.announce_file, self.read_string(st, k).map(Some)),
+            K::AnnounceDrain => set!(
+                cfg.announce_drain,
+                self.read(st, k, Self::seconds).map(Some)
             ),
             K::HeartbeatAuth => set!(
                 cfg.heartbeat_auth,

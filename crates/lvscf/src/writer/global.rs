@@ -295,6 +295,34 @@ impl Writer<'_> {
             c.ipvsadm != d.ipvsadm,
         );
         self.kv(g, "", "sync", Some(bool01(c.sync)), c.sync != d.sync);
+        self.kv(
+            g,
+            "",
+            "announce",
+            Some(c.announce.to_string()),
+            c.announce != d.announce,
+        );
+        self.kv(
+            g,
+            "",
+            "bird_socket",
+            so(&c.bird_socket, "bird_socket")?,
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "announce_file",
+            so(&c.announce_file, "announce_file")?,
+            true,
+        );
+        self.kv(
+            g,
+            "",
+            "announce_drain",
+            c.announce_drain.map(|s| s.to_string()),
+            true,
+        );
         Ok(())
     }
 }

@@ -272,6 +272,18 @@ impl Executor {
         self.command(self.settings.inactive_cmd.clone());
         self.sync_daemon(false);
         self.stop_child().await;
+        if self.settings.announce_bird {
+            // A stopping lvsd withdrew its VIPs from BIRD; one that died could not.
+            let lvsd = self.opts.lvsd.display().to_string();
+            let argv = [
+                &lvsd,
+                "--withdraw",
+                "-c",
+                &self.opts.config.display().to_string(),
+            ]
+            .map(ToString::to_string);
+            self.system.run_command(&argv.join(" "), &argv);
+        }
         for v in self.held.clone() {
             self.down(&v).await;
         }
@@ -304,7 +316,14 @@ impl Executor {
                 Mode::Fos => "fos",
             },
         };
-        self.arps = self.system.announce(self.held.clone(), how);
+        // VIPs on the loopback device (`announce = bird`) are announced by BGP, not ARP.
+        let on_links: Vec<Vip> = self
+            .held
+            .iter()
+            .filter(|v| v.device != crate::settings::LOOPBACK)
+            .cloned()
+            .collect();
+        self.arps = self.system.announce(on_links, how);
     }
 
     /// A new configuration: on the active node, addresses that went away come down, new ones

@@ -1,0 +1,326 @@
+//! Active directors behind an ECMP router, for the tests and the bench of VIPs announced
+//! through BIRD (`announce = bird`).
+//!
+//! ```text
+//!  client 10.1.0.2 ── router 10.1.0.1 / 10.2.0.1 ── bridge ─┬─ director d1 10.2.0.11 (VIPs on lo)
+//!                     (BIRD, merge paths)               ├─ director d2 10.2.0.12 (VIPs on lo)
+//!                                                       ├─ real server rs1 10.2.0.21
+//!                                                       └─ real server rs2 10.2.0.22
+//! ```
+//!
+//! The router runs BIRD with one BGP session per director (AS 65000 to AS 65001) and
+//! `merge paths on` in its kernel protocol, so its kernel table has one multipath route per
+//! VIP; a layer-4 multipath hash spreads one client's connections over the directors. Each
+//! director runs BIRD (including lvsd's announce file) and lvsd on the userspace data plane
+//! with its nannies. Each real server answers `NAME DIRECTOR\n` on ports 8001 (VIP A) and
+//! 8002 (VIP B), `DIRECTOR` being the address the connection came from, so a client learns
+//! which director served it. BGP timers: hold 3 s, keepalive 1 s, connect retry 1 s, and
+//! 1 to 5 s before a session that failed is tried again (BIRD waits 60 s by default).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::bird::Bird;
+use crate::netns::{Netns, bridge, plug, unique_name, veth};
+use crate::process::Proc;
+use crate::servers::TcpServer;
+use crate::tempdir::TempDir;
+
+/// The two VIPs: A (real servers on port 8001) and B (port 8002).
+pub const VIP_A: &str = "10.9.0.1";
+pub const VIP_B: &str = "10.9.0.2";
+/// The directors' addresses.
+pub const DIRECTORS: [&str; 2] = ["10.2.0.11", "10.2.0.12"];
+const REALS: [&str; 2] = ["10.2.0.21", "10.2.0.22"];
+const TIMERS: &str =
+    "hold time 3;\n    keepalive time 1;\n    connect retry time 1;\n    error wait time 1, 5;";
+
+/// The network, the router's BIRD and the real servers.
+#[derive(Debug)]
+pub struct Ecmp {
+    pub router: Netns,
+    pub client: Netns,
+    pub directors: Vec<Netns>,
+    pub reals: Vec<Netns>,
+    pub router_bird: Bird,
+    _servers: Vec<TcpServer>,
+    _sw: Netns,
+}
+
+/// One director's BIRD and lvsd.
+#[derive(Debug)]
+pub struct Director {
+    pub bird: Bird,
+    pub lvsd: Proc,
+    pub dir: PathBuf,
+}
+
+fn sysctl(ns: &Netns, kv: &str) {
+    ns.exec(&format!("sysctl -qw {kv}"));
+}
+
+impl Ecmp {
+    /// The namespaces, the router's BIRD and the real servers.
+    pub fn new() -> Ecmp {
+        let p = unique_name("ec");
+        let ns = |n: &str| Netns::new(&format!("{p}{n}"));
+        let (sw, router, client) = (ns("sw"), ns("rt"), ns("cl"));
+        let directors = vec![ns("d1"), ns("d2")];
+        let reals = vec![ns("r1"), ns("r2")];
+        bridge(&sw, "br0");
+        plug(&sw, "br0", "prt", &router, "eth0", "10.2.0.1/24");
+        for (i, d) in directors.iter().enumerate() {
+            plug(
+                &sw,
+                "br0",
+                &format!("pd{i}"),
+                d,
+                "eth0",
+                &format!("{}/24", DIRECTORS[i]),
+            );
+            d.ip("route add default via 10.2.0.1");
+            d.ip(&format!("addr add {VIP_A}/32 dev lo"));
+            d.ip(&format!("addr add {VIP_B}/32 dev lo"));
+        }
+        for (i, r) in reals.iter().enumerate() {
+            plug(
+                &sw,
+                "br0",
+                &format!("pr{i}"),
+                r,
+                "eth0",
+                &format!("{}/24", REALS[i]),
+            );
+        }
+        veth(&router, "eth1", &client, "eth0");
+        router.ip("addr add 10.1.0.1/24 dev eth1");
+        router.ip("link set eth1 up");
+        client.ip("addr add 10.1.0.2/24 dev eth0");
+        client.ip("link set eth0 up");
+        client.ip("route add default via 10.1.0.1");
+        sysctl(&router, "net.ipv4.ip_forward=1");
+        sysctl(&router, "net.ipv4.fib_multipath_hash_policy=1");
+        let mut servers = Vec::new();
+        for (i, r) in reals.iter().enumerate() {
+            for port in [8001u16, 8002] {
+                let name = format!("rs{}", i + 1);
+                let addr: SocketAddr = format!("{}:{port}", REALS[i]).parse().unwrap();
+                servers.push(r.run(move || {
+                    TcpServer::bind(addr, move |mut c, peer| {
+                        let _ = c.write_all(format!("{name} {}\n", peer.ip()).as_bytes());
+                    })
+                }));
+            }
+        }
+        let sessions: String = DIRECTORS
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                format!(
+                    "protocol bgp d{i} {{\n    local 10.2.0.1 as 65000;\n    neighbor {d} as 65001;\n    \
+                     {TIMERS}\n    ipv4 {{ import all; export none; }};\n}}\n"
+                )
+            })
+            .collect();
+        let conf = format!(
+            "router id 10.2.0.1;\nprotocol device {{}}\n\
+             protocol kernel {{\n    merge paths on;\n    ipv4 {{ import none; export all; }};\n}}\n{sessions}"
+        );
+        let router_bird = router.run(move || Bird::start("ecmp-router", &conf));
+        Ecmp {
+            router,
+            client,
+            directors,
+            reals,
+            router_bird,
+            _servers: servers,
+            _sw: sw,
+        }
+    }
+
+    /// Start director `i`: its BIRD (peering with the router) and lvsd with `drain` seconds
+    /// of `announce_drain`, ready (READY=1).
+    pub fn director(&self, i: usize, drain: &str) -> Director {
+        let addr = DIRECTORS[i];
+        let dir = TempDir::new("ecmp-director");
+        let d = dir.display().to_string();
+        dir.write(
+            "announce.conf",
+            "protocol static piranha_vips { ipv4; }\nprotocol static piranha_vips6 { ipv6; }\n",
+        );
+        let conf = format!(
+            "router id {addr};\nprotocol device {{}}\ninclude \"{d}/announce.conf\";\n\
+             protocol bgp uplink {{\n    local {addr} as 65001;\n    neighbor 10.2.0.1 as 65000;\n    \
+             {TIMERS}\n    ipv4 {{ import none; export where proto = \"piranha_vips\"; }};\n}}\n"
+        );
+        let conf_path = dir.write("bird.conf", &conf);
+        let vs = |name: &str, vip: &str, port: u16| {
+            let servers: String = REALS
+                .iter()
+                .enumerate()
+                .map(|(k, r)| {
+                    format!(
+                        " server rs{} {{\n  address = {r}\n  port = {port}\n  active = 1\n }}\n",
+                        k + 1
+                    )
+                })
+                .collect();
+            format!(
+                "virtual {name} {{\n active = 1\n address = {vip} lo\n port = 80\n scheduler = sh\n expect = \"rs\"\n \
+                 timeout = 1\n reentry = 1\n{servers}}}\n"
+            )
+        };
+        let lvs_cf = format!(
+            "primary = {addr}\nservice = lvs\nbackup_active = 0\nnetwork = nat\nhard_shutdown = 0\n\
+             announce = bird\nbird_socket = {d}/bird.ctl\nannounce_file = {d}/announce.conf\n\
+             announce_drain = {drain}\n{}{}",
+            vs("a", VIP_A, 8001),
+            vs("b", VIP_B, 8002)
+        );
+        dir.write("lvs.cf", &lvs_cf);
+        let ns = &self.directors[i];
+        let path = dir.to_path_buf();
+        // BIRD owns the scratch directory; its socket is the `bird_socket` of lvs.cf.
+        let bird = ns.run(move || Bird::start_in(dir, conf_path));
+        let (lvsd, nanny) = (crate::bins::bin("lvsd"), crate::bins::bin("nanny"));
+        let lvsd_path = path.clone();
+        let lvsd = ns.run(move || {
+            Proc::spawn_ready(
+                Command::new(lvsd)
+                    .args(["-n", "--dataplane", "userspace", "--nanny"])
+                    .arg(nanny)
+                    .arg("-c")
+                    .arg(lvsd_path.join("lvs.cf"))
+                    .arg("--socket")
+                    .arg(lvsd_path.join("lvsd.sock"))
+                    .arg("--state-file")
+                    .arg(lvsd_path.join("lvsd.state"))
+                    .arg("--pidfile")
+                    .arg(lvsd_path.join("lvsd.pid")),
+                &lvsd_path.join("notify"),
+                Duration::from_secs(20),
+            )
+        });
+        Director {
+            bird,
+            lvsd,
+            dir: path,
+        }
+    }
+
+    /// The next hops of the router's kernel route to `vip` (none when there is no route).
+    pub fn next_hops(&self, vip: &str) -> Vec<String> {
+        let out = Command::new("ip")
+            .args(["-n", self.router.name(), "route", "show", vip])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let w: Vec<&str> = out.split_whitespace().collect();
+        let mut hops: Vec<String> = w
+            .windows(2)
+            .filter(|p| p[0] == "via")
+            .map(|p| p[1].to_owned())
+            .collect();
+        hops.sort();
+        hops
+    }
+
+    /// Wait until the route to `vip` has exactly these next hops; how long it took.
+    pub fn wait_hops(&self, vip: &str, want: &[&str], within: Duration) -> Duration {
+        crate::wait::expect_until(
+            within,
+            || self.next_hops(vip) == want,
+            || {
+                format!(
+                    "route to {vip}: {:?}, not {want:?}\nrouter's BIRD:\n{}",
+                    self.next_hops(vip),
+                    self.router_bird.cmd("show protocols").unwrap_or_default()
+                )
+            },
+        )
+    }
+}
+
+impl Default for Ecmp {
+    fn default() -> Self {
+        Ecmp::new()
+    }
+}
+
+/// One request from the client's namespace (call it there) to `vip:80`: the real server's
+/// name and the director it came through, or the error.
+pub fn request(vip: &str) -> Result<(String, String), String> {
+    let addr: SocketAddr = format!("{vip}:80").parse().map_err(|e| format!("{e}"))?;
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(s)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let mut w = line.split_whitespace();
+    match (w.next(), w.next()) {
+        (Some(rs), Some(d)) => Ok((rs.to_owned(), d.to_owned())),
+        _ => Err(format!("bad answer {line:?}")),
+    }
+}
+
+/// What a [`Load`] saw: each served request's director and how long it took, and each
+/// failure.
+pub type Served = (Vec<(String, Duration)>, Vec<String>);
+
+/// Client threads asking VIP A and B in turn, 5 ms apart, until stopped.
+#[derive(Debug)]
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<Served>>,
+}
+
+impl Load {
+    /// `threads` clients in the client's namespace.
+    pub fn start(net: &Ecmp, threads: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let stop = stop.clone();
+                let ns = net.client.name().to_owned();
+                std::thread::spawn(move || {
+                    crate::netns::in_netns(&ns, move || {
+                        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+                        let mut n = 0u64;
+                        while !stop.load(Ordering::SeqCst) {
+                            let vip = if n.is_multiple_of(2) { VIP_A } else { VIP_B };
+                            n += 1;
+                            let t0 = std::time::Instant::now();
+                            match request(vip) {
+                                Ok((_, d)) => ok.push((d, t0.elapsed())),
+                                Err(e) => failed.push(format!("{vip}: {e}")),
+                            }
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        (ok, failed)
+                    })
+                })
+            })
+            .collect();
+        Load { stop, threads }
+    }
+
+    /// Stop: the director and duration of each request served, and each failure.
+    pub fn finish(self) -> Served {
+        self.stop.store(true, Ordering::SeqCst);
+        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+        for t in self.threads {
+            let (o, f) = t.join().unwrap_or_default();
+            ok.extend(o);
+            failed.extend(f);
+        }
+        (ok, failed)
+    }
+}
