@@ -97,15 +97,7 @@ const NAME: [&str; 2] = ["d1", "d2"];
 
 /// A key file of mode 600 for authenticated heartbeats; the lvs.cf line naming it.
 fn key_line(lan: &Lan) -> String {
-    use std::os::unix::fs::PermissionsExt;
-    let p = lan.dir.join("heartbeat.keys");
-    std::fs::write(
-        &p,
-        "1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    format!("heartbeat_key_file = {}\n", p.display())
+    lan.heartbeat_key_line()
 }
 
 /// How the active director goes.

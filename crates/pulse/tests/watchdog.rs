@@ -39,14 +39,7 @@ fn watchdog_of(d: &Pulse) -> u32 {
 /// STOPPED; authenticated heartbeats when `auth`.
 fn config(lan: &Lan, auth: bool) -> std::path::PathBuf {
     let extra = if auth {
-        let p = lan.dir.join("keys");
-        std::fs::write(
-            &p,
-            "1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-        format!("heartbeat_key_file = {}\n", p.display())
+        lan.heartbeat_key_line()
     } else {
         String::new()
     };

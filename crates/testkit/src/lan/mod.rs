@@ -93,6 +93,21 @@ impl<S: DeserializeOwned + Debug> Lan<S> {
 }
 
 impl<S> Lan<S> {
+    /// A heartbeat key file (one 32-byte key, id 1, mode 0600) in the LAN's directory, and
+    /// the lvs.cf line naming it.
+    pub fn heartbeat_key_line(&self) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.dir.join("heartbeat.keys");
+        std::fs::write(
+            &p,
+            "1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+        )
+        .expect("write the key file");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod the key file");
+        format!("heartbeat_key_file = {}\n", p.display())
+    }
+
     pub fn ns(&self, n: &str) -> String {
         format!("{}-{n}", self.prefix)
     }
