@@ -7,15 +7,17 @@
 //! director whose real servers of one VIP are all gone withdraws that VIP only (and announces
 //! it again when they are back); SIGTERM of one director's lvsd takes its next hop out of the
 //! route before its listeners close, without a failed request; a crashed director leaves the
-//! route after the BGP hold time; `lvsd --withdraw` clears what an lvsd killed alone left.
+//! route after the BGP hold time; `lvsd --withdraw` clears what an lvsd killed alone left;
+//! with three directors, `mh` with `mh-port` gives a flow the same real server whichever
+//! director the router sends it to.
 
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use testkit::ecmp::{DIRECTORS, Ecmp, Load, VIP_A, VIP_B, request};
+use testkit::ecmp::{DIRECTORS, Ecmp, Load, VIP_A, VIP_B, request, request_from};
 use testkit::{bird, root_or_skip};
 
-const BOTH: [&str; 2] = DIRECTORS;
+const BOTH: [&str; 2] = [DIRECTORS[0], DIRECTORS[1]];
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -148,4 +150,68 @@ fn a_crashed_director_leaves_the_route_after_the_hold_time_and_requests_recover(
     assert_eq!(out.trim(), "lvsd: BIRD announces no VIP (Reconfigured)");
     net.wait_hops(VIP_A, &[], s(5));
     net.wait_hops(VIP_B, &[], s(5));
+}
+
+#[test]
+fn three_directors_share_the_vips_and_give_a_flow_the_same_real_server() {
+    if !root_or_skip() || !bird::available() {
+        return;
+    }
+    let net = Ecmp::with_directors(3);
+    let ds: Vec<_> = (0..3).map(|i| net.director(i, "2")).collect();
+    net.wait_hops(VIP_A, &DIRECTORS, s(30));
+    net.wait_hops(VIP_B, &DIRECTORS, s(30));
+
+    // The router spreads connections from many source ports over all three.
+    let got = requests(&net, VIP_A, 90);
+    let served: Vec<&(String, String)> = got.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(served.len(), 90, "{got:?}");
+    for d in DIRECTORS {
+        assert!(
+            served.iter().any(|(_, via)| via == d),
+            "{d} served none: {got:?}"
+        );
+    }
+
+    // The same flows (client address and port) sent through each director in turn: each
+    // director's mh table picks the same real server for a flow, and the flows use both.
+    // Below the ephemeral range, so no earlier connection of the client holds one of them.
+    let ports: Vec<u16> = (0..30).map(|k| 20_000 + 7 * k).collect();
+    let mut picks: Vec<Vec<String>> = vec![Vec::new(); ports.len()];
+    for (i, d) in DIRECTORS.iter().enumerate() {
+        net.pin(Some(i));
+        let list = ports.clone();
+        let got: Vec<Result<(String, String), String>> = net
+            .client
+            .run(move || list.iter().map(|&p| request_from(VIP_A, p)).collect());
+        for (k, r) in got.into_iter().enumerate() {
+            let (rs, via) = r.unwrap_or_else(|e| panic!("through {d}: {e}"));
+            assert_eq!(via, *d, "pinned to {d}, served by {via}");
+            picks[k].push(rs);
+        }
+    }
+    net.pin(None);
+    for (k, p) in picks.iter().enumerate() {
+        assert!(
+            p.iter().all(|rs| rs == &p[0]),
+            "port {}: real servers {p:?} through {DIRECTORS:?}",
+            ports[k]
+        );
+    }
+    let first: std::collections::BTreeSet<&String> = picks.iter().map(|p| &p[0]).collect();
+    assert_eq!(first.len(), 2, "every flow went to {first:?}");
+
+    // SIGTERM of the third: it leaves both routes, the two others go on, nothing fails.
+    let load = Load::start(&net, 4);
+    std::thread::sleep(Duration::from_millis(300));
+    ds[2].lvsd.signal(Signal::SIGTERM);
+    net.wait_hops(VIP_A, &BOTH, s(5));
+    net.wait_hops(VIP_B, &BOTH, s(5));
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, failed) = load.finish();
+    assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
+    for d in DIRECTORS {
+        assert!(ok.iter().any(|(via, _)| via == d), "{d} served none");
+    }
+    drop(ds);
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use testkit::ecmp::{DIRECTORS, Ecmp, Load, VIP_A, VIP_B};
 
-const BOTH: [&str; 2] = DIRECTORS;
+const BOTH: [&str; 2] = [DIRECTORS[0], DIRECTORS[1]];
 
 struct Trial {
     gone: Duration,

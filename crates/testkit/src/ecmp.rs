@@ -4,6 +4,7 @@
 //! ```text
 //!  client 10.1.0.2 ── router 10.1.0.1 / 10.2.0.1 ── bridge ─┬─ director d1 10.2.0.11 (VIPs on lo)
 //!                     (BIRD, merge paths)               ├─ director d2 10.2.0.12 (VIPs on lo)
+//!                                                       ├─ (director d3 10.2.0.13, if asked)
 //!                                                       ├─ real server rs1 10.2.0.21
 //!                                                       └─ real server rs2 10.2.0.22
 //! ```
@@ -12,7 +13,9 @@
 //! `merge paths on` in its kernel protocol, so its kernel table has one multipath route per
 //! VIP; a layer-4 multipath hash spreads one client's connections over the directors. Each
 //! director runs BIRD (including lvsd's announce file) and lvsd on the userspace data plane
-//! with its nannies. Each real server answers `NAME DIRECTOR\n` on ports 8001 (VIP A) and
+//! with its nannies, scheduling with `mh` and `mh-port`, so a flow (client address and port)
+//! gets the same real server whichever director the router picks; [`Ecmp::pin`] makes the
+//! router send the client's traffic to one director, to show it. Each real server answers `NAME DIRECTOR\n` on ports 8001 (VIP A) and
 //! 8002 (VIP B), `DIRECTOR` being the address the connection came from, so a client learns
 //! which director served it. BGP timers: hold 3 s, keepalive 1 s, connect retry 1 s, and
 //! 1 to 5 s before a session that failed is tried again (BIRD waits 60 s by default).
@@ -35,8 +38,11 @@ use crate::tempdir::TempDir;
 /// The two VIPs: A (real servers on port 8001) and B (port 8002).
 pub const VIP_A: &str = "10.9.0.1";
 pub const VIP_B: &str = "10.9.0.2";
-/// The directors' addresses.
-pub const DIRECTORS: [&str; 2] = ["10.2.0.11", "10.2.0.12"];
+/// The directors' addresses ([`Ecmp::new`] has the first two, [`Ecmp::with_directors`] up
+/// to all three).
+pub const DIRECTORS: [&str; 3] = ["10.2.0.11", "10.2.0.12", "10.2.0.13"];
+/// The routing table the router looks in while [`Ecmp::pin`] holds.
+const PIN_TABLE: &str = "100";
 const REALS: [&str; 2] = ["10.2.0.21", "10.2.0.22"];
 const TIMERS: &str =
     "hold time 3;\n    keepalive time 1;\n    connect retry time 1;\n    error wait time 1, 5;";
@@ -66,12 +72,18 @@ fn sysctl(ns: &Netns, kv: &str) {
 }
 
 impl Ecmp {
-    /// The namespaces, the router's BIRD and the real servers.
+    /// The namespaces for two directors, the router's BIRD and the real servers.
     pub fn new() -> Ecmp {
+        Ecmp::with_directors(2)
+    }
+
+    /// The same with `n` directors (2 or 3): the router peers with each.
+    pub fn with_directors(n: usize) -> Ecmp {
+        assert!((1..=DIRECTORS.len()).contains(&n), "{n} directors");
         let p = unique_name("ec");
         let ns = |n: &str| Netns::new(&format!("{p}{n}"));
         let (sw, router, client) = (ns("sw"), ns("rt"), ns("cl"));
-        let directors = vec![ns("d1"), ns("d2")];
+        let directors: Vec<Netns> = (1..=n).map(|i| ns(&format!("d{i}"))).collect();
         let reals = vec![ns("r1"), ns("r2")];
         bridge(&sw, "br0");
         plug(&sw, "br0", "prt", &router, "eth0", "10.2.0.1/24");
@@ -106,6 +118,8 @@ impl Ecmp {
         client.ip("route add default via 10.1.0.1");
         sysctl(&router, "net.ipv4.ip_forward=1");
         sysctl(&router, "net.ipv4.fib_multipath_hash_policy=1");
+        // The pinned flows of `request_from` reuse a source port towards another director.
+        sysctl(&client, "net.ipv4.tcp_tw_reuse=1");
         let mut servers = Vec::new();
         for (i, r) in reals.iter().enumerate() {
             for port in [8001u16, 8002] {
@@ -118,7 +132,7 @@ impl Ecmp {
                 }));
             }
         }
-        let sessions: String = DIRECTORS
+        let sessions: String = DIRECTORS[..n]
             .iter()
             .enumerate()
             .map(|(i, d)| {
@@ -172,7 +186,7 @@ impl Ecmp {
                 })
                 .collect();
             format!(
-                "virtual {name} {{\n active = 1\n address = {vip} lo\n port = 80\n scheduler = sh\n expect = \"rs\"\n \
+                "virtual {name} {{\n active = 1\n address = {vip} lo\n port = 80\n scheduler = mh\n sched_flags = mh-port\n expect = \"rs\"\n \
                  timeout = 1\n reentry = 1\n{servers}}}\n"
             )
         };
@@ -212,6 +226,34 @@ impl Ecmp {
             lvsd,
             dir: path,
         }
+    }
+
+    /// Make the router send the client's traffic for both VIPs to director `i` alone
+    /// (policy routing beside BIRD's multipath routes), or with `None` to the multipath
+    /// routes again.
+    pub fn pin(&self, i: Option<usize>) {
+        let _ = Command::new("ip")
+            .args(["-n", self.router.name(), "rule", "del", "pref", "100"])
+            .output();
+        let _ = Command::new("ip")
+            .args([
+                "-n",
+                self.router.name(),
+                "route",
+                "flush",
+                "table",
+                PIN_TABLE,
+            ])
+            .output();
+        let Some(i) = i else { return };
+        for vip in [VIP_A, VIP_B] {
+            self.router.ip(&format!(
+                "route add {vip} via {} table {PIN_TABLE}",
+                DIRECTORS[i]
+            ));
+        }
+        self.router
+            .ip(&format!("rule add pref 100 iif eth1 lookup {PIN_TABLE}"));
     }
 
     /// The next hops of the router's kernel route to `vip` (none when there is no route).
@@ -268,6 +310,43 @@ pub fn request(vip: &str) -> Result<(String, String), String> {
     match (w.next(), w.next()) {
         (Some(rs), Some(d)) => Ok((rs.to_owned(), d.to_owned())),
         _ => Err(format!("bad answer {line:?}")),
+    }
+}
+
+/// One request from the client's namespace (call it there) to `vip:80` from source port
+/// `port`, so that the same flow can be sent to each director in turn: the real server's
+/// name and the director, or the error. The answer is read to its end, so the director
+/// closes first and the client keeps no TIME-WAIT on the port.
+pub fn request_from(vip: &str, port: u16) -> Result<(String, String), String> {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, setsockopt, socket, sockopt,
+    };
+    use nix::sys::time::TimeVal;
+    use std::io::Read;
+    let to = |e: nix::Error| format!("{vip} from port {port}: {e}");
+    let dst: std::net::SocketAddrV4 = format!("{vip}:80").parse().map_err(|e| format!("{e}"))?;
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(to)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(to)?;
+    // Bounds connect() as well as writes.
+    setsockopt(&fd, sockopt::SendTimeout, &TimeVal::new(3, 0)).map_err(to)?;
+    let src = std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, port);
+    bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(src)).map_err(to)?;
+    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(dst)).map_err(to)?;
+    let mut s = TcpStream::from(fd);
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let mut w = text.split_whitespace();
+    match (w.next(), w.next()) {
+        (Some(rs), Some(d)) => Ok((rs.to_owned(), d.to_owned())),
+        _ => Err(format!("bad answer {text:?}")),
     }
 }
 
