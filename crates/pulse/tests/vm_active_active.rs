@@ -238,9 +238,10 @@ fn active_directors_share_their_connections_through_the_sync_daemon() {
         },
     );
 
-    // The kernel's mh fills its lookup table in the order of the service's destination list,
-    // and lvsd adds a real server when its nanny first reports it up: the real servers come
-    // up one at a time, so that both tables list them in the same order.
+    // lvsd adds a real server when its nanny first reports it up, and the kernel fills mh's
+    // lookup table in the order of the destination list: the real servers come up one at a
+    // time, so that both tables are built the same way. (mh has been seen to choose alike
+    // whatever the order; sh does not, see lvs.cf(5).)
     let service = format!("UDP  {VIP}:{PORT} mh");
     for (i, rs) in REALS.iter().enumerate() {
         std::fs::write(format!("/tmp/up/{rs}"), "").unwrap();
