@@ -15,7 +15,7 @@ use crate::backoff::Backoff;
 use crate::daemon::{Event, Shared, lock};
 use crate::opts::Opts;
 use crate::settings::{Settings, Vip};
-use crate::system::{Announce, System, vip_text};
+use crate::system::{Announce, SyncRole, System, vip_text};
 use crate::watchdog::Guard;
 use crate::wire::Mode;
 
@@ -121,7 +121,7 @@ impl Executor {
             }
             Job::StartInactive(_) => {
                 self.command(self.settings.inactive_cmd.clone());
-                self.sync_daemon(false);
+                self.sync_daemon(SyncRole::Backup);
                 self.clean_stale().await;
             }
             Job::Activate(g) if self.fos() => self.activate_fos(g).await,
@@ -194,11 +194,17 @@ impl Executor {
         self.system.run_command(&cmd, &argv);
     }
 
-    /// The IPVS connection synchronisation daemon in the role of this node.
-    fn sync_daemon(&self, master: bool) {
+    /// The IPVS connection synchronisation daemon in `role`.
+    fn sync_daemon(&self, role: SyncRole) {
         if let Some((iface, id)) = &self.settings.sync {
-            self.system.sync_daemon(iface, *id, master);
+            self.system.sync_daemon(iface, *id, role);
         }
+    }
+
+    /// The sync daemon's role on an active director: master, or master and backup when every
+    /// director is active (`announce = bird`).
+    fn active_sync_role(settings: &Settings) -> SyncRole {
+        SyncRole::of(true, settings.announce_bird)
     }
 
     /// piranha (activateFosServices): the old fos goes, addresses up and announced, then
@@ -211,7 +217,8 @@ impl Executor {
         self.start_fos("--active", generation).await;
     }
 
-    /// piranha's order: active_cmd, lvsd (ready), sync daemon master, addresses, ARPs.
+    /// piranha's order: active_cmd, lvsd (ready), sync daemon master (and backup with
+    /// `announce = bird`), addresses, ARPs.
     async fn activate_lvs(&mut self, generation: u64) {
         self.command(self.settings.active_cmd.clone());
         let program = self.opts.lvsd.display().to_string();
@@ -221,7 +228,7 @@ impl Executor {
         }
         // Active from here on: a reload now brings new addresses up.
         self.active = true;
-        self.sync_daemon(true);
+        self.sync_daemon(Self::active_sync_role(&self.settings));
         self.bring_up_floating().await;
         self.announce();
     }
@@ -270,7 +277,7 @@ impl Executor {
         }
         // piranha's order: inactive_cmd, sync daemon backup, lvsd stopped, addresses down.
         self.command(self.settings.inactive_cmd.clone());
-        self.sync_daemon(false);
+        self.sync_daemon(SyncRole::Backup);
         self.stop_child().await;
         if self.settings.announce_bird {
             // A stopping lvsd withdrew its VIPs from BIRD; one that died could not.
@@ -327,7 +334,8 @@ impl Executor {
     }
 
     /// A new configuration: on the active node, addresses that went away come down, new ones
-    /// come up (and are announced), and a changed sync daemon starts again.
+    /// come up (and are announced), and a sync daemon whose settings or role changed starts
+    /// again.
     async fn reconfigure(&mut self, new: Settings) {
         let old = std::mem::replace(&mut self.settings, new);
         // Only the active node holds addresses (in FOS mode the inactive one has a child too:
@@ -349,8 +357,12 @@ impl Executor {
             self.bring_up(&added).await;
             self.announce();
         }
-        if old.sync != self.settings.sync {
-            self.sync_daemon(true);
+        let role = Self::active_sync_role(&self.settings);
+        if old.sync != self.settings.sync || Self::active_sync_role(&old) != role {
+            self.sync_daemon(role);
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -34,14 +34,50 @@ pub struct Announce {
     pub what: &'static str,
 }
 
+/// The roles the IPVS connection synchronisation daemon plays on this director. The kernel
+/// runs a master (it multicasts this director's connections) and a backup (it takes in the
+/// connections others multicast) independently, so a director may run both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncRole {
+    /// The one active director: it sends its connections to the standby.
+    Master,
+    /// The standby: it learns the active director's connections.
+    Backup,
+    /// One of several active directors (`announce = bird`): it sends its connections and
+    /// learns the others', so a flow the routers move to it goes on to the same real server.
+    Both,
+}
+
+impl SyncRole {
+    /// The role of a director that is active or not; `several_active` with
+    /// `announce = bird`. Inactive, a director only listens, as piranha's standby did.
+    pub fn of(active: bool, several_active: bool) -> SyncRole {
+        match (active, several_active) {
+            (false, _) => SyncRole::Backup,
+            (true, false) => SyncRole::Master,
+            (true, true) => SyncRole::Both,
+        }
+    }
+
+    /// The kernel daemons to run, backup first (it listens before this director sends).
+    pub fn states(self) -> &'static [ipvs::SyncState] {
+        use ipvs::SyncState::{Backup, Master};
+        match self {
+            SyncRole::Master => &[Master],
+            SyncRole::Backup => &[Backup],
+            SyncRole::Both => &[Backup, Master],
+        }
+    }
+}
+
 /// The side effects of activation and deactivation, and the system's state pulse watches.
 pub trait System: Send + Sync + std::fmt::Debug {
     /// Run `active_cmd` or `inactive_cmd` (`argv` is `cmd` split into words) without a shell,
     /// not waited for.
     fn run_command(&self, cmd: &str, argv: &[String]);
-    /// Start the IPVS connection synchronisation daemon in the master or backup role
-    /// (stopping both roles first).
-    fn sync_daemon(&self, iface: &str, id: u8, master: bool);
+    /// Start the IPVS connection synchronisation daemon in `role` (stopping both roles
+    /// first).
+    fn sync_daemon(&self, iface: &str, id: u8, role: SyncRole);
     /// Whether to start the supervised program `what` (lvsd's path, or `fos --ROLE`).
     fn launches(&self, what: &str) -> bool;
     /// Add these addresses; returns those that are up now.
@@ -73,7 +109,7 @@ impl System for DryRun {
         info!("test mode: not running {cmd}");
     }
 
-    fn sync_daemon(&self, _iface: &str, _id: u8, _master: bool) {
+    fn sync_daemon(&self, _iface: &str, _id: u8, _role: SyncRole) {
         info!("test mode: not starting the sync daemon");
     }
 

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info};
 
-use super::{Announce, BoxFuture, System, vip_text};
+use super::{Announce, BoxFuture, SyncRole, System, vip_text};
 use crate::daemon::Event;
 use crate::settings::Vip;
 
@@ -64,7 +64,7 @@ impl System for Real {
         }
     }
 
-    fn sync_daemon(&self, iface: &str, id: u8, master: bool) {
+    fn sync_daemon(&self, iface: &str, id: u8, role: SyncRole) {
         use ipvs::{Daemon, IpvsTable, NetlinkIpvs, SyncState};
         let mut t = match NetlinkIpvs::new() {
             Ok(t) => t,
@@ -76,16 +76,10 @@ impl System for Real {
         for s in [SyncState::Backup, SyncState::Master] {
             let _ = t.stop_daemon(&Daemon::new(s, iface, u32::from(id)));
         }
-        let state = if master {
-            SyncState::Master
-        } else {
-            SyncState::Backup
-        };
-        if let Err(e) = t.start_daemon(&Daemon::new(state, iface, u32::from(id))) {
-            info!(
-                "cannot start the {} sync daemon on {iface}: {e}",
-                if master { "master" } else { "backup" }
-            );
+        for &s in role.states() {
+            if let Err(e) = t.start_daemon(&Daemon::new(s, iface, u32::from(id))) {
+                info!("cannot start the {} sync daemon on {iface}: {e}", s.name());
+            }
         }
     }
 
