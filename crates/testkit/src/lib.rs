@@ -21,6 +21,8 @@
 //! - [`bird`]: BIRD 2 as a test's routing daemon (its own configuration and control socket).
 //! - [`ecmp`]: active directors (BIRD, lvsd) behind a BIRD router with one multipath
 //!   route per VIP, a client and real servers.
+//! - [`fault`]: the fault matrix's LVS pair, a client probing the VIP continuously, real
+//!   servers that turn silent, reset, slow or flapping, and the invariants after a fault.
 //! - [`lan`]: the two-director LAN of the pulse and cluster tests (pulse, lvsd, nanny and fos
 //!   processes in namespaces on one bridge), and its FOS variant in [`lan::fos`].
 //!
@@ -32,6 +34,7 @@ pub mod bird;
 pub mod browser;
 pub mod dns;
 pub mod ecmp;
+pub mod fault;
 pub mod http;
 pub mod lan;
 pub mod netns;

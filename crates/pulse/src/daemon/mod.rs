@@ -235,11 +235,17 @@ impl Daemon {
         if let Err(e) = plog::notify::notify("READY=1") {
             info!("cannot notify readiness: {e}");
         }
+        // After a stall, the end of the keepalive during which the sockets are read before
+        // the machine's next tick (see `Daemon::tick`).
+        let mut grace: Option<Instant> = None;
         while self.exit.is_none() {
-            let deadline = tokio::time::Instant::from_std(self.machine.next_deadline());
+            let next = grace.map_or(self.machine.next_deadline(), |g| {
+                g.max(self.machine.next_deadline())
+            });
+            let deadline = tokio::time::Instant::from_std(next);
             let recheck = self.recheck;
             let input = tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => Some(Input::Tick),
+                _ = tokio::time::sleep_until(deadline) => self.tick(next, &mut grace),
                 _ = async { tokio::time::sleep_until(recheck.unwrap()).await }, if recheck.is_some() => {
                     self.recheck = None;
                     self.check_gateway();
@@ -260,6 +266,24 @@ impl Daemon {
             }
         }
         self.exit.unwrap_or(0)
+    }
+
+    /// The machine's tick, unless this process did not run for a while: woken more than a
+    /// keepalive after its deadline (stopped by SIGSTOP, the host suspended, starved of CPU),
+    /// the partner's heartbeats of meanwhile still wait unread in the sockets, and judging
+    /// its silence now would be a false takeover. Then the sockets are read for one keepalive
+    /// more (`grace`) before the tick.
+    fn tick(&mut self, deadline: Instant, grace: &mut Option<Instant>) -> Option<Input> {
+        let now = Instant::now();
+        if grace.take().is_none() && stalled(deadline, now, self.settings.keepalive) {
+            info!(
+                "woke {} ms late: reading the partner's heartbeats before judging its silence",
+                now.duration_since(deadline).as_millis()
+            );
+            *grace = Some(now + self.settings.keepalive);
+            return None;
+        }
+        Some(Input::Tick)
     }
 
     /// Feed one input to the machine and carry out what it decides.
@@ -425,5 +449,27 @@ impl Daemon {
         st.deadtime_ms = self.settings.deadtime.as_millis() as u64;
         drop(sh);
         self.publish_auth();
+    }
+}
+
+/// Whether a wake-up at `now` for `deadline` came so late (more than a keepalive) that this
+/// process cannot have been running meanwhile.
+fn stalled(deadline: Instant, now: Instant, keepalive: Duration) -> bool {
+    now.saturating_duration_since(deadline) > keepalive
+}
+
+#[cfg(test)]
+mod stall_tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_up_more_than_a_keepalive_late_is_a_stall() {
+        let t = Instant::now();
+        let ka = Duration::from_millis(200);
+        assert!(!stalled(t, t, ka));
+        assert!(!stalled(t + ka, t, ka), "early is no stall");
+        assert!(!stalled(t, t + ka, ka));
+        assert!(stalled(t, t + ka + Duration::from_millis(1), ka));
+        assert!(stalled(t, t + Duration::from_secs(3), ka));
     }
 }
