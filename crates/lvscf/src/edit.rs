@@ -117,6 +117,7 @@ pub const REDUNDANCY_KEYS: &[&str] = &[
     "syncdaemon",
     "syncd_iface",
     "syncd_id",
+    "hot_standby",
 ];
 
 impl Edit {

@@ -85,6 +85,7 @@ keyword_table! {
         BirdSocket = "bird_socket",
         AnnounceFile = "announce_file",
         AnnounceDrain = "announce_drain",
+        HotStandby = "hot_standby",
     }
 }
 
@@ -120,6 +121,7 @@ keyword_table! {
         ConnectTimeout = "connect_timeout",
         Retries = "retries",
         SchedFlags = "sched_flags",
+        HotStandby = "hot_standby",
     }
 }
 

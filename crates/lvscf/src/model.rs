@@ -367,6 +367,10 @@ pub struct LvsConfig {
     /// [`DEFAULT_ANNOUNCE_DRAIN`] when unset.
     #[serde(default)]
     pub announce_drain: Option<Seconds>,
+    /// `hot_standby` (extension): the backup director runs lvsd and its nannies all the
+    /// time, so taking over only moves the addresses.
+    #[serde(default)]
+    pub hot_standby: bool,
     pub virtual_servers: Vec<VirtualServer>,
     pub failover_services: Vec<VirtualServer>,
 }
@@ -433,6 +437,7 @@ impl Default for LvsConfig {
             bird_socket: None,
             announce_file: None,
             announce_drain: None,
+            hot_standby: false,
             virtual_servers: Vec::new(),
             failover_services: Vec::new(),
         }
@@ -533,6 +538,10 @@ pub struct VirtualServer {
     /// `sched_flags` (extension): the scheduler's flags (ipvsadm `-b`), in file order.
     #[serde(default)]
     pub sched_flags: Vec<SchedFlag>,
+    /// `hot_standby` (extension, `failover` blocks): the service runs on both nodes; taking
+    /// over only moves its address.
+    #[serde(default)]
+    pub hot_standby: bool,
     pub servers: Vec<RealServer>,
 }
 
@@ -566,6 +575,7 @@ impl VirtualServer {
             connect_timeout: None,
             retries: None,
             sched_flags: Vec::new(),
+            hot_standby: false,
             servers: Vec::new(),
         }
     }

@@ -134,7 +134,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
         any::<bool>(),
         proptest::option::of(ip()),
         value_text(),
-        (opt_value(), opt_value()),
+        (opt_value(), opt_value(), any::<bool>()),
         (
             proptest::option::of(host()),
             proptest::option::of(proptest::collection::vec(text(), 0..4)),
@@ -171,7 +171,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
                 quiesce_server,
                 sorry_server,
                 client_monitor,
-                (start_cmd, stop_cmd),
+                (start_cmd, stop_cmd, hot_standby),
                 (master, dirs, connect_timeout, retries, sched_flags),
             ),
             servers,
@@ -203,6 +203,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
             connect_timeout,
             retries,
             sched_flags,
+            hot_standby,
             servers,
         },
     )
@@ -252,6 +253,7 @@ prop_compose! {
             opt_value(),
             opt_value(),
             proptest::option::of(seconds()),
+            any::<bool>(),
         ),
     ) -> LvsConfig {
         let (serial_no, service, primary, mut primary_private, primary_shared, backup, mut backup_private,
@@ -260,7 +262,7 @@ prop_compose! {
              syncd_iface, syncd_id, (tcp_timeout, tcpfin_timeout, udp_timeout), hard_shutdown,
              (active_cmd, inactive_cmd)) = b;
         let (ipvsadm, reservation_conflict_action, sync, virtual_servers, failover_services, dataplane) = c;
-        let (bird, bird_socket, announce_file, announce_drain) = d;
+        let (bird, bird_socket, announce_file, announce_drain, hot_standby) = d;
         // Half the models follow the parser's copy rule (without primary_private, both
         // privates copy the publics); the others leave it to normalize().
         if copy && primary.is_some() && primary_private.is_none() {
@@ -275,7 +277,7 @@ prop_compose! {
             dataplane, active_cmd, inactive_cmd, ipvsadm, reservation_conflict_action, sync,
             heartbeat_key_file: None, heartbeat_auth: None, config_sync: false, sync_port: None,
             announce: if bird { lvscf::Announce::Bird } else { lvscf::Announce::None },
-            bird_socket, announce_file, announce_drain,
+            bird_socket, announce_file, announce_drain, hot_standby,
             virtual_servers, failover_services,
         }
     }

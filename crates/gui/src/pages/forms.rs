@@ -118,6 +118,12 @@ pub const REDUNDANCY: &[Field] = &[
     f("syncdaemon", "Connection sync daemon", C, "Links and sync"),
     f("syncd_iface", "Sync daemon interface", S, "Links and sync"),
     f("syncd_id", "Sync daemon id", T, "Links and sync"),
+    f(
+        "hot_standby",
+        "Hot standby (lvsd runs on the backup too)",
+        C,
+        "Backup",
+    ),
 ];
 
 /// A virtual server (its name is the field `name`, the block's header).
@@ -187,6 +193,12 @@ pub const FAILOVER: &[Field] = &[
     ),
     f("start_cmd", "Start command", S, "Failover service"),
     f("stop_cmd", "Stop command", S, "Failover service"),
+    f(
+        "hot_standby",
+        "Hot standby (runs on both nodes)",
+        C,
+        "Failover service",
+    ),
     f("send", "Send", Q, "Monitoring"),
     f("expect", "Expect", Q, "Monitoring"),
     f(

@@ -17,6 +17,15 @@ impl Checker<'_> {
             self.failover_block(vs, r);
             return;
         }
+        if vs.hot_standby {
+            self.diags.push(
+                Diagnostic::warning(
+                    self.at(r, "hot_standby"),
+                    "`hot_standby` in a `virtual` block is ignored",
+                )
+                .with_help("for virtual servers, hot standby is the global `hot_standby = 1`"),
+            );
+        }
         self.servers(vs, r, vip);
     }
 

@@ -105,6 +105,7 @@ impl Lowerer<'_> {
                 cfg.announce_drain,
                 self.read(st, k, Self::seconds).map(Some)
             ),
+            K::HotStandby => set!(cfg.hot_standby, self.read(st, k, Self::boolean)),
             K::HeartbeatAuth => set!(
                 cfg.heartbeat_auth,
                 self.read(st, k, |l, t, k| l.choice(t, k, HeartbeatAuth::ALL))

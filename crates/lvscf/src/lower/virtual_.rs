@@ -133,6 +133,7 @@ impl Lowerer<'_> {
             ),
             K::Retries => set!(vs.retries, self.read(st, k, Self::u32).map(Some)),
             K::SchedFlags => set!(vs.sched_flags, self.read(st, k, Self::sched_flags)),
+            K::HotStandby => set!(vs.hot_standby, self.read(st, k, Self::boolean)),
             K::VipNmask => set!(vs.vip_nmask, self.read(st, k, Self::mask)),
             K::Active => set!(vs.active, self.read(st, k, Self::boolean)),
             K::Port => set!(

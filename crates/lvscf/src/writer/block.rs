@@ -173,6 +173,13 @@ impl Writer<'_> {
         self.kv(
             b,
             i,
+            "hot_standby",
+            Some(bool01(v.hot_standby)),
+            v.hot_standby != d.hot_standby,
+        );
+        self.kv(
+            b,
+            i,
             "master",
             v.master.as_ref().map(ToString::to_string),
             true,

@@ -283,6 +283,13 @@ impl Writer<'_> {
         self.kv(
             g,
             "",
+            "hot_standby",
+            Some(bool01(c.hot_standby)),
+            c.hot_standby != d.hot_standby,
+        );
+        self.kv(
+            g,
+            "",
             "dataplane",
             Some(c.dataplane.to_string()),
             c.dataplane != d.dataplane,
