@@ -35,6 +35,9 @@ pub struct Config {
     pub max_failovers: u32,
     /// ...within this time.
     pub failover_window: Duration,
+    /// LVS `hot_standby = 1`: lvsd runs on the inactive node too. Its exit there is a
+    /// CHILDFAIL that only its next readiness ([`Input::ChildReady`]) ends.
+    pub hot_standby: bool,
 }
 
 /// What happens to the machine.
@@ -49,6 +52,8 @@ pub enum Input {
     ChildExited {
         failed: bool,
     },
+    /// Hot standby: lvsd, started again, is ready.
+    ChildReady,
     /// FOS: the answer to [`Action::CheckGateway`] (or to a later check during a network
     /// fault): whether the default gateway answered.
     Gateway(bool),
@@ -68,16 +73,20 @@ pub enum Input {
 pub enum Action {
     Log(String),
     /// Become active. LVS: `active_cmd`, lvsd (wait for readiness), sync daemon master, VIPs
-    /// up, gratuitous ARPs. FOS: VIPs up, ARPs, `fos --active`.
+    /// up, gratuitous ARPs. Hot standby: VIPs up and ARPs first, then `active_cmd` and sync
+    /// daemon master (lvsd runs already). FOS: VIPs up, ARPs, `fos --active`.
     Activate,
     /// Become inactive. LVS: `inactive_cmd`, sync daemon backup, stop lvsd, VIPs down. FOS:
-    /// stop fos, VIPs down, `fos --monitor`.
+    /// stop fos, VIPs down, `fos --monitor`. Hot standby: VIPs down, `inactive_cmd`, sync
+    /// daemon backup; lvsd goes on (started again if it exited).
     Deactivate,
-    /// The start-up steps of an inactive node. LVS: `inactive_cmd` and sync daemon backup.
-    /// FOS: VIPs down, `fos --monitor`.
+    /// The start-up steps of an inactive node. LVS: `inactive_cmd` and sync daemon backup
+    /// (hot standby: and lvsd). FOS: VIPs down, `fos --monitor`.
     StartInactive,
     /// Both nodes are active and this one is the master: `active_cmd` and ARPs again.
     ResendArps,
+    /// Hot standby, inactive: lvsd exited; start it again (spaced when it keeps failing).
+    StartStandby,
     /// FOS, active: fos exited; start it again (with ARPs).
     RestartServices,
     /// FOS, inactive: (re)start the monitors.
@@ -267,6 +276,7 @@ impl Machine {
             Input::Tick => self.tick(now, &mut fx),
             Input::Heartbeat(m) => self.heartbeat(m, now, &mut fx),
             Input::ChildExited { failed } => self.child_exited(failed, &mut fx),
+            Input::ChildReady => self.child_ready(&mut fx),
             Input::Gateway(up) => self.gateway(up, now, &mut fx),
             Input::LinkFailure => self.link_failure(&mut fx),
             Input::LinkRestored => self.link_restored(&mut fx),
@@ -319,7 +329,9 @@ impl Machine {
     fn partner_running(&mut self, fx: &mut Vec<Action>) {
         self.partner_was_active = true;
         self.partner_stopped_since = None;
-        self.childfail = false;
+        if !self.cfg.hot_standby {
+            self.childfail = false;
+        }
         if self.active && !self.cfg.master {
             if self.fos() && self.failpartner {
                 fx.push(log("partner active: we want control!"));
@@ -364,6 +376,19 @@ impl Machine {
     }
 
     fn child_exited(&mut self, failed: bool, fx: &mut Vec<Action>) {
+        if !self.fos() && self.cfg.hot_standby {
+            fx.push(log(
+                "CHILDFAIL: lvsd exited; inactive until it is started again and ready",
+            ));
+            if self.active {
+                // The hot standby's deactivation starts lvsd again.
+                self.deactivate(fx);
+            } else {
+                fx.push(Action::StartStandby);
+            }
+            self.childfail = true;
+            return;
+        }
         if !self.fos() {
             fx.push(log(
                 "CHILDFAIL: inactive until the partner's next RUNNING heartbeat",
@@ -393,6 +418,15 @@ impl Machine {
             fx.push(log("fos process exited -- checking network connectivity"));
             fx.push(Action::CheckGateway);
             self.checking = true;
+        }
+    }
+
+    /// Hot standby: lvsd runs and is ready again; a CHILDFAIL ends (a silent partner is then
+    /// replaced at the next deadline).
+    fn child_ready(&mut self, fx: &mut Vec<Action>) {
+        if self.cfg.hot_standby && self.childfail {
+            fx.push(log("lvsd ready again: CHILDFAIL cleared"));
+            self.childfail = false;
         }
     }
 
@@ -518,3 +552,6 @@ impl Machine {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod hot_tests;

@@ -30,6 +30,8 @@ pub struct Changes {
     pub links: bool,
     /// FOS: the failover blocks, so fos starts again in its role.
     pub fos: bool,
+    /// LVS: `hot_standby` was turned on or off, so an inactive node starts or stops lvsd.
+    pub hot_standby: bool,
 }
 
 /// Compare the running settings with new ones.
@@ -45,6 +47,7 @@ pub fn plan(old: &Settings, new: &Settings) -> Result<Changes, Refusal> {
         links: (new.monitor_links, new.own, new.own_private)
             != (old.monitor_links, old.own, old.own_private),
         fos: new.mode == Mode::Fos && new.fos_blocks != old.fos_blocks,
+        hot_standby: new.hot_standby != old.hot_standby,
     })
 }
 
@@ -80,6 +83,7 @@ mod tests {
             file_text: None,
             sync_port: 539,
             announce_bird: false,
+            hot_standby: false,
         }
     }
 
@@ -134,5 +138,12 @@ mod tests {
             ..lvs.clone()
         };
         assert!(!plan(&lvs, &other).unwrap().fos);
+        let hot = Settings {
+            hot_standby: true,
+            ..lvs.clone()
+        };
+        let c = plan(&lvs, &hot).unwrap();
+        assert!(c.hot_standby && !c.sockets && !c.links && !c.fos);
+        assert!(!plan(&hot, &hot).unwrap().hot_standby);
     }
 }

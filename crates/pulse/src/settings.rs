@@ -57,6 +57,9 @@ pub struct Settings {
     pub sync_port: u16,
     /// `announce = bird`: the VIPs are on `lo` and lvsd announces them through BIRD.
     pub announce_bird: bool,
+    /// LVS `hot_standby = 1` (not with `announce = bird`, where every director is active):
+    /// lvsd runs on the inactive director too.
+    pub hot_standby: bool,
 }
 
 impl Settings {
@@ -242,6 +245,7 @@ pub fn build(
         file_text: None,
         sync_port: cfg.sync_port.unwrap_or(cfg.heartbeat_port),
         announce_bird: cfg.announce == lvscf::Announce::Bird,
+        hot_standby: cfg.hot_standby && mode == Mode::Lvs && cfg.announce != lvscf::Announce::Bird,
     })
 }
 

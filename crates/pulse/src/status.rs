@@ -67,6 +67,9 @@ pub struct Status {
     /// none runs.
     #[serde(default)]
     pub watchdog_pid: Option<u32>,
+    /// LVS `hot_standby = 1`: lvsd runs on the inactive node too.
+    #[serde(default)]
+    pub hot_standby: bool,
 }
 
 /// Why a datagram on the heartbeat port was not taken as a heartbeat: a small fixed set.
@@ -209,6 +212,25 @@ impl Status {
         self.state = if active { "active" } else { "inactive" }.into();
     }
 
+    /// The state as the first line says it: a hot standby is `standby (hot)`.
+    fn state_text(&self) -> &str {
+        if self.hot_standby && self.state == "inactive" {
+            "standby (hot)"
+        } else {
+            &self.state
+        }
+    }
+
+    /// Hot standby: whether lvsd's table is complete (lvsd ready), for the line
+    /// `standby table: …`.
+    fn table_text(&self) -> String {
+        match &self.child {
+            Some(c) if c.state == "ready" => format!("ready (lvsd pid {})", c.pid),
+            Some(c) => format!("not ready (lvsd pid {} {})", c.pid, c.state),
+            None => "not ready (lvsd not running)".into(),
+        }
+    }
+
     /// The human-readable form.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -219,8 +241,15 @@ impl Status {
         };
         s.push_str(&format!(
             "pulse {} ({}): {} {}{}\n",
-            self.pid, self.mode, self.role, self.state, flags
+            self.pid,
+            self.mode,
+            self.role,
+            self.state_text(),
+            flags
         ));
+        if self.hot_standby {
+            s.push_str(&format!("standby table: {}\n", self.table_text()));
+        }
         s.push_str(&format!(
             "heartbeat: keepalive {} s, deadtime {} s; sent {}, received {}, rejected {}\n",
             self.keepalive_ms as f64 / 1000.0,
@@ -336,6 +365,49 @@ mod tests {
         assert!(!text.contains("rejected:"), "{text}");
         let back: Status = serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
         assert_eq!(back, st);
+        assert!(!text.contains("standby"), "{text}");
+    }
+
+    #[test]
+    fn a_hot_standby_says_so_and_whether_its_table_is_ready() {
+        let mut st = Status {
+            pid: 7,
+            mode: "lvs".into(),
+            role: "backup".into(),
+            state: "inactive".into(),
+            hot_standby: true,
+            child: Some(ChildStatus {
+                program: "lvsd".into(),
+                pid: 8,
+                state: "ready".into(),
+            }),
+            ..Status::default()
+        };
+        let text = st.render();
+        assert!(
+            text.starts_with(
+                "pulse 7 (lvs): backup standby (hot)\nstandby table: ready (lvsd pid 8)\n"
+            ),
+            "{text}"
+        );
+        st.child.as_mut().unwrap().state = "starting".into();
+        assert!(
+            st.render()
+                .contains("standby table: not ready (lvsd pid 8 starting)\n")
+        );
+        st.child = None;
+        st.flags = vec!["CHILDFAIL".into()];
+        assert!(st.render().starts_with(
+            "pulse 7 (lvs): backup standby (hot) [CHILDFAIL]\nstandby table: not ready (lvsd not running)\n"
+        ));
+        st.set_active(true);
+        assert!(
+            st.render()
+                .starts_with("pulse 7 (lvs): backup active [CHILDFAIL]\n")
+        );
+        // JSON keeps `inactive`/`active` for programs; files without the field read.
+        let old: Status = serde_json::from_str(r#"{"pid":1,"mode":"lvs","role":"master","state":"inactive","flags":[],"own":"10.0.0.1","partner":null,"partner_last_heard_ms":null,"partner_state":null,"keepalive_ms":1,"deadtime_ms":1,"heartbeats_sent":0,"heartbeats_received":0,"heartbeats_rejected":0,"vips":[],"child":null,"reloads":0}"#).unwrap();
+        assert!(!old.hot_standby);
     }
 
     #[test]

@@ -34,6 +34,19 @@ impl Wanted {
         self.tx.send_replace(None);
     }
 
+    /// The generation wanted now, if any.
+    pub fn current(&self) -> Option<u64> {
+        *self.tx.borrow()
+    }
+
+    /// The generation wanted now, or a new one when none is.
+    pub fn current_or_new(&mut self) -> u64 {
+        match self.current() {
+            Some(g) => g,
+            None => self.new_generation(),
+        }
+    }
+
     /// Whether generation `g` is the one wanted.
     pub fn is(&self, g: u64) -> bool {
         *self.tx.borrow() == Some(g)
@@ -59,8 +72,13 @@ mod tests {
         assert!(b > a && w.is(b) && !w.is(a));
         assert!(rx.has_changed().unwrap());
         assert_eq!(*rx.borrow_and_update(), Some(b));
+        assert_eq!((w.current(), w.current_or_new()), (Some(b), b));
         w.clear();
         assert!(!w.is(b));
+        assert_eq!(w.current(), None);
+        let c = w.current_or_new();
+        assert!(c > b && w.is(c));
+        w.clear();
         assert!(rx.has_changed().unwrap());
         assert_eq!(*rx.borrow_and_update(), None);
     }

@@ -51,6 +51,10 @@ pub enum Event {
         /// Not started, or ended with a failure status or a signal.
         failed: bool,
     },
+    /// Hot standby: lvsd of this generation, started again, is ready.
+    ChildReady {
+        generation: u64,
+    },
     /// SIGHUP's reading of the file, done off the main loop (it may resolve host names).
     Loaded(Result<Box<Settings>, Error>),
     Links {
@@ -72,6 +76,7 @@ fn machine_config(s: &Settings, o: &Opts) -> Config {
         mode: s.mode,
         max_failovers: o.max_failovers,
         failover_window: o.failover_window,
+        hot_standby: s.hot_standby,
     }
 }
 
@@ -313,6 +318,9 @@ impl Daemon {
                 self.wanted.clear();
                 Some(Input::ChildExited { failed })
             }
+            Event::ChildReady { generation } => {
+                self.wanted.is(generation).then_some(Input::ChildReady)
+            }
             Event::Gateway(up) => Some(Input::Gateway(up)),
             Event::Synced(r) => {
                 self.synced(r);
@@ -351,10 +359,22 @@ impl Daemon {
 
     async fn carry_out(&mut self, fx: Vec<Action>) {
         let fos = self.settings.mode == Mode::Fos;
+        let hot = self.settings.hot_standby;
         for a in fx {
             match a {
                 Action::Log(s) => info!("{s}"),
                 Action::Send(m) => self.send_heartbeat(m).await,
+                // Hot standby: the lvsd running goes on.
+                Action::Activate if hot => {
+                    let g = self.wanted.current_or_new();
+                    let _ = self.jobs.send(Job::Activate(g));
+                }
+                Action::Deactivate if hot => {
+                    let g = self.wanted.current_or_new();
+                    let _ = self.jobs.send(Job::Deactivate(g));
+                }
+                Action::StartInactive if hot => self.job(Job::StartInactive),
+                Action::StartStandby => self.job(Job::StartStandby),
                 Action::Activate => self.job(Job::Activate),
                 // FOS: the monitor fos; LVS: no child from now on.
                 Action::Deactivate if fos => self.job(Job::Deactivate),
@@ -444,6 +464,7 @@ impl Daemon {
         .map(|(f, _)| f.to_owned())
         .collect();
         st.own = self.settings.own.to_string();
+        st.hot_standby = self.settings.hot_standby;
         st.partner = self.settings.partner.map(|p| p.to_string());
         st.keepalive_ms = self.settings.keepalive.as_millis() as u64;
         st.deadtime_ms = self.settings.deadtime.as_millis() as u64;

@@ -45,6 +45,15 @@ impl Daemon {
             }
         }
         let _ = self.jobs.send(Job::Reconfigure(Box::new(new)));
+        if changes.hot_standby && !self.machine.is_active() {
+            // An inactive node starts lvsd for its standby table, or stops it.
+            if self.settings.hot_standby {
+                self.job(Job::StartStandby);
+            } else {
+                self.wanted.clear();
+                let _ = self.jobs.send(Job::StopStandby);
+            }
+        }
         let _ = self.jobs.send(Job::ForwardHup);
         lock(&self.shared).status.reloads += 1;
         self.feed(Input::Reloaded {

@@ -37,7 +37,11 @@ impl Executor {
 
     /// Wait `pause`, ending early when the plan changes; whether `generation` is still the
     /// one wanted.
-    async fn pause_while_wanted(&mut self, pause: std::time::Duration, generation: u64) -> bool {
+    pub(super) async fn pause_while_wanted(
+        &mut self,
+        pause: std::time::Duration,
+        generation: u64,
+    ) -> bool {
         let until = tokio::time::Instant::now() + pause;
         loop {
             tokio::select! {

@@ -21,6 +21,7 @@ use crate::wire::Mode;
 
 mod child;
 mod fos;
+mod hot;
 
 use child::Child;
 
@@ -35,6 +36,10 @@ pub enum Job {
     ResendArps,
     RestartServices(u64),
     StartMonitors(u64),
+    /// Hot standby, inactive: start lvsd (again).
+    StartStandby(u64),
+    /// Hot standby turned off on an inactive node: stop lvsd.
+    StopStandby,
     Shutdown,
     Reconfigure(Box<Settings>),
     ForwardHup,
@@ -67,6 +72,10 @@ pub struct Executor {
     /// next start when fos keeps failing at once.
     last_fos_failed: Arc<std::sync::atomic::AtomicBool>,
     fos_backoff: Backoff,
+    /// Hot standby: the pause before starting lvsd again when it keeps failing at once, and
+    /// whether the last start failed.
+    lvsd_backoff: Backoff,
+    lvsd_start_failed: bool,
     /// The last activation has not been undone.
     active: bool,
     /// Told which addresses are held, to take them down if pulse dies.
@@ -94,6 +103,8 @@ impl Executor {
             held: Vec::new(),
             last_fos_failed: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             fos_backoff: Backoff::default(),
+            lvsd_backoff: Backoff::default(),
+            lvsd_start_failed: false,
             active: false,
             watchdog: Guard::default(),
         }
@@ -119,13 +130,27 @@ impl Executor {
                 self.clean_stale().await;
                 self.start_fos("--monitor", g).await;
             }
-            Job::StartInactive(_) => {
+            Job::StartInactive(g) => {
                 self.command(self.settings.inactive_cmd.clone());
                 self.sync_daemon(SyncRole::Backup);
                 self.clean_stale().await;
+                if self.hot() {
+                    self.ensure_lvsd(g).await;
+                }
             }
             Job::Activate(g) if self.fos() => self.activate_fos(g).await,
+            Job::Activate(g) if self.hot() => self.activate_hot(g).await,
             Job::Activate(g) => self.activate_lvs(g).await,
+            Job::Deactivate(g) if self.hot() => self.deactivate_hot(g).await,
+            Job::StartStandby(g) => {
+                self.ensure_lvsd(g).await;
+            }
+            Job::StopStandby if !self.active => self.stop_child().await,
+            Job::StopStandby => {}
+            Job::Shutdown if self.hot() => {
+                self.release_hot().await;
+                self.stop_child().await;
+            }
             Job::Deactivate(g) => {
                 self.deactivate().await;
                 if self.fos() {

@@ -246,3 +246,48 @@ async fn without_syncdaemon_no_sync_daemon_is_started() {
     e.job(Job::Deactivate(2)).await;
     assert_eq!(rec.syncs(), []);
 }
+
+#[tokio::test]
+async fn a_hot_standby_moves_the_addresses_first_and_only_them() {
+    let hot = format!("{FILE}hot_standby = 1\nactive_cmd = /bin/up\ninactive_cmd = /bin/down\n");
+    let (mut e, rec) = executor(&hot);
+    e.job(Job::StartInactive(1)).await;
+    rec.take();
+    let ip: IpAddr = "10.0.0.50".parse().unwrap();
+    e.job(Job::Activate(1)).await;
+    assert_eq!(
+        rec.take(),
+        [
+            Call::Up(vec![ip]),
+            Call::Command("/bin/up".into()),
+            eth1_call(SyncRole::Master)
+        ]
+    );
+    e.job(Job::Deactivate(1)).await;
+    assert_eq!(
+        rec.take(),
+        [
+            Call::Down(ip),
+            Call::Command("/bin/down".into()),
+            eth1_call(SyncRole::Backup)
+        ]
+    );
+    // Shutting down inactive: nothing to give up.
+    e.job(Job::Shutdown).await;
+    assert_eq!(rec.take(), []);
+    // Without hot standby, piranha's order: active_cmd, sync daemon, then the addresses.
+    let (mut c, rec) = executor(&hot.replace("hot_standby = 1", "hot_standby = 0"));
+    c.job(Job::Activate(1)).await;
+    assert_eq!(
+        rec.take(),
+        [
+            Call::Command("/bin/up".into()),
+            eth1_call(SyncRole::Master),
+            Call::Up(vec![ip])
+        ]
+    );
+}
+
+fn eth1_call(role: SyncRole) -> Call {
+    Call::Sync("eth1".into(), 9, role)
+}

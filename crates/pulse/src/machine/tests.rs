@@ -12,6 +12,7 @@ fn cfg(master: bool) -> Config {
         mode: Mode::Lvs,
         max_failovers: 3,
         failover_window: Duration::from_secs(600),
+        hot_standby: false,
     }
 }
 

@@ -1,0 +1,111 @@
+//! LVS hot standby: lvsd's exit on either node is a CHILDFAIL that only its next readiness
+//! ends; the partner's RUNNING does not.
+
+use super::*;
+use std::time::Duration;
+
+fn hot(master: bool) -> Config {
+    Config {
+        master,
+        backup_active: true,
+        keepalive: Duration::from_secs(2),
+        deadtime: Duration::from_secs(5),
+        force_active: false,
+        mode: Mode::Lvs,
+        max_failovers: 3,
+        failover_window: Duration::from_secs(600),
+        hot_standby: true,
+    }
+}
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn log(s: &str) -> Action {
+    Action::Log(s.to_owned())
+}
+
+const CHILDFAIL: &str = "CHILDFAIL: lvsd exited; inactive until it is started again and ready";
+
+#[test]
+fn lvsd_exiting_on_the_standby_is_started_again_and_blocks_takeover_until_ready() {
+    let now = Instant::now();
+    let (mut b, fx) = Machine::start(hot(false), now);
+    assert_eq!(fx.last(), Some(&Action::StartInactive));
+    b.on(Input::Heartbeat(Magic::Running), now + s(1));
+    assert_eq!(
+        b.on(Input::ChildExited { failed: true }, now + s(2)),
+        [log(CHILDFAIL), Action::StartStandby]
+    );
+    assert!(b.childfail() && !b.is_active());
+    // The active partner's RUNNING does not end it: the table here is still broken.
+    b.on(Input::Heartbeat(Magic::Running), now + s(3));
+    assert!(b.childfail());
+    // The partner dies meanwhile: no takeover with a broken lvsd.
+    assert!(!b.on(Input::Tick, now + s(9)).contains(&Action::Activate));
+    assert!(!b.is_active());
+    // lvsd is ready again: CHILDFAIL ends, and the silent partner is replaced at the next
+    // deadline.
+    assert_eq!(
+        b.on(Input::ChildReady, now + s(10)),
+        [log("lvsd ready again: CHILDFAIL cleared")]
+    );
+    assert!(!b.childfail());
+    assert!(b.on(Input::Tick, now + s(15)).contains(&Action::Activate));
+    assert!(b.is_active());
+}
+
+#[test]
+fn lvsd_exiting_on_the_active_node_hands_over_and_its_readiness_ends_childfail() {
+    let now = Instant::now();
+    let (mut a, _) = Machine::start(
+        Config {
+            force_active: true,
+            ..hot(true)
+        },
+        now,
+    );
+    assert_eq!(
+        a.on(Input::ChildExited { failed: true }, now + s(1)),
+        [log(CHILDFAIL), Action::Deactivate]
+    );
+    assert!(!a.is_active() && a.childfail());
+    // STOPPED goes out, so the partner takes over.
+    assert_eq!(
+        a.on(Input::Tick, now + s(2)),
+        [Action::Send(Magic::Stopped)]
+    );
+    a.on(Input::Heartbeat(Magic::Running), now + s(3));
+    assert!(
+        a.childfail(),
+        "the partner's RUNNING is not lvsd's readiness"
+    );
+    a.on(Input::ChildReady, now + s(4));
+    assert!(!a.childfail());
+    // No automatic fail-back: the partner stays active.
+    a.on(Input::Heartbeat(Magic::Running), now + s(5));
+    assert!(!a.is_active());
+}
+
+#[test]
+fn readiness_without_a_childfail_changes_nothing() {
+    let now = Instant::now();
+    let (mut b, _) = Machine::start(hot(false), now);
+    assert!(b.on(Input::ChildReady, now + s(1)).is_empty());
+    // Without hot standby a readiness report is ignored, and RUNNING ends CHILDFAIL as in
+    // piranha.
+    let (mut c, _) = Machine::start(
+        Config {
+            hot_standby: false,
+            force_active: true,
+            ..hot(false)
+        },
+        now,
+    );
+    c.on(Input::ChildExited { failed: true }, now + s(1));
+    assert!(c.on(Input::ChildReady, now + s(2)).is_empty());
+    assert!(c.childfail());
+    c.on(Input::Heartbeat(Magic::Running), now + s(3));
+    assert!(!c.childfail());
+}
