@@ -92,23 +92,29 @@ virtual web {
 }
 ";
 
-#[test]
-fn pulse_failover_on_the_kernel_table() {
-    if !vmtest::in_guest() {
-        if vmtest::require() {
-            let dir = std::path::Path::new(env!("CARGO_BIN_EXE_pulse"));
-            let mut guest = vmtest::Guest::self_test(NAME)
-                .bin(env!("CARGO_BIN_EXE_pulse"), "pulse")
-                .bin(dir.with_file_name("lvsd"), "lvsd")
-                .bin(dir.with_file_name("nanny"), "nanny");
-            // Four unstripped debug binaries unpack into the guest's RAM.
-            guest.memory_mb = 1536;
-            guest.modules.push("bridge".into());
-            let out = guest.run_ok();
-            out.assert_self_test_passed();
-        }
-        return;
+/// Outside the VM: boot it and run the test `name` inside; whether this is the guest.
+fn in_guest_or_boot(name: &str) -> bool {
+    if vmtest::in_guest() {
+        return true;
     }
+    if vmtest::require() {
+        let dir = std::path::Path::new(env!("CARGO_BIN_EXE_pulse"));
+        let mut guest = vmtest::Guest::self_test(name)
+            .bin(env!("CARGO_BIN_EXE_pulse"), "pulse")
+            .bin(dir.with_file_name("lvsd"), "lvsd")
+            .bin(dir.with_file_name("nanny"), "nanny");
+        // Four unstripped debug binaries unpack into the guest's RAM.
+        guest.memory_mb = 1536;
+        guest.modules.push("bridge".into());
+        let out = guest.run_ok();
+        out.assert_self_test_passed();
+    }
+    false
+}
+
+/// The two bridges, the directors, the client and the real servers (busybox httpd, whose
+/// processes are returned).
+fn lan() -> Vec<Child> {
     // Two bridges in a switch namespace: public (directors, client), private (directors,
     // real servers).
     must(
@@ -153,6 +159,15 @@ fn pulse_failover_on_the_kernel_table() {
                 .unwrap(),
         );
     }
+    web
+}
+
+#[test]
+fn pulse_failover_on_the_kernel_table() {
+    if !in_guest_or_boot(NAME) {
+        return;
+    }
+    let web = lan();
     std::fs::write("/tmp/lvs.cf", CONFIG).unwrap();
     let mut d1 = pulse("d1");
     let d2 = pulse("d2");
@@ -225,4 +240,91 @@ fn pulse_failover_on_the_kernel_table() {
 /// pulse's pid in d1 (the shell wrappers exec into it).
 fn d1_pid() -> i32 {
     status("d1").map(|s| s.pid as i32).expect("d1 answers")
+}
+
+/// Director `n`'s kernel table has the virtual server with both real servers.
+fn full_table(n: &str) -> bool {
+    let t = table(n);
+    t.contains("TCP  10.0.1.100:80 rr")
+        && t.contains("192.168.5.11:80")
+        && t.contains("192.168.5.12:80")
+}
+
+/// The packets director `n`'s kernel table forwarded for the virtual server (`InPkts`).
+fn in_packets(n: &str) -> u64 {
+    let out = must(&format!(
+        "/sbin/ip netns exec {n} ipvsadm -Ln --stats --exact -t 10.0.1.100:80"
+    ));
+    out.lines()
+        .find(|l| l.starts_with("TCP  10.0.1.100:80"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn pulse_hot_standby_on_the_kernel_table() {
+    if !in_guest_or_boot("pulse_hot_standby_on_the_kernel_table") {
+        return;
+    }
+    let web = lan();
+    std::fs::write("/tmp/lvs.cf", format!("{CONFIG}hot_standby = 1\n")).unwrap();
+    let mut d1 = pulse("d1");
+    let d2 = pulse("d2");
+    let active = |n: &str| status(n).is_some_and(|s| s.state == "active" && s.vips.len() == 2);
+    wait("d1 active", Duration::from_secs(30), || active("d1"));
+    // The standby's table is complete, health-checked, and carries nothing: no VIP there.
+    wait("both tables", Duration::from_secs(30), || {
+        full_table("d1") && full_table("d2")
+    });
+    let st2 = status("d2").unwrap();
+    assert!(
+        st2.state == "inactive" && st2.vips.is_empty() && st2.hot_standby,
+        "{st2:?}"
+    );
+    let lvsd2 = st2.child.as_ref().map(|c| (c.pid, c.state.clone()));
+    assert_eq!(lvsd2.as_ref().map(|c| c.1.as_str()), Some("ready"));
+    wait("sync daemons", Duration::from_secs(10), || {
+        must("/sbin/ip netns exec d1 ipvsadm -L --daemon").contains("master sync daemon")
+            && must("/sbin/ip netns exec d2 ipvsadm -L --daemon").contains("backup sync daemon")
+    });
+    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
+    got.sort();
+    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d1"));
+    let stats = |n: &str| must(&format!("/sbin/ip netns exec {n} ipvsadm -Ln --stats --exact"));
+    // The kernel sums its per-CPU counters every few seconds.
+    wait("d1's counters", Duration::from_secs(15), || in_packets("d1") > 0);
+    assert_eq!(in_packets("d2"), 0, "the standby forwarded traffic\n{}", stats("d2"));
+
+    // The active director's pulse dies: d2 takes over with the table it already has (same
+    // lvsd), its sync daemon becomes the master, and it serves.
+    let _ = kill(Pid::from_raw(d1_pid()), Signal::SIGKILL);
+    let _ = d1.wait();
+    let t0 = Instant::now();
+    wait("d2 active", Duration::from_secs(30), || active("d2"));
+    let took = t0.elapsed();
+    let st2 = status("d2").unwrap();
+    assert_eq!(
+        st2.child.as_ref().map(|c| c.pid),
+        lvsd2.map(|c| c.0),
+        "d2's lvsd was started again"
+    );
+    assert!(full_table("d2"));
+    wait(
+        "d2's sync daemon is master",
+        Duration::from_secs(10),
+        || must("/sbin/ip netns exec d2 ipvsadm -L --daemon").contains("master sync daemon"),
+    );
+    wait("served through d2", Duration::from_secs(30), || {
+        fetch().is_some()
+    });
+    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
+    got.sort();
+    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d2"));
+    wait("d2's counters", Duration::from_secs(15), || in_packets("d2") > 0);
+    eprintln!("kill -9 with hot standby on the kernel table: d2 active after {took:?}");
+    drop(d2);
+    for mut w in web {
+        let _ = w.kill();
+    }
 }
