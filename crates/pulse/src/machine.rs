@@ -123,6 +123,9 @@ pub struct Machine {
     /// FOS: when this node took over for a failed service, within the window.
     takeovers: VecDeque<Instant>,
     held: bool,
+    /// Hot standby, stopping while active: STOPPED has gone out and the addresses stay until
+    /// the partner says RUNNING (it holds them now) or this instant passes.
+    handing_over: Option<Instant>,
 }
 
 fn log(s: &str) -> Action {
@@ -146,6 +149,7 @@ impl Machine {
             checking: false,
             takeovers: VecDeque::new(),
             held: false,
+            handing_over: None,
             cfg,
         };
         let fos = m.cfg.mode == Mode::Fos;
@@ -227,7 +231,8 @@ impl Machine {
 
     /// When to feed the next [`Input::Tick`].
     pub fn next_deadline(&self) -> Instant {
-        self.next_send.min(self.need_heartbeat)
+        let next = self.next_send.min(self.need_heartbeat);
+        self.handing_over.map_or(next, |t| t.min(next))
     }
 
     fn magic(&self) -> Magic {
@@ -253,7 +258,7 @@ impl Machine {
     }
 
     fn may_activate(&self) -> bool {
-        !self.active && !self.linkfail && !self.childfail
+        !self.active && !self.linkfail && !self.childfail && self.handing_over.is_none()
     }
 
     fn activate(&mut self, fx: &mut Vec<Action>, why: &str) {
@@ -281,7 +286,7 @@ impl Machine {
             Input::LinkFailure => self.link_failure(&mut fx),
             Input::LinkRestored => self.link_restored(&mut fx),
             Input::Reloaded { fos_changed } => self.reloaded(fos_changed, &mut fx),
-            Input::Terminate(sig) => self.terminate(sig, &mut fx),
+            Input::Terminate(sig) => self.terminate(sig, now, &mut fx),
         }
         fx
     }
@@ -291,6 +296,11 @@ impl Machine {
     }
 
     fn tick(&mut self, now: Instant, fx: &mut Vec<Action>) {
+        if self.handing_over.is_some_and(|t| now >= t) {
+            fx.push(log("the partner did not say it is active: stopping anyway"));
+            Self::finish(fx);
+            return;
+        }
         if now >= self.next_send {
             if self.cfg.backup_active {
                 fx.push(Action::Send(self.magic()));
@@ -312,6 +322,14 @@ impl Machine {
 
     fn heartbeat(&mut self, m: Magic, now: Instant, fx: &mut Vec<Action>) {
         self.need_heartbeat = now + self.cfg.deadtime;
+        if self.handing_over.is_some() {
+            if m == Magic::Running {
+                fx.push(log("partner active: handed over"));
+                self.handing_over = None;
+                Self::finish(fx);
+            }
+            return;
+        }
         match m {
             Magic::StopMe if self.fos() && self.active && self.cfg.master => {
                 self.partner_was_active = true;
@@ -376,6 +394,10 @@ impl Machine {
     }
 
     fn child_exited(&mut self, failed: bool, fx: &mut Vec<Action>) {
+        if self.handing_over.take().is_some() {
+            Self::finish(fx);
+            return;
+        }
         if !self.fos() && self.cfg.hot_standby {
             fx.push(log(
                 "CHILDFAIL: lvsd exited; inactive until it is started again and ready",
@@ -519,8 +541,25 @@ impl Machine {
         fx.push(again);
     }
 
-    fn terminate(&mut self, sig: i32, fx: &mut Vec<Action>) {
+    fn terminate(&mut self, sig: i32, now: Instant, fx: &mut Vec<Action>) {
+        if self.handing_over.take().is_some() {
+            // A second signal: stop now.
+            Self::finish(fx);
+            return;
+        }
         fx.push(Action::Log(format!("Terminating due to signal {sig}")));
+        if self.active && self.cfg.hot_standby && self.cfg.backup_active && !self.fos() {
+            // Hot standby: the partner takes the addresses on this STOPPED at once; this node
+            // keeps serving them until it says so, so no client meets a node that has let
+            // go before the other has announced itself.
+            self.active = false;
+            fx.push(Action::Send(self.magic()));
+            fx.push(log(
+                "handing over: keeping the addresses until the partner is active",
+            ));
+            self.handing_over = Some(now + self.cfg.keepalive);
+            return;
+        }
         if self.active {
             self.active = false;
             self.failpartner = false;
@@ -529,6 +568,11 @@ impl Machine {
                 fx.push(Action::Send(self.magic()));
             }
         }
+        Self::finish(fx);
+    }
+
+    /// The last steps: stop the child, take the addresses down, exit.
+    fn finish(fx: &mut Vec<Action>) {
         fx.push(Action::Shutdown);
         fx.push(Action::Exit(0));
     }

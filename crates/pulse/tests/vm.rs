@@ -291,10 +291,21 @@ fn pulse_hot_standby_on_the_kernel_table() {
     let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
     got.sort();
     assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d1"));
-    let stats = |n: &str| must(&format!("/sbin/ip netns exec {n} ipvsadm -Ln --stats --exact"));
+    let stats = |n: &str| {
+        must(&format!(
+            "/sbin/ip netns exec {n} ipvsadm -Ln --stats --exact"
+        ))
+    };
     // The kernel sums its per-CPU counters every few seconds.
-    wait("d1's counters", Duration::from_secs(15), || in_packets("d1") > 0);
-    assert_eq!(in_packets("d2"), 0, "the standby forwarded traffic\n{}", stats("d2"));
+    wait("d1's counters", Duration::from_secs(15), || {
+        in_packets("d1") > 0
+    });
+    assert_eq!(
+        in_packets("d2"),
+        0,
+        "the standby forwarded traffic\n{}",
+        stats("d2")
+    );
 
     // The active director's pulse dies: d2 takes over with the table it already has (same
     // lvsd), its sync daemon becomes the master, and it serves.
@@ -321,7 +332,9 @@ fn pulse_hot_standby_on_the_kernel_table() {
     let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
     got.sort();
     assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d2"));
-    wait("d2's counters", Duration::from_secs(15), || in_packets("d2") > 0);
+    wait("d2's counters", Duration::from_secs(15), || {
+        in_packets("d2") > 0
+    });
     eprintln!("kill -9 with hot standby on the kernel table: d2 active after {took:?}");
     drop(d2);
     for mut w in web {

@@ -109,3 +109,80 @@ fn readiness_without_a_childfail_changes_nothing() {
     c.on(Input::Heartbeat(Magic::Running), now + s(3));
     assert!(!c.childfail());
 }
+
+#[test]
+fn sigterm_on_the_active_node_keeps_the_addresses_until_the_partner_has_them() {
+    let now = Instant::now();
+    let (mut a, _) = Machine::start(
+        Config {
+            force_active: true,
+            ..hot(true)
+        },
+        now,
+    );
+    let t = now + s(1);
+    assert_eq!(
+        a.on(Input::Terminate(15), t),
+        [
+            log("Terminating due to signal 15"),
+            Action::Send(Magic::Stopped),
+            log("handing over: keeping the addresses until the partner is active"),
+        ]
+    );
+    assert!(!a.is_active());
+    // At most a keepalive: the hand-over's end is a deadline.
+    assert!(a.next_deadline() <= t + s(2));
+    // The partner's STOPPED (it has not taken over yet) changes nothing, nor does its
+    // silence make this node take the service back.
+    assert!(a.on(Input::Heartbeat(Magic::Stopped), t).is_empty());
+    assert_eq!(
+        a.on(
+            Input::Heartbeat(Magic::Running),
+            t + Duration::from_millis(300)
+        ),
+        [
+            log("partner active: handed over"),
+            Action::Shutdown,
+            Action::Exit(0)
+        ]
+    );
+    // A partner that never says RUNNING: stopped after a keepalive.
+    let (mut b, _) = Machine::start(
+        Config {
+            force_active: true,
+            ..hot(true)
+        },
+        now,
+    );
+    b.on(Input::Terminate(15), t);
+    assert_eq!(
+        b.on(Input::Tick, t + s(2)),
+        [
+            log("the partner did not say it is active: stopping anyway"),
+            Action::Shutdown,
+            Action::Exit(0)
+        ]
+    );
+    // A second signal stops at once; an inactive node stops at once.
+    let (mut c, _) = Machine::start(
+        Config {
+            force_active: true,
+            ..hot(true)
+        },
+        now,
+    );
+    c.on(Input::Terminate(15), t);
+    assert_eq!(
+        c.on(Input::Terminate(2), t),
+        [Action::Shutdown, Action::Exit(0)]
+    );
+    let (mut d, _) = Machine::start(hot(false), now);
+    assert_eq!(
+        d.on(Input::Terminate(15), t),
+        [
+            log("Terminating due to signal 15"),
+            Action::Shutdown,
+            Action::Exit(0)
+        ]
+    );
+}
