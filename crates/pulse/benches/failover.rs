@@ -9,10 +9,13 @@
 //! last STOPPED, and the table says on how many trials the old node still held the VIP once
 //! the new one answered. "kill -9" in (a), (b) and (d) is the machine's death: pulse and its
 //! watchdog are killed together (testkit's `Pulse::crash`), so nothing is cleaned up.
+//! (f)–(o): hot standby (`hot_standby = 1`) against the same without it, at the issue's
+//! timers, and with 51 virtual servers and 510 real servers (the first virtual server's two
+//! and 50 more of ten each: r1 and r2 on five more ports).
 //!
 //! `cargo build --release --workspace && cargo bench -p pulse --bench failover`
 //! (`FAILOVER_TRIALS=n` for other than 20 trials per scenario, `FAILOVER_ONLY=b,d` for some
-//! scenarios only). Needs root.
+//! scenarios only; the letters of (f)–(o) are the hot-standby comparison). Needs root.
 
 mod common;
 
@@ -111,22 +114,76 @@ enum Death {
     Term,
 }
 
+/// One scenario of the table.
+struct Row {
+    name: &'static str,
+    ka: &'static str,
+    dt: &'static str,
+    how: Death,
+    auth: bool,
+    hot: bool,
+    /// 51 virtual servers with 510 real servers instead of one with two.
+    big: bool,
+    target: f64,
+    keepalived: &'static str,
+}
+
+/// lvs.cf lines for 50 more virtual servers (VIPs 10.7.0.151–200) of 10 real servers each
+/// (r1 and r2 on ports 8001–8005): with the first, 51 virtual servers and 512 real servers.
+fn big_extra(lan: &mut Lan) -> String {
+    for port in 8001..=8005 {
+        lan.web_on("r1", port);
+        lan.web_on("r2", port);
+    }
+    let nanny = testkit::bins::bin("nanny");
+    let mut s = String::new();
+    for v in 0..50 {
+        s.push_str(&format!(
+            "virtual v{v} {{\n    active = 1\n    address = 10.7.0.{} eth0:1\n    port = 80\n    \
+             scheduler = wlc\n    timeout = 3\n    reentry = 3\n    client_monitor = {}\n",
+            151 + v,
+            nanny.display()
+        ));
+        for (r, ip) in [("a", "10.7.0.11"), ("b", "10.7.0.12")] {
+            for port in 8001..=8005 {
+                s.push_str(&format!(
+                    "    server {r}{port} {{\n        address = {ip}\n        port = {port}\n        active = 1\n    }}\n"
+                ));
+            }
+        }
+        s.push_str("}\n");
+    }
+    s
+}
+
 /// The gaps, and on how many trials the old node still held the VIP once the new one
 /// answered.
-fn scenario(ka: &str, dt: &str, how: Death, auth: bool, trials: usize) -> (Vec<Duration>, usize) {
+fn scenario(row: &Row, trials: usize) -> (Vec<Duration>, usize) {
+    let how = row.how;
     let mut lan = Lan::new();
     lan.web("r1");
     lan.web("r2");
-    let extra = if auth { key_line(&lan) } else { String::new() };
-    let cfg = lan.config(ka, dt, &extra);
+    let mut extra = if row.auth {
+        key_line(&lan)
+    } else {
+        String::new()
+    };
+    if row.hot {
+        extra.push_str("\nhot_standby = 1\n");
+    }
+    if row.big {
+        extra.push_str(&big_extra(&mut lan));
+    }
+    let cfg = lan.config(row.ka, row.dt, &extra);
     let mut nodes = [
         Some(lan.pulse("d1", &cfg, &[])),
         Some(lan.pulse("d2", &cfg, &[])),
     ];
+    let limit = Duration::from_secs(if row.big { 60 } else { 20 });
     nodes[0]
         .as_ref()
         .unwrap()
-        .wait_for(Duration::from_secs(20), "active", |s| s.state == "active");
+        .wait_for(limit, "active", |s| s.state == "active");
     let probe = Prober::start(&lan);
     let mut active = 0;
     let mut out = Vec::new();
@@ -152,13 +209,16 @@ fn scenario(ka: &str, dt: &str, how: Death, auth: bool, trials: usize) -> (Vec<D
         nodes[other]
             .as_ref()
             .unwrap()
-            .wait_for(Duration::from_secs(30), "a heard partner", |s| {
+            .wait_for(Duration::from_secs(60), "a heard partner", |s| {
                 s.state == "inactive"
                     && s.partner_state.as_deref() == Some("active")
                     && s.heartbeats_received >= 3
+                    // A hot standby's table is complete.
+                    && (!row.hot || s.child.as_ref().is_some_and(|c| c.state == "ready"))
             });
         // Let the heartbeat phase fall where it may.
         std::thread::sleep(Duration::from_millis(rand_ms(1000)));
+
         let victim = nodes[active].take().unwrap();
         let event = Instant::now();
         let victim = match how {
@@ -207,8 +267,21 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
+    let row = |name, ka, dt, how, target, keepalived| Row {
+        name,
+        ka,
+        dt,
+        how,
+        auth: false,
+        hot: false,
+        big: false,
+        target,
+        keepalived,
+    };
+    let hot = |r: Row| Row { hot: true, ..r };
+    let big = |r: Row| Row { big: true, ..r };
     let rows = [
-        (
+        row(
             "(a) kill -9, keepalive 1, deadtime 3",
             "1",
             "3",
@@ -216,7 +289,7 @@ fn main() {
             3.2,
             "3.61 s",
         ),
-        (
+        row(
             "(b) kill -9, keepalive 0.1, deadtime 0.3",
             "0.1",
             "0.3",
@@ -224,15 +297,18 @@ fn main() {
             0.4,
             "0.36 s",
         ),
-        (
-            "(d) as (b), authenticated heartbeats",
-            "0.1",
-            "0.3",
-            Death::Machine,
-            0.4,
-            "",
-        ),
-        (
+        Row {
+            auth: true,
+            ..row(
+                "(d) as (b), authenticated heartbeats",
+                "0.1",
+                "0.3",
+                Death::Machine,
+                0.4,
+                "",
+            )
+        },
+        row(
             "(c) SIGTERM, keepalive 1, deadtime 3",
             "1",
             "3",
@@ -240,7 +316,7 @@ fn main() {
             0.1,
             "0.61 s (v2/v3 at 1 s), 61 ms at 0.1 s",
         ),
-        (
+        row(
             "(e) kill -9 of pulse alone, machine alive, keepalive 1, deadtime 3",
             "1",
             "3",
@@ -248,17 +324,98 @@ fn main() {
             0.1,
             "",
         ),
+        hot(row(
+            "(f) hot standby, kill -9, keepalive 0.1, deadtime 0.3",
+            "0.1",
+            "0.3",
+            Death::Machine,
+            0.35,
+            "0.36 s",
+        )),
+        hot(row(
+            "(g) hot standby, kill -9, keepalive 0.05, deadtime 0.15",
+            "0.05",
+            "0.15",
+            Death::Machine,
+            0.2,
+            "",
+        )),
+        row(
+            "(h) kill -9, keepalive 0.05, deadtime 0.15",
+            "0.05",
+            "0.15",
+            Death::Machine,
+            0.2,
+            "",
+        ),
+        hot(row(
+            "(i) hot standby, kill -9, keepalive 1, deadtime 3",
+            "1",
+            "3",
+            Death::Machine,
+            3.05,
+            "3.61 s",
+        )),
+        hot(row(
+            "(j) hot standby, SIGTERM, keepalive 1, deadtime 3",
+            "1",
+            "3",
+            Death::Term,
+            0.02,
+            "",
+        )),
+        hot(row(
+            "(k) hot standby, kill -9 of pulse alone, keepalive 1, deadtime 3",
+            "1",
+            "3",
+            Death::PulseAlone,
+            0.1,
+            "",
+        )),
+        hot(big(row(
+            "(l) hot standby, 51 VS / 510 RS, kill -9, keepalive 0.1, deadtime 0.3",
+            "0.1",
+            "0.3",
+            Death::Machine,
+            0.35,
+            "",
+        ))),
+        big(row(
+            "(m) 51 VS / 510 RS, kill -9, keepalive 0.1, deadtime 0.3",
+            "0.1",
+            "0.3",
+            Death::Machine,
+            0.35,
+            "",
+        )),
+        hot(big(row(
+            "(n) hot standby, 51 VS / 510 RS, SIGTERM, keepalive 1, deadtime 3",
+            "1",
+            "3",
+            Death::Term,
+            0.02,
+            "",
+        ))),
+        big(row(
+            "(o) 51 VS / 510 RS, SIGTERM, keepalive 1, deadtime 3",
+            "1",
+            "3",
+            Death::Term,
+            0.02,
+            "",
+        )),
     ];
     let only = std::env::var("FAILOVER_ONLY").unwrap_or_default();
     let mut table = Vec::new();
     let mut table_notes = Vec::new();
-    for (name, ka, dt, how, target, keepalived) in rows {
+    for r in &rows {
+        let (name, how, target, keepalived) = (r.name, r.how, r.target, r.keepalived);
         let letter = &name[1..2];
         if !only.is_empty() && !only.split(',').any(|o| o == letter) {
             continue;
         }
         eprintln!("{name}: {trials} trials");
-        let (mut v, vip_left) = scenario(ka, dt, how, letter == "d", trials);
+        let (mut v, vip_left) = scenario(r, trials);
         v.sort();
         let mean = v.iter().map(|d| d.as_secs_f64()).sum::<f64>() / v.len() as f64;
         table.push(format!(

@@ -162,8 +162,13 @@ impl<S> Lan<S> {
     /// A web server on port 80 of real server `n` answering its own name and the address
     /// the request came from (the director that forwarded it: a proxy).
     pub fn web(&mut self, n: &'static str) {
-        let l = in_netns(&self.ns(n), || {
-            std::net::TcpListener::bind("0.0.0.0:80").unwrap()
+        self.web_on(n, 80);
+    }
+
+    /// The same web server on another port of real server `n`.
+    pub fn web_on(&mut self, n: &'static str, port: u16) {
+        let l = in_netns(&self.ns(n), move || {
+            std::net::TcpListener::bind(("0.0.0.0", port)).unwrap()
         });
         self.servers.push(TcpServer::serve(l, move |mut c, peer| {
             c.set_read_timeout(Some(Duration::from_millis(500)))
