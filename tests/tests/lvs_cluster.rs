@@ -401,3 +401,45 @@ fn sighup_reloads_pulse_and_lvsd_and_keeps_a_broken_file_out() {
     assert!(!sh(&format!("ip -n {} -o addr", lan.ns("d1"))).contains("10.7.0.51"));
     assert!(lan.get().is_some());
 }
+
+#[test]
+fn a_stopped_lvsd_is_killed_as_hung_and_the_partner_takes_over() {
+    if !root_or_skip() {
+        return;
+    }
+    let mut lan = Lan::new();
+    lan.web("r1");
+    lan.web("r2");
+    let cfg = lan.config(KA, DT, "");
+    let d1 = lan.pulse("d1", &cfg, &["--child-watchdog", "1"]);
+    let d2 = lan.pulse("d2", &cfg, &["--child-watchdog", "1"]);
+    d1.wait_for(s(10), "active d1", |s| {
+        s.state == "active" && s.child.as_ref().is_some_and(|c| c.state == "ready")
+    });
+    assert!(lan.served_within(s(10)).is_some());
+    // A ready lvsd that keeps sending its keep-alives is left alone.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(d1.active(), "{}", d1.log());
+    // lvsd stopped: its keep-alives stop, pulse kills it after a second, CHILDFAIL moves the
+    // service to d2.
+    let lvsd = d1.status().unwrap().child.unwrap().pid;
+    let t0 = Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(lvsd as i32), Signal::SIGSTOP).unwrap();
+    d2.wait_for(s(10), "takeover after a hung lvsd", |s| {
+        s.state == "active" && !s.vips.is_empty()
+    });
+    let took = t0.elapsed();
+    d1.wait_log(
+        s(3),
+        &format!("lvsd (pid {lvsd}) sent no keep-alive for 1s: killing it as hung"),
+    );
+    d1.wait_log(s(3), "CHILDFAIL");
+    assert!(took < s(4), "took {took:?}");
+    assert!(lan.served_within(s(10)).is_some(), "{}", d2.log());
+    assert!(
+        !std::path::Path::new(&format!("/proc/{lvsd}")).exists(),
+        "the stopped lvsd is still there"
+    );
+    assert_eq!(d1.stop(), Some(0));
+    assert_eq!(d2.stop(), Some(0));
+}

@@ -537,8 +537,14 @@ impl Shell {
         }
         self.announce();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // Keep-alives for a supervisor that asks (pulse, systemd's WatchdogSec), sent from
+        // this loop so that a stopped or stuck lvsd falls silent.
+        let mut keep = plog::notify::watchdog_period().map(tokio::time::interval);
         loop {
             tokio::select! {
+                _ = keep_alive_due(&mut keep) => {
+                    let _ = notify::notify("WATCHDOG=1");
+                }
                 ev = self.rx.recv() => {
                     let Some(ev) = ev else { continue };
                     let fx = self.event(ev);
@@ -567,6 +573,16 @@ impl Shell {
             }
             self.announce();
         }
+    }
+}
+
+/// The next keep-alive's time; never without a supervisor asking for them.
+async fn keep_alive_due(k: &mut Option<tokio::time::Interval>) {
+    match k {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -24,6 +24,21 @@ pub fn notify(msg: &str) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// How often to send `WATCHDOG=1`, when the supervisor asks for keep-alives: a third of
+/// `WATCHDOG_USEC` (systemd's protocol; pulse uses it for lvsd), unless `WATCHDOG_PID` names
+/// another process.
+pub fn watchdog_period() -> Option<std::time::Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Some(pid) = std::env::var("WATCHDOG_PID").ok()
+        && pid.parse::<u32>().ok() != Some(std::process::id())
+    {
+        return None;
+    }
+    (usec > 0).then(|| {
+        std::time::Duration::from_micros(usec / 3).max(std::time::Duration::from_millis(1))
+    })
+}
+
 /// Leave the terminal as a daemon and write `pidfile`. With `fork`, fork and let the parent
 /// exit (a daemon started by hand or by an init script); without, stay the same process (when
 /// a supervisor such as pulse waits on it) but still start a new session and drop the

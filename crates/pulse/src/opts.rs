@@ -44,6 +44,9 @@ pub struct Opts {
     pub arp_interval: Duration,
     /// How long lvsd may take to report ready, and to stop.
     pub child_timeout: Duration,
+    /// How long a ready lvsd may go without a keep-alive before it counts as hung and is
+    /// killed (zero: not watched).
+    pub child_watchdog: Duration,
     /// FOS hold-down: at most this many takeovers for failed services (0: no limit)...
     pub max_failovers: u32,
     /// ...within this time.
@@ -117,6 +120,11 @@ fn command() -> Command {
             "seconds lvsd or fos may take to become ready or to stop [10]",
         ))
         .arg(value(
+            "child_watchdog",
+            "child-watchdog",
+            "seconds a ready lvsd may go without a keep-alive before it is killed as hung; 0 for none [5]",
+        ))
+        .arg(value(
             "max_failovers",
             "max-failovers",
             "FOS: takeovers for failed services allowed within the window; 0 for no limit [3]",
@@ -179,6 +187,7 @@ where
         arp_count,
         arp_interval: secs("arp_interval", "--arp-interval", 1.0)?,
         child_timeout: secs("child_timeout", "--child-timeout", 10.0)?,
+        child_watchdog: secs("child_watchdog", "--child-watchdog", 5.0)?,
         max_failovers,
         failover_window: secs("failover_window", "--failover-window", 600.0)?,
         clean_up: m.get_flag("clean_up"),

@@ -47,6 +47,40 @@ fn exit_text(st: std::io::Result<std::process::ExitStatus>) -> String {
     }
 }
 
+/// The readiness socket lvsd reports to: `READY=1` once, then `WATCHDOG=1` keep-alives when
+/// pulse watches it. Its file (and private directory) go when it is dropped.
+#[derive(Debug)]
+pub(super) struct Ready {
+    sock: tokio::net::UnixDatagram,
+    path: PathBuf,
+    dir: Option<PathBuf>,
+}
+
+impl Drop for Ready {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+/// Wait for keep-alives on `ready`, each within `limit`; returns when one is late (never
+/// when the socket fails: the child is then watched by its exit only).
+async fn silence(ready: Option<Ready>, limit: std::time::Duration) {
+    let Some(r) = ready else {
+        return std::future::pending().await;
+    };
+    let mut buf = [0u8; 512];
+    loop {
+        match tokio::time::timeout(limit, r.sock.recv(&mut buf)).await {
+            Ok(Ok(_)) => continue,
+            Ok(Err(_)) => return std::future::pending().await,
+            Err(_) => return,
+        }
+    }
+}
+
 fn ready_socket(path: &std::path::Path) -> std::io::Result<tokio::net::UnixDatagram> {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::remove_file(path);
@@ -130,7 +164,7 @@ impl Executor {
             .opts
             .socket
             .with_file_name(format!(".pulse-ready-{}-{generation}", std::process::id()));
-        let ((path, sock), private_dir) = match ready_socket(&path) {
+        let ((path, sock), dir) = match ready_socket(&path) {
             Ok(s) => ((path, s), None),
             // The status socket's directory is not writable (a read-only or missing /run):
             // a directory of the temporary directory that only root can enter instead.
@@ -159,12 +193,14 @@ impl Executor {
             cmd.arg("--socket-group").arg(g);
         }
         cmd.env("NOTIFY_SOCKET", &path);
-        let ok = self.spawn_child(&mut cmd, generation, Some(sock)).await;
-        let _ = std::fs::remove_file(&path);
-        if let Some(dir) = private_dir {
-            let _ = std::fs::remove_dir(dir);
+        if !self.opts.child_watchdog.is_zero() {
+            cmd.env(
+                "WATCHDOG_USEC",
+                self.opts.child_watchdog.as_micros().to_string(),
+            );
         }
-        ok
+        let ready = Ready { sock, path, dir };
+        self.spawn_child(&mut cmd, generation, Some(ready)).await
     }
 
     /// Spawn the child and watch it; with a readiness socket, wait for `READY=1` first.
@@ -172,7 +208,7 @@ impl Executor {
         &mut self,
         cmd: &mut tokio::process::Command,
         generation: u64,
-        ready: Option<tokio::net::UnixDatagram>,
+        ready: Option<Ready>,
     ) -> bool {
         // One child at a time.
         self.stop_child().await;
@@ -195,8 +231,8 @@ impl Executor {
             pid,
             state: "starting".into(),
         });
-        let failure = match ready {
-            Some(sock) => self.wait_ready(&mut child, &sock, &program).await,
+        let failure = match &ready {
+            Some(r) => self.wait_ready(&mut child, &r.sock, &program).await,
             None => None,
         };
         if let Some(how) = failure {
@@ -208,7 +244,9 @@ impl Executor {
         if let Some(c) = lock(&self.shared).status.child.as_mut() {
             c.state = "ready".into();
         }
-        self.child = Some(self.watch(child, pid, generation));
+        // Keep-alives are watched once the child is ready (lvsd only: fos has no socket).
+        let keepalive = ready.filter(|_| !self.opts.child_watchdog.is_zero());
+        self.child = Some(self.watch(child, pid, generation, keepalive, program));
         true
     }
 
@@ -240,8 +278,16 @@ impl Executor {
         }
     }
 
-    /// A task that reports the child's exit, or stops it when asked.
-    fn watch(&self, mut child: tokio::process::Child, pid: u32, generation: u64) -> Child {
+    /// A task that reports the child's exit, or stops it when asked; with a readiness socket,
+    /// kills it when its keep-alives stop for `--child-watchdog` (stopped or stuck).
+    fn watch(
+        &self,
+        mut child: tokio::process::Child,
+        pid: u32,
+        generation: u64,
+        keepalive: Option<Ready>,
+        program: String,
+    ) -> Child {
         let (stop, stop_rx) = oneshot::channel::<oneshot::Sender<()>>();
         let events = self.events.clone();
         // fos --active runs every stop_cmd on SIGTERM (60 s each by default).
@@ -250,8 +296,18 @@ impl Executor {
         let alive = Arc::new(AtomicBool::new(true));
         let failed = Arc::new(AtomicBool::new(false));
         let (flag, fail_flag) = (alive.clone(), failed.clone());
+        let quiet = self.opts.child_watchdog;
         tokio::spawn(async move {
             tokio::select! {
+                _ = silence(keepalive, quiet) => {
+                    info!("{program} (pid {pid}) sent no keep-alive for {quiet:?}: killing it as hung");
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    flag.store(false, Ordering::SeqCst);
+                    fail_flag.store(true, Ordering::SeqCst);
+                    let how = "was killed: no keep-alive (hung or stopped)".to_owned();
+                    let _ = events.send(Event::ChildExited { generation, pid, how, failed: true });
+                }
                 st = child.wait() => {
                     flag.store(false, Ordering::SeqCst);
                     let failed = !st.as_ref().is_ok_and(|s| s.success());
