@@ -54,6 +54,8 @@ pub enum Input {
     },
     /// Hot standby: lvsd, started again, is ready.
     ChildReady,
+    /// Hot standby: the activation's addresses are up and announced.
+    AddressesUp,
     /// FOS: the answer to [`Action::CheckGateway`] (or to a later check during a network
     /// fault): whether the default gateway answered.
     Gateway(bool),
@@ -126,6 +128,9 @@ pub struct Machine {
     /// Hot standby, stopping while active: STOPPED has gone out and the addresses stay until
     /// the partner says RUNNING (it holds them now) or this instant passes.
     handing_over: Option<Instant>,
+    /// Hot standby, active: the addresses are up and announced. Until then the heartbeats
+    /// say STOPPED, so a partner handing over does not let go of them first.
+    announced: bool,
 }
 
 fn log(s: &str) -> Action {
@@ -150,6 +155,7 @@ impl Machine {
             takeovers: VecDeque::new(),
             held: false,
             handing_over: None,
+            announced: false,
             cfg,
         };
         let fos = m.cfg.mode == Mode::Fos;
@@ -238,9 +244,16 @@ impl Machine {
     fn magic(&self) -> Magic {
         if self.failpartner && self.cfg.mode == Mode::Fos {
             Magic::StopMe
+        } else if self.hot_and_announcing() {
+            Magic::Stopped
         } else {
             self.cfg.mode.magic(self.active)
         }
+    }
+
+    /// Hot standby: active, but the addresses are not up yet.
+    fn hot_and_announcing(&self) -> bool {
+        self.cfg.hot_standby && self.cfg.mode == Mode::Lvs && self.active && !self.announced
     }
 
     fn word(&self) -> &'static str {
@@ -271,6 +284,7 @@ impl Machine {
     fn deactivate(&mut self, fx: &mut Vec<Action>) {
         fx.push(Action::Deactivate);
         self.active = false;
+        self.announced = false;
         self.failpartner = false;
     }
 
@@ -282,6 +296,15 @@ impl Machine {
             Input::Heartbeat(m) => self.heartbeat(m, now, &mut fx),
             Input::ChildExited { failed } => self.child_exited(failed, &mut fx),
             Input::ChildReady => self.child_ready(&mut fx),
+            Input::AddressesUp => {
+                // Said at once: a partner handing over waits for it.
+                if self.hot_and_announcing() {
+                    self.announced = true;
+                    if self.cfg.backup_active {
+                        fx.push(Action::Send(self.magic()));
+                    }
+                }
+            }
             Input::Gateway(up) => self.gateway(up, now, &mut fx),
             Input::LinkFailure => self.link_failure(&mut fx),
             Input::LinkRestored => self.link_restored(&mut fx),

@@ -55,6 +55,8 @@ pub enum Event {
     ChildReady {
         generation: u64,
     },
+    /// Hot standby: the activation's addresses are up and announced.
+    AddressesUp,
     /// SIGHUP's reading of the file, done off the main loop (it may resolve host names).
     Loaded(Result<Box<Settings>, Error>),
     Links {
@@ -321,6 +323,7 @@ impl Daemon {
             Event::ChildReady { generation } => {
                 self.wanted.is(generation).then_some(Input::ChildReady)
             }
+            Event::AddressesUp => Some(Input::AddressesUp),
             Event::Gateway(up) => Some(Input::Gateway(up)),
             Event::Synced(r) => {
                 self.synced(r);

@@ -71,6 +71,8 @@ impl Executor {
         self.active = true;
         self.bring_up_floating().await;
         self.announce();
+        // Heartbeats say RUNNING from now on: a partner handing over lets go on it.
+        let _ = self.events.send(Event::AddressesUp);
         self.command(self.settings.active_cmd.clone());
         self.sync_daemon(Self::active_sync_role(&self.settings));
     }

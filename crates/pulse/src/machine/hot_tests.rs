@@ -186,3 +186,43 @@ fn sigterm_on_the_active_node_keeps_the_addresses_until_the_partner_has_them() {
         ]
     );
 }
+
+#[test]
+fn a_hot_takeover_says_running_once_its_addresses_are_up() {
+    let now = Instant::now();
+    let (mut b, _) = Machine::start(hot(false), now);
+    b.on(Input::Heartbeat(Magic::Running), now + s(1));
+    assert!(
+        b.on(Input::Heartbeat(Magic::Stopped), now + s(2))
+            .contains(&Action::Activate)
+    );
+    // Not yet: the partner handing over must not let go before the addresses are here.
+    assert_eq!(
+        b.on(Input::Tick, now + s(4)),
+        [Action::Send(Magic::Stopped)]
+    );
+    assert_eq!(
+        b.on(Input::AddressesUp, now + s(4)),
+        [Action::Send(Magic::Running)]
+    );
+    assert!(b.on(Input::AddressesUp, now + s(4)).is_empty(), "said once");
+    assert_eq!(
+        b.on(Input::Tick, now + s(6)),
+        [Action::Send(Magic::Running)]
+    );
+    // Without hot standby RUNNING goes out from the activation on, as in piranha.
+    let (mut c, _) = Machine::start(
+        Config {
+            hot_standby: false,
+            ..hot(false)
+        },
+        now,
+    );
+    c.on(Input::Heartbeat(Magic::Running), now + s(1));
+    c.on(Input::Heartbeat(Magic::Stopped), now + s(2));
+    assert_eq!(
+        c.on(Input::Tick, now + s(4)),
+        [Action::Send(Magic::Running)]
+    );
+    assert!(c.on(Input::AddressesUp, now + s(4)).is_empty());
+}
