@@ -31,6 +31,7 @@ fn pulse_status() -> pulse::status::Status {
             program: "lvsd".into(),
             pid: 11,
             state: "ready".into(),
+            table_complete: true,
         }),
         reloads: 4,
         reloads_failed: 5,

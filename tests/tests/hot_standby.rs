@@ -57,7 +57,9 @@ fn hot_cluster(lan: &mut Lan, ka: &str, dt: &str) -> (std::path::PathBuf, Pulse,
         s.state == "active" && !s.vips.is_empty()
     });
     d2.wait_for(s(10), "d2's standby table", |s| {
-        s.child.as_ref().is_some_and(|c| c.state == "ready")
+        s.child
+            .as_ref()
+            .is_some_and(|c| c.state == "ready" && c.table_complete)
     });
     assert!(
         lan.served_within(s(10)).is_some(),
@@ -93,7 +95,14 @@ fn the_standby_runs_lvsd_without_the_vip_and_takes_over_with_the_same_lvsd() {
         || children_named(lvsd2, "nanny") == 2,
         || format!("d2's lvsd runs {} nannies", children_named(lvsd2, "nanny")),
     );
-    d2.wait_log(s(5), "lvsd is ready: the standby table is complete");
+    d2.wait_log(s(5), "lvsd is ready (hot standby)");
+    d2.wait_log(
+        s(10),
+        "lvsd (pid {lvsd2}): every real server checked, the table is complete"
+            .replace("{lvsd2}", &lvsd2.to_string())
+            .as_str(),
+    );
+    assert!(d2.status().unwrap().child.unwrap().table_complete);
     // No traffic reaches the standby: the client's VIP is d1's.
     assert_eq!(lan.neigh("c", testkit::lan::VIP), Some(lan.mac("d1")));
 

@@ -288,6 +288,12 @@ impl Engine {
         fx
     }
 
+    /// Every real server's nanny has given its first verdict (none are waited for on a
+    /// table without real servers).
+    pub fn verdicts_in(&self) -> bool {
+        self.reals.values().all(|s| s.up.is_some())
+    }
+
     /// Apply a nanny's report line.
     pub fn on_report(
         &mut self,

@@ -122,6 +122,8 @@ pub struct Shell {
     failures: Option<mpsc::UnboundedReceiver<uplane::Failure>>,
     /// `announce = bird`: the task that owns the announce file.
     announcer: Option<Announcer>,
+    /// `STATUS=table complete` was sent (every real server's first verdict is in).
+    complete_told: bool,
 }
 
 impl std::fmt::Debug for Shell {
@@ -162,6 +164,7 @@ impl Shell {
             plane: None,
             failures: None,
             announcer: None,
+            complete_told: false,
         }
     }
 
@@ -509,6 +512,19 @@ impl Shell {
         tokio::spawn(socket::answer(c, body));
     }
 
+    /// Once every real server's nanny has given its first verdict, say so to the supervisor
+    /// (`STATUS=table complete`): pulse shows a hot standby's table as ready from then on.
+    fn tell_complete(&mut self) {
+        if self.complete_told || !self.engine.verdicts_in() {
+            return;
+        }
+        self.complete_told = true;
+        info!("every real server has been checked: the table is complete");
+        if let Err(e) = notify::notify("STATUS=table complete") {
+            info!("cannot notify the table's completion: {e}");
+        }
+    }
+
     /// Build the table, start the nannies, signal readiness, then serve until stopped.
     pub async fn run(&mut self) -> i32 {
         let [mut term, mut int, mut hup] = match plog::daemon::stop_and_reload_signals() {
@@ -536,6 +552,7 @@ impl Shell {
             return code;
         }
         self.announce();
+        self.tell_complete();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         // Keep-alives for a supervisor that asks (pulse, systemd's WatchdogSec), sent from
         // this loop so that a stopped or stuck lvsd falls silent.
@@ -551,6 +568,7 @@ impl Shell {
                     if let Some(code) = self.effects(fx) {
                         return self.shutdown(code).await;
                     }
+                    self.tell_complete();
                 }
                 _ = tick.tick() => {
                     let fx = self.engine.on_tick(self.table.as_mut(), Instant::now());

@@ -213,8 +213,8 @@ fn scenario(row: &Row, trials: usize) -> (Vec<Duration>, usize) {
                 s.state == "inactive"
                     && s.partner_state.as_deref() == Some("active")
                     && s.heartbeats_received >= 3
-                    // A hot standby's table is complete.
-                    && (!row.hot || s.child.as_ref().is_some_and(|c| c.state == "ready"))
+                    // A hot standby's table is complete (every real server checked once).
+                    && (!row.hot || s.child.as_ref().is_some_and(|c| c.table_complete))
             });
         // Let the heartbeat phase fall where it may.
         std::thread::sleep(Duration::from_millis(rand_ms(1000)));

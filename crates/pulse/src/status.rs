@@ -9,6 +9,9 @@ pub struct ChildStatus {
     pub pid: u32,
     /// `starting`, `ready` or `stopping`.
     pub state: String,
+    /// lvsd said every real server has had its first check (`STATUS=table complete`).
+    #[serde(default)]
+    pub table_complete: bool,
 }
 
 /// One node's view of the cluster.
@@ -225,7 +228,12 @@ impl Status {
     /// `standby table: …`.
     fn table_text(&self) -> String {
         match &self.child {
-            Some(c) if c.state == "ready" => format!("ready (lvsd pid {})", c.pid),
+            Some(c) if c.state == "ready" && c.table_complete => {
+                format!("ready (lvsd pid {})", c.pid)
+            }
+            Some(c) if c.state == "ready" => {
+                format!("not ready (lvsd pid {}: first checks under way)", c.pid)
+            }
             Some(c) => format!("not ready (lvsd pid {} {})", c.pid, c.state),
             None => "not ready (lvsd not running)".into(),
         }
@@ -348,6 +356,7 @@ mod tests {
                 program: "lvsd".into(),
                 pid: 43,
                 state: "ready".into(),
+                table_complete: true,
             }),
             watchdog_pid: Some(44),
             ..Status::default()
@@ -380,6 +389,7 @@ mod tests {
                 program: "lvsd".into(),
                 pid: 8,
                 state: "ready".into(),
+                table_complete: true,
             }),
             ..Status::default()
         };
@@ -389,6 +399,11 @@ mod tests {
                 "pulse 7 (lvs): backup standby (hot)\nstandby table: ready (lvsd pid 8)\n"
             ),
             "{text}"
+        );
+        st.child.as_mut().unwrap().table_complete = false;
+        assert!(
+            st.render()
+                .contains("standby table: not ready (lvsd pid 8: first checks under way)\n")
         );
         st.child.as_mut().unwrap().state = "starting".into();
         assert!(

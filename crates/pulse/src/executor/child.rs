@@ -65,18 +65,44 @@ impl Drop for Ready {
     }
 }
 
-/// Wait for keep-alives on `ready`, each within `limit`; returns when one is late (never
-/// when the socket fails: the child is then watched by its exit only).
-async fn silence(ready: Option<Ready>, limit: std::time::Duration) {
+/// Read what a ready lvsd sends on `ready`: `STATUS=table complete` is noted in the status
+/// report; with a `limit`, returns when a keep-alive is that late (never when the socket
+/// fails: the child is then watched by its exit only).
+async fn silence(
+    ready: Option<Ready>,
+    limit: Option<std::time::Duration>,
+    shared: Arc<std::sync::Mutex<crate::daemon::Shared>>,
+) {
     let Some(r) = ready else {
         return std::future::pending().await;
     };
     let mut buf = [0u8; 512];
     loop {
-        match tokio::time::timeout(limit, r.sock.recv(&mut buf)).await {
-            Ok(Ok(_)) => continue,
-            Ok(Err(_)) => return std::future::pending().await,
-            Err(_) => return,
+        let got = match limit {
+            Some(l) => match tokio::time::timeout(l, r.sock.recv(&mut buf)).await {
+                Ok(got) => got,
+                Err(_) => return,
+            },
+            None => r.sock.recv(&mut buf).await,
+        };
+        match got {
+            Ok(n)
+                if String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .any(|l| l == "STATUS=table complete") =>
+            {
+                if let Some(c) = lock(&shared).status.child.as_mut()
+                    && !c.table_complete
+                {
+                    c.table_complete = true;
+                    info!(
+                        "{} (pid {}): every real server checked, the table is complete",
+                        c.program, c.pid
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return std::future::pending().await,
         }
     }
 }
@@ -230,6 +256,7 @@ impl Executor {
             program: program.clone(),
             pid,
             state: "starting".into(),
+            table_complete: false,
         });
         let failure = match &ready {
             Some(r) => self.wait_ready(&mut child, &r.sock, &program).await,
@@ -245,8 +272,7 @@ impl Executor {
             c.state = "ready".into();
         }
         // Keep-alives are watched once the child is ready (lvsd only: fos has no socket).
-        let keepalive = ready.filter(|_| !self.opts.child_watchdog.is_zero());
-        self.child = Some(self.watch(child, pid, generation, keepalive, program));
+        self.child = Some(self.watch(child, pid, generation, ready, program));
         true
     }
 
@@ -297,9 +323,14 @@ impl Executor {
         let failed = Arc::new(AtomicBool::new(false));
         let (flag, fail_flag) = (alive.clone(), failed.clone());
         let quiet = self.opts.child_watchdog;
+        let listening = silence(
+            keepalive,
+            (!quiet.is_zero()).then_some(quiet),
+            shared.clone(),
+        );
         tokio::spawn(async move {
             tokio::select! {
-                _ = silence(keepalive, quiet) => {
+                _ = listening => {
                     info!("{program} (pid {pid}) sent no keep-alive for {quiet:?}: killing it as hung");
                     let _ = child.start_kill();
                     let _ = child.wait().await;

@@ -54,7 +54,7 @@ impl Executor {
         let ok = self.start_lvsd(generation).await;
         self.lvsd_start_failed = !ok;
         if ok {
-            info!("lvsd is ready: the standby table is complete");
+            info!("lvsd is ready (hot standby)");
             let _ = self.events.send(Event::ChildReady { generation });
         }
         ok
