@@ -12,7 +12,7 @@
 //!
 //! `cargo build --release --workspace && cargo bench -p pulse --bench fos_recovery`
 //! (`FOS_TRIALS=n` for other than 10 trials per setting; `FOS_BENCH=recovery` or `hot` for
-//! one table). Needs root.
+//! one table, `node` for the node-killed rows alone). Needs root.
 
 mod common;
 
@@ -137,8 +137,10 @@ fn hot_setting(hot: bool, failure: Failure, trials: usize) -> Vec<Duration> {
         {
             assert!(
                 t0.elapsed() < Duration::from_secs(60),
-                "{} not ready",
-                NAME[other]
+                "{} not ready: {:?}\n{}",
+                NAME[other],
+                nodes[other].as_ref().map(|p| p.status()),
+                nodes[other].as_ref().map(|p| p.log()).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -207,12 +209,15 @@ fn main() {
             println!("{r}");
         }
     }
-    if which.is_empty() || which == "hot" {
+    if which.is_empty() || which == "hot" || which == "node" {
         let mut rows = Vec::new();
         for (failure, what) in [
             (Failure::ServiceKilled, "service killed"),
             (Failure::NodeKilled, "node killed"),
         ] {
+            if which == "node" && failure == Failure::ServiceKilled {
+                continue;
+            }
             for hot in [false, true] {
                 let h = u8::from(hot);
                 eprintln!("hot_standby = {h}, {what}: {trials} trials");

@@ -183,12 +183,23 @@ pub fn node_down<S: DeserializeOwned + Debug>(lan: &Lan<S>, p: Pulse<S>) {
 }
 
 /// Node `n` boots again after [`node_down`]: its port comes up and pulse starts.
+///
+/// The partner's neighbour entry for the node is flushed first: while the node was away the
+/// partner's heartbeats to it waited in that entry's queue, and the oldest of them (sent
+/// before the partner took over, saying "inactive") would reach the new pulse first. A real
+/// machine takes longer to boot than the kernel keeps them.
 pub fn node_back<S: DeserializeOwned + Debug>(
     lan: &Lan<S>,
     n: &str,
     cfg: &Path,
     extra: &[&str],
 ) -> Pulse<S> {
+    let (_, ip) = super::NODES
+        .iter()
+        .find(|(o, _)| *o == n)
+        .unwrap_or_else(|| panic!("no node {n}"));
+    let partner = if n == "d1" { "d2" } else { "d1" };
+    lan.on(partner, &format!("ip neigh flush to {ip}"));
     lan.port(n, true);
     fos_pulse(lan, n, cfg, extra)
 }
