@@ -246,3 +246,67 @@ fn a_fos_that_cannot_start_is_retried_slowly_and_moves_nothing() {
         assert!(!log.contains("checking network connectivity"), "{log}");
     }
 }
+
+#[test]
+fn hot_standby_runs_the_service_on_both_nodes_and_moves_only_the_vip() {
+    if !root_or_skip() {
+        return;
+    }
+    let lan: Lan = fos_lan();
+    let cfg = hot_fos_config(&lan, 1);
+    let (d1, d2) = started(&lan, &cfg, &[]);
+    // Before any failover the service runs on both nodes; only d1 has the VIP.
+    d2.wait_log(s(10), "Remote service 10.7.0.50:8080 is available");
+    let p1 = wait_httpd(&d1, None, s(10));
+    let p2 = wait_httpd(&d2, None, s(10));
+    assert!(lan.has_vip("d1") && !lan.has_vip("d2"));
+    d2.wait_log(
+        s(5),
+        "create_monitor of the local standby copy for 10.7.0.50:8080",
+    );
+
+    // The service dies on d1: d2 takes over with the copy it runs, not a new one.
+    kill_service(&d1);
+    wait_page(&lan, "d2", s(20));
+    d2.wait_log(
+        s(5),
+        "Local service 10.7.0.50:8080 already runs (hot standby): not started again",
+    );
+    assert_eq!(httpd_alive(&d2), Some(p2), "d2 started its service again");
+    // Started once, when d2 stood by.
+    assert_eq!(
+        d2.log().matches("Starting local service").count(),
+        1,
+        "{}",
+        d2.log()
+    );
+    // d1 stands by: its own check finds its copy dead and starts it again.
+    d1.wait_for(s(10), "d1 monitoring", |s| {
+        s.state == "inactive" && s.vips.is_empty()
+    });
+    d1.wait_log(
+        s(15),
+        "The local standby copy of 10.7.0.50:8080 failed its check: starting it again",
+    );
+    let p1b = wait_httpd(&d1, Some(p1), s(15));
+
+    // d2's machine dies: d1 serves with the copy it already runs.
+    node_down(&lan, d2);
+    wait_page(&lan, "d1", s(20));
+    assert_eq!(httpd_alive(&d1), Some(p1b), "d1 started its service again");
+    d1.wait_log(s(2), "already runs (hot standby): not started again");
+
+    // d2 boots: its pulse stands by with a hot copy of its own (no takeover).
+    let d2 = node_back(&lan, "d2", &cfg, &[]);
+    let p2b = wait_httpd(&d2, None, s(15));
+    d2.wait_log(s(10), "Remote service 10.7.0.50:8080 is available");
+    assert!(d1.active() && !d2.active());
+    // pulse stopped with SIGTERM stops the node's hot copy, inactive or active.
+    let gone = |pid: i32| testkit::wait::until(s(5), || testkit::fault::gone(pid as u32));
+    assert_eq!(d2.stop(), Some(0));
+    assert!(gone(p2b).is_some(), "d2's copy still runs");
+    assert!(!testkit::fault::gone(p1b as u32), "d1's copy stopped");
+    let log = d1.log();
+    assert_eq!(d1.stop(), Some(0));
+    assert!(gone(p1b).is_some(), "d1's copy still runs\n{log}");
+}

@@ -13,6 +13,9 @@
 //!   retried;
 //! - [`start`]: the binary's body.
 
+pub mod command;
+pub mod hot;
+pub mod local;
 pub mod opts;
 pub mod plan;
 pub mod run;

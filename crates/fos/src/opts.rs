@@ -8,6 +8,8 @@ use clap::Command;
 use cliargs::{Program, UsageError, flag, path_or, value};
 
 pub const DEFAULT_PIDFILE: &str = "/var/run/fos.pid";
+/// Where fos remembers the hot services it started.
+pub const DEFAULT_RUN_DIR: &str = "/var/run/fos";
 
 /// Which half of failover services this process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +18,8 @@ pub enum Role {
     Monitor,
     /// `--active`/`-F`: run the services here.
     Active,
+    /// `--stop-hot`: stop this node's hot services and exit (pulse shutting down).
+    StopHot,
 }
 
 /// What to do: run or print (fos has no `--status`).
@@ -45,6 +49,8 @@ pub struct Opts {
     pub start_attempts: u32,
     pub retry_delay: Duration,
     pub pidfile: PathBuf,
+    /// The hot services' markers ([`crate::hot::Markers`]).
+    pub run_dir: PathBuf,
 }
 
 fn command() -> Command {
@@ -80,6 +86,11 @@ fn command() -> Command {
             )
             .short('F'),
         )
+        .arg(flag(
+            "stop_hot",
+            "stop-hot",
+            "stop this node's hot_standby services and exit (pulse's shutdown)",
+        ))
         .arg(flag("verbose", "verbose", "verbose logs; passed on to nanny").short('v'))
         .arg(flag("test_start", "test-start", "run no command and no monitor").short('t'))
         .arg(cliargs::version_flag())
@@ -108,6 +119,11 @@ fn command() -> Command {
             "pidfile",
             "pid file of the daemon [/var/run/fos.pid]",
         ))
+        .arg(value(
+            "run_dir",
+            "run-dir",
+            "where fos remembers the hot services it started [/var/run/fos]",
+        ))
         .arg(cliargs::extra_words())
 }
 
@@ -130,8 +146,14 @@ where
         (true, true) => {
             return Err(UsageError::Other("Cannot specifiy both -f and -F!".into()));
         }
+        (_, _) if m.get_flag("stop_hot") && (m.get_flag("monitor") || m.get_flag("active")) => {
+            return Err(UsageError::Other(
+                "--stop-hot goes with neither -f nor -F".into(),
+            ));
+        }
         (true, false) => Role::Monitor,
         (false, true) => Role::Active,
+        (false, false) if m.get_flag("stop_hot") => Role::StopHot,
         (false, false) => {
             return Err(UsageError::Other(
                 "Either --monitor (-f) or --active (-F) required!".into(),
@@ -154,6 +176,7 @@ where
         start_attempts,
         retry_delay: secs("retry_delay", "--retry-delay", 2.0)?,
         pidfile: path_or(&m, "pidfile", DEFAULT_PIDFILE),
+        run_dir: path_or(&m, "run_dir", DEFAULT_RUN_DIR),
     }))
 }
 
@@ -218,5 +241,21 @@ mod tests {
                 .starts_with("bad argument")
         );
         assert!(parse(["fos", "-f", "--start-attempts", "0"]).is_err());
+        assert_eq!(
+            parse(["fos", "-F", "--stop-hot"]).unwrap_err().to_string(),
+            "--stop-hot goes with neither -f nor -F"
+        );
+    }
+
+    #[test]
+    fn stop_hot_and_the_run_directory() {
+        let o = run(&["fos", "--stop-hot", "-c", "/x.cf"]);
+        assert_eq!(o.role, Role::StopHot);
+        assert_eq!(o.run_dir, PathBuf::from("/var/run/fos"));
+        let o = run(&["fos", "-f", "--run-dir", "/run/x"]);
+        assert_eq!(
+            (o.role, o.run_dir),
+            (Role::Monitor, PathBuf::from("/run/x"))
+        );
     }
 }

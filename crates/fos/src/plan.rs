@@ -16,6 +16,11 @@ pub struct Service {
     pub stop: Option<Vec<String>>,
     /// The monitor's argument vector (program first).
     pub monitor: Vec<String>,
+    /// `hot_standby = 1`: the service runs on both nodes; a role change moves only the VIP.
+    pub hot: bool,
+    /// Hot services: the monitor of this node's own copy, at this node's address (the VIP is
+    /// the partner's while this node is inactive).
+    pub local_monitor: Option<Vec<String>>,
 }
 
 impl Service {
@@ -88,6 +93,7 @@ pub fn build(
     let backup = ip(&cfg.backup, "backup")?;
     let master = primary.is_some_and(|p| local.contains(&p));
     let partner = if master { backup } else { primary };
+    let own = if master { primary } else { backup }.filter(|a| local.contains(a));
     let mut out = Vec::new();
     for b in cfg.failover_services.iter().filter(|b| b.active) {
         let Some(a) = &b.address else { continue };
@@ -104,12 +110,26 @@ pub fn build(
             start: words(&b.start_cmd),
             stop: words(&b.stop_cmd),
             monitor: monitor(b, vip, partner, opts),
+            hot: b.hot_standby,
+            local_monitor: b
+                .hot_standby
+                .then(|| monitor(b, local_target(own, vip), None, opts)),
         });
     }
     if out.is_empty() {
         return Err(PlanError::NoServices(config_path.to_owned()));
     }
     Ok(out)
+}
+
+/// Where this node's own copy of a hot service is checked: this node's address in lvs.cf
+/// when it is of the VIP's family, else the loopback address of that family.
+fn local_target(own: Option<IpAddr>, vip: IpAddr) -> IpAddr {
+    match own {
+        Some(a) if a.is_ipv4() == vip.is_ipv4() => a,
+        _ if vip.is_ipv4() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        _ => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    }
 }
 
 /// The `nanny --fos` argument vector that watches block `b` at `vip`.
@@ -253,6 +273,38 @@ failover off {
             "/opt/nanny -c -h 10.0.0.50 -V 10.0.0.2"
         );
         assert!(!s[0].monitor.contains(&"--nodaemon".to_owned()));
+        assert!(
+            !s[0].hot && s[0].local_monitor.is_none(),
+            "hot_standby is 0 by default"
+        );
+    }
+
+    #[test]
+    fn a_hot_service_has_a_monitor_of_its_own_copy() {
+        let c = cfg(&FILE.replacen("    port = 80\n", "    port = 80\n    hot_standby = 1\n", 1));
+        let o = MonitorOptions::default();
+        // On the backup its own copy is checked at the backup's address, without -V.
+        let s = build(&c, "/etc/lvs.cf", &[ip("10.0.0.2")], &o, &res).unwrap();
+        assert!(s[0].hot && !s[1].hot);
+        assert_eq!(
+            s[0].local_monitor.as_ref().unwrap()[..7].join(" "),
+            "/usr/sbin/nanny -c -h 10.0.0.2 -p 80 -s"
+        );
+        assert_eq!(s[1].local_monitor, None);
+        // The partner's copy is still watched at the VIP.
+        assert_eq!(
+            s[0].monitor[..4].join(" "),
+            "/usr/sbin/nanny -c -h 10.0.0.50"
+        );
+        let s = build(&c, "/etc/lvs.cf", &[ip("10.0.0.1")], &o, &res).unwrap();
+        assert_eq!(s[0].local_monitor.as_ref().unwrap()[3], "10.0.0.1");
+        // Not one of the directors, or another family: the loopback address.
+        let s = build(&c, "/etc/lvs.cf", &[], &o, &res).unwrap();
+        assert_eq!(s[0].local_monitor.as_ref().unwrap()[3], "127.0.0.1");
+        assert_eq!(
+            local_target(Some(ip("10.0.0.1")), ip("fd00::50")),
+            ip("::1")
+        );
     }
 
     #[test]

@@ -41,14 +41,21 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
+    // --stop-hot is a command that pulse waits for: it logs where its daemon would, but
+    // neither detaches nor writes the daemon's pid file.
+    let one_shot = o.role == opts::Role::StopHot;
     let startup = Startup {
         name: "fos",
         ident: "fos",
-        foreground: o.nodaemon,
-        fork: !o.nofork,
+        foreground: o.nodaemon || one_shot,
+        fork: !o.nofork && !one_shot,
         pidfile: &o.pidfile,
         verbose: o.verbose,
         threads: Threads::One,
     };
+    if one_shot && !o.nodaemon {
+        // The foreground's logging would go to stdout only: syslog, as the daemon's.
+        plog::init_with("fos", "fos", plog::daemon_sinks(false), o.verbose);
+    }
     startup.run(|_| crate::run::run(&o, &services))
 }

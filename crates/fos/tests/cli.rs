@@ -193,3 +193,61 @@ fn a_monitor_exit_is_a_failover_condition() {
         "-c -h 192.0.2.50 -V 192.0.2.1 -p 8080 -v -t 1 --nodaemon --fos"
     );
 }
+
+/// `--stop-hot`: the stop_cmd of a hot service runs and its marker goes (status 0); nothing
+/// runs without hot services; a failing stop_cmd gives status 2.
+#[test]
+fn stop_hot_stops_the_hot_services_and_says_when_a_stop_failed() {
+    let d = dir("stophot");
+    let cold = config(&d, "true", "/bin/true");
+    let text = std::fs::read_to_string(&cold).unwrap();
+    let hot = d.join("hot.cf");
+    std::fs::write(
+        &hot,
+        text.replace(
+            "    port = 8080\n",
+            "    port = 8080\n    hot_standby = 1\n",
+        ),
+    )
+    .unwrap();
+    let run = d.join("run");
+    let args = |cf: &Path| {
+        vec![
+            "--stop-hot".to_owned(),
+            "-n".into(),
+            "-c".into(),
+            cf.display().to_string(),
+            "--run-dir".into(),
+            run.display().to_string(),
+        ]
+    };
+    let go = |cf: &Path| {
+        let a = args(cf);
+        output(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (code, out) = go(&cold);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!d.join("log").exists(), "a cold service was stopped");
+    std::fs::create_dir_all(&run).unwrap();
+    let marker = run.join("hot-192.0.2.50:8080");
+    std::fs::write(&marker, "/bin/sh\n-c\ntrue\n").unwrap();
+    let (code, out) = go(&hot);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("Shutting down local service 192.0.2.50:8080"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(d.join("log")).unwrap(), "stop\n");
+    assert!(!marker.exists());
+    let failing = d.join("failing.cf");
+    let t = std::fs::read_to_string(&hot).unwrap();
+    let stop = t
+        .lines()
+        .find(|l| l.contains("stop_cmd"))
+        .unwrap()
+        .to_owned();
+    std::fs::write(&failing, t.replace(&stop, "    stop_cmd = /bin/false")).unwrap();
+    let (code, out) = go(&failing);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("returned error exit status 1"), "{out}");
+}

@@ -1,5 +1,5 @@
 //! FOS: starting `fos --active` or `fos --monitor`, spaced by the [`Backoff`] when it keeps
-//! failing at once.
+//! failing at once; and `fos --stop-hot` when pulse shuts down.
 //!
 //! [`Backoff`]: crate::backoff::Backoff
 
@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use tracing::info;
 
-use super::Executor;
+use super::{Executor, stop_limit};
+use crate::wire::Mode;
 
 impl Executor {
     /// Start fos in `role` (not waited for: `--active` runs the start commands, which take
@@ -51,6 +52,35 @@ impl Executor {
                         return false;
                     }
                 }
+            }
+        }
+    }
+
+    /// pulse shuts down (not a role change): `fos --stop-hot` runs the `stop_cmd` of this
+    /// node's `hot_standby` services, which fos leaves running when it is stopped. Waited
+    /// for, at most as long as fos may take to stop; without hot services it runs nothing.
+    pub(super) async fn stop_hot_services(&mut self) {
+        if !self.system.launches("fos --stop-hot") {
+            return;
+        }
+        let mut cmd = self.child_command("--stop-hot");
+        let prog = self.program();
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                info!("cannot start {} --stop-hot: {e}", prog.display());
+                return;
+            }
+        };
+        let limit = stop_limit(&self.opts, Mode::Fos);
+        match tokio::time::timeout(limit, child.wait()).await {
+            Ok(Ok(st)) if st.success() => {}
+            Ok(Ok(st)) => info!("fos --stop-hot: {st}: a hot service may still run"),
+            Ok(Err(e)) => info!("fos --stop-hot could not be waited for: {e}"),
+            Err(_) => {
+                info!("fos --stop-hot did not end within {limit:?}: killed");
+                let _ = child.start_kill();
+                let _ = child.wait().await;
             }
         }
     }

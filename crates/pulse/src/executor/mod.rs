@@ -161,6 +161,9 @@ impl Executor {
                 if self.fos() || self.child.is_some() || !self.held.is_empty() {
                     self.deactivate().await;
                 }
+                if self.fos() {
+                    self.stop_hot_services().await;
+                }
             }
             Job::ResendArps => {
                 self.command(self.settings.active_cmd.clone());

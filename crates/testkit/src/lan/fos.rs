@@ -17,6 +17,16 @@ use crate::netns::in_netns;
 
 /// The service scripts and the FOS file; `start` replaces the start script's body.
 pub fn fos_config<S>(lan: &Lan<S>, timeout: u32, start: Option<&str>) -> PathBuf {
+    write_config(lan, timeout, start, false)
+}
+
+/// [`fos_config`] with `hot_standby = 1` in the failover block: the web server runs on both
+/// nodes (it listens on every address, so the standby's own copy answers at its address).
+pub fn hot_fos_config<S>(lan: &Lan<S>, timeout: u32) -> PathBuf {
+    write_config(lan, timeout, None, true)
+}
+
+fn write_config<S>(lan: &Lan<S>, timeout: u32, start: Option<&str>, hot: bool) -> PathBuf {
     let d = &lan.dir;
     let start_sh = d.join("start.sh");
     let body = start.map(str::to_owned).unwrap_or_else(|| {
@@ -46,12 +56,14 @@ pub fn fos_config<S>(lan: &Lan<S>, timeout: u32, start: Option<&str>) -> PathBuf
          \x20   client_monitor = {}\n\
          \x20   start_cmd = \"/bin/sh {}\"\n\
          \x20   stop_cmd = \"/bin/sh {}\"\n\
+         {}\
          }}\n",
         bin("nanny").display(),
         start_sh.display(),
-        d.join("stop.sh").display()
+        d.join("stop.sh").display(),
+        if hot { "    hot_standby = 1\n" } else { "" }
     );
-    let p = d.join(format!("fos{timeout}.cf"));
+    let p = d.join(format!("fos{timeout}{}.cf", if hot { "-hot" } else { "" }));
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -119,6 +131,21 @@ pub fn httpd<S>(p: &Pulse<S>) -> Option<i32> {
         .ok()
 }
 
+/// The pid of the web server node `p` runs, if it is alive (not gone, not a zombie).
+pub fn httpd_alive<S>(p: &Pulse<S>) -> Option<i32> {
+    httpd(p).filter(|pid| !crate::fault::gone(*pid as u32))
+}
+
+/// Wait until node `p` runs a live web server other than `not` (a copy started again);
+/// its pid.
+pub fn wait_httpd<S>(p: &Pulse<S>, not: Option<i32>, within: Duration) -> i32 {
+    crate::wait::expect(
+        within,
+        || httpd_alive(p).filter(|pid| Some(*pid) != not),
+        || format!("{}: no web server (other than {not:?})", p.name),
+    )
+}
+
 /// Kill the web server of the (active) node `p`.
 pub fn kill_service<S>(p: &Pulse<S>) {
     let pid = httpd(p).expect("the active node runs the service");
@@ -136,4 +163,43 @@ pub fn started<S: DeserializeOwned + Debug>(
     d1.wait_active_with_vips(Duration::from_secs(10), "active d1");
     wait_page(lan, "d1", Duration::from_secs(15));
     (d1, d2)
+}
+
+/// The machine of node `p` dies (power loss), as far as the LAN can tell: its bridge port
+/// goes down, then pulse and its watchdog are killed together ([`Pulse::crash`]) and every
+/// other process of its namespace with them (fos, the monitors, the web server), so nothing
+/// answers and nothing is cleaned up. The port stays down until [`node_back`].
+pub fn node_down<S: DeserializeOwned + Debug>(lan: &Lan<S>, p: Pulse<S>) {
+    let ns = lan.ns(&p.name);
+    lan.port(&p.name, false);
+    p.crash();
+    let pids = crate::must(&format!("ip netns pids {ns}"));
+    for pid in pids
+        .split_whitespace()
+        .filter_map(|s| s.parse::<i32>().ok())
+    {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+/// Node `n` boots again after [`node_down`]: its port comes up and pulse starts.
+///
+/// The partner's neighbour entry for the node is flushed first: while the node was away the
+/// partner's heartbeats to it waited in that entry's queue, and the oldest of them (sent
+/// before the partner took over, saying "inactive") would reach the new pulse first. A real
+/// machine takes longer to boot than the kernel keeps them.
+pub fn node_back<S: DeserializeOwned + Debug>(
+    lan: &Lan<S>,
+    n: &str,
+    cfg: &Path,
+    extra: &[&str],
+) -> Pulse<S> {
+    let (_, ip) = super::NODES
+        .iter()
+        .find(|(o, _)| *o == n)
+        .unwrap_or_else(|| panic!("no node {n}"));
+    let partner = if n == "d1" { "d2" } else { "d1" };
+    lan.on(partner, &format!("ip neigh flush to {ip}"));
+    lan.port(n, true);
+    fos_pulse(lan, n, cfg, extra)
 }
