@@ -128,8 +128,8 @@ pub struct Machine {
     /// Hot standby, stopping while active: STOPPED has gone out and the addresses stay until
     /// the partner says RUNNING (it holds them now) or this instant passes.
     handing_over: Option<Instant>,
-    /// Hot standby, active: the addresses are up and announced. Until then the heartbeats
-    /// say STOPPED, so a partner handing over does not let go of them first.
+    /// Hot standby, active: the addresses are up and announced, and RUNNING was sent at once
+    /// (a partner handing over lets go on it instead of waiting for the next keepalive).
     announced: bool,
 }
 
@@ -244,14 +244,12 @@ impl Machine {
     fn magic(&self) -> Magic {
         if self.failpartner && self.cfg.mode == Mode::Fos {
             Magic::StopMe
-        } else if self.hot_and_announcing() {
-            Magic::Stopped
         } else {
             self.cfg.mode.magic(self.active)
         }
     }
 
-    /// Hot standby: active, but the addresses are not up yet.
+    /// Hot standby: active, and RUNNING not yet sent for the addresses being up.
     fn hot_and_announcing(&self) -> bool {
         self.cfg.hot_standby && self.cfg.mode == Mode::Lvs && self.active && !self.announced
     }

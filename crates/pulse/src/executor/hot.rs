@@ -6,11 +6,16 @@
 //! [`Backoff`](crate::backoff::Backoff) when it keeps failing at once), and the main loop
 //! hears when it is ready ([`Event::ChildReady`]), which ends the CHILDFAIL its exit caused.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tracing::info;
 
 use super::Executor;
+
+/// How long a hot director that handed over on shutdown goes on serving the connections it
+/// had accepted: clients that sent their SYN before the partner's gratuitous ARP reached them
+/// finish their requests here (new ones go to the partner).
+pub const HANDOVER_DRAIN: Duration = Duration::from_millis(200);
 use crate::daemon::Event;
 use crate::system::SyncRole;
 
@@ -82,6 +87,18 @@ impl Executor {
     pub(super) async fn deactivate_hot(&mut self, generation: u64) {
         self.release_hot().await;
         self.ensure_lvsd(generation).await;
+    }
+
+    /// Shutting down after handing over: a director that held the addresses keeps them for
+    /// [`HANDOVER_DRAIN`] while lvsd finishes the connections that began just before the
+    /// partner's announcement reached the clients (their replies leave from a VIP: without
+    /// it they could not be sent), then takes them down and stops lvsd.
+    pub(super) async fn shut_down_hot(&mut self) {
+        if !self.held.is_empty() && self.lvsd_running() {
+            tokio::time::sleep(HANDOVER_DRAIN).await;
+        }
+        self.release_hot().await;
+        self.stop_child().await;
     }
 
     /// The active node's part of stepping down or shutting down: addresses down first (the

@@ -147,10 +147,7 @@ impl Executor {
             }
             Job::StopStandby if !self.active => self.stop_child().await,
             Job::StopStandby => {}
-            Job::Shutdown if self.hot() => {
-                self.release_hot().await;
-                self.stop_child().await;
-            }
+            Job::Shutdown if self.hot() => self.shut_down_hot().await,
             Job::Deactivate(g) => {
                 self.deactivate().await;
                 if self.fos() {
