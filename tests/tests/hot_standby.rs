@@ -95,6 +95,24 @@ fn the_standby_runs_lvsd_without_the_vip_and_takes_over_with_the_same_lvsd() {
         || children_named(lvsd2, "nanny") == 2,
         || format!("d2's lvsd runs {} nannies", children_named(lvsd2, "nanny")),
     );
+    // The nannies run 10 nice levels below lvsd (field 19 of /proc/PID/stat).
+    let nice = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
+        after.split_whitespace().nth(16).and_then(|v| v.parse::<i32>().ok())
+    };
+    let nannies: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|p: &u32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .is_ok_and(|s| s.contains("(nanny)") && s.contains(&format!(" {lvsd2} ")))
+        })
+        .collect();
+    assert!(!nannies.is_empty());
+    for n in &nannies {
+        assert_eq!(nice(*n), nice(lvsd2).map(|v| (v + 10).min(19)), "nanny {n}");
+    }
     d2.wait_log(s(5), "lvsd is ready (hot standby)");
     d2.wait_log(
         s(10),

@@ -99,6 +99,10 @@ impl Reading {
     }
 }
 
+/// The nice value nannies run at: a burst of checks (hundreds of nannies starting or
+/// checking together) never delays lvsd's data plane or pulse's heartbeats.
+pub const NANNY_NICE: i32 = 10;
+
 /// The running daemon.
 pub struct Shell {
     pub opts: Opts,
@@ -197,8 +201,9 @@ impl Shell {
             .stdout(Stdio::piped())
             .env_remove("NOTIFY_SOCKET")
             .kill_on_drop(false);
-        // Nannies die with lvsd, as piranha's did.
+        // Nannies die with lvsd, as piranha's did, and run below it and pulse.
         plog::notify::die_with_parent(cmd.as_std_mut());
+        plog::notify::run_niced(cmd.as_std_mut(), NANNY_NICE);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {

@@ -82,3 +82,21 @@ pub fn die_with_parent(cmd: &mut std::process::Command) {
         });
     }
 }
+
+/// Start the child `cmd` will start `value` nice levels below this process (at most 19):
+/// health checkers run at a lower priority than the daemons whose heartbeats and data plane
+/// must never wait for a burst of checks.
+#[allow(unsafe_code)]
+pub fn run_niced(cmd: &mut std::process::Command, value: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only calls
+    // getpriority(2) and setpriority(2), plain system calls; it allocates nothing and takes
+    // no lock. A failure is ignored (the child runs at the parent's priority).
+    unsafe {
+        cmd.pre_exec(move || {
+            let now = nix::libc::getpriority(nix::libc::PRIO_PROCESS, 0);
+            nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, (now + value).min(19));
+            Ok(())
+        });
+    }
+}
