@@ -11,6 +11,7 @@
 #
 #   sudo sh bench/heartbeat-soak.sh            # both, 5 min + 1 min
 #   SOAK_SECS=60 FLAP_SECS=20 sh bench/heartbeat-soak.sh
+#   SOAK_DEADTIME=0.35 sh bench/heartbeat-soak.sh   # the loss run's deadtime (0.3)
 set -eu
 cd "$(dirname "$0")/.."
 export SOAK_SECS="${SOAK_SECS:-300}" FLAP_SECS="${FLAP_SECS:-60}"
@@ -25,5 +26,6 @@ echo "|---|---|---|---|---|---|---|"
 grep -o 'SOAK-ROW .*' "$log" | sed 's/^SOAK-ROW //' | awk -F' [|] ' '{
     sub(/backup took over /, "", $3); sub(/master gave up /, "", $4);
     sub(/ failed of /, " / ", $5); sub(/ requests/, "", $5); sub(/longest gap /, "", $6);
-    printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }'
+    notes = $7; for (i = 8; i <= NF; i++) notes = notes "; " $i
+    printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, notes }'
 grep -q 'test result: ok' "$log"

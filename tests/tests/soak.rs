@@ -79,10 +79,11 @@ fn heartbeat_loss_30_percent() {
     if !testkit::root_or_skip() || !testkit::have("nft", "nftables") {
         return;
     }
+    let deadtime = std::env::var("SOAK_DEADTIME").unwrap_or_else(|_| "0.3".into());
     let text = lvs_cf(1, 1)
         .replace("keepalive = 0.2\n", "keepalive = 0.1\n")
-        .replace("deadtime = 1\n", "deadtime = 0.3\n");
-    assert!(text.contains("deadtime = 0.3\n"), "{text}");
+        .replace("deadtime = 1\n", &format!("deadtime = {deadtime}\n"));
+    assert!(text.contains("keepalive = 0.1\n"), "{text}");
     let p = Pair::start_with(&text);
     let length = secs("SOAK_SECS", 300);
     let t0 = Instant::now();
@@ -105,12 +106,8 @@ fn heartbeat_loss_30_percent() {
         "both active {:.1} s in all | dropped {x} + {y} heartbeats",
         both.as_secs_f64()
     );
-    finish(
-        &p,
-        "30% heartbeat loss, keepalive 0.1, deadtime 0.3",
-        t0,
-        &extra,
-    );
+    let name = format!("30% heartbeat loss, keepalive 0.1, deadtime {deadtime}");
+    finish(&p, &name, t0, &extra);
 }
 
 #[test]
