@@ -220,3 +220,60 @@ fn fos_sigstop_pulse_on_the_active() {
     eprintln!("FOS SIGCONT: the client sent to d2's MAC after d2 yielded: {stale}");
     report("FOS: SIGSTOP/SIGCONT pulse, active", &seen);
 }
+
+#[test]
+fn fos_kill9_pulse_on_the_backup() {
+    let Some((lan, cfg, d1, d2, probe)) = fos_pair() else {
+        return;
+    };
+    let monitor = d2.status().unwrap().child.unwrap().pid;
+    let t0 = Instant::now();
+    d2.kill9();
+    // Its monitor goes with it; d1 hears nothing more and stays active (it is already).
+    testkit::wait::expect_until(
+        s(10),
+        || gone(monitor),
+        || "the monitor outlived pulse".into(),
+    );
+    // Started again, d2 monitors: no fail-back, no takeover.
+    let d2 = fos_pulse(&lan, "d2", &cfg, &[]);
+    d2.wait_log(s(15), "Remote service 10.7.0.50:8080 is available");
+    recovered(&lan, [&d1, &d2], &probe, t0, "d1");
+    let (b1, b2) = (d1.status().unwrap(), d2.status().unwrap());
+    assert_eq!(
+        (b1.took_over, b1.gave_up, b2.took_over),
+        (1, 0, 0),
+        "{b1:?}\n{b2:?}"
+    );
+    let seen = probe.since(t0);
+    assert_eq!(seen.failed, 0, "{seen}");
+    report("FOS: kill -9 pulse, backup", &seen);
+}
+
+#[test]
+fn fos_sigstop_pulse_on_the_backup() {
+    let Some((lan, _cfg, d1, d2, probe)) = fos_pair() else {
+        return;
+    };
+    let t0 = Instant::now();
+    d2.signal(Signal::SIGSTOP);
+    // Stopped for three deadtimes (the fault's length); on waking it reads d1's heartbeats
+    // before judging the silence: no false takeover.
+    std::thread::sleep(FOS_DEADTIME * 3);
+    d2.signal(Signal::SIGCONT);
+    d2.wait_log(
+        s(10),
+        "reading the partner's heartbeats before judging its silence",
+    );
+    recovered(&lan, [&d1, &d2], &probe, t0, "d1");
+    let (b1, b2) = (d1.status().unwrap(), d2.status().unwrap());
+    assert_eq!(
+        (b1.gave_up, b2.took_over),
+        (0, 0),
+        "{b1:?}\n{b2:?}\n{}",
+        d2.log()
+    );
+    let seen = probe.since(t0);
+    assert_eq!(seen.failed, 0, "{seen}");
+    report("FOS: SIGSTOP/SIGCONT pulse, backup", &seen);
+}
