@@ -14,7 +14,11 @@
 //! - the optional copies cost more: glibc's memory grows with the square of an interval's
 //!   optional part (`a{,1000}` takes about 10 MB, `a{,4000}` 128 MB, `a{,15150}` 1.8 GB,
 //!   measured), so the sum of (size of the repeated part × (n − m))² over the intervals must
-//!   stay under [`MAX_OPTIONAL_SQUARED`].
+//!   stay under [`MAX_OPTIONAL_SQUARED`]; glibc copies a repeated group with its intervals,
+//!   so a group's sum counts once per copy (`(a{,1000}){20}` took 288 MB);
+//! - a bound is read as glibc's `fetch_number` reads it, token by token: `\,` is a comma and
+//!   `\0` a digit there (`0{\,30300}` is `0{,30300}`, 3.9 GB: the fuzzer's fifth find),
+//!   leading zeros count for nothing, `{,n}` is `{0,n}` and `{n,}` is n copies and a star.
 //!
 //! Everything else (syntax errors included) is left to `regcomp`, whose wording the admin sees.
 
@@ -47,21 +51,90 @@ pub fn check(pattern: &[u8]) -> Result<(), TooBig> {
     let mut r = Reader {
         p: pattern,
         i: 0,
-        optional: 0,
         depth: 0,
     };
-    let size = r.alternatives()?;
-    if size > MAX_EXPANDED {
+    let cost = r.alternatives()?;
+    if cost.size > MAX_EXPANDED {
         return Err(TooBig::Expands);
     }
     Ok(())
 }
 
+/// What a piece of the expression costs: its size unrolled, and the sum of squared optional
+/// parts of the intervals in it, each counted once per copy glibc makes of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Cost {
+    size: u64,
+    optional: u64,
+}
+
+impl Cost {
+    const ONE: Cost = Cost {
+        size: 1,
+        optional: 0,
+    };
+
+    fn plus(self, other: Cost) -> Result<Cost, TooBig> {
+        Cost {
+            size: self.size.saturating_add(other.size),
+            optional: self.optional.saturating_add(other.optional),
+        }
+        .bounded()
+    }
+
+    /// This piece repeated: `copies` times, `optional` of them optional.
+    fn repeated(self, copies: u64, optional: u64) -> Result<Cost, TooBig> {
+        let part = self.size.saturating_mul(optional);
+        Cost {
+            size: self.size.saturating_mul(copies),
+            optional: self
+                .optional
+                .saturating_mul(copies)
+                .saturating_add(part.saturating_mul(part)),
+        }
+        .bounded()
+    }
+
+    /// Costs only grow as the reading goes on, so a piece over a bound is refused at once.
+    fn bounded(self) -> Result<Cost, TooBig> {
+        if self.optional > MAX_OPTIONAL_SQUARED {
+            Err(TooBig::Optional)
+        } else if self.size > MAX_EXPANDED {
+            Err(TooBig::Expands)
+        } else {
+            Ok(self)
+        }
+    }
+}
+
+/// glibc's `RE_DUP_MAX`: a larger bound is an error to `regcomp` (counted as one more here).
+const RE_DUP_MAX: u64 = 0x7fff;
+
+/// One token inside an interval, as glibc's `fetch_token` gives it to `fetch_number`: `\,`
+/// is a comma and `\0` a digit (glibc compares the token's character, whatever its kind);
+/// `\}` is a literal brace, not the end; `\1`…`\9` are back references, not digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Digit(u8),
+    Comma,
+    Close,
+    Other,
+    End,
+}
+
+/// A bound as glibc's `fetch_number` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    /// No digit before the `,` or `}`.
+    Missing,
+    Value(u64),
+    /// Not a number: `regcomp` fails.
+    Bad,
+}
+
 struct Reader<'a> {
     p: &'a [u8],
     i: usize,
-    /// The sum of squared optional parts so far.
-    optional: u64,
     /// How many groups are open: outside any, glibc takes `)` as a literal (which can be
     /// repeated) and compiles on, so the reading must go on too.
     depth: u32,
@@ -69,13 +142,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// `a|b|c` up to an unmatched `)` or the end: the sum of the branches.
-    fn alternatives(&mut self) -> Result<u64, TooBig> {
-        let mut total = 0u64;
+    fn alternatives(&mut self) -> Result<Cost, TooBig> {
+        let mut total = Cost::default();
         loop {
-            total = total.saturating_add(self.branch()?);
-            if total > MAX_EXPANDED {
-                return Err(TooBig::Expands);
-            }
+            total = total.plus(self.branch()?)?;
             match self.p.get(self.i) {
                 Some(b'|') => self.i += 1,
                 _ => return Ok(total),
@@ -84,15 +154,18 @@ impl Reader<'_> {
     }
 
     /// A sequence of atoms, each with its repetitions.
-    fn branch(&mut self) -> Result<u64, TooBig> {
-        let mut total = 0u64;
-        // The size of the last atom, and whether a repetition was just applied to it.
-        let mut last: Option<u64> = None;
+    fn branch(&mut self) -> Result<Cost, TooBig> {
+        // Everything before the last atom, the last atom, and whether a repetition was just
+        // applied to it.
+        let mut done = Cost::default();
+        let mut last: Option<Cost> = None;
         let mut repeated = false;
         while let Some(&c) = self.p.get(self.i) {
-            let mult = match c {
+            let rep = match c {
                 b'|' => break,
                 b')' if self.depth > 0 => break,
+                // A repetition with nothing before it is a literal (or skipped) to glibc.
+                b'*' | b'+' | b'?' | b'{' if last.is_none() => None,
                 b'*' | b'+' | b'?' => {
                     self.i += 1;
                     Some((2, 1))
@@ -100,71 +173,87 @@ impl Reader<'_> {
                 b'{' => self.interval(),
                 _ => None,
             };
-            match (mult, last) {
+            match (rep, last) {
                 (Some(_), Some(_)) if repeated => return Err(TooBig::Stacked),
-                (Some((m, optional)), Some(size)) => {
-                    let part = size.saturating_mul(optional);
-                    self.optional = self.optional.saturating_add(part.saturating_mul(part));
-                    if self.optional > MAX_OPTIONAL_SQUARED {
-                        return Err(TooBig::Optional);
-                    }
-                    // The atom was counted once; it now counts `m` times.
-                    total = total.saturating_add(size.saturating_mul(m - 1));
-                    last = Some(size.saturating_mul(m));
+                (Some((copies, optional)), Some(atom)) => {
+                    last = Some(atom.repeated(copies, optional)?);
                     repeated = true;
                 }
-                // A repetition with nothing before it is a literal to glibc.
-                (Some(_), None) => {
-                    total = total.saturating_add(1);
-                }
-                (None, _) => {
-                    let size = self.atom()?;
-                    total = total.saturating_add(size);
-                    last = Some(size);
+                (_, _) => {
+                    if let Some(atom) = last {
+                        done = done.plus(atom)?;
+                    }
+                    last = Some(self.atom()?);
                     repeated = false;
                 }
             }
-            if total > MAX_EXPANDED {
-                return Err(TooBig::Expands);
-            }
+            done.plus(last.unwrap_or_default())?;
         }
-        Ok(total)
+        done.plus(last.unwrap_or_default())
     }
 
-    /// `{m}`, `{m,}`, `{m,n}` or `{,n}` at `self.i`: the multiplier and the number of optional
-    /// copies, consuming it. Not an interval: a literal `{`, left for [`Reader::atom`].
+    /// The token of an interval at `j`, and where the next one starts.
+    fn token(&self, j: usize) -> (Tok, usize) {
+        match self.p.get(j) {
+            None => (Tok::End, j),
+            Some(b'\\') => match self.p.get(j + 1) {
+                Some(b',') => (Tok::Comma, j + 2),
+                Some(b'0') => (Tok::Digit(0), j + 2),
+                Some(_) => (Tok::Other, j + 2),
+                None => (Tok::Other, j + 1),
+            },
+            Some(b',') => (Tok::Comma, j + 1),
+            Some(b'}') => (Tok::Close, j + 1),
+            Some(&d) if d.is_ascii_digit() => (Tok::Digit(d - b'0'), j + 1),
+            Some(_) => (Tok::Other, j + 1),
+        }
+    }
+
+    /// glibc's `fetch_number` from `j`: the bound, the token that ended it (`,` or `}`; the
+    /// end of the pattern is [`Num::Bad`]) and where the next token starts.
+    fn number(&self, mut j: usize) -> (Num, Tok, usize) {
+        let mut num = Num::Missing;
+        loop {
+            let (tok, next) = self.token(j);
+            j = next;
+            num = match (tok, num) {
+                (Tok::End, _) => return (Num::Bad, tok, j),
+                (Tok::Comma | Tok::Close, _) => return (num, tok, j),
+                (Tok::Digit(d), Num::Missing) => Num::Value(u64::from(d)),
+                (Tok::Digit(d), Num::Value(n)) => {
+                    Num::Value((n * 10 + u64::from(d)).min(RE_DUP_MAX + 1))
+                }
+                _ => Num::Bad,
+            };
+        }
+    }
+
+    /// `{m}`, `{m,}`, `{m,n}` or `{,n}` at `self.i`, read as glibc's `parse_dup_op` reads it:
+    /// the number of copies and of optional copies, consuming it. Not an interval to glibc
+    /// (`regcomp` fails): a literal `{`, left for [`Reader::atom`].
     fn interval(&mut self) -> Option<(u64, u64)> {
-        let rest = &self.p[self.i + 1..];
-        let end = rest.iter().position(|&b| b == b'}')?;
-        let body = std::str::from_utf8(&rest[..end]).ok()?;
-        let (lo, hi) = match body.split_once(',') {
-            Some((lo, hi)) => (lo, Some(hi)),
-            None => (body, None),
+        let (lo, tok, j) = self.number(self.i + 1);
+        let lo = match (lo, tok) {
+            (Num::Value(n), _) => n,
+            // glibc reads `{,n}` as `{0,n}`.
+            (Num::Missing, Tok::Comma) => 0,
+            _ => return None,
         };
-        let number = |s: &str| -> Option<u64> {
-            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| s.parse().unwrap_or(u64::MAX))
+        let (copies, optional, end) = match tok {
+            Tok::Close => (lo, 0, j),
+            _ => match self.number(j) {
+                (Num::Value(hi), Tok::Close, end) if hi >= lo => (hi, hi - lo, end),
+                // `{m,}`: m copies and a starred one.
+                (Num::Missing, Tok::Close, end) => (lo.saturating_add(1), 1, end),
+                _ => return None,
+            },
         };
-        // glibc reads `{,n}` as `{0,n}`.
-        let lo = if lo.is_empty() && hi.is_some() {
-            0
-        } else {
-            number(lo)?
-        };
-        let (mult, optional) = match hi {
-            None => (lo, 0),
-            Some("") => (lo.saturating_add(1), 1),
-            Some(h) => {
-                let hi = number(h)?.max(lo);
-                (hi, hi - lo)
-            }
-        };
-        self.i += end + 2;
-        Some((mult.max(1), optional))
+        self.i = end;
+        Some((copies.max(1), optional))
     }
 
     /// One atom at `self.i`: a group, a bracket expression, an escape or a byte.
-    fn atom(&mut self) -> Result<u64, TooBig> {
+    fn atom(&mut self) -> Result<Cost, TooBig> {
         let c = self.p[self.i];
         self.i += 1;
         match c {
@@ -176,17 +265,20 @@ impl Reader<'_> {
                 if self.p.get(self.i) == Some(&b')') {
                     self.i += 1;
                 }
-                Ok(inner.max(1))
+                Ok(Cost {
+                    size: inner.size.max(1),
+                    ..inner
+                })
             }
             b'[' => {
                 self.bracket();
-                Ok(1)
+                Ok(Cost::ONE)
             }
             b'\\' => {
                 self.i = (self.i + 1).min(self.p.len());
-                Ok(1)
+                Ok(Cost::ONE)
             }
-            _ => Ok(1),
+            _ => Ok(Cost::ONE),
         }
     }
 
@@ -277,6 +369,94 @@ mod tests {
         assert_eq!(check(b"a{,3}+"), Err(TooBig::Stacked));
         assert_eq!(check(b"a{,3}"), Ok(()));
         assert_eq!(check(&b"a|".repeat(30_000)), Err(TooBig::Expands));
+    }
+
+    /// Every spelling of a bound glibc accepts is read as glibc reads it (the fuzzer's fifth
+    /// find was `0{\,30300}`, 3.9 GB in regcomp).
+    #[test]
+    fn escaped_bounds_are_read_as_glibc_reads_them() {
+        // The fuzzer's input, after the flag byte.
+        assert_eq!(check(b"\xc3\xc30{\\,30300}"), Err(TooBig::Optional));
+        assert_eq!(check(b"0{\\,30300}"), Err(TooBig::Optional));
+        assert_eq!(check(b"a{\\,1001}"), Err(TooBig::Optional));
+        assert_eq!(check(b"a{\\,1000}"), Ok(()));
+        // `\0` is a digit, in either bound.
+        assert_eq!(check(b"a{3\\0\\0\\0\\0}"), Err(TooBig::Expands));
+        assert_eq!(check(b"a{\\0,2\\0\\0\\0}"), Err(TooBig::Optional));
+        assert_eq!(check(b"a{1\\0\\0\\0\\0\\,}"), Ok(()));
+        assert_eq!(check(b"a{3\\0\\0\\0\\0\\,}"), Err(TooBig::Expands));
+        // Leading zeros and `{,}`.
+        assert_eq!(check(b"a{0000000000000030000}"), Err(TooBig::Expands));
+        assert_eq!(check(b"a{,}"), Ok(()));
+        // An escaped interval is a repetition for the stacking rule too.
+        assert_eq!(check(b"a{\\,3}+"), Err(TooBig::Stacked));
+        assert_eq!(check(b"a+{\\0}"), Err(TooBig::Stacked));
+        // Not intervals to glibc (regcomp refuses them): `\}` is a brace, `\1` a back
+        // reference, a bound past RE_DUP_MAX an error; harmless either way.
+        assert_eq!(check(b"a{3\\}"), Ok(()));
+        assert_eq!(check(b"a{\\1}"), Ok(()));
+        assert_eq!(check(b"a{99999}"), Err(TooBig::Expands));
+    }
+
+    #[test]
+    fn open_bounds() {
+        // `{n,}`: n copies and a starred one.
+        assert_eq!(check(b"a{20000,}"), Err(TooBig::Expands));
+        assert_eq!(check(b"a{19998,}"), Ok(()));
+        // `{,n}`: n optional copies.
+        assert_eq!(check(b"a{,1001}"), Err(TooBig::Optional));
+        assert_eq!(check(b"a{0,1001}"), Err(TooBig::Optional));
+        assert_eq!(check(b"a{1,1001}"), Ok(()));
+    }
+
+    /// glibc copies a repeated group's intervals once per repetition: `(0{,1000}){20}` took
+    /// 288 MB (one `0{,1000}` takes 10 MB), so the optional cost is counted per copy.
+    #[test]
+    fn nested_repetitions_multiply() {
+        assert_eq!(check(b"(0{,1000}){20}"), Err(TooBig::Optional));
+        assert_eq!(check(b"(0{\\,1000}){2}"), Err(TooBig::Optional));
+        assert_eq!(check(b"(0{,500}){4}"), Ok(()));
+        assert_eq!(check(b"(0{,500}){5}"), Err(TooBig::Optional));
+        assert!(check(b"((0{,30}){,30}){,30}").is_err());
+        assert_eq!(check(b"((0{\\,30}){\\,30})"), Ok(()));
+        assert_eq!(check(b"((0{\\,30}){\\,30}){2}"), Err(TooBig::Optional));
+        assert_eq!(check(b"(a{1\\0\\0}){1\\0\\0}"), Ok(()));
+        assert_eq!(check(b"(a{1\\0\\0}){3\\0\\0}"), Err(TooBig::Expands));
+        assert_eq!(check(b"(a{10}|b{10}){2\\0\\0\\0}"), Err(TooBig::Expands));
+    }
+
+    /// What the guard reads is what glibc compiles: the same spellings, small, match as the
+    /// plain forms do.
+    #[test]
+    fn glibc_agrees_on_the_spellings() {
+        let re = |p: &[u8]| crate::regex::PosixRegex::new(p).unwrap();
+        let m = |p: &[u8], n: usize| re(p).is_match(&b"a".repeat(n));
+        for (pattern, yes, no) in [
+            (&b"^a{\\,3}$"[..], [0, 3], [4, 5]),
+            (b"^a{1\\0}$", [10, 10], [9, 11]),
+            (b"^a{2\\,}$", [2, 7], [0, 1]),
+            (b"^a{\\0\\,2}$", [0, 2], [3, 4]),
+            (b"^(a{\\,2}){2}$", [0, 4], [5, 6]),
+        ] {
+            for n in yes {
+                assert!(
+                    m(pattern, n),
+                    "{} should match {n}",
+                    String::from_utf8_lossy(pattern)
+                );
+            }
+            for n in no {
+                assert!(
+                    !m(pattern, n),
+                    "{} should not match {n}",
+                    String::from_utf8_lossy(pattern)
+                );
+            }
+        }
+        // What the guard leaves as literal braces, regcomp refuses.
+        for p in [&b"a{3\\}"[..], b"a{\\1}", b"a{99999}", b"{,3}a"] {
+            assert!(crate::regex::PosixRegex::new(p).is_err(), "{p:?}");
+        }
     }
 
     #[test]

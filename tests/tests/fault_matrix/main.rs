@@ -8,6 +8,7 @@
 //! (docs/RELIABILITY.md quotes them).
 
 mod daemons;
+mod files;
 mod fos;
 mod network;
 mod reload;

@@ -165,17 +165,29 @@ pub(crate) async fn write_through<T>(
     ))
 }
 
-/// Replace lvs.cf with `bytes` (on a blocking thread); a 500 reply when that fails.
+/// Replace lvs.cf with `bytes` (on a blocking thread); when that fails the file is as it was
+/// (the new text goes to a temporary file renamed over it only once written whole): a 507
+/// reply when the disk is full, else 500, saying so.
 async fn write_config(state: &Shared, bytes: Vec<u8>) -> Result<(), Response> {
     let path = state.config.clone();
     match tokio::task::spawn_blocking(move || replace(&path, &bytes)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
-            info!("cannot write {}: {e}", state.config.display());
-            Err(json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot write {}: {e}", state.config.display()),
-            ))
+            let why = format!(
+                "cannot write {0}: {e}; {0} is unchanged",
+                state.config.display()
+            );
+            info!("{why}");
+            let full = matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            );
+            let code = if full {
+                StatusCode::INSUFFICIENT_STORAGE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            Err(json_error(code, why))
         }
         Err(e) => Err(json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }

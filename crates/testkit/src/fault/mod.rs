@@ -4,6 +4,7 @@
 //! fault is over: exactly one director active, the VIP where the active one is and nowhere
 //! else, the client served through it, lvsd's table as the file says, no daemon dead.
 
+pub mod fs;
 pub mod probe;
 pub mod real;
 
@@ -20,6 +21,7 @@ use serde::de::DeserializeOwned;
 use crate::bins::bin;
 use crate::lan::{Lan, Pulse, VIP};
 use crate::status::read_json;
+pub use fs::{SmallFs, read_only_in};
 pub use probe::{Probe, Seen};
 pub use real::{Mode, RealServer};
 
@@ -176,6 +178,8 @@ pub struct LvsPair<S> {
     pub probe: Probe,
     pub r1: RealServer,
     pub r2: RealServer,
+    /// The small file system lvs.cf is on, if any ([`LvsPair::start_on_small_fs`]).
+    pub small_fs: Option<SmallFs>,
     /// Dropped last: the namespaces and every process in them.
     pub lan: Lan<S>,
 }
@@ -188,10 +192,24 @@ impl<S: DeserializeOwned + Debug> LvsPair<S> {
 
     /// [`LvsPair::start`] with this lvs.cf (say [`lvs_cf`] with a setting added).
     pub fn start_with(text: &str) -> LvsPair<S> {
+        LvsPair::start_in(text, None)
+    }
+
+    /// [`LvsPair::start_with`], lvs.cf alone on a tmpfs of `kib` KiB (`small_fs`), mounted
+    /// before the daemons start so they read it there.
+    pub fn start_on_small_fs(text: &str, kib: u32) -> LvsPair<S> {
+        LvsPair::start_in(text, Some(kib))
+    }
+
+    fn start_in(text: &str, small_fs: Option<u32>) -> LvsPair<S> {
         let lan: Lan<S> = Lan::new();
         let r1 = RealServer::start(&lan.ns("r1"), "r1");
         let r2 = RealServer::start(&lan.ns("r2"), "r2");
-        let cfg = lan.dir.join("lvs.cf");
+        let small_fs = small_fs.map(|kib| SmallFs::mount(&lan.dir.join("ha"), kib));
+        let cfg = small_fs
+            .as_ref()
+            .map_or(lan.dir.path(), |f| f.dir.as_path())
+            .join("lvs.cf");
         replace(&cfg, text);
         let d1 = lan.pulse("d1", &cfg, &[]);
         let d2 = lan.pulse("d2", &cfg, &[]);
@@ -203,6 +221,7 @@ impl<S: DeserializeOwned + Debug> LvsPair<S> {
             probe,
             r1,
             r2,
+            small_fs,
             lan,
         };
         let t0 = Instant::now();
