@@ -383,8 +383,6 @@ impl Machine {
                 )));
                 self.deactivate(fx);
             }
-        } else if self.active && self.fos() {
-            fx.push(log("partner active"));
         } else if self.active {
             fx.push(log("partner active: resending arps"));
             fx.push(Action::ResendArps);

@@ -182,12 +182,9 @@ fn fos_sigstop_fos_on_the_active() {
 
 /// The master's pulse stopped until d2 takes over, then woken. d1 stays active throughout
 /// (its stall detector reads d2's heartbeats before judging the silence) and d2 yields to it;
-/// but in FOS mode the master only logs `partner active`, it does not send its gratuitous
-/// ARPs again as it does in LVS mode (`partner active: resending arps`), so the client keeps
-/// sending to d2's MAC, which no longer holds the VIP, until its neighbour entry goes stale
-/// and is probed again: 15 to 45 s (`base_reachable_time` 30 s, randomised, plus
-/// `delay_first_probe_time` 5 s). docs/RELIABILITY.md has the one-line fix in pulse's
-/// machine; until it is in, the bound here is the neighbour cache's.
+/// and the master sends its gratuitous ARPs again (`partner active: resending arps`), in FOS
+/// mode as in LVS mode. (It used to only log `partner active` in FOS mode, and the client
+/// kept sending to d2's MAC for 15 to 45 s, until its neighbour entry went stale.)
 #[test]
 fn fos_sigstop_pulse_on_the_active() {
     let Some((lan, _cfg, d1, d2, probe)) = fos_pair() else {
@@ -211,12 +208,13 @@ fn fos_sigstop_pulse_on_the_active() {
     d2.wait_log(s(10), "partner active: deactivating FOS");
     let arp_to = |n: &str| lan.neigh("c", VIP) == Some(lan.mac(n));
     let stale = arp_to("d2");
-    recovered_within(&lan, [&d1, &d2], &probe, t0, "d1", s(90));
+    d1.wait_log(s(10), "partner active: resending arps");
+    recovered_within(&lan, [&d1, &d2], &probe, t0, "d1", s(15));
     let (b1, b2) = (d1.status().unwrap(), d2.status().unwrap());
     assert_eq!((b1.took_over, b1.gave_up), (1, 0), "{b1:?}");
     assert_eq!((b2.took_over, b2.gave_up), (1, 1), "{b2:?}");
     let seen = probe.since(t0);
-    assert!(seen.longest_gap < s(90), "{seen}");
+    assert!(seen.longest_gap < s(5), "{seen}");
     eprintln!("FOS SIGCONT: the client sent to d2's MAC after d2 yielded: {stale}");
     report("FOS: SIGSTOP/SIGCONT pulse, active", &seen);
 }

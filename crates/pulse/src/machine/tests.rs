@@ -715,3 +715,21 @@ fn a_reload_ending_the_hold_down_starts_the_monitors_once() {
         [log("hold-down cleared"), Action::StartMonitors]
     );
 }
+
+#[test]
+fn an_active_fos_master_hearing_its_partner_active_announces_again() {
+    let now = t0();
+    let (mut a, _) = Machine::start(
+        Config {
+            force_active: true,
+            ..fos(true)
+        },
+        now,
+    );
+    // The backup that yields to it announced the addresses last: the master re-ARPs.
+    assert_eq!(
+        a.on(Input::Heartbeat(Magic::FosRunning), now + s(1)),
+        [log("partner active: resending arps"), Action::ResendArps]
+    );
+    assert!(a.is_active());
+}
