@@ -99,7 +99,10 @@ fn the_standby_runs_lvsd_without_the_vip_and_takes_over_with_the_same_lvsd() {
     let nice = |pid: u32| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-        after.split_whitespace().nth(16).and_then(|v| v.parse::<i32>().ok())
+        after
+            .split_whitespace()
+            .nth(16)
+            .and_then(|v| v.parse::<i32>().ok())
     };
     let nannies: Vec<u32> = std::fs::read_dir("/proc")
         .unwrap()

@@ -302,7 +302,10 @@ fn link_failure_hands_over() {
         || d1.active() != d2.active() && lan.has_vip("d1") != lan.has_vip("d2"),
         || format!("d1 {:?}\nd2 {:?}", d1.status(), d2.status()),
     );
-    // No readiness socket file is left behind.
+    // No readiness socket file is left behind once lvsd is gone (it stays while lvsd runs:
+    // its keep-alives come on it).
+    assert_eq!(d1.stop(), Some(0));
+    assert_eq!(d2.stop(), Some(0));
     let left: Vec<_> = std::fs::read_dir(&lan.dir)
         .unwrap()
         .filter_map(|e| e.ok())

@@ -92,9 +92,13 @@ impl System for Real {
             let Some(n) = &self.netif else {
                 return Vec::new();
             };
+            let wanted: Vec<(String, IpAddr, u8)> = vips
+                .iter()
+                .map(|v| (v.device.clone(), v.ip, v.prefix))
+                .collect();
             let mut up = Vec::new();
-            for v in vips {
-                match n.add_address(&v.device, v.ip, v.prefix).await {
+            for (v, r) in vips.iter().zip(n.add_addresses(&wanted).await) {
+                match r {
                     Ok(_) => up.push(v.clone()),
                     Err(e) => info!("cannot bring up {}: {e}", vip_text(v)),
                 }
@@ -127,14 +131,23 @@ impl System for Real {
     fn announce(&self, vips: Vec<Vip>, how: Announce) -> Option<JoinHandle<()>> {
         let n = self.netif.clone()?;
         Some(tokio::spawn(async move {
+            // One listing of the links for every address: the first ARP goes out at once.
+            let links = match n.links().await {
+                Ok(l) => l,
+                Err(e) => {
+                    info!("no arps: {e}");
+                    return;
+                }
+            };
             let mut targets = Vec::new();
             for v in &vips {
-                match n.link(&v.device).await {
-                    Ok(l) => match l.mac {
+                let base = netif::base_device(&v.device);
+                match links.iter().find(|l| l.name == base) {
+                    Some(l) => match l.mac {
                         Some(mac) => targets.push((l.index, mac, v.ip)),
                         None => info!("{} has no hardware address: no arps for {}", l.name, v.ip),
                     },
-                    Err(e) => info!("no arps for {}: {e}", v.ip),
+                    None => info!("no arps for {}: no device {base}", v.ip),
                 }
             }
             for i in 0..how.count {
