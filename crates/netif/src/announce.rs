@@ -30,8 +30,32 @@ pub fn garp_frame(mac: [u8; 6], ip: Ipv4Addr) -> [u8; 60] {
 
 /// Send one gratuitous ARP for `ip` out of device `ifindex`.
 pub fn send_garp(ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
-    // Protocol 0: the socket is for sending only; it never queues a received frame.
-    let sock = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))?;
+    GarpSender::new()?.send(ifindex, mac, ip)
+}
+
+/// A packet socket for gratuitous ARPs, opened once for a whole announcement: closing a
+/// packet socket waits for an RCU grace period (`synchronize_net`, milliseconds to tens of
+/// milliseconds on a busy host), so a socket per frame made announcing 51 addresses block its
+/// caller for half a second. Drop it where blocking does not matter (off an event loop).
+#[derive(Debug)]
+pub struct GarpSender {
+    sock: Socket,
+}
+
+impl GarpSender {
+    pub fn new() -> io::Result<GarpSender> {
+        // Protocol 0: the socket is for sending only; it never queues a received frame.
+        let sock = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(0)))?;
+        Ok(GarpSender { sock })
+    }
+
+    /// Broadcast one gratuitous ARP for `ip` at `mac` on interface `ifindex`.
+    pub fn send(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
+        send_on(&self.sock, ifindex, mac, ip)
+    }
+}
+
+fn send_on(sock: &Socket, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
     let mut storage = SockAddrStorage::zeroed();
     // SAFETY: sockaddr_ll is one of this platform's sockaddr types and fits in the storage
     // (view_as asserts the size); every field we do not set stays zero, which is valid.

@@ -150,20 +150,31 @@ impl System for Real {
                     None => info!("no arps for {}: no device {base}", v.ip),
                 }
             }
+            // One packet socket for the whole announcement (closing one waits for an RCU
+            // grace period), closed on the blocking pool at the end.
+            let garp = match netif::announce::GarpSender::new() {
+                Ok(g) => ClosedOffLoop(Some(g)),
+                Err(e) => {
+                    info!("cannot open a socket for gratuitous arps: {e}");
+                    ClosedOffLoop(None)
+                }
+            };
             for i in 0..how.count {
                 if i > 0 {
                     tokio::time::sleep(how.interval).await;
                 }
                 for (index, mac, ip) in &targets {
-                    let r = match *ip {
-                        IpAddr::V4(a) => netif::announce::send_garp(*index, *mac, a),
-                        IpAddr::V6(a) => netif::announce::send_unsolicited_na(*index, *mac, a),
+                    let r = match (*ip, &garp.0) {
+                        (IpAddr::V4(a), Some(g)) => g.send(*index, *mac, a),
+                        (IpAddr::V4(_), None) => continue,
+                        (IpAddr::V6(a), _) => netif::announce::send_unsolicited_na(*index, *mac, a),
                     };
                     if let Err(e) = r {
                         debug!("cannot announce {ip}: {e}");
                     }
                 }
             }
+            drop(garp);
             info!("gratuitous {} arps finished", how.what);
         }))
     }
@@ -200,4 +211,21 @@ async fn gateway_answers() -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+/// The gratuitous ARP socket of one announcement, closed on the blocking pool however the
+/// announcement ends (finished, or aborted by a newer one): closing it waits for an RCU grace
+/// period, which must not stall pulse's single-threaded loop.
+struct ClosedOffLoop(Option<netif::announce::GarpSender>);
+
+impl Drop for ClosedOffLoop {
+    fn drop(&mut self) {
+        let Some(g) = self.0.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn_blocking(move || drop(g));
+            }
+            Err(_) => drop(g),
+        }
+    }
 }
