@@ -281,7 +281,12 @@ fn link_failure_hands_over() {
     d1.wait_log(s(5), "Local NIC link(s) restored: Pulse enabled");
     d1.wait_for(s(5), "link back", |s| s.flags.is_empty());
     std::thread::sleep(DEADTIME * 2);
-    assert_eq!(d1.status().unwrap().state, "inactive", "no fail-back");
+    assert_eq!(
+        d1.status().unwrap().state,
+        "inactive",
+        "no fail-back\n{}",
+        d1.log()
+    );
     assert!(d2.active());
     // The link fails again, and the admin turns link monitoring off: nothing will report
     // the link back, so the reload ends LINKFAIL itself.

@@ -305,7 +305,7 @@ impl Machine {
             }
             Input::Gateway(up) => self.gateway(up, now, &mut fx),
             Input::LinkFailure => self.link_failure(&mut fx),
-            Input::LinkRestored => self.link_restored(&mut fx),
+            Input::LinkRestored => self.link_restored(now, &mut fx),
             Input::Reloaded { fos_changed } => self.reloaded(fos_changed, &mut fx),
             Input::Terminate(sig) => self.terminate(sig, now, &mut fx),
         }
@@ -522,9 +522,12 @@ impl Machine {
         }
     }
 
-    fn link_restored(&mut self, fx: &mut Vec<Action>) {
+    fn link_restored(&mut self, now: Instant, fx: &mut Vec<Action>) {
         if self.linkfail {
             fx.push(log("Local NIC link(s) restored: Pulse enabled"));
+            // The partner's silence while this node's own link was down says nothing about
+            // the partner: it gets a whole deadtime from now to be heard again.
+            self.need_heartbeat = now + self.cfg.deadtime;
             // FOS: monitors that ended while the link was down were not restarted.
             if self.fos() && !self.active && !self.network_fault && !self.held {
                 fx.push(Action::StartMonitors);

@@ -733,3 +733,19 @@ fn an_active_fos_master_hearing_its_partner_active_announces_again() {
     );
     assert!(a.is_active());
 }
+
+#[test]
+fn a_restored_link_gives_the_partner_a_whole_deadtime() {
+    let now = t0();
+    let (mut m, _) = Machine::start(cfg(true), now);
+    m.on(Input::Heartbeat(Magic::Running), now + s(1));
+    m.on(Input::LinkFailure, now + s(2));
+    // Silence while the link is down: no takeover (LINKFAIL), deadlines pass.
+    assert!(!m.on(Input::Tick, now + s(7)).contains(&Action::Activate));
+    // Restored just before the deadline of that silence: the partner is not judged on it.
+    m.on(Input::LinkRestored, now + s(11));
+    assert!(!m.on(Input::Tick, now + s(12)).contains(&Action::Activate));
+    assert!(!m.is_active());
+    // A partner still silent a whole deadtime after the restore is dead.
+    assert!(m.on(Input::Tick, now + s(16)).contains(&Action::Activate));
+}
