@@ -27,45 +27,44 @@ fn ready_lvsd(p: &Pulse) -> Option<u32> {
         .map(|c| c.pid)
 }
 
-/// The processes whose parent is `pid` and whose command is `name`.
-fn children_named(pid: u32, name: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    dir.filter_map(Result::ok)
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter(|stat| {
-            // pid (comm) state ppid ...
-            let Some(close) = stat.rfind(')') else {
-                return false;
-            };
-            let comm = stat.find('(').map(|o| &stat[o + 1..close]);
-            let ppid = stat[close + 1..].split_whitespace().nth(1);
-            comm == Some(name) && ppid == Some(pid.to_string().as_str())
-        })
-        .count()
+/// A process's fields after its command: `[state, ppid, …]` (`/proc/PID/stat` from field 3),
+/// and its command.
+fn stat(pid: u32) -> Option<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (open, close) = (text.find('(')?, text.rfind(')')?);
+    let fields = text[close + 1..]
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    Some((text[open + 1..close].to_owned(), fields))
 }
 
-/// Both directors up with hot standby: d1 active and serving, d2's lvsd ready.
+/// The processes whose parent is `pid` and whose command is `name`.
+fn children_named(pid: u32, name: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|p: &u32| {
+            stat(*p).is_some_and(|(comm, f)| comm == name && f.get(1) == Some(&pid.to_string()))
+        })
+        .collect()
+}
+
+/// A process's nice value (field 19 of `/proc/PID/stat`).
+fn nice(pid: u32) -> Option<i32> {
+    stat(pid)?.1.get(16)?.parse().ok()
+}
+
+/// Both directors up with hot standby: d1 active and serving, d2's table complete.
 fn hot_cluster(lan: &mut Lan, ka: &str, dt: &str) -> (std::path::PathBuf, Pulse, Pulse) {
-    lan.web("r1");
-    lan.web("r2");
     let cfg = lan.config(ka, dt, HOT);
-    let d1 = lan.pulse("d1", &cfg, &[]);
-    let d2 = lan.pulse("d2", &cfg, &[]);
-    d1.wait_for(s(10), "active d1", |s| {
-        s.state == "active" && !s.vips.is_empty()
-    });
+    let (d1, d2) = lan.serving_pair(&cfg);
     d2.wait_for(s(10), "d2's standby table", |s| {
         s.child
             .as_ref()
             .is_some_and(|c| c.state == "ready" && c.table_complete)
     });
-    assert!(
-        lan.served_within(s(10)).is_some(),
-        "not served through d1\n{}",
-        d1.log()
-    );
     (cfg, d1, d2)
 }
 
@@ -92,36 +91,23 @@ fn the_standby_runs_lvsd_without_the_vip_and_takes_over_with_the_same_lvsd() {
     let lvsd2 = ready_lvsd(&d2).unwrap();
     testkit::wait::expect_until(
         s(10),
-        || children_named(lvsd2, "nanny") == 2,
-        || format!("d2's lvsd runs {} nannies", children_named(lvsd2, "nanny")),
+        || children_named(lvsd2, "nanny").len() == 2,
+        || {
+            format!(
+                "d2's lvsd runs {:?} nannies",
+                children_named(lvsd2, "nanny")
+            )
+        },
     );
-    // The nannies run 10 nice levels below lvsd (field 19 of /proc/PID/stat).
-    let nice = |pid: u32| {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let after = stat.rfind(')').map_or("", |i| &stat[i + 2..]);
-        after
-            .split_whitespace()
-            .nth(16)
-            .and_then(|v| v.parse::<i32>().ok())
-    };
-    let nannies: Vec<u32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|p: &u32| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .is_ok_and(|s| s.contains("(nanny)") && s.contains(&format!(" {lvsd2} ")))
-        })
-        .collect();
-    assert!(!nannies.is_empty());
-    for n in &nannies {
-        assert_eq!(nice(*n), nice(lvsd2).map(|v| (v + 10).min(19)), "nanny {n}");
+    // The nannies run 10 nice levels below lvsd.
+    let base = nice(lvsd2).expect("lvsd's nice value");
+    for n in &children_named(lvsd2, "nanny") {
+        assert_eq!(nice(*n), Some((base + 10).min(19)), "nanny {n}");
     }
     d2.wait_log(s(5), "lvsd is ready (hot standby)");
     d2.wait_log(
         s(10),
-        "lvsd (pid {lvsd2}): every real server checked, the table is complete"
-            .replace("{lvsd2}", &lvsd2.to_string())
-            .as_str(),
+        &format!("lvsd (pid {lvsd2}): every real server checked, the table is complete"),
     );
     assert!(d2.status().unwrap().child.unwrap().table_complete);
     // No traffic reaches the standby: the client's VIP is d1's.

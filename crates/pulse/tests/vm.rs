@@ -45,6 +45,14 @@ fn fetch() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// Four requests through the VIP are answered by both real servers in turn (rr), through
+/// director `n`.
+fn served_in_turn(n: &str) {
+    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
+    got.sort();
+    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table(n));
+}
+
 fn pulse(n: &str) -> Child {
     Command::new("/bin/sh")
         .arg("-c")
@@ -197,9 +205,7 @@ fn pulse_failover_on_the_kernel_table() {
             && d2.contains("backup sync daemon (mcast=eth1, syncid=9,")
             && !d2.contains("master")
     });
-    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
-    got.sort();
-    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d1"));
+    served_in_turn("d1");
 
     // The active director's pulse dies: lvsd goes with it and empties d1's table; d2 takes
     // the VIP, the NAT router and the service.
@@ -227,9 +233,7 @@ fn pulse_failover_on_the_kernel_table() {
     wait("served through d2", Duration::from_secs(30), || {
         fetch().is_some()
     });
-    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
-    got.sort();
-    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d2"));
+    served_in_turn("d2");
     eprintln!("kill -9 on the kernel table: d2 active after {took:?}");
     drop(d2);
     for mut w in web {
@@ -288,9 +292,7 @@ fn pulse_hot_standby_on_the_kernel_table() {
         must("/sbin/ip netns exec d1 ipvsadm -L --daemon").contains("master sync daemon")
             && must("/sbin/ip netns exec d2 ipvsadm -L --daemon").contains("backup sync daemon")
     });
-    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
-    got.sort();
-    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d1"));
+    served_in_turn("d1");
     let stats = |n: &str| {
         must(&format!(
             "/sbin/ip netns exec {n} ipvsadm -Ln --stats --exact"
@@ -329,9 +331,7 @@ fn pulse_hot_standby_on_the_kernel_table() {
     wait("served through d2", Duration::from_secs(30), || {
         fetch().is_some()
     });
-    let mut got: Vec<String> = (0..4).filter_map(|_| fetch()).collect();
-    got.sort();
-    assert_eq!(got, ["rs1", "rs1", "rs2", "rs2"], "{}", table("d2"));
+    served_in_turn("d2");
     wait("d2's counters", Duration::from_secs(15), || {
         in_packets("d2") > 0
     });

@@ -68,7 +68,7 @@ impl Drop for Ready {
 /// Read what a ready lvsd sends on `ready`: `STATUS=table complete` is noted in the status
 /// report; with a `limit`, returns when a keep-alive is that late (never when the socket
 /// fails: the child is then watched by its exit only).
-async fn silence(
+async fn hear_child(
     ready: Option<Ready>,
     limit: Option<std::time::Duration>,
     shared: Arc<std::sync::Mutex<crate::daemon::Shared>>,
@@ -323,7 +323,7 @@ impl Executor {
         let failed = Arc::new(AtomicBool::new(false));
         let (flag, fail_flag) = (alive.clone(), failed.clone());
         let quiet = self.opts.child_watchdog;
-        let listening = silence(
+        let listening = hear_child(
             keepalive,
             (!quiet.is_zero()).then_some(quiet),
             shared.clone(),

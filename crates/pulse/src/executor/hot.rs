@@ -20,9 +20,10 @@ use crate::daemon::Event;
 use crate::system::SyncRole;
 
 impl Executor {
-    /// Hot standby applies (LVS mode, not with `announce = bird`).
+    /// Hot standby applies (`Settings::hot_standby` is only set in LVS mode without
+    /// `announce = bird`).
     pub(super) fn hot(&self) -> bool {
-        self.settings.hot_standby && !self.fos()
+        self.settings.hot_standby
     }
 
     fn lvsd_running(&self) -> bool {

@@ -1,29 +1,16 @@
 //! LVS hot standby: lvsd's exit on either node is a CHILDFAIL that only its next readiness
 //! ends; the partner's RUNNING does not.
 
+use super::tests::{cfg, s};
 use super::*;
 use std::time::Duration;
 
+/// The nodes of the other machine tests, with `hot_standby = 1`.
 fn hot(master: bool) -> Config {
     Config {
-        master,
-        backup_active: true,
-        keepalive: Duration::from_secs(2),
-        deadtime: Duration::from_secs(5),
-        force_active: false,
-        mode: Mode::Lvs,
-        max_failovers: 3,
-        failover_window: Duration::from_secs(600),
         hot_standby: true,
+        ..cfg(master)
     }
-}
-
-fn s(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn log(s: &str) -> Action {
-    Action::Log(s.to_owned())
 }
 
 const CHILDFAIL: &str = "CHILDFAIL: lvsd exited; inactive until it is started again and ready";

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn cfg(master: bool) -> Config {
+pub(super) fn cfg(master: bool) -> Config {
     Config {
         master,
         backup_active: true,
@@ -20,7 +20,7 @@ fn t0() -> Instant {
     Instant::now()
 }
 
-fn s(n: u64) -> Duration {
+pub(super) fn s(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 

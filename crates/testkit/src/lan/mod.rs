@@ -281,6 +281,22 @@ impl<S: DeserializeOwned + Debug> Lan<S> {
         self.start_pulse(n, cmd, cfg, args)
     }
 
+    /// The web servers of r1 and r2 and both directors on `cfg`; returns once d1 is active
+    /// with its VIPs and the client is served through it.
+    pub fn serving_pair(&mut self, cfg: &Path) -> (Pulse<S>, Pulse<S>) {
+        self.web("r1");
+        self.web("r2");
+        let d1 = self.pulse("d1", cfg, &[]);
+        let d2 = self.pulse("d2", cfg, &[]);
+        d1.wait_active_with_vips(Duration::from_secs(10), "active d1");
+        assert!(
+            self.served_within(Duration::from_secs(10)).is_some(),
+            "not served through d1\n{}",
+            d1.log()
+        );
+        (d1, d2)
+    }
+
     fn start_pulse(&self, n: &str, mut cmd: Command, cfg: &Path, args: &[&str]) -> Pulse<S> {
         let sock = self.dir.join(format!("{n}.sock"));
         cmd.args(["-n", "-v", "-c"])
