@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use plog::daemon::{Startup, Threads};
+use plog::daemon::Startup;
 
 use crate::opts::{self, PROGRAM};
 use crate::plan::{self, MonitorOptions};
@@ -51,7 +51,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
         fork: !o.nofork && !one_shot,
         pidfile: &o.pidfile,
         verbose: o.verbose,
-        threads: Threads::One,
     };
     if one_shot && !o.nodaemon {
         // The foreground's logging would go to stdout only: syslog, as the daemon's.

@@ -4,7 +4,7 @@ use std::ffi::OsString;
 
 use ipvs::{IpvsTable, MemoryTable, NetlinkIpvs};
 use lvscf::Dataplane;
-use plog::daemon::{Startup, Threads};
+use plog::daemon::Startup;
 use tracing::info;
 
 use crate::desired::Desired;
@@ -57,13 +57,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
         fork: !o.nofork,
         pidfile: &pidfile,
         verbose: o.verbose,
-        // The kernel forwards IPVS traffic, so lvsd itself needs one thread; the userspace
-        // data plane forwards in this process, on every core.
-        threads: if kernel.is_some() {
-            Threads::One
-        } else {
-            Threads::PerCore
-        },
     };
     startup.run(|handle| {
         for n in &notes {

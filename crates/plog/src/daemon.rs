@@ -38,15 +38,6 @@ fn single_thread() -> std::io::Result<Runtime> {
     Builder::new_current_thread().enable_all().build()
 }
 
-/// The runtime a daemon runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Threads {
-    /// One thread: the daemon only waits (the kernel does the forwarding).
-    One,
-    /// One per core (lvsd's userspace data plane forwards in the process).
-    PerCore,
-}
-
 /// Step 3 of a daemon's start.
 #[derive(Debug, Clone, Copy)]
 pub struct Startup<'a> {
@@ -62,7 +53,6 @@ pub struct Startup<'a> {
     pub pidfile: &'a Path,
     /// `-v`: debug lines too.
     pub verbose: bool,
-    pub threads: Threads,
 }
 
 impl Startup<'_> {
@@ -82,11 +72,9 @@ impl Startup<'_> {
             crate::daemon_sinks(self.foreground),
             self.verbose,
         );
-        let built = match self.threads {
-            Threads::One => single_thread(),
-            Threads::PerCore => Builder::new_multi_thread().enable_all().build(),
-        };
-        let rt = match built {
+        // One thread: the daemons only wait (the kernel forwards; lvsd's userspace data plane
+        // forwards on threads of its own, `uplane::workers`).
+        let rt = match single_thread() {
             Ok(rt) => rt,
             Err(e) => {
                 tracing::info!("cannot start the runtime: {e}");
@@ -154,7 +142,6 @@ mod tests {
             fork: false,
             pidfile: Path::new("/nonexistent/pid"),
             verbose: false,
-            threads: Threads::One,
         };
         let code = s.run(|_| async {
             let [mut usr1] = signals([SignalKind::user_defined1()]).unwrap();

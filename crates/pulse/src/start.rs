@@ -5,7 +5,7 @@ use std::io::Read;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
-use plog::daemon::{Startup, Threads};
+use plog::daemon::Startup;
 
 use crate::daemon::{self, Daemon};
 use crate::opts::{self, PROGRAM};
@@ -82,7 +82,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
         fork: true,
         pidfile: &pidfile,
         verbose: o.verbose,
-        threads: Threads::One,
     };
     startup.run(|_| async move {
         let socket_path = o.socket.clone();

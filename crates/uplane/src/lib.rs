@@ -9,6 +9,7 @@
 //! - [`state`]: what the table and the forwarders share (services, destinations, counters).
 //! - [`table`]: [`Userspace`], the table; it starts a forwarder per service, [`tcp`] or
 //!   [`udp`], and both reach the table only through [`state`].
+//! - [`workers`]: the TCP forwarders' threads, one single-threaded runtime per core.
 
 pub mod replay;
 pub mod retry;
@@ -17,6 +18,7 @@ pub mod state;
 pub mod table;
 pub mod tcp;
 pub mod udp;
+pub mod workers;
 
 pub use retry::RetryPolicy;
 pub use state::Failure;

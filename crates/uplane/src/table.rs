@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, watch};
 use crate::retry::RetryPolicy;
 use crate::sched::{self, Scheduler};
 use crate::state::{Counters, DestEntry, DestShared, Failure, ServiceEntry, State, lock};
+use crate::workers::Workers;
 
 /// How long a removed destination's connections may go on before they are closed.
 pub const DRAIN: Duration = Duration::from_secs(60);
@@ -28,6 +29,8 @@ pub const DRAIN: Duration = Duration::from_secs(60);
 pub struct Userspace {
     state: Arc<Mutex<State>>,
     rt: tokio::runtime::Handle,
+    /// The TCP forwarding threads, started with the first TCP service.
+    workers: Arc<Mutex<Option<Arc<Workers>>>>,
     drain: Duration,
 }
 
@@ -50,6 +53,7 @@ impl Userspace {
                 reports: None,
             })),
             rt,
+            workers: Arc::default(),
             drain: DRAIN,
         }
     }
@@ -78,6 +82,17 @@ impl Userspace {
         lock(&self.state)
     }
 
+    /// The forwarding threads, started on first use: one per core, at most 8.
+    fn workers(&self) -> std::io::Result<Arc<Workers>> {
+        let mut w = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = &*w {
+            return Ok(w.clone());
+        }
+        let started = Arc::new(Workers::per_core(8)?);
+        *w = Some(started.clone());
+        Ok(started)
+    }
+
     fn start(&self, service: &Service, stop: watch::Receiver<bool>) -> Result<(), IpvsError> {
         let ServiceId::Addr {
             protocol,
@@ -95,13 +110,20 @@ impl Userspace {
         match protocol {
             Protocol::Tcp => {
                 let l = crate::tcp::listen(at).map_err(IpvsError::System)?;
-                self.rt
-                    .spawn(crate::tcp::serve(l, service.id, self.state.clone(), stop));
+                let workers = self.workers().map_err(IpvsError::System)?;
+                crate::tcp::serve(workers.threads(), l, service.id, &self.state, &stop)
+                    .map_err(IpvsError::System)?;
             }
             Protocol::Udp => {
                 let s = crate::udp::bind(at).map_err(IpvsError::System)?;
-                self.rt
-                    .spawn(crate::udp::serve(s, service.id, self.state.clone(), stop));
+                let workers = self.workers().map_err(IpvsError::System)?;
+                let t = workers.threads();
+                t.handles()[t.pick(0)].spawn(crate::udp::serve(
+                    s,
+                    service.id,
+                    self.state.clone(),
+                    stop,
+                ));
             }
             _ => {
                 return Err(IpvsError::Unsupported(format!(

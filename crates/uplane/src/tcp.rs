@@ -18,14 +18,16 @@ use tracing::debug;
 use crate::replay::{Phase, Replay};
 use crate::retry::{Attempts, ConnectFailure, RetryPolicy};
 use crate::state::{Counters, Picked, State, lock};
+use crate::workers::{Carried, Threads};
 
 /// Copy buffer per direction. Each connection zeroes two of them, so bigger costs short
 /// connections more than it gains long ones (measured in bench/README.md).
 const BUFFER: usize = 32 * 1024;
 
 /// Listen on `at`, also when the address is not (yet) on this host: pulse adds VIPs when the
-/// node becomes active.
-pub fn listen(at: SocketAddr) -> io::Result<TcpListener> {
+/// node becomes active. Needs a runtime context (the socket is made with tokio's builder and
+/// handed back unregistered, for [`serve`] to share among the forwarding threads).
+pub fn listen(at: SocketAddr) -> io::Result<std::net::TcpListener> {
     let sock = match at {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
@@ -33,7 +35,7 @@ pub fn listen(at: SocketAddr) -> io::Result<TcpListener> {
     sock.set_reuseaddr(true)?;
     setsockopt(&sock, sockopt::IpFreebind, &true).map_err(io::Error::from)?;
     sock.bind(at)?;
-    sock.listen(1024)
+    sock.listen(1024)?.into_std()
 }
 
 /// Close with a reset (what a client sees when IPVS has no destination or it died).
@@ -47,58 +49,98 @@ fn reset(s: TcpStream) {
     drop(s);
 }
 
-/// Accept connections until `stop` turns true (the service was deleted), with one accepting
-/// task per core so that connection set-up is not serialised on one thread.
-pub async fn serve(
-    l: TcpListener,
+/// Accept connections until `stop` turns true (the service was deleted): one accepting task
+/// on each forwarding thread (see [`workers`](crate::workers)), each on its own duplicate of
+/// the listening socket; a connection lives on one thread, the least loaded.
+pub fn serve(
+    threads: &Arc<Threads>,
+    l: std::net::TcpListener,
     id: ServiceId,
-    state: Arc<Mutex<State>>,
-    stop: watch::Receiver<bool>,
-) {
-    let l = Arc::new(l);
-    let n = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
-        tasks.push(tokio::spawn(accept_loop(
-            l.clone(),
+    state: &Arc<Mutex<State>>,
+    stop: &watch::Receiver<bool>,
+) -> io::Result<()> {
+    let mut copies = Vec::with_capacity(threads.handles().len());
+    for _ in threads.handles() {
+        copies.push(l.try_clone()?);
+    }
+    drop(l);
+    for (me, copy) in copies.into_iter().enumerate() {
+        let a = Acceptor {
+            me,
+            threads: threads.clone(),
             id,
-            state.clone(),
-            stop.clone(),
-        )));
+            state: state.clone(),
+        };
+        let stop = stop.clone();
+        threads.handles()[me].spawn(async move {
+            match TcpListener::from_std(copy) {
+                Ok(l) => a.run(l, stop).await,
+                Err(e) => tracing::warn!("{id}: cannot accept on a forwarding thread: {e}"),
+            }
+        });
     }
-    for t in tasks {
-        let _ = t.await;
-    }
+    Ok(())
 }
 
-async fn accept_loop(
-    l: Arc<TcpListener>,
+/// One forwarding thread's accepting task.
+struct Acceptor {
+    me: usize,
+    threads: Arc<Threads>,
     id: ServiceId,
     state: Arc<Mutex<State>>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            r = l.accept() => match r {
-                Ok((client, peer)) => {
-                    let (picked, svc, policy) = {
-                        let mut st = lock(&state);
-                        (st.schedule(id, peer, Instant::now()), st.service_counters(id), st.policy(id))
-                    };
-                    match (picked, svc) {
-                        (Some(p), Some(svc)) => {
-                            let to = Client { id, peer, state: state.clone(), svc };
-                            tokio::spawn(to.serve(client, p, policy));
-                        }
-                        _ => reset(client),
+}
+
+impl Acceptor {
+    async fn run(self, l: TcpListener, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                r = l.accept() => match r {
+                    Ok((client, peer)) => self.accepted(client, peer),
+                    // EMFILE and the like: back off instead of spinning.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                },
+                r = stop.changed() => if r.is_err() || *stop.borrow() { break },
+            }
+        }
+    }
+
+    /// Schedule, then forward on this thread or hand the connection to a lighter one.
+    fn accepted(&self, client: TcpStream, peer: SocketAddr) {
+        let id = self.id;
+        let (picked, svc, policy) = {
+            let mut st = lock(&self.state);
+            (
+                st.schedule(id, peer, Instant::now()),
+                st.service_counters(id),
+                st.policy(id),
+            )
+        };
+        let (Some(p), Some(svc)) = (picked, svc) else {
+            reset(client);
+            return;
+        };
+        let to = Client {
+            id,
+            peer,
+            state: self.state.clone(),
+            svc,
+        };
+        let there = self.threads.pick(self.me);
+        let carried = self.threads.carry(there);
+        if there == self.me {
+            tokio::spawn(to.serve(client, p, policy, carried));
+            return;
+        }
+        // Moved: off this thread's epoll, onto the other's.
+        match client.into_std() {
+            Ok(c) => {
+                self.threads.handles()[there].spawn(async move {
+                    if let Ok(client) = TcpStream::from_std(c) {
+                        to.serve(client, p, policy, carried).await;
                     }
-                }
-                // EMFILE and the like: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            r = stop.changed() => if r.is_err() || *stop.borrow() { break },
+                });
+            }
+            Err(e) => debug!("{id}: cannot hand a connection to another thread: {e}"),
         }
     }
 }
@@ -114,7 +156,13 @@ struct Client {
 impl Client {
     /// Connect to `first`, or to the next servers the scheduler gives when it fails (see
     /// [`retry`](crate::retry)), then copy both ways.
-    async fn serve(self, mut client: TcpStream, first: Picked, policy: RetryPolicy) {
+    async fn serve(
+        self,
+        mut client: TcpStream,
+        first: Picked,
+        policy: RetryPolicy,
+        _carried: Carried,
+    ) {
         self.svc.conns.fetch_add(1, Ordering::Relaxed);
         let _ = client.set_nodelay(true);
         let mut attempts = Attempts::new(policy);

@@ -16,8 +16,9 @@ use tokio::task::JoinHandle;
 
 use crate::state::{Counters, DestShared, State, lock};
 
-/// Bind `at`, also when the address is not (yet) on this host.
-pub fn bind(at: SocketAddr) -> io::Result<UdpSocket> {
+/// Bind `at`, also when the address is not (yet) on this host; [`serve`] registers it with
+/// the runtime it runs on.
+pub fn bind(at: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let domain = if at.is_ipv4() {
         nix::sys::socket::AddressFamily::Inet
     } else {
@@ -36,7 +37,7 @@ pub fn bind(at: SocketAddr) -> io::Result<UdpSocket> {
     let addr: nix::sys::socket::SockaddrStorage = at.into();
     nix::sys::socket::bind(std::os::fd::AsRawFd::as_raw_fd(&std_sock), &addr)
         .map_err(io::Error::from)?;
-    UdpSocket::from_std(std_sock)
+    Ok(std_sock)
 }
 
 struct Flow {
@@ -49,12 +50,18 @@ struct Flow {
 
 /// Forward datagrams until `stop` turns true.
 pub async fn serve(
-    sock: UdpSocket,
+    sock: std::net::UdpSocket,
     id: ServiceId,
     state: Arc<Mutex<State>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let sock = Arc::new(sock);
+    let sock = match UdpSocket::from_std(sock) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::warn!("{id}: cannot forward on a forwarding thread: {e}");
+            return;
+        }
+    };
     let epoch = Instant::now();
     let ms = move || u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut flows: HashMap<SocketAddr, Flow> = HashMap::new();
