@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use pulse::status::Status;
+use testkit::fault::{children_named, stat};
 use testkit::root_or_skip;
 
 type Lan = testkit::lan::Lan<Status>;
@@ -25,30 +26,6 @@ fn ready_lvsd(p: &Pulse) -> Option<u32> {
     st.child
         .filter(|c| c.program == "lvsd" && c.state == "ready")
         .map(|c| c.pid)
-}
-
-/// A process's fields after its command: `[state, ppid, …]` (`/proc/PID/stat` from field 3),
-/// and its command.
-fn stat(pid: u32) -> Option<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (open, close) = (text.find('(')?, text.rfind(')')?);
-    let fields = text[close + 1..]
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
-    Some((text[open + 1..close].to_owned(), fields))
-}
-
-/// The processes whose parent is `pid` and whose command is `name`.
-fn children_named(pid: u32, name: &str) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|p: &u32| {
-            stat(*p).is_some_and(|(comm, f)| comm == name && f.get(1) == Some(&pid.to_string()))
-        })
-        .collect()
 }
 
 /// A process's nice value (field 19 of `/proc/PID/stat`).

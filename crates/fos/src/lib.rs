@@ -4,7 +4,7 @@
 //! `stop_cmd` and then its `start_cmd`, and `fos --monitor` on the other, where it runs the
 //! `stop_cmd`s (a service must not run on both) and one `nanny --fos` per service against the
 //! VIP, which the active node holds. fos exits when any monitor exits, so pulse hears that the
-//! partner's service failed.
+//! partner's service failed (a monitor killed by a signal is started again instead).
 //!
 //! - [`plan`]: the services and their commands and monitor argument vectors, from lvs.cf
 //!   (pure);

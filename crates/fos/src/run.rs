@@ -1,8 +1,9 @@
 //! fos's modes (spec §5.2): run the services here, or monitor the partner's; and
 //! `--stop-hot`, which stops this node's hot services when pulse shuts down.
 
-use std::process::Stdio;
-use std::time::Duration;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -123,9 +124,37 @@ enum Watch {
     Local(usize),
 }
 
+/// How a monitor ended: its exit status (`None`: it could not be started or waited for),
+/// and how long it ran.
+type Ended = (Watch, Option<ExitStatus>, Duration);
+
+/// What fos does when a monitor ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// The partner's service failed: exit, for pulse to take over.
+    Failover,
+    /// This node's standby copy failed its check: start the copy again, then its monitor.
+    RestartCopy,
+    /// The monitor was killed by a signal (kill -9, the OOM killer, a crash): it said nothing
+    /// about the service it watched, which a nanny says by exiting. Start it again.
+    Again,
+}
+
+fn then(w: Watch, status: Option<ExitStatus>) -> Then {
+    match (w, status.and_then(|s| s.signal())) {
+        (_, Some(_)) => Then::Again,
+        (Watch::Partner(_), None) => Then::Failover,
+        (Watch::Local(_), None) => Then::RestartCopy,
+    }
+}
+
+/// A monitor started again sooner than this after its start waits for the rest of it first,
+/// so that one killed over and over is not restarted in a tight loop.
+const RESPAWN_SPACING: Duration = Duration::from_secs(1);
+
 /// The running monitors.
 struct Monitors {
-    set: JoinSet<Watch>,
+    set: JoinSet<Ended>,
     pids: Vec<(Watch, u32)>,
 }
 
@@ -149,15 +178,17 @@ impl Monitors {
                 let pid = child.id().unwrap_or(0);
                 info!("{what} for {label} running as pid {pid}");
                 self.pids.push((w, pid));
+                let t0 = Instant::now();
                 self.set.spawn(async move {
-                    let _ = child.wait().await;
-                    w
+                    let st = child.wait().await.ok();
+                    (w, st, t0.elapsed())
                 });
             }
             Err(e) => {
                 // A monitor that cannot run is a failed monitor: let pulse decide.
                 info!("cannot start monitor {prog} for {label}: {e}");
-                self.set.spawn(std::future::ready(w));
+                self.set
+                    .spawn(std::future::ready((w, None, Duration::ZERO)));
             }
         }
     }
@@ -172,7 +203,7 @@ impl Monitors {
     async fn stop(mut self) {
         self.signal_all(Signal::SIGTERM);
         let stopped = tokio::time::timeout(Duration::from_secs(5), async {
-            while let Some(Ok(w)) = self.set.join_next().await {
+            while let Some(Ok((w, _, _))) = self.set.join_next().await {
                 self.pids.retain(|(x, _)| *x != w);
             }
         })
@@ -186,7 +217,7 @@ impl Monitors {
 
 /// `--monitor`: one nanny per service against the VIP, and one per hot service against
 /// this node's copy. fos exits when a partner monitor exits; a local one that exits has its
-/// copy restarted and is started again.
+/// copy restarted and is started again; one killed by a signal is started again ([`then`]).
 async fn monitor(local: Local<'_>, services: &[Service], stops: &mut Stops) {
     let mut m = Monitors {
         set: JoinSet::new(),
@@ -201,25 +232,47 @@ async fn monitor(local: Local<'_>, services: &[Service], stops: &mut Stops) {
     ready();
     loop {
         tokio::select! {
-            Some(Ok(w)) = m.set.join_next() => {
+            Some(Ok((w, status, ran))) = m.set.join_next() => {
                 // That one is reaped: its pid may belong to someone else now.
                 m.pids.retain(|(x, _)| *x != w);
                 let (Watch::Partner(i) | Watch::Local(i)) = w;
                 let Some(s) = services.get(i) else { break };
-                if let Watch::Partner(_) = w {
-                    info!("Monitor for service {} exited. This is a failover condition!", s.label());
-                    break;
-                }
-                info!("The local standby copy of {} failed its check: starting it again", s.label());
-                tokio::select! {
-                    _ = local.restart(s) => {}
-                    sig = stops.recv() => {
-                        terminating(sig);
+                let argv = match w {
+                    Watch::Partner(_) => Some(&s.monitor),
+                    Watch::Local(_) => s.local_monitor.as_ref(),
+                };
+                match then(w, status) {
+                    Then::Failover => {
+                        info!("Monitor for service {} exited. This is a failover condition!", s.label());
                         break;
                     }
+                    Then::RestartCopy => {
+                        info!("The local standby copy of {} failed its check: starting it again", s.label());
+                        tokio::select! {
+                            _ = local.restart(s) => {}
+                            sig = stops.recv() => {
+                                terminating(sig);
+                                break;
+                            }
+                        }
+                    }
+                    Then::Again => {
+                        info!(
+                            "Monitor for service {} was killed by signal {}: not a failover condition; starting it again",
+                            s.label(),
+                            status.and_then(|st| st.signal()).unwrap_or(0)
+                        );
+                        tokio::select! {
+                            _ = tokio::time::sleep(RESPAWN_SPACING.saturating_sub(ran)) => {}
+                            sig = stops.recv() => {
+                                terminating(sig);
+                                break;
+                            }
+                        }
+                    }
                 }
-                if let Some(l) = &s.local_monitor {
-                    m.spawn(l, w, &s.label());
+                if let Some(argv) = argv {
+                    m.spawn(argv, w, &s.label());
                 }
             }
             sig = stops.recv() => {
@@ -229,4 +282,36 @@ async fn monitor(local: Local<'_>, services: &[Service], stops: &mut Stops) {
         }
     }
     m.stop().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status as `waitpid` reports it: exited with `code`, or killed by signal `sig`.
+    fn exited(code: i32) -> Option<ExitStatus> {
+        Some(ExitStatus::from_raw(code << 8))
+    }
+
+    fn killed(sig: i32) -> Option<ExitStatus> {
+        Some(ExitStatus::from_raw(sig))
+    }
+
+    #[test]
+    fn only_a_monitors_verdict_is_a_failover_condition() {
+        let (p, l) = (Watch::Partner(0), Watch::Local(0));
+        // nanny --fos exits 0 when the partner's service failed, 1 when it never found it.
+        assert_eq!(then(p, exited(0)), Then::Failover);
+        assert_eq!(then(p, exited(1)), Then::Failover);
+        // A monitor that could not be started is a failed monitor: pulse decides.
+        assert_eq!(then(p, None), Then::Failover);
+        // Killed by a signal it said nothing about the partner (the backup took over when its
+        // own nanny was killed -9, and the master gave the service up).
+        assert_eq!(then(p, killed(9)), Then::Again);
+        assert_eq!(then(p, killed(11)), Then::Again);
+        // The standby's own copy: a check that failed restarts the copy, a killed monitor
+        // is only started again.
+        assert_eq!(then(l, exited(0)), Then::RestartCopy);
+        assert_eq!(then(l, killed(9)), Then::Again);
+    }
 }

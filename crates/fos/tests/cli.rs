@@ -194,6 +194,50 @@ fn a_monitor_exit_is_a_failover_condition() {
     );
 }
 
+/// A monitor killed by a signal said nothing about the partner's service: fos starts it
+/// again (the same fos), and only the next one's exit is a failover condition.
+#[test]
+fn a_monitor_killed_by_a_signal_is_started_again() {
+    let d = dir("monitor-killed");
+    let runs = d.join("runs");
+    // The first run kills itself with SIGKILL; the second exits 0 (the partner failed).
+    let mon = d.join("monitor.sh");
+    std::fs::write(
+        &mon,
+        format!(
+            "#!/bin/sh
+echo run >> {r}
+             if [ $(wc -l < {r}) -eq 1 ]; then kill -9 $$; fi
+sleep 0.3
+exit 0
+",
+            r = runs.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", mon.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let cf = config(&d, "true", mon.to_str().unwrap());
+    let mut f = running(&["--monitor", "-n", "-v", "-c", cf.to_str().unwrap()]);
+    assert_eq!(f.exit_code(Duration::from_secs(10)), Some(0));
+    let out = f.text();
+    assert!(
+        out.contains(
+            "Monitor for service 192.0.2.50:8080 was killed by signal 9: not a failover \
+             condition; starting it again"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("This is a failover condition!").count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\nrun\n");
+}
+
 /// `--stop-hot`: the stop_cmd of a hot service runs and its marker goes (status 0); nothing
 /// runs without hot services; a failing stop_cmd gives status 2.
 #[test]

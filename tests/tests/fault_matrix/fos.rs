@@ -16,6 +16,9 @@ use super::s;
 /// The FOS pair's deadtime (`lan::fos`).
 const FOS_DEADTIME: Duration = Duration::from_secs(2);
 
+/// What the backup's monitor logs when it finds d1's service (once per nanny).
+const AVAILABLE: &str = "Remote service 10.7.0.50:8080 is available";
+
 type Lan = testkit::lan::Lan<Status>;
 type Pulse = testkit::lan::Pulse<Status>;
 
@@ -93,7 +96,7 @@ fn fos_pair() -> Option<(Lan, std::path::PathBuf, Pulse, Pulse, Probe)> {
     let lan: Lan = fos_lan();
     let cfg = fos_config(&lan, 1, None);
     let (d1, d2) = started(&lan, &cfg, &[]);
-    d2.wait_log(s(10), "Remote service 10.7.0.50:8080 is available");
+    d2.wait_log(s(10), AVAILABLE);
     let target: SocketAddr = format!("{VIP}:8080").parse().unwrap();
     let probe = Probe::start(&lan.ns("c"), target);
     let t0 = Instant::now();
@@ -141,6 +144,7 @@ fn fos_kill9_fos_on_the_backup() {
         return;
     };
     let fos = d2.status().unwrap().child.unwrap().pid;
+    let available = d2.proc.count(AVAILABLE);
     let t0 = Instant::now();
     signal(fos, Signal::SIGKILL);
     // A monitor killed by a signal is a local failure, not the partner's service failing
@@ -148,13 +152,69 @@ fn fos_kill9_fos_on_the_backup() {
     d2.wait_for(s(10), "a new monitor fos", |st| {
         st.child.as_ref().is_some_and(|c| c.pid != fos)
     });
-    d2.wait_log(s(10), "Remote service 10.7.0.50:8080 is available");
+    d2.wait_log_after(s(10), AVAILABLE, available);
     recovered(&lan, [&d1, &d2], &probe, t0, "d1");
     let (b1, b2) = (d1.status().unwrap(), d2.status().unwrap());
     assert_eq!((b2.took_over, b1.gave_up), (0, 0), "{b1:?}\n{b2:?}");
     let seen = probe.since(t0);
     assert_eq!(seen.failed, 0, "{seen}");
     report("FOS: kill -9 fos, backup (the monitor)", &seen);
+}
+
+/// The nanny of d2's monitor fos killed -9. A nanny says the partner's service failed by
+/// exiting (0, or 1 when it never found it); killed by a signal it said nothing: fos starts
+/// another (the same fos, no `failover condition`), and nothing moves.
+#[test]
+fn fos_kill9_monitor_nanny_on_the_backup() {
+    let Some((lan, _cfg, d1, d2, probe)) = fos_pair() else {
+        return;
+    };
+    let fos = d2.status().unwrap().child.unwrap().pid;
+    let nanny = wait_nanny(fos, None, s(5));
+    let available = d2.proc.count(AVAILABLE);
+    let t0 = Instant::now();
+    signal(nanny, Signal::SIGKILL);
+    wait_nanny(fos, Some(nanny), s(10));
+    d2.wait_log_after(s(10), AVAILABLE, available);
+    recovered(&lan, [&d1, &d2], &probe, t0, "d1");
+    let (b1, b2) = (d1.status().unwrap(), d2.status().unwrap());
+    assert_eq!(
+        b2.child.as_ref().map(|c| c.pid),
+        Some(fos),
+        "the monitor was replaced"
+    );
+    assert_eq!((b2.took_over, b1.gave_up), (0, 0), "{b1:?}\n{b2:?}");
+    let seen = probe.since(t0);
+    assert_eq!(seen.failed, 0, "{seen}");
+    report("FOS: kill -9 nanny, backup (the monitor's)", &seen);
+}
+
+/// d2's monitor fos stopped for three deadtimes, then woken. Its nanny goes on checking
+/// meanwhile, and pulse does not watch fos's liveness (only its exit): nothing moves, and the
+/// same fos and nanny monitor on.
+#[test]
+fn fos_sigstop_monitor_fos_on_the_backup() {
+    let Some((lan, _cfg, d1, d2, probe)) = fos_pair() else {
+        return;
+    };
+    let fos = d2.status().unwrap().child.unwrap().pid;
+    let nanny = wait_nanny(fos, None, s(5));
+    let t0 = Instant::now();
+    signal(fos, Signal::SIGSTOP);
+    std::thread::sleep(FOS_DEADTIME * 3);
+    signal(fos, Signal::SIGCONT);
+    recovered(&lan, [&d1, &d2], &probe, t0, "d1");
+    let (b1, b2) = (d1.status().unwrap(), d2.status().unwrap());
+    assert_eq!(
+        b2.child.as_ref().map(|c| c.pid),
+        Some(fos),
+        "the monitor was replaced"
+    );
+    assert_eq!(nanny_of(fos), Some(nanny), "its nanny was replaced");
+    assert_eq!((b2.took_over, b1.gave_up), (0, 0), "{b1:?}\n{b2:?}");
+    let seen = probe.since(t0);
+    assert_eq!(seen.failed, 0, "{seen}");
+    report("FOS: SIGSTOP/SIGCONT fos, backup (the monitor)", &seen);
 }
 
 #[test]
@@ -235,7 +295,7 @@ fn fos_kill9_pulse_on_the_backup() {
     );
     // Started again, d2 monitors: no fail-back, no takeover.
     let d2 = fos_pulse(&lan, "d2", &cfg, &[]);
-    d2.wait_log(s(15), "Remote service 10.7.0.50:8080 is available");
+    d2.wait_log(s(15), AVAILABLE);
     recovered(&lan, [&d1, &d2], &probe, t0, "d1");
     let (b1, b2) = (d1.status().unwrap(), d2.status().unwrap());
     assert_eq!(

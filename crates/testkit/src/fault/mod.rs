@@ -97,12 +97,31 @@ pub struct RealBrief {
 
 /// Whether process `pid` is gone (or a zombie).
 pub fn gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(st) => st
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-    }
+    stat(pid).is_none_or(|(_, f)| f.first().is_some_and(|s| s == "Z"))
+}
+
+/// A process's fields after its command: `[state, ppid, …]` (`/proc/PID/stat` from field 3),
+/// and its command.
+pub fn stat(pid: u32) -> Option<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (open, close) = (text.find('(')?, text.rfind(')')?);
+    let fields = text[close + 1..]
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    Some((text[open + 1..close].to_owned(), fields))
+}
+
+/// The processes whose parent is `pid` and whose command is `name` (zombies too).
+pub fn children_named(pid: u32, name: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|p: &u32| {
+            stat(*p).is_some_and(|(comm, f)| comm == name && f.get(1) == Some(&pid.to_string()))
+        })
+        .collect()
 }
 
 /// Send `sig` to `pid` (a process that may be gone already).

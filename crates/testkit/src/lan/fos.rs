@@ -146,6 +146,29 @@ pub fn wait_httpd<S>(p: &Pulse<S>, not: Option<i32>, within: Duration) -> i32 {
     )
 }
 
+/// The nanny a fos process runs, while it runs exactly one live nanny (the FOS pair has one
+/// service: on the inactive node, the monitor of the partner's copy).
+pub fn nanny_of(fos: u32) -> Option<u32> {
+    let live: Vec<u32> = crate::fault::children_named(fos, "nanny")
+        .into_iter()
+        .filter(|p| !crate::fault::gone(*p))
+        .collect();
+    match live[..] {
+        [n] => Some(n),
+        _ => None,
+    }
+}
+
+/// Wait until fos process `fos` runs a live nanny other than `not` (one started again);
+/// its pid.
+pub fn wait_nanny(fos: u32, not: Option<u32>, within: Duration) -> u32 {
+    crate::wait::expect(
+        within,
+        || nanny_of(fos).filter(|pid| Some(*pid) != not),
+        || format!("fos {fos}: no nanny (other than {not:?})"),
+    )
+}
+
 /// Kill the web server of the (active) node `p`.
 pub fn kill_service<S>(p: &Pulse<S>) {
     let pid = httpd(p).expect("the active node runs the service");

@@ -388,9 +388,15 @@ impl<S: DeserializeOwned + Debug> Pulse<S> {
 
     /// Wait for a log line containing `needle`; panics with the log otherwise.
     pub fn wait_log(&self, within: Duration, needle: &str) {
-        if self.proc.wait_line(needle, within).is_none() {
+        self.wait_log_after(within, needle, 0);
+    }
+
+    /// Wait for a log line containing `needle` after the first `skip` of them (say those
+    /// logged before a fault: `proc.count(needle)`); panics with the log otherwise.
+    pub fn wait_log_after(&self, within: Duration, needle: &str, skip: usize) {
+        if self.proc.wait_nth(needle, skip, within).is_none() {
             panic!(
-                "{}: no `{needle}` within {within:?}\nlog:\n{}",
+                "{}: no `{needle}` (after {skip}) within {within:?}\nlog:\n{}",
                 self.name,
                 self.log()
             );
