@@ -40,7 +40,7 @@ for t in "${targets[@]}"; do
         failed=1
         echo "$t: exit $rc, see $log/$t.log" >&2
     fi
-    rate=$(awk -v n="${runs:-0}" -v s="$secs" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
+    rate=$(awk -v n="${runs:-0}" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     echo "| $t | ${runs:-?} | $secs | $rate | $crashes | $(ls "corpus/$t" | wc -l) |"
 done
 echo
