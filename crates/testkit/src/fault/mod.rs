@@ -18,8 +18,7 @@ use nix::unistd::Pid;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::bins::bin;
-use crate::lan::{Lan, Pulse, VIP};
+use crate::lan::{Lan, PairCf, Pulse, VIP, pair_cf};
 use crate::status::read_json;
 pub use fs::{SmallFs, read_only_in};
 pub use probe::{Probe, Seen};
@@ -133,43 +132,36 @@ pub fn signal(pid: u32, sig: Signal) {
 /// request every second (`timeout = 1`, one good check to come back), and the userspace
 /// plane's retry policy (`connect_timeout`, `retries`). `serial` and `r1_weight` vary it.
 pub fn lvs_cf(serial: u32, r1_weight: u32) -> String {
-    format!(
-        "serial_no = {serial}\n\
-         primary = 10.7.0.1\n\
-         backup = 10.7.0.2\n\
-         backup_active = 1\n\
-         service = lvs\n\
-         heartbeat_port = 539\n\
-         keepalive = {KEEPALIVE}\n\
-         deadtime = {}\n\
-         network = nat\n\
-         dataplane = userspace\n\
-         virtual web {{\n\
-         \x20   active = 1\n\
-         \x20   address = {VIP} eth0:1\n\
-         \x20   port = 80\n\
-         \x20   send = \"GET / HTTP/1.0\\r\\n\\r\\n\"\n\
-         \x20   expect = \"HTTP\"\n\
-         \x20   scheduler = rr\n\
-         \x20   timeout = 1\n\
-         \x20   reentry = 1\n\
-         \x20   connect_timeout = 0.3\n\
-         \x20   retries = 1\n\
-         \x20   client_monitor = {}\n\
-         \x20   server r1 {{\n\
-         \x20       address = 10.7.0.11\n\
-         \x20       active = 1\n\
-         \x20       weight = {r1_weight}\n\
-         \x20   }}\n\
-         \x20   server r2 {{\n\
-         \x20       address = 10.7.0.12\n\
-         \x20       active = 1\n\
-         \x20       weight = 1\n\
-         \x20   }}\n\
-         }}\n",
-        DEADTIME.as_secs_f64(),
-        bin("nanny").display()
-    )
+    pair_cf(&PairCf {
+        serial,
+        keepalive: KEEPALIVE,
+        deadtime: &DEADTIME.as_secs_f64().to_string(),
+        virtual_extra: "send = \"GET / HTTP/1.0\\r\\n\\r\\n\"\n\
+                        expect = \"HTTP\"\n\
+                        connect_timeout = 0.3\n\
+                        retries = 1",
+        r1_weight: Some(r1_weight),
+        ..PairCf::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_pairs_file_has_the_matrix_settings() {
+        let text = super::lvs_cf(7, 3);
+        for line in [
+            "serial_no = 7",
+            "keepalive = 0.2",
+            "deadtime = 1",
+            "    expect = \"HTTP\"",
+            "    retries = 1",
+            "        weight = 3",
+            "        weight = 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
+        }
+    }
 }
 
 /// Replace `path` with `text` atomically (as an editor or the web service does).

@@ -220,44 +220,96 @@ impl<S> Lan<S> {
     /// lvs.cf for the two directors; `extra` is added to the global section.
     pub fn config(&self, keepalive: &str, deadtime: &str, extra: &str) -> PathBuf {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let nanny = bin("nanny");
-        let text = format!(
-            "serial_no = 1\n\
-             primary = 10.7.0.1\n\
-             backup = 10.7.0.2\n\
-             backup_active = 1\n\
-             service = lvs\n\
-             heartbeat_port = 539\n\
-             keepalive = {keepalive}\n\
-             deadtime = {deadtime}\n\
-             network = nat\n\
-             dataplane = userspace\n\
-             {extra}\n\
-             virtual web {{\n\
-             \x20   active = 1\n\
-             \x20   address = {VIP} eth0:1\n\
-             \x20   port = 80\n\
-             \x20   scheduler = rr\n\
-             \x20   timeout = 1\n\
-             \x20   reentry = 1\n\
-             \x20   client_monitor = {}\n\
-             \x20   server r1 {{\n\
-             \x20       address = 10.7.0.11\n\
-             \x20       active = 1\n\
-             \x20   }}\n\
-             \x20   server r2 {{\n\
-             \x20       address = 10.7.0.12\n\
-             \x20       active = 1\n\
-             \x20   }}\n\
-             }}\n",
-            nanny.display()
-        );
+        let text = pair_cf(&PairCf {
+            keepalive,
+            deadtime,
+            extra,
+            ..PairCf::default()
+        });
         let p = self
             .dir
             .join(format!("lvs{}.cf", SEQ.fetch_add(1, Ordering::SeqCst)));
         std::fs::write(&p, text).unwrap();
         p
     }
+}
+
+/// What varies in the pair's lvs.cf ([`pair_cf`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PairCf<'a> {
+    pub serial: u32,
+    pub keepalive: &'a str,
+    pub deadtime: &'a str,
+    /// Global lines, after the others.
+    pub extra: &'a str,
+    /// Lines of the virtual server, after `reentry`.
+    pub virtual_extra: &'a str,
+    /// r1's weight, and r2's 1; no `weight` lines when `None`.
+    pub r1_weight: Option<u32>,
+}
+
+impl Default for PairCf<'_> {
+    fn default() -> Self {
+        PairCf {
+            serial: 1,
+            keepalive: "1",
+            deadtime: "3",
+            extra: "",
+            virtual_extra: "",
+            r1_weight: None,
+        }
+    }
+}
+
+/// lvs.cf for d1 (primary) and d2 (backup) on the userspace plane: one virtual server `web`
+/// on the VIP, port 80, `rr`, r1 and r2 checked every second (`timeout = 1`, `reentry = 1`).
+pub fn pair_cf(c: &PairCf<'_>) -> String {
+    let weight = |w: Option<u32>| w.map_or(String::new(), |w| format!("        weight = {w}\n"));
+    let virtual_extra: String = c
+        .virtual_extra
+        .lines()
+        .map(|l| format!("    {}\n", l.trim()))
+        .collect();
+    format!(
+        "serial_no = {}\n\
+         primary = 10.7.0.1\n\
+         backup = 10.7.0.2\n\
+         backup_active = 1\n\
+         service = lvs\n\
+         heartbeat_port = 539\n\
+         keepalive = {}\n\
+         deadtime = {}\n\
+         network = nat\n\
+         dataplane = userspace\n\
+         {}\n\
+         virtual web {{\n\
+         \x20   active = 1\n\
+         \x20   address = {VIP} eth0:1\n\
+         \x20   port = 80\n\
+         \x20   scheduler = rr\n\
+         \x20   timeout = 1\n\
+         \x20   reentry = 1\n\
+         {virtual_extra}\
+         \x20   client_monitor = {}\n\
+         \x20   server r1 {{\n\
+         \x20       address = 10.7.0.11\n\
+         \x20       active = 1\n\
+         {}\
+         \x20   }}\n\
+         \x20   server r2 {{\n\
+         \x20       address = 10.7.0.12\n\
+         \x20       active = 1\n\
+         {}\
+         \x20   }}\n\
+         }}\n",
+        c.serial,
+        c.keepalive,
+        c.deadtime,
+        c.extra,
+        bin("nanny").display(),
+        weight(c.r1_weight),
+        weight(c.r1_weight.map(|_| 1)),
+    )
 }
 
 impl<S: DeserializeOwned + Debug> Lan<S> {
