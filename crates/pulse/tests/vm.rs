@@ -341,3 +341,66 @@ fn pulse_hot_standby_on_the_kernel_table() {
         let _ = w.kill();
     }
 }
+
+/// Step the wall clock by `secs` (the guest's: every director in the VM sees it).
+fn step_clock(secs: i64) {
+    use nix::sys::time::TimeSpec;
+    use nix::time::{ClockId, clock_gettime, clock_settime};
+    let now = clock_gettime(ClockId::CLOCK_REALTIME).unwrap();
+    clock_settime(ClockId::CLOCK_REALTIME, now + TimeSpec::new(secs, 0)).unwrap();
+}
+
+/// The fault matrix's clock row (issue 20): the wall clock stepped forward and back by an
+/// hour moves nothing, because pulse, lvsd and nanny time heartbeats, deadlines and checks
+/// with the monotonic clock. Only a VM can step its clock without disturbing the host.
+#[test]
+fn pulse_keeps_its_roles_when_the_clock_steps() {
+    if !in_guest_or_boot("pulse_keeps_its_roles_when_the_clock_steps") {
+        return;
+    }
+    let web = lan();
+    std::fs::write("/tmp/lvs.cf", CONFIG).unwrap();
+    let d1 = pulse("d1");
+    let d2 = pulse("d2");
+    let active = |n: &str| status(n).is_some_and(|s| s.state == "active" && s.vips.len() == 2);
+    wait("d1 active", Duration::from_secs(30), || active("d1"));
+    wait("d1's table", Duration::from_secs(30), || full_table("d1"));
+    wait("d2 inactive", Duration::from_secs(10), || {
+        status("d2").is_some_and(|s| s.state == "inactive")
+    });
+    served_in_turn("d1");
+    // Forward an hour, back to now, an hour behind, back to now: each held three deadtimes
+    // (deadtime 2 s), the client asking all along.
+    let mut seen = Vec::new();
+    for step in [3600, -3600, -3600, 3600] {
+        step_clock(step);
+        let t0 = Instant::now();
+        let mut asked = 0;
+        while t0.elapsed() < Duration::from_secs(6) {
+            assert!(
+                fetch().is_some(),
+                "not served {:?} after stepping the clock by {step} s\n{}",
+                t0.elapsed(),
+                must("cat /tmp/d1.log /tmp/d2.log")
+            );
+            let (s1, s2) = (status("d1").unwrap(), status("d2").unwrap());
+            assert!(
+                s1.state == "active" && s1.vips.len() == 2 && s2.state == "inactive",
+                "roles moved after stepping the clock by {step} s: {s1:?} {s2:?}"
+            );
+            asked += 1;
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        seen.push(format!("{step:+} s: {asked} requests served"));
+    }
+    eprintln!("clock stepped, roles unchanged: {}", seen.join(", "));
+    let (s1, s2) = (status("d1").unwrap(), status("d2").unwrap());
+    assert_eq!((s1.took_over, s1.gave_up), (1, 0), "{s1:?}");
+    assert_eq!((s2.took_over, s2.gave_up), (0, 0), "{s2:?}");
+    assert!(full_table("d1") && !table("d2").contains("10.0.1.100"));
+    served_in_turn("d1");
+    drop((d1, d2));
+    for mut w in web {
+        let _ = w.kill();
+    }
+}
