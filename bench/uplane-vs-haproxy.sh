@@ -2,8 +2,9 @@
 # The userspace data plane (lvsd --dataplane userspace) against HAProxy in TCP mode with one
 # and with two threads, in one run: the same two nginx backends, the same wrk load, the same
 # machine. The proxies take turns: ROUNDS rounds, each running wrk against every proxy in turn
-# (HAProxy 1 thread, HAProxy 2 threads, uplane), so that a quiet or a busy moment of the
-# machine falls on all of them, after a 2-second uncounted warm-up through each. Prints every round, then the medians and the worst p99.
+# (HAProxy 1 thread, HAProxy 2 threads, uplane; each round starts one further along), so that
+# a quiet or a busy moment of the machine falls on all of them, after a 2-second uncounted
+# warm-up through each. Prints every round, then the medians and the worst p99.
 #
 #   bash bench/uplane-vs-haproxy.sh     # ROUNDS=5 DURATION=8 CONNECTIONS=64 THREADS=2 BODY=64
 #
@@ -12,7 +13,8 @@
 #
 # Needs: nginx-light, haproxy, wrk (Debian packages; installed here when missing and apt-get
 # works), and a release build of lvsd and nanny (built here). Exits 1 when a uplane round's p99
-# is above the HAProxy rounds' p99 of the same round (both thread counts), with CHECK=1.
+# is above the HAProxy rounds' p99 of the same round (both thread counts) or when a round saw
+# errors, with CHECK=1. lvsd's log is kept in $LVSD_LOG (/tmp/uplane-bench-lvsd.log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,7 @@ THREADS=${THREADS:-2}
 BODY=${BODY:-64}
 RESPONSE=${RESPONSE:-keepalive}
 CHECK=${CHECK:-0}
+LVSD_LOG=${LVSD_LOG:-/tmp/uplane-bench-lvsd.log}
 missing=()
 for p in nginx:nginx-light haproxy:haproxy wrk:wrk; do
     command -v "${p%%:*}" >/dev/null || missing+=("${p#*:}")
@@ -37,6 +40,7 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    cp "$dir/lvsd.log" "$LVSD_LOG" 2>/dev/null || true
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -117,9 +121,14 @@ target/release/lvsd -n --nanny target/release/nanny -c "$dir/lvs.cf" \
     --socket "$dir/lvsd.sock" --state-file "$dir/lvsd.state" > "$dir/lvsd.log" 2>&1 & pids+=($!)
 proxy_pid[uplane]=$!
 for _ in $(seq 100); do
-    [ "$(grep -c 'making 127.0.0.1:1800[12] available' "$dir/lvsd.log")" -ge 2 ] && break
+    grep -q 'the table is complete' "$dir/lvsd.log" && break
     sleep 0.1
 done
+if [ "$(grep -c 'making 127.0.0.1:1800[12] available' "$dir/lvsd.log")" -lt 2 ]; then
+    echo "lvsd did not put both backends in rotation within 10 s:" >&2
+    cat "$dir/lvsd.log" >&2
+    exit 1
+fi
 sleep 1
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -151,7 +160,9 @@ done
 fail=0
 for round in $(seq "$ROUNDS"); do
     declare -A p99_round=()
-    for proxy in "${order[@]}"; do
+    # Each round starts with the next proxy, so that none is always the last to run.
+    k=$(((round - 1) % ${#order[@]}))
+    for proxy in "${order[@]:k}" "${order[@]:0:k}"; do
         pid=${proxy_pid[$proxy]}
         c0=$(cpu_ticks "$pid")
         out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${header[@]}" "${url[$proxy]}")
@@ -168,6 +179,10 @@ for round in $(seq "$ROUNDS"); do
         rps_all[$proxy]+="$rps "
         p99_all[$proxy]+="$p99 "
         p99_round[$proxy]=$p99
+        if [ -n "$errors" ] || [ "$total" = 0 ]; then
+            echo "round $round: $proxy saw errors (lvsd's log: $LVSD_LOG)" >&2
+            fail=1
+        fi
     done
     for h in haproxy-1 haproxy-2; do
         if awk -v u="${p99_round[uplane]}" -v h="${p99_round[$h]}" 'BEGIN { exit !(u > h) }'; then

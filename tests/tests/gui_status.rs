@@ -64,6 +64,7 @@ fn lvsd_status() -> lvsd::status::Status {
             persistent: None,
             sorry_server: None,
             sorry_active: false,
+            in_table: true,
             traffic: Some(traffic),
             real_servers: vec![lvsd::status::RealStatus {
                 name: "a".into(),

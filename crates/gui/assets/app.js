@@ -94,6 +94,7 @@
       var rs = found.real_servers || [];
       var up = rs.filter(function (r) { return r.health === 'up'; }).length;
       var vt = found.traffic || {};
+      cell(vr, 'in-table', found.in_table === false ? 'no' : 'yes');
       cell(vr, 'up', up + ' of ' + rs.length);
       cell(vr, 'sorry', found.sorry_active ? 'in use' : '-');
       cell(vr, 'active-conns', String(vt.active_conns || 0));

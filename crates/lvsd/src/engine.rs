@@ -10,10 +10,13 @@
 //! (in `plane`) takes a server the userspace data plane could not connect to out of rotation.
 //! [`Engine::reload`] (in `reload`) applies a new configuration; [`Engine::control`] (in
 //! `controls`) applies an administrator's drain, disable, enable or weight to one real server.
-//! [`Engine::announced`] (in `vips`) is the set of VIPs to announce through BIRD.
+//! [`Engine::announced`] (in `vips`) is the set of VIPs to announce through BIRD. A virtual
+//! service the table refused (the userspace data plane cannot listen on a port another
+//! process holds) is tried again on the timer (in `missing`).
 
 mod checks;
 mod controls;
+mod missing;
 mod plane;
 mod reload;
 mod vips;
@@ -108,6 +111,12 @@ pub struct VirtualState {
     pub sorry_on: Option<IpAddr>,
     /// When the sorry server may be decided even if some nanny has not reported yet.
     pub decide_by: Instant,
+    /// The service is in the table. Until it is, its nannies do not run and it is tried
+    /// again at `retry_at` (`engine::missing`).
+    pub in_table: bool,
+    /// Failed attempts to add it since the last success.
+    pub failures: u32,
+    pub retry_at: Option<Instant>,
 }
 
 /// The owner of the IPVS table at run time.
@@ -238,14 +247,38 @@ impl Engine {
             "starting virtual service {} active: {port}",
             v.name
         )));
-        Self::log_ipvs(fx, &v.name, table.add_service(&v.service));
+        let added = Self::log_ipvs(fx, &v.name, table.add_service(&v.service));
         self.virtuals.insert(
             v.service.id,
             VirtualState {
                 sorry_on: None,
-                decide_by: now + Duration::from_secs(u64::from(v.timeout_secs) * 2 + 1),
+                decide_by: now,
+                in_table: false,
+                failures: 0,
+                retry_at: None,
             },
         );
+        if added {
+            self.serve_virtual(table, v, fx, now);
+        } else {
+            self.retry_later(v, fx, now);
+        }
+    }
+
+    /// The service is in the table: start its nannies and decide its sorry server.
+    fn serve_virtual(
+        &mut self,
+        table: &mut dyn IpvsTable,
+        v: &Virtual,
+        fx: &mut Vec<Effect>,
+        now: Instant,
+    ) {
+        if let Some(vs) = self.virtuals.get_mut(&v.service.id) {
+            vs.in_table = true;
+            vs.failures = 0;
+            vs.retry_at = None;
+            vs.decide_by = now + Duration::from_secs(u64::from(v.timeout_secs) * 2 + 1);
+        }
         for r in &v.reals {
             self.spawn(v, r, None, fx, now);
         }
@@ -342,7 +375,7 @@ impl Engine {
         let Some(v) = self.desired.virtual_by_id(id) else {
             return;
         };
-        let Some(vstate) = self.virtuals.get(&id) else {
+        let Some(vstate) = self.virtuals.get(&id).filter(|s| s.in_table) else {
             return;
         };
         let states: Vec<&RealState> = v
@@ -457,6 +490,7 @@ impl Engine {
             let up = self.assume_up(&key);
             self.spawn(&v, &r, up, &mut fx, now);
         }
+        self.retry_due(table, &mut fx, now);
         let ids: Vec<ServiceId> = self.desired.virtuals.iter().map(|v| v.service.id).collect();
         for id in ids {
             self.sorry(table, id, &mut fx, now);

@@ -71,9 +71,17 @@ pub struct VirtualStatus {
     pub persistent: Option<u32>,
     pub sorry_server: Option<String>,
     pub sorry_active: bool,
+    /// The service is in the table; false while the table refuses it and lvsd tries again
+    /// (`engine::missing`).
+    #[serde(default = "yes")]
+    pub in_table: bool,
     /// The service's counters from the data plane.
     pub traffic: Option<Traffic>,
     pub real_servers: Vec<RealStatus>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The whole report.
@@ -153,6 +161,7 @@ pub fn build(
                 persistent: v.service.is_persistent().then_some(v.service.timeout),
                 sorry_server: v.sorry.map(|a| a.to_string()),
                 sorry_active: vs.is_some_and(|s| s.sorry_on.is_some()),
+                in_table: vs.is_some_and(|s| s.in_table),
                 real_servers: v
                     .reals
                     .iter()
@@ -235,6 +244,9 @@ pub fn render(s: &Status) -> String {
         if let Some(sorry) = &v.sorry_server {
             let state = if v.sorry_active { "active" } else { "standby" };
             let _ = write!(out, " sorry {sorry} ({state})");
+        }
+        if !v.in_table {
+            out.push_str(", not in the table (trying again)");
         }
         if let Some(t) = v.traffic {
             let _ = write!(

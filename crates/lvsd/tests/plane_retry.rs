@@ -3,7 +3,8 @@
 //! are dropped (nftables), nginx stopped and killed under load, and every server dead: the
 //! plane tries the next server (and sends a request a dying server reset unanswered to
 //! another), lvsd takes the failed one out at once (before its nanny's next check),
-//! and its nanny's next good check brings it back.
+//! and its nanny's next good check brings it back. And a VIP port another process holds:
+//! the service is added once the port is free.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -359,6 +360,61 @@ fn with_every_server_dead_the_client_fails_cleanly_and_a_good_check_brings_one_b
         let _a = named(7201, "a");
         d.until("a back", S(15), |s| real(s, "a").in_table);
         assert_eq!(through().as_deref(), Some("OK a"), "{}", d.proc.text());
+        d.stop();
+    });
+}
+
+/// Another process listens on the VIP's port when lvsd starts: the table refuses the service,
+/// lvsd says so (log and status), runs no nanny for it, and tries again until the port is
+/// free; then it serves, without a restart.
+#[test]
+fn a_vip_port_held_by_another_process_is_taken_when_it_is_freed() {
+    if !root_or_skip() {
+        return;
+    }
+    in_new_netns(|| {
+        let _a = named(7201, "a");
+        let _b = named(7202, "b");
+        let squatter = std::net::TcpListener::bind(VIP).unwrap();
+        let d = Lvsd::start(&config([7201, 7202], 1, "", " expect = \"OK\"\n"));
+        let s = d.until("the service out of the table", S(5), |s| {
+            !s.virtual_servers[0].in_table
+        });
+        assert!(
+            s.virtual_servers[0]
+                .real_servers
+                .iter()
+                .all(|r| r.nanny_pid.is_none() && !r.in_table),
+            "{s:#?}"
+        );
+        d.proc.expect_line(
+            "ipvsadm failed for virtual server web! (Address already in use",
+            S(5),
+        );
+        // The human view says so too.
+        let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .arg("--status")
+            .arg("--socket")
+            .arg(d.socket())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("web TCP 127.0.0.100:8080 rr, not in the table (trying again)"),
+            "{text}"
+        );
+        // Freed after the second failure: the third attempt (2 s later) gets it.
+        d.proc.expect_line(
+            "virtual service web is not in the table: trying again in 2 s",
+            S(10),
+        );
+        drop(squatter);
+        d.proc
+            .expect_line("virtual service web is in the table now", S(10));
+        d.all_in();
+        let mut got: Vec<String> = (0..2).filter_map(|_| through()).collect();
+        got.sort();
+        assert_eq!(got, ["OK a", "OK b"], "{}", d.proc.text());
         d.stop();
     });
 }

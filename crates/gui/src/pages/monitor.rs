@@ -111,7 +111,7 @@ pub fn virtuals_html(lvsd: &Result<LvsdReport, StatusError>) -> String {
     let mut s = String::from(
         "<div class=\"scroll\"><table id=\"virtual-state\">\n<caption>Virtual servers</caption>\n<thead><tr>\
          <th scope=\"col\">Virtual server</th><th scope=\"col\">Service</th><th scope=\"col\">Scheduler</th>\
-         <th scope=\"col\">Real servers up</th><th scope=\"col\">Sorry server</th>\
+         <th scope=\"col\">In the table</th><th scope=\"col\">Real servers up</th><th scope=\"col\">Sorry server</th>\
          <th scope=\"col\">Active conns</th><th scope=\"col\">Connections</th></tr></thead>\n<tbody>\n",
     );
     for v in &l.virtual_servers {
@@ -120,12 +120,13 @@ pub fn virtuals_html(lvsd: &Result<LvsdReport, StatusError>) -> String {
         let _ = writeln!(
             s,
             "<tr data-vs=\"{}\"><td>{}</td><td class=\"service\">{}</td><td class=\"scheduler\">{}</td>\
-             <td class=\"up\">{up} of {}</td><td class=\"sorry\">{}</td><td class=\"active-conns\">{}</td>\
+             <td class=\"in-table\">{}</td><td class=\"up\">{up} of {}</td><td class=\"sorry\">{}</td><td class=\"active-conns\">{}</td>\
              <td class=\"conns\">{}</td></tr>",
             esc(&v.name),
             esc(&v.name),
             esc(&v.service),
             esc(&v.scheduler),
+            if v.in_table { "yes" } else { "no" },
             v.real_servers.len(),
             if v.sorry_active { "in use" } else { "-" },
             t.active_conns,

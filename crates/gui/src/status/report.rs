@@ -70,8 +70,16 @@ pub struct VirtualReport {
     pub service: String,
     pub scheduler: String,
     pub sorry_active: bool,
+    /// The service is in the table (false while the table refuses it and lvsd tries again;
+    /// a report without the field is from an lvsd that does not say: in).
+    #[serde(default = "yes")]
+    pub in_table: bool,
     pub traffic: Option<Traffic>,
     pub real_servers: Vec<RealReport>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One real server.

@@ -322,7 +322,7 @@ const PULSE: &str = r#"{"role":"master","state":"active","partner":"10.0.0.2",
 "partner_last_heard_ms":300,"partner_state":"inactive","vips":["10.0.0.100/32 eth0:1"]}"#;
 
 const LVSD: &str = r#"{"dataplane":"userspace","virtual_servers":[{"name":"web",
-"service":"TCP 10.0.0.100:80","real_servers":[{"name":"a","address":"10.1.0.1","port":80,
+"service":"TCP 10.0.0.100:80","in_table":false,"real_servers":[{"name":"a","address":"10.1.0.1","port":80,
 "health":"down","in_table":false,"weight":3,"admin":"drained","since_secs":125.5,
 "traffic":{"active_conns":4,"inactive_conns":2}},{"name":"<b>x</b>","address":"10.1.0.2",
 "port":80,"health":"up","in_table":true,"weight":1}]}]}"#;
@@ -394,6 +394,7 @@ async fn monitor_shows_both_nodes_the_vips_and_every_real_server() {
     let vs = &body[body.find("<tr data-vs=\"web\">").unwrap()..];
     assert_eq!(text_of(vs, "class=\"service\""), "TCP 10.0.0.100:80");
     assert_eq!(text_of(vs, "class=\"up\""), "1 of 2");
+    assert_eq!(text_of(vs, "class=\"in-table\""), "no");
 }
 
 #[tokio::test]

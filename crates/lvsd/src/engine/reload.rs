@@ -27,12 +27,16 @@ impl Engine {
         }
         let old = std::mem::replace(&mut self.desired, new);
         for c in &plan.change {
-            self.change_virtual(table, c, &old, &mut fx, now);
+            // One still out of the table gets the new configuration when it gets in.
+            if self.in_table(c.id) {
+                self.change_virtual(table, c, &old, &mut fx, now);
+            }
         }
         for v in &plan.add {
             self.start_virtual(table, v, &mut fx, now);
         }
         self.prune_controls(table, &mut fx, now);
+        self.retry_soon(now);
         (plan, fx)
     }
 
