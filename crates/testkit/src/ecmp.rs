@@ -27,7 +27,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::bird::Bird;
 use crate::netns::{Netns, bridge, plug, unique_name, veth};
@@ -350,9 +350,18 @@ pub fn request_from(vip: &str, port: u16) -> Result<(String, String), String> {
     }
 }
 
+/// A request of a [`Load`] that failed: to which VIP, when it started and ended, and why.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub vip: &'static str,
+    pub start: Instant,
+    pub end: Instant,
+    pub error: String,
+}
+
 /// What a [`Load`] saw: each served request's director and how long it took, and each
 /// failure.
-pub type Served = (Vec<(String, Duration)>, Vec<String>);
+pub type Served = (Vec<(String, Duration)>, Vec<Failure>);
 
 /// Client threads asking VIP A and B in turn, 5 ms apart, until stopped.
 #[derive(Debug)]
@@ -376,10 +385,15 @@ impl Load {
                         while !stop.load(Ordering::SeqCst) {
                             let vip = if n.is_multiple_of(2) { VIP_A } else { VIP_B };
                             n += 1;
-                            let t0 = std::time::Instant::now();
+                            let t0 = Instant::now();
                             match request(vip) {
                                 Ok((_, d)) => ok.push((d, t0.elapsed())),
-                                Err(e) => failed.push(format!("{vip}: {e}")),
+                                Err(error) => failed.push(Failure {
+                                    vip,
+                                    start: t0,
+                                    end: Instant::now(),
+                                    error,
+                                }),
                             }
                             std::thread::sleep(Duration::from_millis(5));
                         }
@@ -401,5 +415,60 @@ impl Load {
             failed.extend(f);
         }
         (ok, failed)
+    }
+}
+
+/// The router's kernel route changes as `ip monitor route` reports them, each stamped when it
+/// was read ([`Ecmp::watch_routes`]).
+#[derive(Debug)]
+pub struct RouteWatch {
+    proc: Proc,
+}
+
+impl Ecmp {
+    /// Follow the router's route changes from now on (start it a moment before the change).
+    pub fn watch_routes(&self) -> RouteWatch {
+        RouteWatch {
+            proc: Proc::spawn(Command::new("ip").args([
+                "-n",
+                self.router.name(),
+                "monitor",
+                "route",
+            ])),
+        }
+    }
+}
+
+impl RouteWatch {
+    /// When the router's route to `vip` changed (replaced, added or deleted), as read.
+    pub fn changes(&self, vip: &str) -> Vec<Instant> {
+        let head = format!("{vip} ");
+        self.proc
+            .timed_lines()
+            .into_iter()
+            .filter(|(_, l)| l.trim_start_matches("Deleted ").starts_with(&head))
+            .map(|(t, _)| t)
+            .collect()
+    }
+
+    /// The failures a route change does not explain. When the router's multipath route to
+    /// a VIP changes, the kernel shares the hash space out anew among the next hops
+    /// (hash-threshold), so some flows under way move to another director, which knows
+    /// nothing of them and resets them: a request reset while the route to its VIP changed
+    /// (read up to 200 ms after its end) is the router's doing, anything else is not.
+    pub fn unexplained(&self, failed: &[Failure]) -> Vec<Failure> {
+        let slack = Duration::from_millis(200);
+        failed
+            .iter()
+            .filter(|f| {
+                let reset = f.error.contains("reset by peer");
+                let moved = self
+                    .changes(f.vip)
+                    .iter()
+                    .any(|&t| t >= f.start && t <= f.end + slack);
+                !(reset && moved)
+            })
+            .cloned()
+            .collect()
     }
 }

@@ -16,6 +16,8 @@ type Lines = Arc<(Mutex<Vec<(Duration, String)>>, Condvar)>;
 #[derive(Debug)]
 pub struct Proc {
     child: Child,
+    /// When it was started: the lines' times count from here.
+    start: Instant,
     lines: Lines,
     /// Output pipes not yet read to their end.
     open: Arc<AtomicUsize>,
@@ -61,7 +63,12 @@ impl Proc {
                 cv.notify_all();
             });
         }
-        Proc { child, lines, open }
+        Proc {
+            child,
+            start,
+            lines,
+            open,
+        }
     }
 
     /// Start `cmd` with `NOTIFY_SOCKET` set to a datagram socket at `notify` (replaced if it
@@ -138,6 +145,17 @@ impl Proc {
             .iter()
             .filter(|(_, l)| l.contains(needle))
             .count()
+    }
+
+    /// The lines so far, each with when it was read.
+    pub fn timed_lines(&self) -> Vec<(Instant, String)> {
+        self.lines
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(t, l)| (self.start + *t, l.clone()))
+            .collect()
     }
 
     /// The output so far, each line with its time.
