@@ -321,10 +321,11 @@ impl Engine {
         fx
     }
 
-    /// Every real server's nanny has given its first verdict (none are waited for on a
-    /// table without real servers).
+    /// Every virtual service is in the table and every real server's nanny has given its
+    /// first verdict (none are waited for on a table without real servers). A service the
+    /// table refused (`engine::missing`) keeps the table incomplete until it gets in.
     pub fn verdicts_in(&self) -> bool {
-        self.reals.values().all(|s| s.up.is_some())
+        self.virtuals.values().all(|v| v.in_table) && self.reals.values().all(|s| s.up.is_some())
     }
 
     /// Apply a nanny's report line.

@@ -408,10 +408,17 @@ fn a_vip_port_held_by_another_process_is_taken_when_it_is_freed() {
             "virtual service web is not in the table: trying again in 2 s",
             S(10),
         );
+        assert_eq!(
+            d.proc.count("the table is complete"),
+            0,
+            "complete without the service:\n{}",
+            d.proc.text()
+        );
         drop(squatter);
         d.proc
             .expect_line("virtual service web is in the table now", S(10));
         d.all_in();
+        d.proc.expect_line("the table is complete", S(10));
         let mut got: Vec<String> = (0..2).filter_map(|_| through()).collect();
         got.sort();
         assert_eq!(got, ["OK a", "OK b"], "{}", d.proc.text());

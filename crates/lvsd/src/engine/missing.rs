@@ -145,6 +145,10 @@ mod tests {
         let (mut e, mut t, t0) = refused(" sorry_server = 10.0.9.9\n");
         let id = e.desired.virtuals[0].service.id;
         assert!(!e.in_table(id));
+        assert!(
+            !e.verdicts_in(),
+            "a refused service leaves the table incomplete"
+        );
         // No nanny and no sorry server meanwhile: nothing to add them to.
         assert!(
             e.on_tick(&mut t, t0 + Duration::from_millis(500))
